@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds qforget: native (tests), wasm SIMD and wasm no-SIMD (module + tests).
+# Usage: scripts/build.sh [native|wasm-simd|wasm-nosimd ...]   (default: all three)
+# Incremental: configures a build folder once, then lets ninja rebuild what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian's emscripten runs its JS optimizer with the machine's node, which does not
+# search /usr/share/nodejs for acorn (TOOLCHAIN.md pitfall 1).
+export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
+
+targets=("$@")
+((${#targets[@]})) || targets=(native wasm-simd wasm-nosimd)
+jobs=$(nproc)
+
+for target in "${targets[@]}"; do
+  dir=build/$target
+  case $target in
+    native) configure=(cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release) ;;
+    wasm-simd) configure=(emcmake cmake -S . -B "$dir" -G Ninja -DQF_WASM_SIMD=ON) ;;
+    wasm-nosimd) configure=(emcmake cmake -S . -B "$dir" -G Ninja -DQF_WASM_SIMD=OFF) ;;
+    *) echo "build: unknown target '$target' (native, wasm-simd, wasm-nosimd)" >&2; exit 2 ;;
+  esac
+  if [[ ! -f $dir/build.ninja ]]; then
+    echo "build: configuring $target"
+    "${configure[@]}" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log" >&2; exit 1; }
+  fi
+  echo "build: $target"
+  cmake --build "$dir" -j "$jobs"
+done

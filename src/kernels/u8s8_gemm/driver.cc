@@ -1,0 +1,107 @@
+// Tiling of the u8 x s8 GEMM over its microkernels, with fused epilogues.
+//
+// Loop nest (GotoBLAS-style): rows in blocks of MC, sized so the block's int16
+// activations stay in L2; inside, each packed weight panel (NR columns) stays in L1
+// while every MR-row tile of the block passes over it.
+#include "kernels/u8s8_gemm/driver.h"
+
+#include <algorithm>
+
+#include "core/check.h"
+
+namespace qf::kernels {
+namespace {
+
+constexpr size_t kBlockBytes = 128 * 1024;  // target size of one int16 row block
+
+template <typename Select>
+auto PickFrom(Isa isa, Select list) -> decltype(list[0].fn) {
+  for (const auto& entry : list) {
+    if (entry.isa == isa) return entry.fn;
+  }
+  QF_CHECK(false && "no kernel for this ISA");
+  return nullptr;
+}
+
+// Runs the GEMM block by block; `epilogue(row0, rows, acc, ld_acc)` finishes each
+// block. When `direct` is set the accumulators land in it (ld = ldc) and no scratch is
+// used.
+template <typename Epilogue>
+void Run(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda,
+         uint8_t a_zero_point, const PackedWeights& w, int32_t* direct, size_t ldc,
+         Epilogue epilogue) {
+  const U8S8GemmUkernel& uk = (m == 1) ? *kernels.gemm.m1 : *kernels.gemm.main;
+  QF_CHECK(uk.nr == w.nr() && uk.kr == w.kr());
+  const size_t k = w.k(), n = w.n(), mr = uk.mr, nr = uk.nr;
+  if (m == 0 || n == 0) return;
+  const size_t kc = PackedDepth(k, uk.kr);
+  size_t mc = std::max<size_t>(mr, kBlockBytes / (2 * std::max<size_t>(kc, 1)) / mr * mr);
+  mc = std::min(mc, (m + mr - 1) / mr * mr);
+
+  std::vector<int16_t> a16(mc * kc);
+  std::vector<int32_t> scratch(direct ? 0 : mc * n);
+  for (size_t i0 = 0; i0 < m; i0 += mc) {
+    const size_t rows = std::min(mc, m - i0);
+    PackRowsU8ToS16(rows, k, kc, a + i0 * lda, lda, a_zero_point, a16.data());
+    int32_t* acc = direct ? direct + i0 * ldc : scratch.data();
+    const size_t ld_acc = direct ? ldc : n;
+    for (size_t j0 = 0; j0 < n; j0 += nr) {
+      const int8_t* panel = w.data() + (j0 / nr) * nr * kc;
+      const size_t nc = std::min(nr, n - j0);
+      for (size_t i = 0; i < rows; i += mr) {
+        uk.fn(std::min(mr, rows - i), nc, kc, a16.data() + i * kc, kc, panel,
+              acc + i * ld_acc + j0, ld_acc);
+      }
+    }
+    epilogue(i0, rows, acc, ld_acc);
+  }
+}
+
+}  // namespace
+
+GemmKernels GemmKernelsFor(Isa isa) {
+  GemmKernels kernels;
+  kernels.gemm = U8S8GemmConfigFor(isa);
+  kernels.isa = kernels.gemm.main->isa;
+  kernels.f32 = PickFrom(kernels.isa, RequantF32Kernels());
+  kernels.u8 = PickFrom(kernels.isa, RequantU8Kernels());
+  return kernels;
+}
+
+PackedWeights::PackedWeights(const GemmKernels& kernels, size_t k, size_t n,
+                             const int8_t* b, size_t ldb)
+    : k_(k), n_(n), nr_(kernels.gemm.main->nr), kr_(kernels.gemm.main->kr) {
+  QF_CHECK(k <= kMaxGemmDepth);
+  data_.resize(PackedWeightsSize(k, n, nr_, kr_));
+  PackWeightsS8(k, n, nr_, kr_, b, ldb, data_.data());
+}
+
+void GemmU8S8(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda,
+              uint8_t a_zero_point, const PackedWeights& w, const OutputI32& out) {
+  Run(kernels, m, a, lda, a_zero_point, w, out.c, out.ldc,
+      [](size_t, size_t, const int32_t*, size_t) {});
+}
+
+void GemmU8S8(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda,
+              uint8_t a_zero_point, const PackedWeights& w, const OutputF32& out) {
+  Run(kernels, m, a, lda, a_zero_point, w, nullptr, 0,
+      [&](size_t i0, size_t rows, const int32_t* acc, size_t ld_acc) {
+        for (size_t i = 0; i < rows; i++) {
+          kernels.f32(w.n(), acc + i * ld_acc, out.scale, out.bias,
+                      out.out + (i0 + i) * out.ldo);
+        }
+      });
+}
+
+void GemmU8S8(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda,
+              uint8_t a_zero_point, const PackedWeights& w, const OutputU8& out) {
+  Run(kernels, m, a, lda, a_zero_point, w, nullptr, 0,
+      [&](size_t i0, size_t rows, const int32_t* acc, size_t ld_acc) {
+        for (size_t i = 0; i < rows; i++) {
+          kernels.u8(w.n(), acc + i * ld_acc, out.scale, out.offset, out.qmin, out.qmax,
+                     out.out + (i0 + i) * out.ldo);
+        }
+      });
+}
+
+}  // namespace qf::kernels
