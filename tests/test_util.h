@@ -3,7 +3,6 @@
 #pragma once
 
 #include <catch.hpp>
-
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -42,7 +41,10 @@ class Guarded {
  public:
   static constexpr size_t kGuardRows = 2;
   Guarded(size_t rows, size_t cols, size_t ld, T sentinel)
-      : rows_(rows), cols_(cols), ld_(ld), sentinel_(sentinel),
+      : rows_(rows),
+        cols_(cols),
+        ld_(ld),
+        sentinel_(sentinel),
         data_((rows + kGuardRows) * ld, sentinel) {}
 
   T* data() { return data_.data(); }

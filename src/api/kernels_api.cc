@@ -21,8 +21,7 @@ Status CheckDims(size_t m, size_t k, size_t n) {
 
 }  // namespace
 
-Status MatmulU8S8(const uint8_t* a, const int8_t* b, size_t m, size_t k, size_t n,
-                  int32_t* c) {
+Status MatmulU8S8(const uint8_t* a, const int8_t* b, size_t m, size_t k, size_t n, int32_t* c) {
   StatusOr<PackedMatrixS8> packed = PackedMatrixS8::Create(b, k, n);
   if (!packed.ok()) return packed.status();
   return packed.value().Matmul(a, m, c);

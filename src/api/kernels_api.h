@@ -12,8 +12,7 @@
 namespace qf::api {
 
 // C (m x n int32) = A (m x k uint8) * B (k x n int8), all row-major, zero points 0.
-Status MatmulU8S8(const uint8_t* a, const int8_t* b, size_t m, size_t k, size_t n,
-                  int32_t* c);
+Status MatmulU8S8(const uint8_t* a, const int8_t* b, size_t m, size_t k, size_t n, int32_t* c);
 
 // A weight matrix packed once and multiplied many times, as a deployed layer would.
 class PackedMatrixS8 {

@@ -33,8 +33,8 @@ val Done(const qf::Status& status) {
 }
 
 val MatmulU8S8(uintptr_t a, uintptr_t b, size_t m, size_t k, size_t n, uintptr_t c) {
-  return Done(qf::api::MatmulU8S8(Ptr<const uint8_t>(a), Ptr<const int8_t>(b), m, k, n,
-                                  Ptr<int32_t>(c)));
+  return Done(
+      qf::api::MatmulU8S8(Ptr<const uint8_t>(a), Ptr<const int8_t>(b), m, k, n, Ptr<int32_t>(c)));
 }
 
 val PackMatrixS8(uintptr_t b, size_t k, size_t n) {
@@ -52,8 +52,10 @@ val PackedMatmul(const qf::api::PackedMatrixS8& self, uintptr_t a, size_t m, uin
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(qforget) {
-  emscripten::function("version", emscripten::optional_override([] { return std::string(QF_VERSION); }));
-  emscripten::function("kernelIsa", emscripten::optional_override([] { return std::string(qf::api::KernelIsa()); }));
+  emscripten::function("version",
+                       emscripten::optional_override([] { return std::string(QF_VERSION); }));
+  emscripten::function(
+      "kernelIsa", emscripten::optional_override([] { return std::string(qf::api::KernelIsa()); }));
   emscripten::function("matmulU8S8", &MatmulU8S8);
   emscripten::function("packMatrixS8", &PackMatrixS8);
   emscripten::class_<qf::api::PackedMatrixS8>("PackedMatrixS8")

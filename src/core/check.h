@@ -6,13 +6,12 @@
 #include <cstdlib>
 
 // QF_CHECK stays on in release builds: a broken invariant must stop, not corrupt memory.
-#define QF_CHECK(cond)                                                       \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                   \
-      std::abort();                                                          \
-    }                                                                        \
+#define QF_CHECK(cond)                                                              \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                 \
+    }                                                                               \
   } while (0)
 
 // QF_DCHECK is for hot loops: compiled out unless QF_DEBUG is defined.

@@ -39,12 +39,18 @@ class [[nodiscard]] Status {
 };
 
 inline Status OkStatus() { return Status(); }
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status FailedPrecondition(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
 inline Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
-inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
 
 // Either a value or a failed Status. Accessing the value of a failed StatusOr is a bug
 // and stops the program (QF_CHECK).
@@ -78,8 +84,8 @@ class [[nodiscard]] StatusOr {
 }  // namespace qf
 
 // Returns early from the enclosing function when `expr` yields a failed Status.
-#define QF_RETURN_IF_ERROR(expr)          \
-  do {                                    \
-    ::qf::Status qf_status_ = (expr);     \
+#define QF_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::qf::Status qf_status_ = (expr);        \
     if (!qf_status_.ok()) return qf_status_; \
   } while (0)

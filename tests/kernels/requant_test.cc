@@ -1,8 +1,9 @@
 // Epilogues: every registered variant against the reference, bit-exact, on random
 // accumulators, on exact rounding ties, and at the int32 and clamp extremes.
+#include "kernels/requant/requant.h"
+
 #include <cmath>
 
-#include "kernels/requant/requant.h"
 #include "test_util.h"
 
 namespace qf::kernels {

@@ -1,10 +1,11 @@
 // u8 x s8 GEMM: every registered microkernel and the driver of every ISA against the
 // reference, bit-exact, with guard bytes around every output.
+#include "kernels/u8s8_gemm/u8s8_gemm.h"
+
 #include <algorithm>
 #include <string>
 
 #include "kernels/u8s8_gemm/driver.h"
-#include "kernels/u8s8_gemm/u8s8_gemm.h"
 #include "test_util.h"
 
 namespace qf::kernels {
@@ -115,8 +116,8 @@ TEST_CASE("u8s8 gemm driver matches the reference for every ISA", "[kernels][u8s
     shapes.push_back({5, k, 11});
     shapes.push_back({1, k, 8});
   }
-  shapes.push_back({70, 784, 40});    // more rows than one MC block at this depth
-  shapes.push_back({130, 3136, 9});   // deep, several MC blocks
+  shapes.push_back({70, 784, 40});   // more rows than one MC block at this depth
+  shapes.push_back({130, 3136, 9});  // deep, several MC blocks
 
   for (Isa isa : {Isa::kScalar, Isa::kWasmSimd}) {
     const GemmKernels kernels = GemmKernelsFor(isa);

@@ -14,8 +14,8 @@ void qf_requant_f32__ref(size_t n, const int32_t* acc, const float* scale, const
   }
 }
 
-void qf_requant_u8__ref(size_t n, const int32_t* acc, const float* scale,
-                        const float* offset, uint8_t qmin, uint8_t qmax, uint8_t* out) {
+void qf_requant_u8__ref(size_t n, const int32_t* acc, const float* scale, const float* offset,
+                        uint8_t qmin, uint8_t qmax, uint8_t* out) {
   for (size_t j = 0; j < n; j++) {
     const float scaled = float(acc[j]) * scale[j];
     float y = scaled + offset[j];

@@ -18,21 +18,21 @@
 
 namespace qf::kernels {
 
-using RequantF32Fn = void (*)(size_t n, const int32_t* acc, const float* scale,
-                              const float* bias, float* out);
-using RequantU8Fn = void (*)(size_t n, const int32_t* acc, const float* scale,
-                             const float* offset, uint8_t qmin, uint8_t qmax, uint8_t* out);
+using RequantF32Fn = void (*)(size_t n, const int32_t* acc, const float* scale, const float* bias,
+                              float* out);
+using RequantU8Fn = void (*)(size_t n, const int32_t* acc, const float* scale, const float* offset,
+                             uint8_t qmin, uint8_t qmax, uint8_t* out);
 
 void qf_requant_f32__ref(size_t, const int32_t*, const float*, const float*, float*);
 void qf_requant_f32__scalar(size_t, const int32_t*, const float*, const float*, float*);
-void qf_requant_u8__ref(size_t, const int32_t*, const float*, const float*, uint8_t,
-                        uint8_t, uint8_t*);
-void qf_requant_u8__scalar(size_t, const int32_t*, const float*, const float*, uint8_t,
-                           uint8_t, uint8_t*);
+void qf_requant_u8__ref(size_t, const int32_t*, const float*, const float*, uint8_t, uint8_t,
+                        uint8_t*);
+void qf_requant_u8__scalar(size_t, const int32_t*, const float*, const float*, uint8_t, uint8_t,
+                           uint8_t*);
 #if defined(QF_HAVE_WASMSIMD)
 void qf_requant_f32__wasmsimd(size_t, const int32_t*, const float*, const float*, float*);
-void qf_requant_u8__wasmsimd(size_t, const int32_t*, const float*, const float*, uint8_t,
-                             uint8_t, uint8_t*);
+void qf_requant_u8__wasmsimd(size_t, const int32_t*, const float*, const float*, uint8_t, uint8_t,
+                             uint8_t*);
 #endif
 
 struct RequantF32Kernel {

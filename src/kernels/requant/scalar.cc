@@ -8,16 +8,16 @@
 
 namespace qf::kernels {
 
-void qf_requant_f32__scalar(size_t n, const int32_t* acc, const float* scale,
-                            const float* bias, float* out) {
+void qf_requant_f32__scalar(size_t n, const int32_t* acc, const float* scale, const float* bias,
+                            float* out) {
   for (size_t j = 0; j < n; j++) {
     const float scaled = float(acc[j]) * scale[j];
     out[j] = scaled + bias[j];
   }
 }
 
-void qf_requant_u8__scalar(size_t n, const int32_t* acc, const float* scale,
-                           const float* offset, uint8_t qmin, uint8_t qmax, uint8_t* out) {
+void qf_requant_u8__scalar(size_t n, const int32_t* acc, const float* scale, const float* offset,
+                           uint8_t qmin, uint8_t qmax, uint8_t* out) {
   constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
   const float lo = qmin, hi = qmax;
   for (size_t j = 0; j < n; j++) {

@@ -6,8 +6,8 @@
 
 namespace qf::kernels {
 
-void qf_requant_f32__wasmsimd(size_t n, const int32_t* acc, const float* scale,
-                              const float* bias, float* out) {
+void qf_requant_f32__wasmsimd(size_t n, const int32_t* acc, const float* scale, const float* bias,
+                              float* out) {
   size_t j = 0;
   for (; j + 4 <= n; j += 4) {
     const v128_t x = wasm_f32x4_convert_i32x4(wasm_v128_load(acc + j));
@@ -17,13 +17,13 @@ void qf_requant_f32__wasmsimd(size_t n, const int32_t* acc, const float* scale,
   qf_requant_f32__scalar(n - j, acc + j, scale + j, bias + j, out + j);
 }
 
-void qf_requant_u8__wasmsimd(size_t n, const int32_t* acc, const float* scale,
-                             const float* offset, uint8_t qmin, uint8_t qmax, uint8_t* out) {
+void qf_requant_u8__wasmsimd(size_t n, const int32_t* acc, const float* scale, const float* offset,
+                             uint8_t qmin, uint8_t qmax, uint8_t* out) {
   const v128_t lo = wasm_f32x4_splat(qmin), hi = wasm_f32x4_splat(qmax);
   auto quad = [&](size_t j) {
     const v128_t x = wasm_f32x4_convert_i32x4(wasm_v128_load(acc + j));
-    v128_t y = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_v128_load(scale + j)),
-                              wasm_v128_load(offset + j));
+    v128_t y =
+        wasm_f32x4_add(wasm_f32x4_mul(x, wasm_v128_load(scale + j)), wasm_v128_load(offset + j));
     y = wasm_f32x4_pmin(wasm_f32x4_pmax(y, lo), hi);  // no NaN can reach here
     return wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(y));
   };

@@ -27,9 +27,8 @@ auto PickFrom(Isa isa, Select list) -> decltype(list[0].fn) {
 // block. When `direct` is set the accumulators land in it (ld = ldc) and no scratch is
 // used.
 template <typename Epilogue>
-void Run(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda,
-         uint8_t a_zero_point, const PackedWeights& w, int32_t* direct, size_t ldc,
-         Epilogue epilogue) {
+void Run(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda, uint8_t a_zero_point,
+         const PackedWeights& w, int32_t* direct, size_t ldc, Epilogue epilogue) {
   const U8S8GemmUkernel& uk = (m == 1) ? *kernels.gemm.m1 : *kernels.gemm.main;
   QF_CHECK(uk.nr == w.nr() && uk.kr == w.kr());
   const size_t k = w.k(), n = w.n(), mr = uk.mr, nr = uk.nr;
@@ -49,8 +48,8 @@ void Run(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda,
       const int8_t* panel = w.data() + (j0 / nr) * nr * kc;
       const size_t nc = std::min(nr, n - j0);
       for (size_t i = 0; i < rows; i += mr) {
-        uk.fn(std::min(mr, rows - i), nc, kc, a16.data() + i * kc, kc, panel,
-              acc + i * ld_acc + j0, ld_acc);
+        uk.fn(std::min(mr, rows - i), nc, kc, a16.data() + i * kc, kc, panel, acc + i * ld_acc + j0,
+              ld_acc);
       }
     }
     epilogue(i0, rows, acc, ld_acc);
@@ -68,8 +67,8 @@ GemmKernels GemmKernelsFor(Isa isa) {
   return kernels;
 }
 
-PackedWeights::PackedWeights(const GemmKernels& kernels, size_t k, size_t n,
-                             const int8_t* b, size_t ldb)
+PackedWeights::PackedWeights(const GemmKernels& kernels, size_t k, size_t n, const int8_t* b,
+                             size_t ldb)
     : k_(k), n_(n), nr_(kernels.gemm.main->nr), kr_(kernels.gemm.main->kr) {
   QF_CHECK(k <= kMaxGemmDepth);
   data_.resize(PackedWeightsSize(k, n, nr_, kr_));
@@ -87,8 +86,7 @@ void GemmU8S8(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda
   Run(kernels, m, a, lda, a_zero_point, w, nullptr, 0,
       [&](size_t i0, size_t rows, const int32_t* acc, size_t ld_acc) {
         for (size_t i = 0; i < rows; i++) {
-          kernels.f32(w.n(), acc + i * ld_acc, out.scale, out.bias,
-                      out.out + (i0 + i) * out.ldo);
+          kernels.f32(w.n(), acc + i * ld_acc, out.scale, out.bias, out.out + (i0 + i) * out.ldo);
         }
       });
 }

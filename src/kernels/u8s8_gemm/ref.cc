@@ -4,8 +4,7 @@
 namespace qf::kernels {
 
 void qf_u8s8_gemm__ref(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
-                       uint8_t a_zero_point, const int8_t* b, size_t ldb, int32_t* c,
-                       size_t ldc) {
+                       uint8_t a_zero_point, const int8_t* b, size_t ldb, int32_t* c, size_t ldc) {
   for (size_t i = 0; i < m; i++) {
     for (size_t j = 0; j < n; j++) {
       int32_t acc = 0;

@@ -27,8 +27,10 @@ U8S8GemmConfig U8S8GemmConfigFor(Isa isa) {
   U8S8GemmConfig config{nullptr, nullptr};
   for (const U8S8GemmUkernel& uk : U8S8GemmUkernels()) {
     if (uk.isa != isa) continue;
-    if (uk.mr == 1) config.m1 = &uk;
-    else config.main = &uk;
+    if (uk.mr == 1)
+      config.m1 = &uk;
+    else
+      config.main = &uk;
   }
   return config;
 }

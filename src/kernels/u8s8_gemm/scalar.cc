@@ -8,8 +8,8 @@ namespace qf::kernels {
 namespace {
 
 template <size_t MR>
-void GemmMx8c2(size_t mr, size_t nc, size_t kc, const int16_t* a, size_t a_stride,
-               const int8_t* w, int32_t* c, size_t c_stride) {
+void GemmMx8c2(size_t mr, size_t nc, size_t kc, const int16_t* a, size_t a_stride, const int8_t* w,
+               int32_t* c, size_t c_stride) {
   constexpr size_t NR = 8;
   int32_t acc[MR][NR] = {};
   for (size_t k = 0; k < kc; k += 2) {
@@ -30,15 +30,13 @@ void GemmMx8c2(size_t mr, size_t nc, size_t kc, const int16_t* a, size_t a_strid
 
 }  // namespace
 
-void qf_u8s8_gemm_1x8c2__scalar(size_t mr, size_t nc, size_t kc, const int16_t* a,
-                                size_t a_stride, const int8_t* w, int32_t* c,
-                                size_t c_stride) {
+void qf_u8s8_gemm_1x8c2__scalar(size_t mr, size_t nc, size_t kc, const int16_t* a, size_t a_stride,
+                                const int8_t* w, int32_t* c, size_t c_stride) {
   GemmMx8c2<1>(mr, nc, kc, a, a_stride, w, c, c_stride);
 }
 
-void qf_u8s8_gemm_4x8c2__scalar(size_t mr, size_t nc, size_t kc, const int16_t* a,
-                                size_t a_stride, const int8_t* w, int32_t* c,
-                                size_t c_stride) {
+void qf_u8s8_gemm_4x8c2__scalar(size_t mr, size_t nc, size_t kc, const int16_t* a, size_t a_stride,
+                                const int8_t* w, int32_t* c, size_t c_stride) {
   GemmMx8c2<4>(mr, nc, kc, a, a_stride, w, c, c_stride);
 }
 

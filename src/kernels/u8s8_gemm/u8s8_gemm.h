@@ -21,8 +21,7 @@ inline constexpr size_t kMaxGemmDepth = 65536;
 // The specification: plain loops over row-major A (lda elements between rows),
 // row-major B (ldb) and C (ldc).
 void qf_u8s8_gemm__ref(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
-                       uint8_t a_zero_point, const int8_t* b, size_t ldb, int32_t* c,
-                       size_t ldc);
+                       uint8_t a_zero_point, const int8_t* b, size_t ldb, int32_t* c, size_t ldc);
 
 // ---------------------------------------------------------------------------------
 // Packed layouts shared by the microkernels.
@@ -59,8 +58,7 @@ void PackRowsU8ToS16(size_t rows, size_t k, size_t kc, const uint8_t* a, size_t 
 //  - a: int16 rows a_stride elements apart; w: the panel (kc * NR bytes);
 //  - c: int32 rows c_stride elements apart. Writes exactly mr x nc values, nothing else.
 using U8S8GemmUkernelFn = void (*)(size_t mr, size_t nc, size_t kc, const int16_t* a,
-                                   size_t a_stride, const int8_t* w, int32_t* c,
-                                   size_t c_stride);
+                                   size_t a_stride, const int8_t* w, int32_t* c, size_t c_stride);
 
 struct U8S8GemmUkernel {
   const char* name;
@@ -69,15 +67,15 @@ struct U8S8GemmUkernel {
   U8S8GemmUkernelFn fn;
 };
 
-void qf_u8s8_gemm_1x8c2__scalar(size_t, size_t, size_t, const int16_t*, size_t,
-                                const int8_t*, int32_t*, size_t);
-void qf_u8s8_gemm_4x8c2__scalar(size_t, size_t, size_t, const int16_t*, size_t,
-                                const int8_t*, int32_t*, size_t);
+void qf_u8s8_gemm_1x8c2__scalar(size_t, size_t, size_t, const int16_t*, size_t, const int8_t*,
+                                int32_t*, size_t);
+void qf_u8s8_gemm_4x8c2__scalar(size_t, size_t, size_t, const int16_t*, size_t, const int8_t*,
+                                int32_t*, size_t);
 #if defined(QF_HAVE_WASMSIMD)
-void qf_u8s8_gemm_1x8c2__wasmsimd(size_t, size_t, size_t, const int16_t*, size_t,
-                                  const int8_t*, int32_t*, size_t);
-void qf_u8s8_gemm_4x8c2__wasmsimd(size_t, size_t, size_t, const int16_t*, size_t,
-                                  const int8_t*, int32_t*, size_t);
+void qf_u8s8_gemm_1x8c2__wasmsimd(size_t, size_t, size_t, const int16_t*, size_t, const int8_t*,
+                                  int32_t*, size_t);
+void qf_u8s8_gemm_4x8c2__wasmsimd(size_t, size_t, size_t, const int16_t*, size_t, const int8_t*,
+                                  int32_t*, size_t);
 #endif
 
 // Every microkernel compiled into this build, for tests and benchmarks.

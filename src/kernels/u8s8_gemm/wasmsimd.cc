@@ -14,8 +14,8 @@ namespace qf::kernels {
 namespace {
 
 template <size_t MR>
-void GemmMx8c2(size_t mr, size_t nc, size_t kc, const int16_t* a, size_t a_stride,
-               const int8_t* w, int32_t* c, size_t c_stride) {
+void GemmMx8c2(size_t mr, size_t nc, size_t kc, const int16_t* a, size_t a_stride, const int8_t* w,
+               int32_t* c, size_t c_stride) {
   const int16_t* ar[MR];
   for (size_t i = 0; i < MR; i++) ar[i] = a + (i < mr ? i : 0) * a_stride;
 
@@ -51,14 +51,12 @@ void GemmMx8c2(size_t mr, size_t nc, size_t kc, const int16_t* a, size_t a_strid
 }  // namespace
 
 void qf_u8s8_gemm_1x8c2__wasmsimd(size_t mr, size_t nc, size_t kc, const int16_t* a,
-                                  size_t a_stride, const int8_t* w, int32_t* c,
-                                  size_t c_stride) {
+                                  size_t a_stride, const int8_t* w, int32_t* c, size_t c_stride) {
   GemmMx8c2<1>(mr, nc, kc, a, a_stride, w, c, c_stride);
 }
 
 void qf_u8s8_gemm_4x8c2__wasmsimd(size_t mr, size_t nc, size_t kc, const int16_t* a,
-                                  size_t a_stride, const int8_t* w, int32_t* c,
-                                  size_t c_stride) {
+                                  size_t a_stride, const int8_t* w, int32_t* c, size_t c_stride) {
   GemmMx8c2<4>(mr, nc, kc, a, a_stride, w, c, c_stride);
 }
 
