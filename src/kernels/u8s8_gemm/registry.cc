@@ -1,4 +1,7 @@
 // The u8 x s8 GEMM microkernels compiled into this build, and the per-ISA choice.
+#include <cstring>
+
+#include "core/check.h"
 #include "kernels/u8s8_gemm/u8s8_gemm.h"
 
 namespace qf::kernels {
@@ -13,6 +16,14 @@ const U8S8GemmUkernel kUkernels[] = {
 #endif
 };
 
+const U8S8GemmUkernel* Find(const char* name) {
+  for (const U8S8GemmUkernel& uk : kUkernels) {
+    if (std::strcmp(uk.name, name) == 0) return &uk;
+  }
+  QF_CHECK(false && "unregistered microkernel");
+  return nullptr;
+}
+
 }  // namespace
 
 Span<U8S8GemmUkernel> U8S8GemmUkernels() {
@@ -20,19 +31,14 @@ Span<U8S8GemmUkernel> U8S8GemmUkernels() {
 }
 
 U8S8GemmConfig U8S8GemmConfigFor(Isa isa) {
+  // The chosen pair per ISA; bench/RESULTS.md records how the candidates compared.
   if (isa == Isa::kRef) isa = Isa::kScalar;  // the reference has no packed form
-#if !defined(QF_HAVE_WASMSIMD)
-  if (isa == Isa::kWasmSimd) isa = Isa::kScalar;
-#endif
-  U8S8GemmConfig config{nullptr, nullptr};
-  for (const U8S8GemmUkernel& uk : U8S8GemmUkernels()) {
-    if (uk.isa != isa) continue;
-    if (uk.mr == 1)
-      config.m1 = &uk;
-    else
-      config.main = &uk;
+#if defined(QF_HAVE_WASMSIMD)
+  if (isa == Isa::kWasmSimd) {
+    return {Find("qf_u8s8_gemm_4x8c2__wasmsimd"), Find("qf_u8s8_gemm_1x8c2__wasmsimd")};
   }
-  return config;
+#endif
+  return {Find("qf_u8s8_gemm_4x8c2__scalar"), Find("qf_u8s8_gemm_1x8c2__scalar")};
 }
 
 }  // namespace qf::kernels
