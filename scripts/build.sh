@@ -12,6 +12,7 @@ export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 targets=("$@")
 ((${#targets[@]})) || targets=(native wasm-simd wasm-nosimd)
 jobs=$(nproc)
+mkdir -p build
 
 for target in "${targets[@]}"; do
   dir=build/$target
