@@ -1,0 +1,72 @@
+// Float GEMM for backward passes (weight and input gradients): the reference, the Eigen
+// variant and their registry. Row-major only, single-threaded, no packing kept between
+// calls; the integer forward path is kernels/u8s8_gemm, not this.
+//
+// Numeric definition, for every variant, within float rounding:
+//   C = op(A) * op(B)          (accumulate == false; C's old contents are never read)
+//   C = C + op(A) * op(B)      (accumulate == true; gradients add up over a batch)
+// op(X) = X for Trans::kNo, X^T for Trans::kYes; op(A) is m x k, op(B) is k x n, C is
+// m x n. Variants differ only in summation order: the reference fixes one (see
+// qf_f32_gemm__ref); the others may block and reorder the k + 1 terms (C_old and the k
+// products), so results agree within rounding, not bit for bit. The tests hold every
+// variant to |err| <= 4 * FLT_EPSILON * sqrt(k + 1) * (|C_old| + sum_p |a_ip * b_pj|).
+//
+// Storage (row-major, leading dimensions in elements, not bytes):
+//   A: ta == kNo ? m rows x k cols (lda >= k) : k rows x m cols (lda >= m)
+//   B: tb == kNo ? k rows x n cols (ldb >= n) : n rows x k cols (ldb >= k)
+//   C: m rows x n cols (ldc >= n)
+// Only those rows x cols are read or written; elements between a row's last column and
+// the next row are never touched. C must not overlap A or B. Any of m, n, k may be 0
+// (k == 0 gives C = 0, or leaves C unchanged when accumulating). Buffers are borrowed
+// for the call; kernels allocate at most Eigen's internal blocking workspace.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/isa.h"
+
+namespace qf::kernels {
+
+enum class Trans : uint8_t {
+  kNo,   // op(X) = X
+  kYes,  // op(X) = X^T
+};
+
+using F32GemmFn = void (*)(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a,
+                           size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
+                           bool accumulate);
+
+// The specification: for each C[i][j], a float sum s = 0; s += op(A)[i][p] * op(B)[p][j]
+// for p = 0, 1, ..., k-1 in that order (each product and each sum rounded to float; no
+// fused multiply-add, the build uses -ffp-contract=off); then C[i][j] = s, or
+// C[i][j] = C[i][j] + s when accumulating. Never optimized.
+void qf_f32_gemm__ref(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a, size_t lda,
+                      const float* b, size_t ldb, float* c, size_t ldc, bool accumulate);
+
+// Eigen 3.4's blocked GEMM over Maps of the caller's buffers (no copies). Portable C++
+// without intrinsics, hence Isa::kScalar. In the SIMD wasm build the whole engine is
+// compiled with -msimd128 and clang vectorizes Eigen's inner kernel, so this same entry
+// is the fastest float GEMM there too: F32GemmFor(Isa::kWasmSimd) returns it. It is
+// registered once rather than a second time under kWasmSimd because that would be the
+// same machine code under two names, tested and benchmarked twice, and kWasmSimd marks
+// hand-written wasm_simd128.h kernels; if one is ever written it goes in wasmsimd.cc.
+void qf_f32_gemm__eigen(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a,
+                        size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
+                        bool accumulate);
+
+struct F32GemmKernel {
+  const char* name;
+  Isa isa;
+  F32GemmFn fn;
+};
+
+// Every float GEMM compiled into this build, for tests and benchmarks.
+Span<F32GemmKernel> F32GemmKernels();
+
+// The float GEMM layers use for `isa`: the reference for Isa::kRef, otherwise the
+// fastest variant of that ISA, falling back to Isa::kScalar when the build has none of
+// its own. Never null.
+F32GemmFn F32GemmFor(Isa isa);
+
+}  // namespace qf::kernels

@@ -1,0 +1,23 @@
+// The float GEMM variants compiled into this build, and the per-ISA choice.
+#include "kernels/f32_gemm/f32_gemm.h"
+
+namespace qf::kernels {
+namespace {
+
+const F32GemmKernel kKernels[] = {
+    {"qf_f32_gemm__ref", Isa::kRef, qf_f32_gemm__ref},
+    {"qf_f32_gemm__eigen", Isa::kScalar, qf_f32_gemm__eigen},
+};
+
+}  // namespace
+
+Span<F32GemmKernel> F32GemmKernels() { return {kKernels, sizeof(kKernels) / sizeof(kKernels[0])}; }
+
+F32GemmFn F32GemmFor(Isa isa) {
+  for (const F32GemmKernel& kernel : F32GemmKernels()) {
+    if (kernel.isa == isa) return kernel.fn;
+  }
+  return qf_f32_gemm__eigen;  // no variant of its own: the portable one (f32_gemm.h)
+}
+
+}  // namespace qf::kernels

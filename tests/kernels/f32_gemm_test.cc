@@ -1,0 +1,283 @@
+// Float GEMM: the reference and every registered variant against a double-precision
+// loop, in all four transpose forms, with and without accumulation, padded leading
+// dimensions, NaN in the padding of A and B, and guard rows around C.
+#include "kernels/f32_gemm/f32_gemm.h"
+
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "test_util.h"
+
+namespace qf::kernels {
+namespace {
+
+using test::Guarded;
+
+struct Form {
+  Trans ta, tb;
+  const char* name;
+};
+constexpr Form kForms[] = {
+    {Trans::kNo, Trans::kNo, "A*B"},
+    {Trans::kNo, Trans::kYes, "A*B^T"},
+    {Trans::kYes, Trans::kNo, "A^T*B"},
+    {Trans::kYes, Trans::kYes, "A^T*B^T"},
+};
+
+enum class Fill {
+  kSigned,     // uniform [-1, 1]: the common case, partial sums cancel
+  kPositive,   // uniform [0.5, 2]: partial sums only grow, the largest rounding error
+  kWideRange,  // random sign and exponent in [2^-8, 2^9): cancellation across scales
+  kConstant,   // a = -1.5, b = 0.25, C_old = 3: every sum exact, so results must be too
+};
+constexpr Fill kFills[] = {Fill::kSigned, Fill::kPositive, Fill::kWideRange, Fill::kConstant};
+
+float Sentinel() {  // a NaN with a payload no kernel computes
+  const uint32_t bits = 0x7FC0DEADu;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+// A rows x cols row-major matrix, `ld` apart; the padding holds NaN, so a kernel that
+// reads outside the matrix poisons its result.
+std::vector<float> MakeMatrix(std::mt19937_64& rng, size_t rows, size_t cols, size_t ld, Fill fill,
+                              float constant) {
+  std::vector<float> m(rows * ld, std::numeric_limits<float>::quiet_NaN());
+  std::uniform_real_distribution<float> unit(-1.f, 1.f), pos(0.5f, 2.f), mant(1.f, 2.f);
+  std::uniform_int_distribution<int> expo(-8, 8);
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t c = 0; c < cols; c++) {
+      float x = constant;
+      switch (fill) {
+        case Fill::kSigned:
+          x = unit(rng);
+          break;
+        case Fill::kPositive:
+          x = pos(rng);
+          break;
+        case Fill::kWideRange:
+          x = std::ldexp(mant(rng), expo(rng)) * ((rng() & 1) ? 1.f : -1.f);
+          break;
+        case Fill::kConstant:
+          break;
+      }
+      m[r * ld + c] = x;
+    }
+  }
+  return m;
+}
+
+// Signed error / tolerance over the random fills of one variant: its mean must stay near
+// zero (round-to-nearest is unbiased), which catches a variant that truncates or drops a
+// term while staying inside the per-element bound on small problems.
+struct Bias {
+  double sum = 0;
+  size_t count = 0;
+};
+
+// One problem: every variant against the double-precision truth.
+void CheckProblem(std::mt19937_64& rng, size_t m, size_t n, size_t k, const Form& form,
+                  bool accumulate, size_t pad, Fill fill, std::vector<Bias>& bias) {
+  INFO(form.name << " m " << m << " n " << n << " k " << k << " accumulate " << accumulate
+                 << " pad " << pad << " fill " << int(fill));
+  const bool a_t = form.ta == Trans::kYes, b_t = form.tb == Trans::kYes;
+  const size_t a_rows = a_t ? k : m, a_cols = a_t ? m : k;
+  const size_t b_rows = b_t ? n : k, b_cols = b_t ? k : n;
+  const size_t lda = a_cols + pad, ldb = b_cols + pad, ldc = n + pad;
+  const std::vector<float> a = MakeMatrix(rng, a_rows, a_cols, lda, fill, -1.5f);
+  const std::vector<float> b = MakeMatrix(rng, b_rows, b_cols, ldb, fill, 0.25f);
+  const std::vector<float> c_old =
+      accumulate ? MakeMatrix(rng, m, n, n, fill == Fill::kConstant ? fill : Fill::kSigned, 3.f)
+                 : std::vector<float>(m * n, 0.f);
+  auto a_at = [&](size_t i, size_t p) { return a_t ? a[p * lda + i] : a[i * lda + p]; };
+  auto b_at = [&](size_t p, size_t j) { return b_t ? b[j * ldb + p] : b[p * ldb + j]; };
+
+  // Truth in double: float products are exact there and k <= 4096 double additions
+  // add error far below float's. The bound per element, for any summation order of the
+  // k + 1 terms (C_old and the products), is
+  //   |got - want| <= 4 * FLT_EPSILON * sqrt(k + 1) * (|C_old| + sum_p |a_ip * b_pj|).
+  // It covers the worst case gamma_(k+1) ~ (k + 1) * FLT_EPSILON / 2 up to k + 1 = 64;
+  // beyond, rounding errors add up like a random walk (~ sqrt(k + 1)), and the factor 4
+  // leaves a wide margin for that.
+  std::vector<double> want(m * n), tol(m * n);
+  for (size_t i = 0; i < m; i++) {
+    for (size_t j = 0; j < n; j++) {
+      double sum = 0, abs_sum = 0;
+      for (size_t p = 0; p < k; p++) {
+        const double prod = double(a_at(i, p)) * double(b_at(p, j));
+        sum += prod;
+        abs_sum += std::fabs(prod);
+      }
+      const double old = c_old[i * n + j];
+      want[i * n + j] = old + sum;
+      tol[i * n + j] = 4.0 * FLT_EPSILON * std::sqrt(double(k + 1)) * (std::fabs(old) + abs_sum);
+    }
+  }
+
+  const Span<F32GemmKernel> kernels = F32GemmKernels();
+  for (size_t v = 0; v < kernels.size; v++) {
+    const F32GemmKernel& kernel = kernels[v];
+    INFO(kernel.name);
+    // Without accumulation C starts as NaN (the sentinel): its old contents must be
+    // ignored, not multiplied by zero.
+    Guarded<float> c(m, n, ldc, Sentinel());
+    if (accumulate) {
+      for (size_t i = 0; i < m; i++)
+        std::memcpy(c.data() + i * ldc, &c_old[i * n], n * sizeof(float));
+    }
+    kernel.fn(form.ta, form.tb, m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, accumulate);
+    REQUIRE(c.Untouched());
+    size_t bad = m * n;
+    for (size_t e = 0; e < m * n && bad == m * n; e++) {
+      const double err = double(c.at(e / n, e % n)) - want[e];
+      const bool ok = fill == Fill::kConstant ? err == 0 : std::fabs(err) <= tol[e];
+      if (!ok) bad = e;
+      if (fill != Fill::kConstant && tol[e] > 0) {
+        bias[v].sum += err / tol[e];
+        bias[v].count++;
+      }
+    }
+    if (bad != m * n) {
+      INFO("C[" << bad / n << "][" << bad % n << "] = " << c.at(bad / n, bad % n) << ", want "
+                << want[bad] << " +- " << tol[bad]);
+      FAIL("outside the error bound");
+    }
+  }
+}
+
+void CheckBias(const std::vector<Bias>& bias) {
+  const Span<F32GemmKernel> kernels = F32GemmKernels();
+  for (size_t v = 0; v < kernels.size; v++) {
+    INFO(kernels[v].name << ": mean signed error / bound over " << bias[v].count << " outputs");
+    REQUIRE(bias[v].count > 0);
+    const double mean = bias[v].sum / double(bias[v].count);
+    INFO("mean " << mean);
+    REQUIRE(std::fabs(mean) <= 0.02);
+  }
+}
+
+TEST_CASE("f32 gemm variants match hand-computed values", "[kernels][f32_gemm]") {
+  const float a[] = {1, 2, 3, 4}, b[] = {5, 6, 7, 8};
+  // A*B, A*B^T, A^T*B, A^T*B^T of A = [[1, 2], [3, 4]], B = [[5, 6], [7, 8]].
+  const float want[4][4] = {{19, 22, 43, 50}, {17, 23, 39, 53}, {26, 30, 38, 44}, {23, 31, 34, 46}};
+  for (const F32GemmKernel& kernel : F32GemmKernels()) {
+    for (size_t f = 0; f < 4; f++) {
+      INFO(kernel.name << " " << kForms[f].name);
+      float c[4];
+      kernel.fn(kForms[f].ta, kForms[f].tb, 2, 2, 2, a, 2, b, 2, c, 2, false);
+      CHECK(std::memcmp(c, want[f], sizeof(c)) == 0);
+      kernel.fn(kForms[f].ta, kForms[f].tb, 2, 2, 2, a, 2, b, 2, c, 2, true);
+      for (size_t e = 0; e < 4; e++) CHECK(c[e] == 2 * want[f][e]);
+    }
+  }
+}
+
+TEST_CASE("f32 gemm variants handle empty dimensions", "[kernels][f32_gemm]") {
+  const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
+  for (const F32GemmKernel& kernel : F32GemmKernels()) {
+    for (const Form& form : kForms) {
+      INFO(kernel.name << " " << form.name);
+      // k == 0: an empty sum, C = 0 or C unchanged.
+      Guarded<float> c(3, 2, 4, Sentinel());
+      kernel.fn(form.ta, form.tb, 3, 2, 0, a, 4, b, 4, c.data(), 4, false);
+      REQUIRE(c.Untouched());
+      for (size_t e = 0; e < 6; e++) CHECK(c.at(e / 2, e % 2) == 0.f);
+      c.data()[1] = 7.f;
+      kernel.fn(form.ta, form.tb, 3, 2, 0, a, 4, b, 4, c.data(), 4, true);
+      CHECK(c.at(0, 1) == 7.f);
+      CHECK(c.at(0, 0) == 0.f);
+      // m == 0 or n == 0: nothing to write.
+      for (bool accumulate : {false, true}) {
+        Guarded<float> none(0, 2, 4, Sentinel());
+        kernel.fn(form.ta, form.tb, 0, 2, 2, a, 4, b, 4, none.data(), 4, accumulate);
+        CHECK(none.Untouched());
+        Guarded<float> empty_rows(3, 0, 4, Sentinel());
+        kernel.fn(form.ta, form.tb, 3, 0, 2, a, 4, b, 4, empty_rows.data(), 4, accumulate);
+        CHECK(empty_rows.Untouched());
+      }
+    }
+  }
+}
+
+TEST_CASE("f32 gemm variants match a double loop on small shapes", "[kernels][f32_gemm]") {
+  const uint64_t seed = test::TestSeed();
+  INFO("seed " << seed << " (replay with QF_TEST_SEED=" << seed << ")");
+  std::mt19937_64 rng(seed);
+  std::vector<Bias> bias(F32GemmKernels().size);
+  // Around packet sizes (4 and 8 floats) and Eigen's register tiles; fill and padding
+  // drawn per problem so every form and mode sees all of them over the sweep.
+  const size_t dims[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17};
+  const size_t pads[] = {0, 1, 3};
+  for (size_t m : dims) {
+    for (size_t n : dims) {
+      for (size_t k : dims) {
+        for (const Form& form : kForms) {
+          for (bool accumulate : {false, true}) {
+            const Fill fill = kFills[rng() % 4];
+            const size_t pad = pads[rng() % 3];
+            CheckProblem(rng, m, n, k, form, accumulate, pad, fill, bias);
+          }
+        }
+      }
+    }
+  }
+  CheckBias(bias);
+}
+
+TEST_CASE("f32 gemm variants match a double loop on vectors, deep K and blocked shapes",
+          "[kernels][f32_gemm]") {
+  const uint64_t seed = test::TestSeed();
+  INFO("seed " << seed << " (replay with QF_TEST_SEED=" << seed << ")");
+  std::mt19937_64 rng(seed);
+  std::vector<Bias> bias(F32GemmKernels().size);
+  struct Shape {
+    size_t m, n, k;
+  };
+  const Shape shapes[] = {// dot products (1 x K x 1), around powers of two, down to the deepest K
+                          {1, 1, 31},
+                          {1, 1, 32},
+                          {1, 1, 33},
+                          {1, 1, 255},
+                          {1, 1, 256},
+                          {1, 1, 257},
+                          {1, 1, 4096},
+                          // column and row vectors, outer products (K x 1 and 1 x K results)
+                          {257, 1, 1},
+                          {1, 257, 1},
+                          {1000, 1, 3},
+                          {1, 1000, 3},
+                          {64, 64, 1},
+                          // deep K with a few outputs: crosses Eigen's depth blocking
+                          {3, 5, 4096},
+                          {17, 9, 4096},
+                          {1, 33, 4096},
+                          // large enough for Eigen's blocked GEMM in every dimension
+                          {64, 64, 64},
+                          {100, 37, 300},
+                          {257, 33, 129},
+                          {33, 130, 300}};
+  for (const Shape& s : shapes) {
+    for (const Form& form : kForms) {
+      for (bool accumulate : {false, true}) {
+        for (Fill fill : kFills) {
+          const size_t pad = (rng() & 1) ? 5 : 0;
+          CheckProblem(rng, s.m, s.n, s.k, form, accumulate, pad, fill, bias);
+        }
+      }
+    }
+  }
+  CheckBias(bias);
+}
+
+TEST_CASE("f32 gemm dispatch returns a variant for every ISA", "[kernels][f32_gemm]") {
+  CHECK(F32GemmFor(Isa::kRef) == qf_f32_gemm__ref);
+  CHECK(F32GemmFor(Isa::kScalar) == qf_f32_gemm__eigen);
+  CHECK(F32GemmFor(Isa::kWasmSimd) != nullptr);
+  CHECK(F32GemmFor(BestIsa()) != nullptr);
+}
+
+}  // namespace
+}  // namespace qf::kernels
