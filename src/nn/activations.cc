@@ -1,0 +1,43 @@
+// ReLU, ReLU6 and Flatten.
+#include "nn/activations.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qf::nn {
+
+const char* Relu::type() const { return std::isinf(cap_) ? "relu" : "relu6"; }
+
+StatusOr<Shape> Relu::Build(const Shape& input, const BuildInfo&) { return input; }
+
+void Relu::Forward(const Tensor& x, Tensor* y, Mode mode) {
+  y->Resize(x.shape());
+  for (size_t i = 0; i < x.size(); i++) (*y)[i] = std::min(std::max(x[i], 0.0f), cap_);
+  if (mode == Mode::kTrain) x_ = x;
+}
+
+void Relu::Backward(const Tensor& dy, Tensor* dx) {
+  if (!dx) return;
+  dx->Resize(dy.shape());
+  for (size_t i = 0; i < dy.size(); i++) {
+    (*dx)[i] = (x_[i] > 0.0f && x_[i] < cap_) ? dy[i] : 0.0f;
+  }
+}
+
+StatusOr<Shape> Flatten::Build(const Shape& input, const BuildInfo&) {
+  input_ = input;
+  return Shape{input.size()};
+}
+
+void Flatten::Forward(const Tensor& x, Tensor* y, Mode) {
+  *y = x;
+  y->Reshape(Shape{x.shape()[0], input_.size()});
+}
+
+void Flatten::Backward(const Tensor& dy, Tensor* dx) {
+  if (!dx) return;
+  *dx = dy;
+  dx->Reshape(input_.WithBatch(dy.shape()[0]));
+}
+
+}  // namespace qf::nn

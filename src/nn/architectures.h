@@ -1,0 +1,17 @@
+// The built-in architectures (SPEC §3) as layer chains: mlp (784-256-128-C), and, as
+// their layers land, lenet, resnet8 and mobilenetv2. First and last layers take
+// spec.edge_bits, the rest spec.weight_bits.
+#pragma once
+
+#include <memory>
+
+#include "core/status.h"
+#include "nn/model.h"
+#include "nn/sequential.h"
+
+namespace qf::nn {
+
+// Validates `spec` and returns the unbuilt layer chain it names.
+StatusOr<std::unique_ptr<Sequential>> BuildArchitecture(const ModelSpec& spec);
+
+}  // namespace qf::nn

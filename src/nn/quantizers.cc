@@ -1,0 +1,96 @@
+// LSQ state of quantized layers.
+#include "nn/quantizers.h"
+
+#include <cmath>
+
+#include "core/check.h"
+
+namespace qf::nn {
+
+void WeightQuantizer::Configure(const QuantConfig& config, size_t rows, size_t channels,
+                                const std::string& name) {
+  QF_CHECK(config.quantized());
+  config_ = config;
+  range_ = quant::SignedRange(config.weight_bits);
+  rows_ = rows;
+  channels_ = channels;
+  steps_.name = name + ".weight_step";
+  steps_.kind = Param::Kind::kStep;
+  const size_t n = config.per_channel ? channels : 1;
+  steps_.value = Tensor(Shape{n}, 1.0f);
+  steps_.grad = Tensor(Shape{n});
+  codes_.assign(rows * channels, 0);
+  w_hat_ = Tensor(Shape{rows, channels});
+}
+
+void WeightQuantizer::InitSteps(const Tensor& w) {
+  if (!config_.per_channel) {
+    steps_.value[0] = quant::LsqInitialStep(w.data(), w.size(), range_.qp);
+    return;
+  }
+  std::vector<float> column(rows_);
+  for (size_t c = 0; c < channels_; c++) {
+    for (size_t r = 0; r < rows_; r++) column[r] = w[r * channels_ + c];
+    steps_.value[c] = quant::LsqInitialStep(column.data(), rows_, range_.qp);
+  }
+}
+
+void WeightQuantizer::Quantize(const Tensor& w) {
+  quant::QuantizeWeights(w.data(), rows_, channels_, steps_.value.data(), config_.per_channel,
+                         range_, codes_.data());
+  for (size_t r = 0; r < rows_; r++) {
+    for (size_t c = 0; c < channels_; c++) {
+      w_hat_[r * channels_ + c] = float(codes_[r * channels_ + c]) * step(c);
+    }
+  }
+}
+
+void WeightQuantizer::Backward(const Tensor& w, const Tensor& dw_hat, Tensor* dw) {
+  quant::QuantizeWeightsBackward(w.data(), dw_hat.data(), rows_, channels_, steps_.value.data(),
+                                 config_.per_channel, range_, dw->data(), steps_.grad.data());
+}
+
+void InputQuantizer::Configure(uint8_t zero_point, bool fixed, float fixed_step,
+                               const std::string& name) {
+  zero_point_ = zero_point;
+  fixed_ = fixed;
+  initialized_ = fixed;
+  step_.name = name + ".input_step";
+  step_.kind = Param::Kind::kStep;
+  step_.value = Tensor(Shape{1}, fixed ? fixed_step : 1.0f);
+  step_.grad = Tensor(Shape{1});
+}
+
+void InputQuantizer::Quantize(const Tensor& x) {
+  if (!initialized_) {
+    const quant::QRange range = quant::ActivationRange(zero_point_);
+    step_.value[0] = quant::LsqInitialStep(x.data(), x.size(), range.qp);
+    initialized_ = true;
+  }
+  codes_.resize(x.size());
+  shape_ = x.shape();
+  quant::QuantizeActivations(x.data(), x.size(), step(), zero_point_, codes_.data());
+}
+
+void InputQuantizer::Backward(const Tensor& x, const Tensor& dx_hat, size_t features,
+                              Tensor* dx) {
+  dx->Resize(x.shape());
+  const float dstep = quant::QuantizeActivationsBackward(x.data(), dx_hat.data(), x.size(),
+                                                         features, step(), zero_point_, dx->data());
+  if (!fixed_) step_.grad[0] += dstep;
+}
+
+void InputQuantizer::Dequantize(Tensor* x_hat) const {
+  x_hat->Resize(shape_);
+  quant::DequantizeActivations(codes_.data(), codes_.size(), step(), zero_point_, x_hat->data());
+}
+
+void ConfigureInputQuantizer(const BuildInfo& info, InputQuantizer* iq) {
+  if (info.network_input) {
+    iq->Configure(0, /*fixed=*/true, 1.0f / 255.0f, info.name);
+  } else {
+    iq->Configure(info.input_non_negative ? 0 : 128, /*fixed=*/false, 1.0f, info.name);
+  }
+}
+
+}  // namespace qf::nn

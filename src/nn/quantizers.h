@@ -1,0 +1,85 @@
+// The LSQ state a quantized layer owns: the step sizes of its weights and of its
+// input activations, with the codes of the last Forward. Layers compose these; the
+// math lives in quant/lsq.h.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "nn/layer.h"
+#include "quant/lsq.h"
+
+namespace qf::nn {
+
+// How a layer's weights are stored. bits == 32 means float: no quantization at all.
+struct QuantConfig {
+  int weight_bits = 32;
+  bool per_channel = true;
+
+  bool quantized() const { return weight_bits <= 8; }
+};
+
+// Weights as rows x channels (channel innermost), quantized per channel or per tensor.
+class WeightQuantizer {
+ public:
+  void Configure(const QuantConfig& config, size_t rows, size_t channels, const std::string& name);
+  // LSQ initialization of the steps from the current weights.
+  void InitSteps(const Tensor& w);
+  // codes() and dequantized() from `w` and the current steps.
+  void Quantize(const Tensor& w);
+  // dw = straight-through gradient; adds step gradients into steps().grad.
+  void Backward(const Tensor& w, const Tensor& dw_hat, Tensor* dw);
+
+  Param& steps() { return steps_; }
+  const std::vector<int8_t>& codes() const { return codes_; }
+  const Tensor& dequantized() const { return w_hat_; }
+  // The step of channel c.
+  float step(size_t c) const { return steps_.value[config_.per_channel ? c : 0]; }
+
+ private:
+  QuantConfig config_;
+  quant::QRange range_{};
+  size_t rows_ = 0, channels_ = 0;
+  Param steps_;
+  std::vector<int8_t> codes_;
+  Tensor w_hat_;
+};
+
+// A layer's input activations as uint8 codes with one learned step. Zero point 0 for
+// inputs that come out of ReLU/ReLU6 (codes 0..255), 128 for inputs that can be
+// negative. A fixed quantizer (the network input: pixels are the codes, step 1/255)
+// does not learn.
+class InputQuantizer {
+ public:
+  void Configure(uint8_t zero_point, bool fixed, float fixed_step, const std::string& name);
+  // Quantizes a batch; the first call ever initializes the step from it (LSQ).
+  void Quantize(const Tensor& x);
+  // Marks the step as set (a loaded model): no initialization from data.
+  void set_initialized() { initialized_ = true; }
+  // dx = straight-through gradient of the last Quantize; adds the step gradient.
+  void Backward(const Tensor& x, const Tensor& dx_hat, size_t features, Tensor* dx);
+
+  bool fixed() const { return fixed_; }
+  uint8_t zero_point() const { return zero_point_; }
+  float step() const { return step_.value[0]; }
+  Param& step_param() { return step_; }
+  const std::vector<uint8_t>& codes() const { return codes_; }
+  // (codes - zero_point) * step, computed on demand for backward passes.
+  void Dequantize(Tensor* x_hat) const;
+
+ private:
+  uint8_t zero_point_ = 0;
+  bool fixed_ = false;
+  bool initialized_ = false;
+  Param step_;
+  std::vector<uint8_t> codes_;
+  Shape shape_;
+};
+
+// Sets up the input quantizer of a quantized layer from where it sits: the network
+// input (fixed step 1/255: the codes are the pixels), after a non-negative producer
+// (zero point 0), or anywhere else (zero point 128).
+void ConfigureInputQuantizer(const BuildInfo& info, InputQuantizer* iq);
+
+}  // namespace qf::nn

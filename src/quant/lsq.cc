@@ -1,0 +1,99 @@
+// LSQ quantizers: scalar loops; they run once per layer and step, far from the hot
+// path (the int8 GEMM is).
+#include "quant/lsq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/check.h"
+
+namespace qf::quant {
+namespace {
+
+// Rounds half to even, the same rule as the requantization kernels.
+inline float Round(float v) { return std::nearbyint(v); }
+
+// Gradient of x_hat with respect to the step for v = x / s.
+inline float StepGrad(float v, QRange r) {
+  if (v < float(r.qn)) return float(r.qn);
+  if (v > float(r.qp)) return float(r.qp);
+  return Round(v) - v;
+}
+
+inline bool Inside(float v, QRange r) { return v >= float(r.qn) && v <= float(r.qp); }
+
+inline int Code(float v, QRange r) {
+  return int(std::min(std::max(Round(v), float(r.qn)), float(r.qp)));
+}
+
+}  // namespace
+
+QRange SignedRange(int bits) {
+  QF_CHECK(bits >= 2 && bits <= 8);
+  return {-(1 << (bits - 1)), (1 << (bits - 1)) - 1};
+}
+
+QRange ActivationRange(uint8_t zero_point) { return {-int(zero_point), 255 - int(zero_point)}; }
+
+float LsqInitialStep(const float* x, size_t n, int qp) {
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) sum += std::fabs(x[i]);
+  const double mean = n ? sum / double(n) : 0.0;
+  return float(std::max(2.0 * mean / std::sqrt(double(qp)), 1e-8));
+}
+
+float LsqGradScale(size_t n, int qp) { return float(1.0 / std::sqrt(double(n) * double(qp))); }
+
+void QuantizeWeights(const float* w, size_t rows, size_t channels, const float* steps,
+                     bool per_channel, QRange range, int8_t* codes) {
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t c = 0; c < channels; c++) {
+      const float s = steps[per_channel ? c : 0];
+      codes[r * channels + c] = int8_t(Code(w[r * channels + c] / s, range));
+    }
+  }
+}
+
+void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, size_t channels,
+                             const float* steps, bool per_channel, QRange range, float* dw,
+                             float* dsteps) {
+  const size_t per_step = per_channel ? rows : rows * channels;
+  const float scale = LsqGradScale(per_step, range.qp);
+  const size_t nsteps = per_channel ? channels : 1;
+  std::vector<double> acc(nsteps, 0.0);
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t c = 0; c < channels; c++) {
+      const size_t i = r * channels + c, k = per_channel ? c : 0;
+      const float v = w[i] / steps[k];
+      acc[k] += double(dw_hat[i]) * StepGrad(v, range);
+      dw[i] = Inside(v, range) ? dw_hat[i] : 0.0f;
+    }
+  }
+  for (size_t k = 0; k < nsteps; k++) dsteps[k] += float(acc[k]) * scale;
+}
+
+void QuantizeActivations(const float* x, size_t n, float step, uint8_t zero_point,
+                         uint8_t* codes) {
+  const QRange range = ActivationRange(zero_point);
+  for (size_t i = 0; i < n; i++) codes[i] = uint8_t(Code(x[i] / step, range) + zero_point);
+}
+
+void DequantizeActivations(const uint8_t* codes, size_t n, float step, uint8_t zero_point,
+                           float* x_hat) {
+  for (size_t i = 0; i < n; i++) x_hat[i] = float(int(codes[i]) - int(zero_point)) * step;
+}
+
+float QuantizeActivationsBackward(const float* x, const float* dx_hat, size_t n, size_t features,
+                                  float step, uint8_t zero_point, float* dx) {
+  const QRange range = ActivationRange(zero_point);
+  double acc = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    const float v = x[i] / step;
+    acc += double(dx_hat[i]) * StepGrad(v, range);
+    dx[i] = Inside(v, range) ? dx_hat[i] : 0.0f;
+  }
+  return float(acc) * LsqGradScale(features, range.qp);
+}
+
+}  // namespace qf::quant

@@ -1,0 +1,59 @@
+// LSQ (learned step size quantization, Esser et al. 2020): codes from floats, the
+// straight-through gradients back to the floats, and the step-size gradients. Knows
+// nothing of layers; layers own the step sizes and call these on their buffers.
+//
+// A value x with step s and code range [qn, qp] quantizes to
+//   q = clamp(round_half_even(x / s), qn, qp),   x_hat = q * s.
+// Backward, with v = x / s and upstream gradient g = dL/dx_hat:
+//   dL/dx = g if qn <= v <= qp, else 0                          (straight-through)
+//   dL/ds += g * (round(v) - v) inside, g * qn below, g * qp above,
+// and the step gradient is scaled by 1 / sqrt(N * qp), N = values per step size.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qf::quant {
+
+struct QRange {
+  int qn, qp;
+};
+
+// Weights: symmetric signed codes [-2^(b-1), 2^(b-1) - 1], b in [2, 8].
+QRange SignedRange(int bits);
+// Activations as uint8 with zero point `zero_point`: q = code - zero_point lies in
+// [-zero_point, 255 - zero_point]. Zero point 0 after ReLU, 128 for signed inputs.
+QRange ActivationRange(uint8_t zero_point);
+
+// LSQ's initial step: 2 * mean|x| / sqrt(qp); a tiny positive floor keeps an
+// all-zero tensor from producing step 0.
+float LsqInitialStep(const float* x, size_t n, int qp);
+
+// LSQ's step-gradient scale 1 / sqrt(n * qp).
+float LsqGradScale(size_t n, int qp);
+
+// Weights laid out rows x channels (channel innermost: a GEMM's B matrix, conv weights
+// [KH, KW, Cin, Cout], depthwise [KH, KW, C]). `steps` holds one value per channel
+// (per_channel) or one in total.
+void QuantizeWeights(const float* w, size_t rows, size_t channels, const float* steps,
+                     bool per_channel, QRange range, int8_t* codes);
+
+// dw = straight-through dL/dw from dL/dw_hat; dsteps += scaled step gradients
+// (channels values, or one).
+void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, size_t channels,
+                             const float* steps, bool per_channel, QRange range, float* dw,
+                             float* dsteps);
+
+// Activations, one step for the whole tensor: codes = q + zero_point.
+void QuantizeActivations(const float* x, size_t n, float step, uint8_t zero_point, uint8_t* codes);
+
+// x_hat = (code - zero_point) * step.
+void DequantizeActivations(const uint8_t* codes, size_t n, float step, uint8_t zero_point,
+                           float* x_hat);
+
+// dx = straight-through dL/dx from dL/dx_hat (may alias dx_hat); returns the scaled step
+// gradient. `features` is the number of values per sample (LSQ's N).
+float QuantizeActivationsBackward(const float* x, const float* dx_hat, size_t n, size_t features,
+                                  float step, uint8_t zero_point, float* dx);
+
+}  // namespace qf::quant

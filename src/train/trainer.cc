@@ -1,0 +1,155 @@
+// The training loop.
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "train/loss.h"
+
+namespace qf::train {
+
+Status ValidateFitOptions(const FitOptions& o) {
+  if (o.epochs < 1 || o.epochs > 100000) {
+    return InvalidArgument("epochs must be an integer in [1, 100000], got " + std::to_string(o.epochs));
+  }
+  if (o.batch_size < 1 || o.batch_size > 65536) {
+    return InvalidArgument("batchSize must be in [1, 65536], got " + std::to_string(o.batch_size));
+  }
+  if (!(o.lr > 0.0f && std::isfinite(o.lr))) {
+    return InvalidArgument("lr must be a finite number > 0, got " + std::to_string(o.lr));
+  }
+  if (!(o.clip_norm >= 0.0f && std::isfinite(o.clip_norm))) {
+    return InvalidArgument("clipNorm must be a finite number >= 0 (0: off)");
+  }
+  if (o.augment.crop_padding > 16) return InvalidArgument("cropPadding must be <= 16");
+  return ValidateSchedule(o.schedule);
+}
+
+StatusOr<std::unique_ptr<Trainer>> Trainer::Create(nn::Model* model, const Dataset* data,
+                                                   const FitOptions& options) {
+  QF_RETURN_IF_ERROR(ValidateFitOptions(options));
+  QF_RETURN_IF_ERROR(ValidateDataset(*data, model->input_shape(), model->classes(), "dataset"));
+  if (options.augment.enabled() && model->input_shape().rank() != 3) {
+    return InvalidArgument("augmentation needs H x W x C inputs, the model takes " +
+                           model->input_shape().ToString());
+  }
+  StatusOr<std::unique_ptr<Optimizer>> optimizer = MakeOptimizer(options.optimizer);
+  if (!optimizer.ok()) return optimizer.status();
+  return std::unique_ptr<Trainer>(
+      new Trainer(model, data, options, std::move(optimizer).value()));
+}
+
+Trainer::Trainer(nn::Model* model, const Dataset* data, const FitOptions& options,
+                 std::unique_ptr<Optimizer> optimizer)
+    : model_(model), data_(data), options_(options), optimizer_(std::move(optimizer)),
+      rng_(options.seed) {
+  order_.resize(data->size());
+}
+
+void Trainer::StartEpoch() {
+  std::iota(order_.begin(), order_.end(), 0u);
+  rng_.Shuffle(order_.data(), order_.size());
+  loss_sum_ = 0;
+  seconds_ = 0;
+  correct_ = seen_ = 0;
+}
+
+StatusOr<std::optional<EpochStats>> Trainer::Step(size_t max_batches) {
+  if (done()) return std::optional<EpochStats>();
+  const size_t n = data_->size(), bs = options_.batch_size, d = model_->input_shape().size();
+  const size_t batches = (n + bs - 1) / bs;
+  const float lr = ScheduledLr(options_.schedule, options_.lr, epoch_, options_.epochs);
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t step = 0; step < max_batches && batch_ < batches; step++, batch_++) {
+    if (batch_ == 0) StartEpoch();
+    const size_t lo = batch_ * bs, m = std::min(bs, n - lo);
+    batch_x_.resize(m * d);
+    batch_y_.resize(m);
+    for (size_t i = 0; i < m; i++) {
+      const uint32_t id = order_[lo + i];
+      std::copy(data_->x.begin() + size_t(id) * d, data_->x.begin() + size_t(id + 1) * d,
+                batch_x_.begin() + i * d);
+      batch_y_[i] = data_->y[id];
+    }
+    if (options_.augment.enabled()) {
+      const Shape& s = model_->input_shape();
+      Augment(options_.augment, m, s[0], s[1], s[2], batch_x_.data(), rng_);
+    }
+    model_->Forward(batch_x_.data(), m, &logits_, nn::Mode::kTrain);
+    const float loss = SoftmaxCrossEntropy(logits_, batch_y_.data(), nullptr, 1.0f, &dlogits_);
+    if (!std::isfinite(loss)) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "training diverged: the loss is not finite at epoch " +
+                        std::to_string(epoch_ + 1) + " (try a smaller lr)");
+    }
+    ZeroGrads(model_->params());
+    model_->Backward(dlogits_);
+    if (options_.clip_norm > 0) ClipGradNorm(model_->params(), options_.clip_norm);
+    optimizer_->Step(model_->params(), lr);
+    model_->OnParamsChanged();
+    loss_sum_ += double(loss) * double(m);
+    correct_ += CountCorrect(logits_, batch_y_.data());
+    seen_ += m;
+  }
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (batch_ < batches) return std::optional<EpochStats>();
+  batch_ = 0;
+  epoch_++;
+  EpochStats stats;
+  stats.epoch = epoch_;
+  stats.loss = float(loss_sum_ / double(seen_));
+  stats.accuracy = float(double(correct_) / double(seen_));
+  stats.lr = lr;
+  stats.seconds = seconds_;
+  return std::optional<EpochStats>(stats);
+}
+
+StatusOr<std::vector<EpochStats>> Fit(nn::Model& model, const Dataset& data,
+                                      const FitOptions& options,
+                                      const std::function<bool(const EpochStats&)>& progress) {
+  StatusOr<std::unique_ptr<Trainer>> trainer = Trainer::Create(&model, &data, options);
+  if (!trainer.ok()) return trainer.status();
+  std::vector<EpochStats> history;
+  while (!trainer.value()->done()) {
+    StatusOr<std::optional<EpochStats>> step = trainer.value()->Step(SIZE_MAX);
+    if (!step.ok()) return step.status();
+    if (!step.value()) continue;
+    history.push_back(*step.value());
+    if (progress && !progress(history.back())) break;
+  }
+  return history;
+}
+
+size_t CountCorrect(const Tensor& logits, const uint8_t* labels) {
+  const size_t n = logits.shape()[0], c = logits.shape()[1];
+  size_t correct = 0;
+  for (size_t i = 0; i < n; i++) {
+    const float* z = logits.data() + i * c;
+    size_t best = 0;
+    for (size_t j = 1; j < c; j++) {
+      if (z[j] > z[best]) best = j;
+    }
+    correct += best == labels[i];
+  }
+  return correct;
+}
+
+EvalResult Evaluate(nn::Model& model, const Dataset& data, size_t batch_size) {
+  const size_t n = data.size(), d = model.input_shape().size();
+  Tensor logits;
+  double loss = 0;
+  size_t correct = 0;
+  for (size_t lo = 0; lo < n; lo += batch_size) {
+    const size_t m = std::min(batch_size, n - lo);
+    model.Forward(data.x.data() + lo * d, m, &logits, nn::Mode::kEval);
+    loss += double(SoftmaxCrossEntropy(logits, data.y.data() + lo, nullptr, 1.0f, nullptr)) * m;
+    correct += CountCorrect(logits, data.y.data() + lo);
+  }
+  EvalResult result;
+  result.accuracy = n ? float(double(correct) / double(n)) : 0.0f;
+  result.loss = n ? float(loss / double(n)) : 0.0f;
+  return result;
+}
+
+}  // namespace qf::train

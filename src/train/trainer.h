@@ -1,0 +1,89 @@
+// The training loop: seeded shuffling and augmentation, minibatches of weighted
+// cross-entropy, optimizer steps, LR schedule per epoch. A Trainer advances a bounded
+// number of batches per call so a caller (the JS worker) can report progress and
+// cancel between calls; Fit() runs one to the end.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/random.h"
+#include "core/status.h"
+#include "nn/model.h"
+#include "train/augment.h"
+#include "train/dataset.h"
+#include "train/optimizer.h"
+
+namespace qf::train {
+
+struct FitOptions {
+  int epochs = 10;
+  size_t batch_size = 64;
+  float lr = 0.01f;
+  OptimizerOptions optimizer;
+  ScheduleOptions schedule;
+  float clip_norm = 0.0f;  // 0: no clipping
+  AugmentOptions augment;
+  uint64_t seed = 1;
+};
+
+Status ValidateFitOptions(const FitOptions& options);
+
+struct EpochStats {
+  int epoch = 0;          // 1-based
+  float loss = 0;         // mean training loss over the epoch
+  float accuracy = 0;     // training accuracy over the epoch (of the batches as seen)
+  float lr = 0;           // learning rate used in the epoch
+  double seconds = 0;     // wall time of the epoch
+};
+
+class Trainer {
+ public:
+  // Validates the options and data against the model. Borrows `model` and `data`: both
+  // must outlive the Trainer.
+  static StatusOr<std::unique_ptr<Trainer>> Create(nn::Model* model, const Dataset* data,
+                                                   const FitOptions& options);
+
+  bool done() const { return epoch_ >= options_.epochs; }
+  // Runs up to `max_batches` batches (stopping early at an epoch's end). Returns the
+  // epoch's stats when that call finished an epoch. Fails if the loss stops being finite.
+  StatusOr<std::optional<EpochStats>> Step(size_t max_batches);
+
+ private:
+  Trainer(nn::Model* model, const Dataset* data, const FitOptions& options,
+          std::unique_ptr<Optimizer> optimizer);
+  void StartEpoch();
+
+  nn::Model* model_;
+  const Dataset* data_;
+  FitOptions options_;
+  std::unique_ptr<Optimizer> optimizer_;
+  Rng rng_;
+  int epoch_ = 0;
+  size_t batch_ = 0;  // next batch within the epoch
+  std::vector<uint32_t> order_;
+  double loss_sum_ = 0, seconds_ = 0;
+  size_t correct_ = 0, seen_ = 0;
+  std::vector<uint8_t> batch_x_, batch_y_;
+  Tensor logits_, dlogits_;
+};
+
+// Runs a Trainer to the end, calling `progress` after every epoch (return false to
+// stop early, with the model as trained so far).
+StatusOr<std::vector<EpochStats>> Fit(nn::Model& model, const Dataset& data,
+                                      const FitOptions& options,
+                                      const std::function<bool(const EpochStats&)>& progress = {});
+
+struct EvalResult {
+  float accuracy = 0;  // fraction in [0, 1]
+  float loss = 0;      // mean cross-entropy
+};
+// Accuracy and loss of the deployed (integer) model in eval mode.
+EvalResult Evaluate(nn::Model& model, const Dataset& data, size_t batch_size = 256);
+
+// Number of rows whose argmax equals the label.
+size_t CountCorrect(const Tensor& logits, const uint8_t* labels);
+
+}  // namespace qf::train

@@ -1,0 +1,84 @@
+// Finite-difference checks of a layer's Backward: the loss L = sum(y .* r) for a fixed
+// random r, perturbed one input or parameter value at a time (central differences).
+#pragma once
+
+#include <catch.hpp>
+
+#include <cmath>
+
+#include "core/random.h"
+#include "nn/layer.h"
+
+namespace qf::test {
+
+struct GradCheckOptions {
+  float eps = 1e-2f;        // perturbation
+  float tolerance = 2e-2f;  // |analytic - numeric| <= tolerance * max(1, |numeric|)
+  size_t max_probes = 64;   // values probed per tensor (spread over the tensor)
+};
+
+inline double DotLoss(nn::Layer& layer, const Tensor& x, const Tensor& r) {
+  Tensor y;
+  layer.Forward(x, &y, nn::Mode::kTrain);
+  double sum = 0;
+  for (size_t i = 0; i < y.size(); i++) sum += double(y[i]) * r[i];
+  return sum;
+}
+
+// Checks dL/dx and dL/dparam for every parameter of an already built, initialized layer.
+inline void CheckGradients(nn::Layer& layer, Tensor x, uint64_t seed,
+                           const GradCheckOptions& options = {}) {
+  Rng rng(seed);
+  Tensor y;
+  layer.Forward(x, &y, nn::Mode::kTrain);
+  Tensor r(y.shape());
+  for (float& v : r.values()) v = rng.Uniform(-1.0f, 1.0f);
+
+  std::vector<nn::Param*> params;
+  layer.CollectParams(&params);
+  for (nn::Param* p : params) p->grad.Fill(0.0f);
+  layer.Forward(x, &y, nn::Mode::kTrain);
+  Tensor dx;
+  layer.Backward(r, &dx);
+  REQUIRE(dx.shape() == x.shape());
+
+  auto probe = [&](float* value, float analytic, const std::string& what) {
+    const float saved = *value;
+    *value = saved + options.eps;
+    layer.OnParamsChanged();
+    const double plus = DotLoss(layer, x, r);
+    *value = saved - options.eps;
+    layer.OnParamsChanged();
+    const double minus = DotLoss(layer, x, r);
+    *value = saved;
+    layer.OnParamsChanged();
+    const double numeric = (plus - minus) / (2.0 * options.eps);
+    INFO(what << ": analytic " << analytic << " numeric " << numeric);
+    CHECK(std::fabs(analytic - numeric) <= options.tolerance * std::max(1.0, std::fabs(numeric)));
+  };
+
+  const size_t x_step = std::max<size_t>(1, x.size() / options.max_probes);
+  for (size_t i = 0; i < x.size(); i += x_step) {
+    probe(&x[i], dx[i], "dL/dx[" + std::to_string(i) + "]");
+  }
+  for (nn::Param* p : params) {
+    const size_t step = std::max<size_t>(1, p->value.size() / options.max_probes);
+    for (size_t i = 0; i < p->value.size(); i += step) {
+      probe(&p->value[i], p->grad[i], "dL/d" + p->name + "[" + std::to_string(i) + "]");
+    }
+  }
+}
+
+// Uniform values in [lo, hi] kept at least `gap` away from zero (ReLU's kink).
+inline Tensor RandomTensor(const Shape& shape, Rng& rng, float lo = -1.0f, float hi = 1.0f,
+                           float gap = 0.05f) {
+  Tensor t(shape);
+  for (float& v : t.values()) {
+    do {
+      v = rng.Uniform(lo, hi);
+    } while (std::fabs(v) < gap);
+  }
+  return t;
+}
+
+}  // namespace qf::test
