@@ -4,7 +4,12 @@
 #include <limits>
 
 #include "nn/activations.h"
+#include "nn/batchnorm.h"
+#include "nn/conv2d.h"
 #include "nn/dense.h"
+#include "nn/depthwise_conv2d.h"
+#include "nn/pooling.h"
+#include "nn/residual.h"
 
 namespace qf::nn {
 namespace {
@@ -34,8 +39,38 @@ QuantConfig Quant(const ModelSpec& spec, bool edge) {
   return q;
 }
 
-std::unique_ptr<Layer> Relu() { return std::make_unique<nn::Relu>(std::numeric_limits<float>::infinity()); }
+std::unique_ptr<Layer> Relu() {
+  return std::make_unique<nn::Relu>(std::numeric_limits<float>::infinity());
+}
+std::unique_ptr<Layer> Relu6() { return std::make_unique<nn::Relu>(6.0f); }
 
+std::unique_ptr<Layer> Conv(size_t filters, size_t k, size_t stride, QuantConfig q) {
+  Conv2DOptions o;
+  o.filters = filters;
+  o.kh = o.kw = k;
+  o.stride_h = o.stride_w = stride;
+  o.padding.mode = Padding::Mode::kSame;
+  return std::make_unique<Conv2D>(o, q);
+}
+
+std::unique_ptr<Layer> Depthwise(size_t stride, QuantConfig q) {
+  DepthwiseOptions o;
+  o.stride_h = o.stride_w = stride;
+  o.padding.mode = Padding::Mode::kSame;
+  return std::make_unique<DepthwiseConv2D>(o, q);
+}
+
+std::unique_ptr<Layer> MaxPool2x2() { return std::make_unique<MaxPool2D>(Pool2DOptions{}); }
+
+Status NeedImage(const ModelSpec& spec) {
+  if (spec.input.rank() != 3) {
+    return InvalidArgument("arch '" + spec.arch + "' needs inputShape [H, W, C], got " +
+                           spec.input.ToString());
+  }
+  return OkStatus();
+}
+
+// 784-256-128-C.
 std::unique_ptr<Sequential> Mlp(const ModelSpec& spec) {
   auto net = std::make_unique<Sequential>();
   net->Add(std::make_unique<Flatten>());
@@ -47,13 +82,116 @@ std::unique_ptr<Sequential> Mlp(const ModelSpec& spec) {
   return net;
 }
 
+// conv5x5(16)-pool-conv5x5(32)-pool-fc(128)-fc(C), ReLU after each hidden layer.
+std::unique_ptr<Sequential> Lenet(const ModelSpec& spec) {
+  auto net = std::make_unique<Sequential>();
+  net->Add(Conv(16, 5, 1, Quant(spec, true)));
+  net->Add(Relu());
+  net->Add(MaxPool2x2());
+  net->Add(Conv(32, 5, 1, Quant(spec, false)));
+  net->Add(Relu());
+  net->Add(MaxPool2x2());
+  net->Add(std::make_unique<Flatten>());
+  net->Add(std::make_unique<Dense>(128, Quant(spec, false)));
+  net->Add(Relu());
+  net->Add(std::make_unique<Dense>(spec.classes, Quant(spec, true)));
+  return net;
+}
+
+// A ResNet basic block: conv3x3-BN-ReLU-conv3x3-BN plus a shortcut (identity, or
+// conv1x1-BN when the shape changes), then ReLU.
+void AddBasicBlock(Sequential* net, size_t in, size_t out, size_t stride, QuantConfig q) {
+  auto body = std::make_unique<Sequential>();
+  body->Add(Conv(out, 3, stride, q));
+  body->Add(std::make_unique<BatchNorm>());
+  body->Add(Relu());
+  body->Add(Conv(out, 3, 1, q));
+  body->Add(std::make_unique<BatchNorm>());
+  std::unique_ptr<Sequential> shortcut;
+  if (stride != 1 || in != out) {
+    shortcut = std::make_unique<Sequential>();
+    shortcut->Add(Conv(out, 1, stride, q));
+    shortcut->Add(std::make_unique<BatchNorm>());
+  }
+  net->Add(std::make_unique<Residual>(std::move(body), std::move(shortcut)));
+  net->Add(Relu());
+}
+
+// Stem conv3x3(16)-BN-ReLU, three stages of one basic block (16, 32, 64 channels;
+// stride 1, 2, 2), global average pooling, fc(C).
+std::unique_ptr<Sequential> Resnet8(const ModelSpec& spec) {
+  auto net = std::make_unique<Sequential>();
+  net->Add(Conv(16, 3, 1, Quant(spec, true)));
+  net->Add(std::make_unique<BatchNorm>());
+  net->Add(Relu());
+  AddBasicBlock(net.get(), 16, 16, 1, Quant(spec, false));
+  AddBasicBlock(net.get(), 16, 32, 2, Quant(spec, false));
+  AddBasicBlock(net.get(), 32, 64, 2, Quant(spec, false));
+  net->Add(std::make_unique<GlobalAvgPool>());
+  net->Add(std::make_unique<Dense>(spec.classes, Quant(spec, true)));
+  return net;
+}
+
+// An inverted residual block: 1x1 expand (x t)-BN-ReLU6, 3x3 depthwise-BN-ReLU6, 1x1
+// linear projection-BN; with an identity shortcut when stride 1 keeps the shape.
+void AddInvertedResidual(Sequential* net, size_t in, size_t out, size_t t, size_t stride,
+                         QuantConfig q) {
+  auto body = std::make_unique<Sequential>();
+  if (t != 1) {
+    body->Add(Conv(in * t, 1, 1, q));
+    body->Add(std::make_unique<BatchNorm>());
+    body->Add(Relu6());
+  }
+  body->Add(Depthwise(stride, q));
+  body->Add(std::make_unique<BatchNorm>());
+  body->Add(Relu6());
+  body->Add(Conv(out, 1, 1, q));
+  body->Add(std::make_unique<BatchNorm>());
+  if (stride == 1 && in == out) {
+    net->Add(std::make_unique<Residual>(std::move(body), nullptr));
+  } else {
+    net->Add(std::move(body));  // a plain chain: no shortcut
+  }
+}
+
+// MobileNetV2 at reduced width for small images: stem conv3x3(16)-BN-ReLU6, inverted
+// residual stages (t, c, n, s) = (1,16,1,1) (6,24,2,2) (6,32,2,2) (6,64,2,1), 1x1
+// conv(128)-BN-ReLU6, global average pooling, fc(C).
+std::unique_ptr<Sequential> MobilenetV2(const ModelSpec& spec) {
+  auto net = std::make_unique<Sequential>();
+  net->Add(Conv(16, 3, 1, Quant(spec, true)));
+  net->Add(std::make_unique<BatchNorm>());
+  net->Add(Relu6());
+  struct Stage {
+    size_t t, c, n, s;
+  };
+  size_t channels = 16;
+  const QuantConfig q = Quant(spec, false);
+  for (const Stage& stage :
+       {Stage{1, 16, 1, 1}, Stage{6, 24, 2, 2}, Stage{6, 32, 2, 2}, Stage{6, 64, 2, 1}}) {
+    for (size_t i = 0; i < stage.n; i++) {
+      AddInvertedResidual(net.get(), channels, stage.c, stage.t, i == 0 ? stage.s : 1, q);
+      channels = stage.c;
+    }
+  }
+  net->Add(Conv(128, 1, 1, q));
+  net->Add(std::make_unique<BatchNorm>());
+  net->Add(Relu6());
+  net->Add(std::make_unique<GlobalAvgPool>());
+  net->Add(std::make_unique<Dense>(spec.classes, Quant(spec, true)));
+  return net;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Sequential>> BuildArchitecture(const ModelSpec& spec) {
   QF_RETURN_IF_ERROR(ValidateSpec(spec));
   if (spec.arch == "mlp") return Mlp(spec);
   if (spec.arch == "lenet" || spec.arch == "resnet8" || spec.arch == "mobilenetv2") {
-    return Unimplemented("arch '" + spec.arch + "' is not available in this build yet");
+    QF_RETURN_IF_ERROR(NeedImage(spec));
+    if (spec.arch == "lenet") return Lenet(spec);
+    if (spec.arch == "resnet8") return Resnet8(spec);
+    return MobilenetV2(spec);
   }
   return InvalidArgument("arch must be one of mlp, lenet, resnet8, mobilenetv2; got '" + spec.arch +
                          "'");

@@ -1,5 +1,5 @@
-// The built-in architectures (SPEC §3) as layer chains: mlp (784-256-128-C), and, as
-// their layers land, lenet, resnet8 and mobilenetv2. First and last layers take
+// The built-in architectures (SPEC §3) as layer chains: mlp, lenet, resnet8 and
+// mobilenetv2 (each documented where it is built). First and last layers take
 // spec.edge_bits, the rest spec.weight_bits.
 #pragma once
 

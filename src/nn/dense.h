@@ -1,11 +1,10 @@
-// Dense (fully connected) layer: y = x W + b, W stored in x out. Quantized, it runs the
-// u8 x s8 GEMM on the input and weight codes with a float epilogue; in float mode an
-// f32 GEMM. Input: [N, features] (any per-sample shape is flattened).
+// Dense (fully connected) layer: y = x W + b with W stored in x out. Any per-sample
+// input shape is flattened. Runs on LinearCore as a 1x1 convolution of a 1x1 image,
+// so quantized it is the u8 x s8 GEMM with a float epilogue.
 #pragma once
 
-#include "kernels/u8s8_gemm/driver.h"
 #include "nn/layer.h"
-#include "nn/quantizers.h"
+#include "nn/linear_core.h"
 
 namespace qf::nn {
 
@@ -15,32 +14,24 @@ class Dense : public Layer {
 
   const char* type() const override { return "dense"; }
   StatusOr<Shape> Build(const Shape& input, const BuildInfo& info) override;
-  void Init(Rng& rng) override;
+  void Init(Rng& rng) override { core_.Init(rng); }
   void Forward(const Tensor& x, Tensor* y, Mode mode) override;
   void Backward(const Tensor& dy, Tensor* dx) override;
-  void CollectParams(std::vector<Param*>* out) override;
-  void OnParamsChanged() override { packed_valid_ = false; }
+  void CollectParams(std::vector<Param*>* out) override { core_.CollectParams(out); }
+  void OnParamsChanged() override { core_.OnParamsChanged(); }
 
   size_t units() const { return units_; }
-  const QuantConfig& quant() const { return quant_; }
-  Param& weight() { return weight_; }
-  Param& bias() { return bias_; }
-  WeightQuantizer& weight_quantizer() { return wq_; }
-  InputQuantizer& input_quantizer() { return iq_; }
+  LinearCore& core() { return core_; }
+  Param& weight() { return core_.weight(); }
+  Param& bias() { return core_.bias(); }
+  WeightQuantizer& weight_quantizer() { return core_.weight_quantizer(); }
+  InputQuantizer& input_quantizer() { return core_.input_quantizer(); }
 
  private:
-  void PackWeights();
-
-  size_t units_, features_ = 0;
+  size_t units_;
   QuantConfig quant_;
-  Param weight_, bias_;
-  WeightQuantizer wq_;
-  InputQuantizer iq_;
-  kernels::GemmKernels kernels_{};
-  kernels::PackedWeights packed_;
-  bool packed_valid_ = false;
-  std::vector<float> epilogue_scale_;
-  Tensor x_;  // the last training input (flattened)
+  Shape input_;
+  LinearCore core_;
 };
 
 }  // namespace qf::nn

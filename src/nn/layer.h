@@ -14,7 +14,7 @@
 namespace qf::nn {
 
 enum class Mode {
-  kTrain,  // batch statistics, caches for Backward, activation steps initialize
+  kTrain,  // batch statistics, caches for Backward
   kEval,   // running statistics, no caches
 };
 

@@ -17,8 +17,8 @@ struct ModelSpec {
   std::string arch = "mlp";  // mlp, lenet, resnet8, mobilenetv2
   Shape input{28, 28, 1};    // per sample, H x W x C (or any shape for mlp)
   size_t classes = 10;
-  int weight_bits = 4;       // 2, 3, 4, 8, or 32 for a float model
-  int edge_bits = 8;         // first and last layer (when weight_bits < 32)
+  int weight_bits = 4;  // 2, 3, 4, 8, or 32 for a float model
+  int edge_bits = 8;    // first and last layer (when weight_bits < 32)
   bool per_channel = true;
   uint64_t seed = 1;
 };

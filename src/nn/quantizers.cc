@@ -61,19 +61,20 @@ void InputQuantizer::Configure(uint8_t zero_point, bool fixed, float fixed_step,
   step_.grad = Tensor(Shape{1});
 }
 
-void InputQuantizer::Quantize(const Tensor& x) {
+const std::vector<uint8_t>& InputQuantizer::Quantize(const Tensor& x, Mode mode) {
   if (!initialized_) {
     const quant::QRange range = quant::ActivationRange(zero_point_);
     step_.value[0] = quant::LsqInitialStep(x.data(), x.size(), range.qp);
     initialized_ = true;
   }
-  codes_.resize(x.size());
-  shape_ = x.shape();
-  quant::QuantizeActivations(x.data(), x.size(), step(), zero_point_, codes_.data());
+  std::vector<uint8_t>& codes = mode == Mode::kTrain ? codes_ : eval_codes_;
+  codes.resize(x.size());
+  if (mode == Mode::kTrain) shape_ = x.shape();
+  quant::QuantizeActivations(x.data(), x.size(), step(), zero_point_, codes.data());
+  return codes;
 }
 
-void InputQuantizer::Backward(const Tensor& x, const Tensor& dx_hat, size_t features,
-                              Tensor* dx) {
+void InputQuantizer::Backward(const Tensor& x, const Tensor& dx_hat, size_t features, Tensor* dx) {
   dx->Resize(x.shape());
   const float dstep = quant::QuantizeActivationsBackward(x.data(), dx_hat.data(), x.size(),
                                                          features, step(), zero_point_, dx->data());

@@ -53,8 +53,10 @@ class WeightQuantizer {
 class InputQuantizer {
  public:
   void Configure(uint8_t zero_point, bool fixed, float fixed_step, const std::string& name);
-  // Quantizes a batch; the first call ever initializes the step from it (LSQ).
-  void Quantize(const Tensor& x);
+  // Quantizes a batch and returns its codes; the first call ever initializes the step
+  // from it (LSQ). kTrain codes are kept for Backward (codes()); kEval codes go to a
+  // separate buffer so an evaluation between Forward and Backward changes nothing.
+  const std::vector<uint8_t>& Quantize(const Tensor& x, Mode mode);
   // Marks the step as set (a loaded model): no initialization from data.
   void set_initialized() { initialized_ = true; }
   // dx = straight-through gradient of the last Quantize; adds the step gradient.
@@ -64,8 +66,9 @@ class InputQuantizer {
   uint8_t zero_point() const { return zero_point_; }
   float step() const { return step_.value[0]; }
   Param& step_param() { return step_; }
+  // The codes of the last kTrain Quantize.
   const std::vector<uint8_t>& codes() const { return codes_; }
-  // (codes - zero_point) * step, computed on demand for backward passes.
+  // (codes() - zero_point) * step, computed on demand for backward passes.
   void Dequantize(Tensor* x_hat) const;
 
  private:
@@ -73,7 +76,7 @@ class InputQuantizer {
   bool fixed_ = false;
   bool initialized_ = false;
   Param step_;
-  std::vector<uint8_t> codes_;
+  std::vector<uint8_t> codes_, eval_codes_;
   Shape shape_;
 };
 

@@ -29,6 +29,13 @@ bool Sequential::OutputNonNegative(bool input_non_negative) const {
   return non_negative;
 }
 
+bool Sequential::OutputsInputValues() const {
+  for (const auto& layer : layers_) {
+    if (!layer->OutputsInputValues()) return false;
+  }
+  return true;
+}
+
 void Sequential::Init(Rng& rng) {
   for (auto& layer : layers_) layer->Init(rng);
 }

@@ -27,6 +27,7 @@ class Sequential : public Layer {
   void CollectParams(std::vector<Param*>* out) override;
   void OnParamsChanged() override;
   bool OutputNonNegative(bool input_non_negative) const override;
+  bool OutputsInputValues() const override;
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <catch.hpp>
-
 #include <cmath>
 
 #include "core/random.h"

@@ -4,9 +4,11 @@
 #include <limits>
 
 #include "nn/activations.h"
+#include "nn/conv2d.h"
 #include "nn/dense.h"
-#include "nn/sequential.h"
+#include "nn/depthwise_conv2d.h"
 #include "nn/gradcheck.h"
+#include "nn/sequential.h"
 
 namespace qf::nn {
 namespace {
@@ -83,7 +85,8 @@ TEST_CASE("quantized dense forward equals the fake-quant oracle", "[engine][nn][
           for (size_t j = 0; j < 9; j++) {
             double want = dense.bias().value[j];
             for (size_t k = 0; k < 13; k++) {
-              const double xq = (int(iq.codes()[i * 13 + k]) - int(iq.zero_point())) * double(iq.step());
+              const double xq =
+                  (int(iq.codes()[i * 13 + k]) - int(iq.zero_point())) * double(iq.step());
               want += xq * double(wq.codes()[k * 9 + j]) * double(wq.step(j));
             }
             REQUIRE(std::fabs(y[i * 9 + j] - want) <= 1e-5 * (1 + std::fabs(want)));
@@ -97,7 +100,8 @@ TEST_CASE("quantized dense forward equals the fake-quant oracle", "[engine][nn][
   }
 }
 
-TEST_CASE("quantized dense gradients follow the STE through both quantizers", "[engine][nn][quant]") {
+TEST_CASE("quantized dense gradients follow the STE through both quantizers",
+          "[engine][nn][quant]") {
   // With the step sizes frozen, dL/dx and dL/dW of the quantized layer must equal the
   // float layer's gradients on the dequantized values, masked where values clip.
   Dense dense(4, QuantConfig{4, true});
@@ -134,13 +138,187 @@ TEST_CASE("quantized dense gradients follow the STE through both quantizers", "[
     for (size_t j = 0; j < 4; j++) {
       double dw_hat = 0;
       for (size_t i = 0; i < 5; i++) {
-        dw_hat += (int(iq.codes()[i * 6 + k]) - int(iq.zero_point())) * double(iq.step()) * dy[i * 4 + j];
+        dw_hat +=
+            (int(iq.codes()[i * 6 + k]) - int(iq.zero_point())) * double(iq.step()) * dy[i * 4 + j];
       }
       const float v = dense.weight().value[k * 4 + j] / wq.step(j);
       const double want = (v >= wr.qn && v <= wr.qp) ? dw_hat : 0.0;
       REQUIRE(std::fabs(dense.weight().grad[k * 4 + j] - want) <= 1e-5 * (1 + std::fabs(want)));
     }
   }
+}
+
+}  // namespace
+}  // namespace qf::nn
+
+namespace qf::nn {
+namespace {
+
+TEST_CASE("conv2d float gradients match finite differences", "[engine][nn]") {
+  struct Case {
+    size_t k, stride;
+    Padding::Mode padding;
+  };
+  for (const Case& c : {Case{3, 1, Padding::Mode::kSame}, Case{3, 2, Padding::Mode::kValid},
+                        Case{1, 1, Padding::Mode::kValid}, Case{2, 2, Padding::Mode::kSame}}) {
+    INFO("k " << c.k << " stride " << c.stride);
+    Conv2DOptions o;
+    o.filters = 3;
+    o.kh = o.kw = c.k;
+    o.stride_h = o.stride_w = c.stride;
+    o.padding.mode = c.padding;
+    Conv2D conv(o, QuantConfig{32, true});
+    Built(conv, Shape{5, 4, 2}, 12);
+    Rng rng(13);
+    for (float& b : conv.core().bias().value.values()) b = rng.Uniform(-1, 1);
+    test::CheckGradients(conv, test::RandomTensor(Shape{2, 5, 4, 2}, rng), 14);
+  }
+}
+
+TEST_CASE("conv2d padding and output shapes", "[engine][nn]") {
+  Conv2DOptions o;
+  o.filters = 4;
+  o.padding.mode = Padding::Mode::kSame;
+  o.stride_h = o.stride_w = 2;
+  Conv2D same(o, QuantConfig{4, true});
+  BuildInfo info;
+  info.name = "c";
+  auto out = same.Build(Shape{7, 8, 3}, info);
+  REQUIRE(out.ok());
+  CHECK(out.value() == Shape{4, 4, 4});
+  o.padding.mode = Padding::Mode::kValid;
+  o.kh = o.kw = 9;
+  Conv2D too_big(o, QuantConfig{4, true});
+  auto bad = too_big.Build(Shape{7, 8, 3}, info);
+  REQUIRE(!bad.ok());
+  CHECK(bad.status().message().find("does not fit") != std::string::npos);
+  Conv2D flat(o, QuantConfig{4, true});
+  CHECK(!flat.Build(Shape{7, 8}, info).ok());
+}
+
+TEST_CASE("quantized conv2d forward equals the fake-quant oracle", "[engine][nn][quant]") {
+  Conv2DOptions o;
+  o.filters = 5;
+  o.kh = o.kw = 3;
+  o.padding.mode = Padding::Mode::kSame;
+  for (int bits : {2, 4, 8}) {
+    for (bool non_negative : {true, false}) {
+      INFO("bits " << bits << " non_negative " << non_negative);
+      Conv2D conv(o, QuantConfig{bits, true});
+      BuildInfo info;
+      info.name = "c";
+      info.input_non_negative = non_negative;
+      REQUIRE(conv.Build(Shape{6, 5, 3}, info).ok());
+      Rng rng(bits + 20 * non_negative);
+      conv.Init(rng);
+      for (float& b : conv.core().bias().value.values()) b = rng.Uniform(-0.5f, 0.5f);
+      Tensor x(Shape{2, 6, 5, 3});
+      for (float& v : x.values()) v = non_negative ? rng.Uniform(0, 2) : rng.Uniform(-2, 2);
+      Tensor y;
+      conv.Forward(x, &y, Mode::kTrain);
+      REQUIRE(y.shape() == Shape{2, 6, 5, 5});
+
+      // Oracle: float convolution (the float path of another layer) on dequantized values.
+      Conv2D oracle(o, QuantConfig{32, true});
+      REQUIRE(oracle.Build(Shape{6, 5, 3}, info).ok());
+      const WeightQuantizer& wq = conv.core().weight_quantizer();
+      for (size_t i = 0; i < wq.dequantized().size(); i++) {
+        oracle.core().weight().value[i] = wq.dequantized()[i];
+      }
+      oracle.core().bias().value = conv.core().bias().value;
+      Tensor x_hat, y_oracle;
+      conv.core().input_quantizer().Dequantize(&x_hat);
+      oracle.Forward(x_hat, &y_oracle, Mode::kEval);
+      for (size_t i = 0; i < y.size(); i++) {
+        REQUIRE(std::fabs(y[i] - y_oracle[i]) <= 1e-5f * (1 + std::fabs(y_oracle[i])));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qf::nn
+
+namespace qf::nn {
+namespace {
+
+TEST_CASE("depthwise conv2d float gradients match finite differences", "[engine][nn]") {
+  for (size_t stride : {1, 2}) {
+    DepthwiseOptions o;
+    o.stride_h = o.stride_w = stride;
+    o.padding.mode = Padding::Mode::kSame;
+    DepthwiseConv2D dw(o, QuantConfig{32, true});
+    Built(dw, Shape{5, 6, 3}, 30);
+    Rng rng(31);
+    for (float& b : dw.bias().value.values()) b = rng.Uniform(-1, 1);
+    test::CheckGradients(dw, test::RandomTensor(Shape{2, 5, 6, 3}, rng), 32);
+  }
+}
+
+TEST_CASE("quantized depthwise conv2d forward equals the fake-quant oracle",
+          "[engine][nn][quant]") {
+  DepthwiseOptions o;
+  o.padding.mode = Padding::Mode::kSame;
+  for (int bits : {2, 4, 8}) {
+    INFO("bits " << bits);
+    DepthwiseConv2D dw(o, QuantConfig{bits, true});
+    BuildInfo info;
+    info.name = "d";
+    REQUIRE(dw.Build(Shape{5, 4, 19}, info).ok());
+    Rng rng(40 + bits);
+    dw.Init(rng);
+    for (float& b : dw.bias().value.values()) b = rng.Uniform(-0.5f, 0.5f);
+    Tensor x(Shape{2, 5, 4, 19});
+    for (float& v : x.values()) v = rng.Uniform(-2, 2);
+    Tensor y;
+    dw.Forward(x, &y, Mode::kTrain);
+    DepthwiseConv2D oracle(o, QuantConfig{32, true});
+    REQUIRE(oracle.Build(Shape{5, 4, 19}, info).ok());
+    const Tensor& w_hat = dw.weight_quantizer().dequantized();
+    for (size_t i = 0; i < w_hat.size(); i++) oracle.weight().value[i] = w_hat[i];
+    oracle.bias().value = dw.bias().value;
+    Tensor x_hat, y_oracle;
+    dw.input_quantizer().Dequantize(&x_hat);
+    oracle.Forward(x_hat, &y_oracle, Mode::kEval);
+    REQUIRE(y.shape() == y_oracle.shape());
+    for (size_t i = 0; i < y.size(); i++) {
+      REQUIRE(std::fabs(y[i] - y_oracle[i]) <= 1e-5f * (1 + std::fabs(y_oracle[i])));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qf::nn
+
+namespace qf::nn {
+namespace {
+
+TEST_CASE("an eval forward between train forward and backward changes no gradient",
+          "[engine][nn][quant]") {
+  auto gradients = [](bool eval_in_between) {
+    Conv2DOptions o;
+    o.filters = 3;
+    o.padding.mode = Padding::Mode::kSame;
+    Conv2D conv(o, QuantConfig{4, true});
+    BuildInfo info;
+    info.name = "c";
+    REQUIRE(conv.Build(Shape{4, 4, 2}, info).ok());
+    Rng rng(50);
+    conv.Init(rng);
+    Tensor x = test::RandomTensor(Shape{2, 4, 4, 2}, rng),
+           other = test::RandomTensor(Shape{3, 4, 4, 2}, rng);
+    Tensor y, dy, dx;
+    conv.Forward(x, &y, Mode::kTrain);
+    if (eval_in_between) conv.Forward(other, &dy, Mode::kEval);
+    dy = Tensor(y.shape(), 0.5f);
+    conv.Backward(dy, &dx);
+    std::vector<Param*> params;
+    conv.CollectParams(&params);
+    std::vector<float> all = dx.values();
+    for (Param* p : params) all.insert(all.end(), p->grad.values().begin(), p->grad.values().end());
+    return all;
+  };
+  CHECK(gradients(false) == gradients(true));
 }
 
 }  // namespace

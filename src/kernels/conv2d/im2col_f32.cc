@@ -1,0 +1,56 @@
+// Float im2col / col2im: plain loops over output rows and window taps.
+#include "kernels/conv2d/im2col_f32.h"
+
+#include <cstring>
+
+namespace qf::kernels {
+
+bool Im2ColIsIdentity(const Conv2DShape& s) {
+  const bool unpadded = s.pad_top == 0 && s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
+  const bool one_by_one = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1;
+  const bool whole_image = s.kh == s.in_h && s.kw == s.in_w;
+  return unpadded && (one_by_one || whole_image);
+}
+
+void Im2ColF32(const Conv2DShape& s, const float* x, float* cols) {
+  const size_t oh = s.out_h(), ow = s.out_w(), depth = s.depth();
+  for (size_t b = 0; b < s.n; b++) {
+    for (size_t oy = 0; oy < oh; oy++) {
+      for (size_t ox = 0; ox < ow; ox++) {
+        float* row = cols + ((b * oh + oy) * ow + ox) * depth;
+        std::memset(row, 0, depth * sizeof(float));
+        const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
+        const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
+        for (size_t ky = ty.lo; ky < ty.hi; ky++) {
+          const size_t iy = oy * s.stride_h + ky - s.pad_top;
+          const size_t ix = ox * s.stride_w + tx.lo - s.pad_left;
+          std::memcpy(row + (ky * s.kw + tx.lo) * s.cin,
+                      x + ((b * s.in_h + iy) * s.in_w + ix) * s.cin,
+                      (tx.hi - tx.lo) * s.cin * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
+void Col2ImF32Accumulate(const Conv2DShape& s, const float* dcols, float* dx) {
+  const size_t oh = s.out_h(), ow = s.out_w(), depth = s.depth();
+  for (size_t b = 0; b < s.n; b++) {
+    for (size_t oy = 0; oy < oh; oy++) {
+      for (size_t ox = 0; ox < ow; ox++) {
+        const float* row = dcols + ((b * oh + oy) * ow + ox) * depth;
+        const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
+        const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
+        for (size_t ky = ty.lo; ky < ty.hi; ky++) {
+          const size_t iy = oy * s.stride_h + ky - s.pad_top;
+          const size_t ix = ox * s.stride_w + tx.lo - s.pad_left;
+          const float* src = row + (ky * s.kw + tx.lo) * s.cin;
+          float* dst = dx + ((b * s.in_h + iy) * s.in_w + ix) * s.cin;
+          for (size_t i = 0; i < (tx.hi - tx.lo) * s.cin; i++) dst[i] += src[i];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace qf::kernels

@@ -1,0 +1,56 @@
+// Float depthwise convolution, forward and backward.
+#include "kernels/dwconv/f32.h"
+
+namespace qf::kernels {
+
+void DwConvF32(const DwConvShape& s, const float* x, const float* w, const float* bias, float* y) {
+  const size_t oh = s.out_h(), ow = s.out_w(), c = s.c;
+  for (size_t b = 0; b < s.n; b++) {
+    for (size_t oy = 0; oy < oh; oy++) {
+      for (size_t ox = 0; ox < ow; ox++) {
+        float* out = y + ((b * oh + oy) * ow + ox) * c;
+        for (size_t ch = 0; ch < c; ch++) out[ch] = bias[ch];
+        const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
+        const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
+        for (size_t ky = ty.lo; ky < ty.hi; ky++) {
+          for (size_t kx = tx.lo; kx < tx.hi; kx++) {
+            const size_t iy = oy * s.stride_h + ky - s.pad_top,
+                         ix = ox * s.stride_w + kx - s.pad_left;
+            const float* in = x + ((b * s.in_h + iy) * s.in_w + ix) * c;
+            const float* wk = w + (ky * s.kw + kx) * c;
+            for (size_t ch = 0; ch < c; ch++) out[ch] += in[ch] * wk[ch];
+          }
+        }
+      }
+    }
+  }
+}
+
+void DwConvF32BackwardAccumulate(const DwConvShape& s, const float* x, const float* w,
+                                 const float* dy, float* dx, float* dw) {
+  const size_t oh = s.out_h(), ow = s.out_w(), c = s.c;
+  for (size_t b = 0; b < s.n; b++) {
+    for (size_t oy = 0; oy < oh; oy++) {
+      for (size_t ox = 0; ox < ow; ox++) {
+        const float* g = dy + ((b * oh + oy) * ow + ox) * c;
+        const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
+        const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
+        for (size_t ky = ty.lo; ky < ty.hi; ky++) {
+          for (size_t kx = tx.lo; kx < tx.hi; kx++) {
+            const size_t iy = oy * s.stride_h + ky - s.pad_top,
+                         ix = ox * s.stride_w + kx - s.pad_left;
+            const size_t at = ((b * s.in_h + iy) * s.in_w + ix) * c;
+            const float* wk = w + (ky * s.kw + kx) * c;
+            float* dwk = dw + (ky * s.kw + kx) * c;
+            for (size_t ch = 0; ch < c; ch++) {
+              dwk[ch] += x[at + ch] * g[ch];
+              if (dx) dx[at + ch] += wk[ch] * g[ch];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace qf::kernels

@@ -1,0 +1,131 @@
+// BatchNorm: batch statistics (double-accumulated) and their exact gradient in
+// training, the folded per-channel affine in eval. Plain loops, channels innermost.
+#include "nn/batchnorm.h"
+
+#include <cmath>
+
+namespace qf::nn {
+
+StatusOr<Shape> BatchNorm::Build(const Shape& input, const BuildInfo& info) {
+  if (input.rank() == 0 || input.size() == 0) {
+    return InvalidArgument(info.name +
+                           ": batch_norm needs a per-sample input of rank >= 1 (channels "
+                           "last) without zero dimensions, got " +
+                           input.ToString());
+  }
+  if (!(momentum_ >= 0.0f && momentum_ <= 1.0f) || !(eps_ > 0.0f)) {
+    return InvalidArgument(info.name + ": batch_norm needs momentum in [0, 1] and eps > 0, got " +
+                           std::to_string(momentum_) + " and " + std::to_string(eps_));
+  }
+  channels_ = input[input.rank() - 1];
+  const Shape c{channels_};
+  gamma_ = {info.name + ".gamma", Param::Kind::kNorm, Tensor(c), Tensor(c)};
+  beta_ = {info.name + ".beta", Param::Kind::kNorm, Tensor(c), Tensor(c)};
+  ResetState();
+  return input;
+}
+
+void BatchNorm::ResetState() {
+  const Shape c{channels_};
+  gamma_.value = Tensor(c, 1.0f);
+  beta_.value = Tensor(c, 0.0f);
+  running_mean_ = Tensor(c, 0.0f);
+  running_var_ = Tensor(c, 1.0f);
+}
+
+void BatchNorm::Init(Rng&) { ResetState(); }
+
+void BatchNorm::FoldedAffine(std::vector<float>* scale, std::vector<float>* shift) const {
+  scale->resize(channels_);
+  shift->resize(channels_);
+  for (size_t c = 0; c < channels_; c++) {
+    const double s = double(gamma_.value[c]) / std::sqrt(double(running_var_[c]) + double(eps_));
+    (*scale)[c] = float(s);
+    (*shift)[c] = float(double(beta_.value[c]) - double(running_mean_[c]) * s);
+  }
+}
+
+void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
+  const size_t c = channels_, rows = x.size() / c;  // rows = M values per channel
+  y->Resize(x.shape());
+  if (mode == Mode::kEval) {
+    FoldedAffine(&scale_, &shift_);
+    for (size_t r = 0; r < rows; r++) {
+      for (size_t ch = 0; ch < c; ch++) {
+        (*y)[r * c + ch] = x[r * c + ch] * scale_[ch] + shift_[ch];
+      }
+    }
+    return;
+  }
+
+  // Two passes: the mean, then the centred sum of squares (no cancellation).
+  sum_.assign(c, 0.0);
+  sum2_.assign(c, 0.0);
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t ch = 0; ch < c; ch++) sum_[ch] += x[r * c + ch];
+  }
+  const double m = double(rows);
+  for (size_t ch = 0; ch < c; ch++) sum_[ch] /= m;  // now the mean
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t ch = 0; ch < c; ch++) {
+      const double d = double(x[r * c + ch]) - sum_[ch];
+      sum2_[ch] += d * d;
+    }
+  }
+  inv_std_.resize(c);
+  const double mom = momentum_;
+  for (size_t ch = 0; ch < c; ch++) {
+    const double var = sum2_[ch] / m;
+    inv_std_[ch] = 1.0 / std::sqrt(var + double(eps_));
+    running_mean_[ch] = float((1.0 - mom) * running_mean_[ch] + mom * sum_[ch]);
+    if (rows > 1) {
+      running_var_[ch] = float((1.0 - mom) * running_var_[ch] + mom * (sum2_[ch] / (m - 1.0)));
+    }
+  }
+  x_hat_.Resize(x.shape());
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t ch = 0; ch < c; ch++) {
+      const size_t i = r * c + ch;
+      const double x_hat = (double(x[i]) - sum_[ch]) * inv_std_[ch];
+      x_hat_[i] = float(x_hat);
+      (*y)[i] = float(double(gamma_.value[ch]) * x_hat + double(beta_.value[ch]));
+    }
+  }
+}
+
+// With g = dy and h = x_hat, per channel over its M values:
+//   dbeta = sum(g), dgamma = sum(g * h),
+//   dx = gamma * inv_std * (g - dbeta / M - h * dgamma / M).
+void BatchNorm::Backward(const Tensor& dy, Tensor* dx) {
+  const size_t c = channels_, rows = dy.size() / c;
+  sum_.assign(c, 0.0);   // sum(g)
+  sum2_.assign(c, 0.0);  // sum(g * h)
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t ch = 0; ch < c; ch++) {
+      const size_t i = r * c + ch;
+      sum_[ch] += dy[i];
+      sum2_[ch] += double(dy[i]) * x_hat_[i];
+    }
+  }
+  for (size_t ch = 0; ch < c; ch++) {
+    beta_.grad[ch] += float(sum_[ch]);
+    gamma_.grad[ch] += float(sum2_[ch]);
+  }
+  if (!dx) return;
+  dx->Resize(dy.shape());
+  const double m = double(rows);
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t ch = 0; ch < c; ch++) {
+      const size_t i = r * c + ch;
+      const double g = double(dy[i]) - sum_[ch] / m - double(x_hat_[i]) * sum2_[ch] / m;
+      (*dx)[i] = float(double(gamma_.value[ch]) * inv_std_[ch] * g);
+    }
+  }
+}
+
+void BatchNorm::CollectParams(std::vector<Param*>* out) {
+  out->push_back(&gamma_);
+  out->push_back(&beta_);
+}
+
+}  // namespace qf::nn

@@ -1,0 +1,149 @@
+// Dense/Conv2D machinery: int8 forward, float backward.
+#include "nn/linear_core.h"
+
+#include <cmath>
+
+#include "kernels/conv2d/im2col_f32.h"
+#include "kernels/f32_gemm/f32_gemm.h"
+
+namespace qf::nn {
+
+using kernels::Trans;
+
+Status LinearCore::Configure(const kernels::Conv2DShape& geometry, const QuantConfig& quant,
+                             const BuildInfo& info) {
+  geometry_ = geometry;
+  geometry_.n = 1;
+  quant_ = quant;
+  if (!geometry_.Valid()) {
+    return InvalidArgument(
+        info.name + ": a " + std::to_string(geometry.kh) + "x" + std::to_string(geometry.kw) +
+        " window with stride " + std::to_string(geometry.stride_h) + " does not fit a " +
+        std::to_string(geometry.in_h) + "x" + std::to_string(geometry.in_w) + "x" +
+        std::to_string(geometry.cin) + " input with " + std::to_string(geometry.cout) +
+        " outputs (or the window depth exceeds " + std::to_string(kernels::kMaxGemmDepth) + ")");
+  }
+  const size_t depth = geometry_.depth(), cout = geometry_.cout;
+  weight_ = {info.name + ".weight", Param::Kind::kWeight, Tensor(Shape{depth, cout}),
+             Tensor(Shape{depth, cout})};
+  bias_ = {info.name + ".bias", Param::Kind::kBias, Tensor(Shape{cout}), Tensor(Shape{cout})};
+  if (quant_.quantized()) {
+    wq_.Configure(quant_, depth, cout, info.name);
+    ConfigureInputQuantizer(info, &iq_);
+    kernels_ = kernels::GemmKernelsFor(kernels::BestIsa());
+  }
+  packed_valid_ = false;
+  return OkStatus();
+}
+
+kernels::Conv2DShape LinearCore::Batch(size_t n) const {
+  kernels::Conv2DShape s = geometry_;
+  s.n = n;
+  return s;
+}
+
+void LinearCore::Init(Rng& rng) {
+  const float std = std::sqrt(2.0f / float(geometry_.depth()));
+  for (float& w : weight_.value.values()) w = std * rng.Normal();
+  bias_.value.Fill(0.0f);
+  if (quant_.quantized()) wq_.InitSteps(weight_.value);
+  packed_valid_ = false;
+}
+
+void LinearCore::Forward(const Tensor& x, Tensor* y, Mode mode) {
+  const kernels::Conv2DShape s = Batch(x.shape()[0]);
+  const size_t rows = s.out_rows(), cout = s.cout;
+  y->Resize(Shape{rows, cout});
+  if (mode == Mode::kTrain) x_ = x;
+  if (!quant_.quantized()) {
+    const float* a = x.data();
+    if (!kernels::Im2ColIsIdentity(s)) {
+      cols_.Resize(Shape{rows, s.depth()});
+      kernels::Im2ColF32(s, x.data(), cols_.data());
+      a = cols_.data();
+    }
+    kernels::F32GemmFor(kernels::BestIsa())(Trans::kNo, Trans::kNo, rows, cout, s.depth(), a,
+                                            s.depth(), weight_.value.data(), cout, y->data(), cout,
+                                            false);
+    for (size_t i = 0; i < rows; i++) {
+      for (size_t j = 0; j < cout; j++) (*y)[i * cout + j] += bias_.value[j];
+    }
+    return;
+  }
+  const std::vector<uint8_t>& codes = iq_.Quantize(x, mode);
+  if (!packed_valid_) {
+    wq_.Quantize(weight_.value);
+    packed_ = kernels::PackConv2DWeights(kernels_, geometry_, wq_.codes().data());
+    packed_valid_ = true;
+  }
+  epilogue_scale_.resize(cout);
+  for (size_t j = 0; j < cout; j++) epilogue_scale_[j] = iq_.step() * wq_.step(j);
+  kernels::Conv2DU8S8(
+      kernels_, s, codes.data(), iq_.zero_point(), packed_,
+      kernels::OutputF32{y->data(), cout, epilogue_scale_.data(), bias_.value.data()});
+}
+
+void LinearCore::Backward(const Tensor& dy, Tensor* dx) {
+  const kernels::Conv2DShape s = Batch(x_.shape()[0]);
+  const size_t rows = s.out_rows(), cout = s.cout, depth = s.depth();
+  const auto gemm = kernels::F32GemmFor(kernels::BestIsa());
+  for (size_t i = 0; i < rows; i++) {
+    for (size_t j = 0; j < cout; j++) bias_.grad[j] += dy[i * cout + j];
+  }
+  // The forward in float terms: y = im2col(x_hat) w_hat + b, with x_hat = x and
+  // w_hat = w when not quantized.
+  Tensor x_hat_storage;
+  const Tensor* x_hat = &x_;
+  if (quant_.quantized()) {
+    iq_.Dequantize(&x_hat_storage);
+    x_hat = &x_hat_storage;
+  }
+  const bool identity = kernels::Im2ColIsIdentity(s);
+  const float* cols = x_hat->data();
+  if (!identity) {
+    cols_.Resize(Shape{rows, depth});
+    kernels::Im2ColF32(s, x_hat->data(), cols_.data());
+    cols = cols_.data();
+  }
+  const float* w_hat = quant_.quantized() ? wq_.dequantized().data() : weight_.value.data();
+
+  Tensor dw_hat(weight_.value.shape());
+  gemm(Trans::kYes, Trans::kNo, depth, cout, rows, cols, depth, dy.data(), cout, dw_hat.data(),
+       cout, false);
+  if (quant_.quantized()) {
+    Tensor dw(weight_.value.shape());
+    wq_.Backward(weight_.value, dw_hat, &dw);
+    dw_hat = std::move(dw);
+  }
+  for (size_t i = 0; i < dw_hat.size(); i++) weight_.grad[i] += dw_hat[i];
+
+  // The input gradient is needed for dx, and for the input step even without dx.
+  if (!dx && !(quant_.quantized() && !iq_.fixed())) return;
+  Tensor dx_hat(x_.shape());
+  if (identity) {
+    gemm(Trans::kNo, Trans::kYes, rows, depth, cout, dy.data(), cout, w_hat, cout, dx_hat.data(),
+         depth, false);
+  } else {
+    Tensor dcols(Shape{rows, depth});
+    gemm(Trans::kNo, Trans::kYes, rows, depth, cout, dy.data(), cout, w_hat, cout, dcols.data(),
+         depth, false);
+    kernels::Col2ImF32Accumulate(s, dcols.data(), dx_hat.data());
+  }
+  if (!quant_.quantized()) {
+    *dx = std::move(dx_hat);
+    return;
+  }
+  Tensor scratch;
+  iq_.Backward(x_, dx_hat, x_.size() / x_.shape()[0], dx ? dx : &scratch);
+}
+
+void LinearCore::CollectParams(std::vector<Param*>* out) {
+  out->push_back(&weight_);
+  out->push_back(&bias_);
+  if (quant_.quantized()) {
+    out->push_back(&wq_.steps());
+    if (!iq_.fixed()) out->push_back(&iq_.step_param());
+  }
+}
+
+}  // namespace qf::nn
