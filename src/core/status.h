@@ -89,3 +89,15 @@ class [[nodiscard]] StatusOr {
     ::qf::Status qf_status_ = (expr);        \
     if (!qf_status_.ok()) return qf_status_; \
   } while (0)
+
+#define QF_STATUS_CONCAT_INNER_(a, b) a##b
+#define QF_STATUS_CONCAT_(a, b) QF_STATUS_CONCAT_INNER_(a, b)
+
+// `lhs = value of expr` when expr (a StatusOr) holds one; otherwise returns its Status.
+// lhs may declare a variable: QF_ASSIGN_OR_RETURN(const int n, ParseCount(text));
+#define QF_ASSIGN_OR_RETURN(lhs, expr) \
+  QF_ASSIGN_OR_RETURN_IMPL_(QF_STATUS_CONCAT_(qf_statusor_, __LINE__), lhs, expr)
+#define QF_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return tmp.status();             \
+  lhs = std::move(tmp).value()

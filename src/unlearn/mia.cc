@@ -1,0 +1,156 @@
+// MIA-efficacy: per-sample attack features from softmax rows, the member/non-member SVM, and
+// the forget-set score. Not the SVM solver (svm.cc) and not model evaluation.
+#include "unlearn/mia.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/random.h"
+
+namespace qf::unlearn {
+namespace {
+
+// SalUn replaces log(0) by log(1e-30).
+double SafeLog(double x) { return std::log(x > 0 ? x : 1e-30); }
+
+Status CheckSet(const std::vector<float>& set, size_t d, const char* name) {
+  if (set.empty()) return InvalidArgument(std::string("mia: the ") + name + " set is empty");
+  if (set.size() % d != 0) {
+    return InvalidArgument(std::string("mia: the ") + name + " set holds " +
+                           std::to_string(set.size()) + " values, not a multiple of num_features " +
+                           std::to_string(d));
+  }
+  for (size_t i = 0; i < set.size(); i++) {
+    if (!std::isfinite(set[i])) {
+      return InvalidArgument(std::string("mia: feature ") + std::to_string(i % d) + " of " + name +
+                             " sample " + std::to_string(i / d) + " is not finite");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+const char* MiaFeatureName(MiaFeature kind) {
+  switch (kind) {
+    case MiaFeature::kConfidence:
+      return "confidence";
+    case MiaFeature::kEntropy:
+      return "entropy";
+    case MiaFeature::kModifiedEntropy:
+      return "modified_entropy";
+  }
+  return "unknown";
+}
+
+size_t MiaFeatureDims(MiaFeature) { return 1; }
+
+StatusOr<std::vector<float>> ComputeMiaFeatures(const float* probs, const uint8_t* labels, size_t n,
+                                                size_t classes, MiaFeature kind) {
+  if (classes == 0) return InvalidArgument("mia: classes must be at least 1");
+  if (kind != MiaFeature::kConfidence && kind != MiaFeature::kEntropy &&
+      kind != MiaFeature::kModifiedEntropy) {
+    return InvalidArgument("mia: unknown feature kind " + std::to_string(int(kind)));
+  }
+  if (n > 0 && (probs == nullptr || labels == nullptr)) {
+    return InvalidArgument("mia: probs and labels must not be null");
+  }
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; i++) {
+    const float* p = probs + i * classes;
+    const size_t y = labels[i];
+    if (y >= classes) {
+      return InvalidArgument("mia: label " + std::to_string(y) + " of sample " + std::to_string(i) +
+                             " is not below classes = " + std::to_string(classes));
+    }
+    for (size_t j = 0; j < classes; j++) {
+      if (!(p[j] >= 0.0f && p[j] <= 1.0f)) {  // also false for NaN
+        return InvalidArgument("mia: probability " + std::to_string(p[j]) + " (sample " +
+                               std::to_string(i) + ", class " + std::to_string(j) +
+                               ") is not in [0, 1]");
+      }
+    }
+    double v = 0;
+    switch (kind) {
+      case MiaFeature::kConfidence:
+        v = p[y];
+        break;
+      case MiaFeature::kEntropy:
+        for (size_t j = 0; j < classes; j++) {
+          if (p[j] > 0) v -= double(p[j]) * std::log(double(p[j]));
+        }
+        break;
+      case MiaFeature::kModifiedEntropy:
+        for (size_t j = 0; j < classes; j++) {
+          const double pj = p[j];
+          v -= j == y ? (1.0 - pj) * SafeLog(pj) : pj * SafeLog(1.0 - pj);
+        }
+        break;
+    }
+    out[i] = float(v);
+  }
+  return out;
+}
+
+StatusOr<MiaResult> RunMiaAttack(const MiaInputs& in) {
+  const size_t d = in.num_features;
+  if (d == 0) return InvalidArgument("mia: num_features must be at least 1");
+  QF_RETURN_IF_ERROR(CheckSet(in.retain, d, "retain"));
+  QF_RETURN_IF_ERROR(CheckSet(in.test, d, "test"));
+  QF_RETURN_IF_ERROR(CheckSet(in.forget, d, "forget"));
+  const size_t n_retain = in.retain.size() / d, n_test = in.test.size() / d;
+  const size_t n_forget = in.forget.size() / d;
+  if (n_retain > std::numeric_limits<uint32_t>::max()) {
+    return InvalidArgument("mia: the retain set has too many samples (" + std::to_string(n_retain) +
+                           ")");
+  }
+
+  // Members: all of D_r, or a seeded random subset of test-set size (kept in D_r order).
+  std::vector<uint32_t> members(n_retain);
+  for (size_t i = 0; i < n_retain; i++) members[i] = uint32_t(i);
+  if (n_retain > n_test) {
+    Rng rng(in.seed);
+    for (size_t i = 0; i < n_test; i++) {  // partial Fisher-Yates: the first n_test
+      std::swap(members[i], members[i + rng.Below(uint32_t(n_retain - i))]);
+    }
+    members.resize(n_test);
+    std::sort(members.begin(), members.end());
+  }
+
+  std::vector<float> x;
+  x.reserve((members.size() + n_test) * d);
+  std::vector<int> y;
+  y.reserve(members.size() + n_test);
+  for (uint32_t m : members) {
+    x.insert(x.end(), in.retain.begin() + m * d, in.retain.begin() + (m + 1) * d);
+    y.push_back(+1);
+  }
+  x.insert(x.end(), in.test.begin(), in.test.end());
+  y.insert(y.end(), n_test, -1);
+
+  QF_ASSIGN_OR_RETURN(const RbfSvm svm, TrainRbfSvm(x, d, y, in.svm));
+
+  MiaResult r;
+  r.members = members.size();
+  r.non_members = n_test;
+  r.support_vectors = svm.num_support_vectors();
+  r.converged = svm.converged();
+  size_t correct = 0;
+  for (size_t i = 0; i < y.size(); i++) {
+    correct += (svm.training_decisions()[i] > 0 ? 1 : -1) == y[i];
+  }
+  r.train_accuracy = double(correct) / double(y.size());
+  size_t non_member = 0;
+  for (size_t i = 0; i < n_forget; i++) non_member += svm.Predict(in.forget.data() + i * d) < 0;
+  r.efficacy = double(non_member) / double(n_forget);
+  return r;
+}
+
+StatusOr<double> MiaEfficacy(const MiaInputs& inputs) {
+  QF_ASSIGN_OR_RETURN(const MiaResult r, RunMiaAttack(inputs));
+  return r.efficacy;
+}
+
+}  // namespace qf::unlearn
