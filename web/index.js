@@ -1,9 +1,14 @@
 // The qforget package entry: loads the SIMD or the no-SIMD wasm build and wraps it in
 // the JS API. No math here; the engine does the work, this file moves bytes and
 // turns engine errors into QforgetError.
-import { QforgetError, checkArray, checkDim, unwrap } from './errors.js';
+import { QforgetError, checkArray, invalid, unwrap } from './errors.js';
+import { withHeap } from './heap.js';
+import { Kernels } from './kernels.js';
+import { Model } from './model.js';
 
 export { QforgetError } from './errors.js';
+export { liveHandles } from './handles.js';
+export { Model } from './model.js';
 
 // (func (result v128) i8x16.splat(0) i32x4.dot_i16x8_s i8x16.splat(0)): validates only
 // where the engine's SIMD instructions exist.
@@ -76,120 +81,36 @@ export class Qforget {
     /** Low-level kernels, for benchmarks and cross-checks. */
     this.kernels = new Kernels(module);
   }
-}
 
-/** Copies typed arrays into the wasm heap for the length of one call. */
-class HeapScope {
-  #module;
-  #pointers = [];
-
-  constructor(module) {
-    this.#module = module;
-  }
-
-  copyIn(array) {
-    const ptr = this.alloc(array.byteLength);
-    this.#module.HEAPU8.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), ptr);
-    return ptr;
-  }
-
-  alloc(bytes) {
-    const ptr = this.#module._malloc(Math.max(bytes, 1));
-    if (ptr === 0) throw new QforgetError('RESOURCE_EXHAUSTED', `could not allocate ${bytes} bytes of wasm memory`);
-    this.#pointers.push(ptr);
-    return ptr;
-  }
-
-  /** A copy (never a view: the heap may move) of `length` elements of type Ctor. */
-  copyOut(ptr, Ctor, length) {
-    return new Ctor(this.#module.HEAPU8.buffer.slice(ptr, ptr + length * Ctor.BYTES_PER_ELEMENT));
-  }
-
-  free() {
-    for (const ptr of this.#pointers) this.#module._free(ptr);
-    this.#pointers = [];
-  }
-}
-
-function withHeap(module, body) {
-  const scope = new HeapScope(module);
-  try {
-    return body(scope);
-  } finally {
-    scope.free();
-  }
-}
-
-class Kernels {
-  #module;
-
-  constructor(module) {
-    this.#module = module;
-    /** The kernel ISA this build dispatches to: 'wasmsimd' or 'scalar'. */
-    this.isa = module.kernelIsa();
+  /**
+   * A new model, initialized from `options.seed`.
+   * @param {object} options arch ('mlp' | 'lenet' | 'resnet8' | 'mobilenetv2' | 'custom'),
+   *   inputShape, numClasses, weightBits (2 | 3 | 4 | 8 | 32), edgeBits, perChannel, seed,
+   *   layers (with arch 'custom')
+   */
+  createModel(options) {
+    if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+    return new Model(this.#module, unwrap(this.#module.createModel(JSON.stringify(options))));
   }
 
   /**
-   * C = A · B with A row-major m×k uint8 and B row-major k×n int8 (zero points 0).
-   * @returns {Int32Array} m×n, row-major
+   * A model from the bytes model.save() produced. Truncated, corrupted, foreign or
+   * newer-version bytes throw a QforgetError (DATA_LOSS or UNIMPLEMENTED).
+   * @param {Uint8Array} bytes
    */
-  matmulU8S8(a, b, m, k, n) {
-    checkDim('m', m);
-    checkDim('k', k);
-    checkDim('n', n);
-    checkArray('a', a, Uint8Array, m * k);
-    checkArray('b', b, Int8Array, k * n);
-    return withHeap(this.#module, (heap) => {
-      const c = heap.alloc(m * n * 4);
-      unwrap(this.#module.matmulU8S8(heap.copyIn(a), heap.copyIn(b), m, k, n, c));
-      return heap.copyOut(c, Int32Array, m * n);
-    });
+  loadModel(bytes) {
+    checkArray('bytes', bytes, Uint8Array);
+    return new Model(this.#module, withHeap(this.#module, (heap) => unwrap(this.#module.loadModel(heap.copyIn(bytes), bytes.length))));
   }
 
   /**
-   * Packs B (row-major k×n int8) once for repeated products, as a deployed layer does.
-   * @returns {PackedMatrixS8} call dispose() when done
+   * Parses an IDX file (the MNIST / Fashion-MNIST format), gzip-compressed or plain.
+   * @param {Uint8Array} bytes
+   * @returns {{dims: number[], data: Uint8Array}}
    */
-  packMatrixS8(b, k, n) {
-    checkDim('k', k);
-    checkDim('n', n);
-    checkArray('b', b, Int8Array, k * n);
-    const handle = withHeap(this.#module, (heap) => unwrap(this.#module.packMatrixS8(heap.copyIn(b), k, n)));
-    return new PackedMatrixS8(this.#module, handle);
+  parseIdx(bytes) {
+    checkArray('bytes', bytes, Uint8Array);
+    return withHeap(this.#module, (heap) => unwrap(this.#module.parseIdx(heap.copyIn(bytes), bytes.length)));
   }
 }
 
-/** A packed int8 weight matrix living in wasm memory. */
-export class PackedMatrixS8 {
-  #module;
-  #handle;
-
-  constructor(module, handle) {
-    this.#module = module;
-    this.#handle = handle;
-    this.k = handle.k;
-    this.n = handle.n;
-  }
-
-  /** C (m×n int32) = A (m×k uint8) · this. */
-  matmul(a, m) {
-    if (!this.#handle) throw new QforgetError('FAILED_PRECONDITION', 'PackedMatrixS8 was disposed');
-    checkDim('m', m);
-    checkArray('a', a, Uint8Array, m * this.k);
-    return withHeap(this.#module, (heap) => {
-      const c = heap.alloc(m * this.n * 4);
-      unwrap(this.#handle.matmul(heap.copyIn(a), m, c));
-      return heap.copyOut(c, Int32Array, m * this.n);
-    });
-  }
-
-  /** Frees the wasm memory. Safe to call twice. */
-  dispose() {
-    this.#handle?.delete();
-    this.#handle = null;
-  }
-
-  [Symbol.dispose]() {
-    this.dispose();
-  }
-}

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "api/kernels_api.h"
+#include "api/model_api.h"
 
 namespace {
 
@@ -49,6 +50,67 @@ val PackedMatmul(const qf::api::PackedMatrixS8& self, uintptr_t a, size_t m, uin
   return Done(self.Matmul(Ptr<const uint8_t>(a), m, Ptr<int32_t>(c)));
 }
 
+template <typename T>
+val Value(T&& value) {
+  val result = val::object();
+  result.set("value", val(std::forward<T>(value)));
+  return result;
+}
+
+template <typename T>
+val Result(qf::StatusOr<T>&& result) {
+  if (!result.ok()) return Error(result.status());
+  return Value(std::move(result).value());
+}
+
+val CreateModel(const std::string& options_json) {
+  return Result(qf::api::ModelHandle::Create(options_json));
+}
+
+val LoadModel(uintptr_t bytes, size_t size) {
+  return Result(qf::api::ModelHandle::Load(Ptr<const uint8_t>(bytes), size));
+}
+
+// A Uint8Array copy of bytes that die with the call.
+val CopyBytes(const std::vector<uint8_t>& bytes) {
+  return val::global("Uint8Array").new_(emscripten::typed_memory_view(bytes.size(), bytes.data()));
+}
+
+val SaveModel(const qf::api::ModelHandle& self, bool with_shadow) {
+  auto bytes = self.Save(with_shadow);
+  if (!bytes.ok()) return Error(bytes.status());
+  return Value(CopyBytes(bytes.value()));
+}
+
+val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, size_t n, uintptr_t out) {
+  return Done(self.Predict(Ptr<const uint8_t>(x), x_len, n, Ptr<float>(out)));
+}
+
+val Evaluate(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, uintptr_t y,
+             size_t y_len, const std::string& shape_json) {
+  return Result(self.Evaluate(Ptr<const uint8_t>(x), x_len, Ptr<const uint8_t>(y), y_len, shape_json));
+}
+
+val StartFit(qf::api::ModelHandle& self, uintptr_t x, size_t x_len, uintptr_t y, size_t y_len,
+             const std::string& shape_json, const std::string& options_json) {
+  return Result(self.StartFit(Ptr<const uint8_t>(x), x_len, Ptr<const uint8_t>(y), y_len,
+                              shape_json, options_json));
+}
+
+val FitStep(qf::api::FitSession& self, size_t max_batches) { return Result(self.Step(max_batches)); }
+
+// {dims: number[], data: Uint8Array (a copy)}.
+val ParseIdx(uintptr_t bytes, size_t size) {
+  auto idx = qf::api::ParseIdxBytes(Ptr<const uint8_t>(bytes), size);
+  if (!idx.ok()) return Error(idx.status());
+  val dims = val::array();
+  for (uint32_t d : idx.value().dims) dims.call<void>("push", d);
+  val out = val::object();
+  out.set("dims", dims);
+  out.set("data", CopyBytes(idx.value().data));
+  return Value(out);
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(qforget) {
@@ -62,4 +124,16 @@ EMSCRIPTEN_BINDINGS(qforget) {
       .function("matmul", &PackedMatmul)
       .property("k", &qf::api::PackedMatrixS8::k)
       .property("n", &qf::api::PackedMatrixS8::n);
+  emscripten::function("createModel", &CreateModel);
+  emscripten::function("parseIdx", &ParseIdx);
+  emscripten::function("loadModel", &LoadModel);
+  emscripten::class_<qf::api::ModelHandle>("ModelHandle")
+      .function("describe", &qf::api::ModelHandle::Describe)
+      .function("save", &SaveModel)
+      .function("predict", &Predict)
+      .function("evaluate", &Evaluate)
+      .function("startFit", &StartFit)
+      .property("numClasses", &qf::api::ModelHandle::num_classes)
+      .property("sampleSize", &qf::api::ModelHandle::sample_size);
+  emscripten::class_<qf::api::FitSession>("FitSession").function("step", &FitStep);
 }

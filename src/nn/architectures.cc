@@ -8,6 +8,7 @@
 #include "nn/conv2d.h"
 #include "nn/dense.h"
 #include "nn/depthwise_conv2d.h"
+#include "nn/layer_list.h"
 #include "nn/pooling.h"
 #include "nn/residual.h"
 
@@ -28,6 +29,16 @@ Status ValidateSpec(const ModelSpec& spec) {
   }
   if (spec.input.rank() == 0 || spec.input.size() == 0) {
     return InvalidArgument("inputShape must be non-empty, got " + spec.input.ToString());
+  }
+  if (spec.seed > (uint64_t(1) << 53)) {
+    return InvalidArgument("seed must be at most 2^53, got " + std::to_string(spec.seed));
+  }
+  if (spec.arch == "custom" && !spec.layers) {
+    return InvalidArgument("layers: required with arch \"custom\"");
+  }
+  if (spec.arch != "custom" && spec.layers) {
+    return InvalidArgument("layers: only allowed with arch \"custom\", got arch '" + spec.arch +
+                           "'");
   }
   return OkStatus();
 }
@@ -186,6 +197,7 @@ std::unique_ptr<Sequential> MobilenetV2(const ModelSpec& spec) {
 
 StatusOr<std::unique_ptr<Sequential>> BuildArchitecture(const ModelSpec& spec) {
   QF_RETURN_IF_ERROR(ValidateSpec(spec));
+  if (spec.arch == "custom") return LayersFromJson(*spec.layers, spec);
   if (spec.arch == "mlp") return Mlp(spec);
   if (spec.arch == "lenet" || spec.arch == "resnet8" || spec.arch == "mobilenetv2") {
     QF_RETURN_IF_ERROR(NeedImage(spec));
@@ -193,8 +205,8 @@ StatusOr<std::unique_ptr<Sequential>> BuildArchitecture(const ModelSpec& spec) {
     if (spec.arch == "resnet8") return Resnet8(spec);
     return MobilenetV2(spec);
   }
-  return InvalidArgument("arch must be one of mlp, lenet, resnet8, mobilenetv2; got '" + spec.arch +
-                         "'");
+  return InvalidArgument("arch must be one of mlp, lenet, resnet8, mobilenetv2, custom; got '" +
+                         spec.arch + "'");
 }
 
 }  // namespace qf::nn

@@ -1,6 +1,6 @@
 // The built-in architectures (SPEC §3) as layer chains: mlp, lenet, resnet8 and
 // mobilenetv2 (each documented where it is built). First and last layers take
-// spec.edge_bits, the rest spec.weight_bits.
+// spec.edge_bits, the rest spec.weight_bits. Arch "custom" is nn/layer_list.h's.
 #pragma once
 
 #include <memory>
@@ -11,7 +11,8 @@
 
 namespace qf::nn {
 
-// Validates `spec` and returns the unbuilt layer chain it names.
+// Validates `spec` and returns the unbuilt layer chain it names (for arch "custom", the
+// chain its layer list describes).
 StatusOr<std::unique_ptr<Sequential>> BuildArchitecture(const ModelSpec& spec);
 
 }  // namespace qf::nn

@@ -17,6 +17,8 @@ StatusOr<Shape> BatchNorm::Build(const Shape& input, const BuildInfo& info) {
     return InvalidArgument(info.name + ": batch_norm needs momentum in [0, 1] and eps > 0, got " +
                            std::to_string(momentum_) + " and " + std::to_string(eps_));
   }
+  QF_RETURN_IF_ERROR(TakeBudget(info, 4, input[input.rank() - 1]));  // gamma, beta, stats
+  name_ = info.name;
   channels_ = input[input.rank() - 1];
   const Shape c{channels_};
   gamma_ = {info.name + ".gamma", Param::Kind::kNorm, Tensor(c), Tensor(c)};
@@ -34,6 +36,13 @@ void BatchNorm::ResetState() {
 }
 
 void BatchNorm::Init(Rng&) { ResetState(); }
+
+void BatchNorm::CollectState(StateVisitor* visitor) {
+  visitor->Float(gamma_.name, &gamma_.value, FloatRule::kAny);
+  visitor->Float(beta_.name, &beta_.value, FloatRule::kAny);
+  visitor->Float(name_ + ".running_mean", &running_mean_, FloatRule::kAny);
+  visitor->Float(name_ + ".running_var", &running_var_, FloatRule::kNonNegative);
+}
 
 void BatchNorm::FoldedAffine(std::vector<float>* scale, std::vector<float>* shift) const {
   scale->resize(channels_);

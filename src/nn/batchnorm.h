@@ -32,6 +32,8 @@ class BatchNorm : public Layer {
   void Backward(const Tensor& dy, Tensor* dx) override;
   // gamma ("<name>.gamma") and beta ("<name>.beta"), both Kind::kNorm, shape [C].
   void CollectParams(std::vector<Param*>* out) override;
+  // gamma, beta, then the running statistics "<name>.running_mean" and "<name>.running_var".
+  void CollectState(StateVisitor* visitor) override;
 
   // The eval-mode transform as y = x * scale[c] + shift[c]:
   //   scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale.
@@ -55,6 +57,7 @@ class BatchNorm : public Layer {
   void ResetState();
 
   float momentum_, eps_;
+  std::string name_;
   size_t channels_ = 0;
   Param gamma_, beta_;
   Tensor running_mean_, running_var_;

@@ -26,9 +26,11 @@ class Conv2D : public Layer {
   void Forward(const Tensor& x, Tensor* y, Mode mode) override;
   void Backward(const Tensor& dy, Tensor* dx) override { core_.Backward(dy, dx); }
   void CollectParams(std::vector<Param*>* out) override { core_.CollectParams(out); }
+  void CollectState(StateVisitor* visitor) override { core_.CollectState(visitor); }
   void OnParamsChanged() override { core_.OnParamsChanged(); }
 
   const Conv2DOptions& options() const { return options_; }
+  const QuantConfig& quant() const { return quant_; }
   LinearCore& core() { return core_; }
 
  private:

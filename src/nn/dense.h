@@ -18,9 +18,11 @@ class Dense : public Layer {
   void Forward(const Tensor& x, Tensor* y, Mode mode) override;
   void Backward(const Tensor& dy, Tensor* dx) override;
   void CollectParams(std::vector<Param*>* out) override { core_.CollectParams(out); }
+  void CollectState(StateVisitor* visitor) override { core_.CollectState(visitor); }
   void OnParamsChanged() override { core_.OnParamsChanged(); }
 
   size_t units() const { return units_; }
+  const QuantConfig& quant() const { return quant_; }
   LinearCore& core() { return core_; }
   Param& weight() { return core_.weight(); }
   Param& bias() { return core_.bias(); }

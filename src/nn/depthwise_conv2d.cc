@@ -36,6 +36,7 @@ StatusOr<Shape> DepthwiseConv2D::Build(const Shape& input, const BuildInfo& info
                            " does not fit a " + input.ToString() + " input");
   }
   const size_t taps = g.kh * g.kw;
+  QF_RETURN_IF_ERROR(TakeBudget(info, taps + 1, g.c));  // weights and bias
   weight_ = {info.name + ".weight", Param::Kind::kWeight, Tensor(Shape{taps, g.c}),
              Tensor(Shape{taps, g.c})};
   bias_ = {info.name + ".bias", Param::Kind::kBias, Tensor(Shape{g.c}), Tensor(Shape{g.c})};
@@ -107,6 +108,10 @@ void DepthwiseConv2D::Backward(const Tensor& dy, Tensor* dx) {
   }
   Tensor scratch;
   iq_.Backward(x_, dx_hat, x_.size() / x_.shape()[0], dx ? dx : &scratch);
+}
+
+void DepthwiseConv2D::CollectState(StateVisitor* visitor) {
+  VisitWeightedLayerState(quant_, &weight_, &bias_, &wq_, &iq_, visitor);
 }
 
 void DepthwiseConv2D::CollectParams(std::vector<Param*>* out) {

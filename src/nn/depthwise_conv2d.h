@@ -26,9 +26,11 @@ class DepthwiseConv2D : public Layer {
   void Forward(const Tensor& x, Tensor* y, Mode mode) override;
   void Backward(const Tensor& dy, Tensor* dx) override;
   void CollectParams(std::vector<Param*>* out) override;
+  void CollectState(StateVisitor* visitor) override;  // see VisitWeightedLayerState
   void OnParamsChanged() override {}
 
   const DepthwiseOptions& options() const { return options_; }
+  const QuantConfig& quant() const { return quant_; }
   Param& weight() { return weight_; }
   Param& bias() { return bias_; }
   WeightQuantizer& weight_quantizer() { return wq_; }

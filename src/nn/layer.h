@@ -3,6 +3,7 @@
 // what crosses layer boundaries is always float.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,11 +32,79 @@ struct Param {
   Tensor value, grad;
 };
 
+// Bounds the float values (parameters and buffers such as running statistics) a network
+// allocates while it builds, so a hostile description (a model-file header, a JS options
+// object) fails with ResourceExhausted before it allocates rather than exhausting memory.
+// Shared by all layers of one build; not thread-safe.
+class ParamBudget {
+ public:
+  explicit ParamBudget(size_t max_values) : max_(max_values), left_(max_values) {}
+  // Takes rows * cols values (overflow-checked) for the tensors named `what`, or returns
+  // ResourceExhausted naming them and the budget.
+  Status Take(size_t rows, size_t cols, const std::string& what) {
+    size_t values = 0;
+    if (__builtin_mul_overflow(rows, cols, &values) || values > left_) {
+      return ResourceExhausted(what + ": " + std::to_string(rows) + " x " + std::to_string(cols) +
+                               " more values would take the model past its limit of " +
+                               std::to_string(max_) + " parameter values");
+    }
+    left_ -= values;
+    return OkStatus();
+  }
+  size_t used() const { return max_ - left_; }
+
+ private:
+  size_t max_, left_;
+};
+
 // What a layer learns about its place in the network when it is built.
 struct BuildInfo {
   std::string name;                 // prefix of parameter names, e.g. "layers.3"
   bool input_non_negative = false;  // every input value is >= 0 (after ReLU, or pixels)
   bool network_input = false;       // the input is the network's: uint8 pixels / 255
+  ParamBudget* budget = nullptr;    // borrowed for Build only; null = unbounded
+};
+
+// Charges rows * cols values to info.budget, if there is one (see ParamBudget).
+inline Status TakeBudget(const BuildInfo& info, size_t rows, size_t cols) {
+  return info.budget ? info.budget->Take(rows, cols, info.name) : OkStatus();
+}
+
+// A quantized weight as saved and loaded: float shadow weights [rows, channels] (channel
+// innermost) with their LSQ step sizes. The codes are not state of their own: they are
+// quantize(weight, steps) (quant/lsq.h), which is what the layer's forward runs.
+struct QuantizedWeightState {
+  std::string name;       // the shadow weight's parameter name, "<layer>.weight"
+  std::string step_name;  // the steps' parameter name, "<layer>.weight_step"
+  int bits = 8;           // 2, 3, 4 or 8
+  bool per_channel = true;
+  size_t rows = 0, channels = 0;
+  Tensor* weight = nullptr;  // [rows, channels], owned by the layer
+  Tensor* steps = nullptr;   // [channels] per channel, else [1]; owned by the layer
+};
+
+// What values a float state tensor may hold (beyond being finite).
+enum class FloatRule {
+  kAny,          // weights, biases, BatchNorm gamma/beta and running means
+  kPositive,     // LSQ step sizes
+  kNonNegative,  // running variances
+};
+
+// Receives a layer's complete state (what a model file must hold so that a loaded model
+// predicts and trains exactly as the saved one), in a fixed order. Tensor pointers are
+// owned by the layer and stay valid while it lives; a Flag's pointer only during the
+// call. A visitor may read or overwrite the values (a loader writes, then calls
+// OnParamsChanged()). Gradients and caches are not state. Names are unique in a model.
+class StateVisitor {
+ public:
+  virtual ~StateVisitor() = default;
+  // A float tensor: the weights of a float layer, a bias, an input step, BatchNorm's
+  // gamma/beta, or a buffer (running statistics).
+  virtual void Float(const std::string& name, Tensor* value, FloatRule rule) = 0;
+  // A quantized layer's weights and their steps (the steps are kPositive).
+  virtual void Quantized(const QuantizedWeightState& state) = 0;
+  // A boolean, e.g. whether an input quantizer has set its step from data yet.
+  virtual void Flag(const std::string& name, bool* value) = 0;
 };
 
 class Layer {
@@ -70,6 +139,11 @@ class Layer {
 
   // Appends this layer's parameters (owned by the layer; pointers stay valid).
   virtual void CollectParams(std::vector<Param*>* /*out*/) {}
+
+  // Visits this layer's state after Build (parameters, buffers, flags; see StateVisitor).
+  // Layers without state visit nothing; a layer with parameters or buffers must override
+  // this (and charge them to BuildInfo::budget in Build), or models will not save them.
+  virtual void CollectState(StateVisitor* /*visitor*/) {}
 
   // Parameter values changed outside Forward/Backward (optimizer step, load): drop
   // anything derived from them, such as packed integer weights.

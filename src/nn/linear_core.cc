@@ -24,6 +24,7 @@ Status LinearCore::Configure(const kernels::Conv2DShape& geometry, const QuantCo
         " outputs (or the window depth exceeds " + std::to_string(kernels::kMaxGemmDepth) + ")");
   }
   const size_t depth = geometry_.depth(), cout = geometry_.cout;
+  QF_RETURN_IF_ERROR(TakeBudget(info, depth + 1, cout));  // weights and bias
   weight_ = {info.name + ".weight", Param::Kind::kWeight, Tensor(Shape{depth, cout}),
              Tensor(Shape{depth, cout})};
   bias_ = {info.name + ".bias", Param::Kind::kBias, Tensor(Shape{cout}), Tensor(Shape{cout})};

@@ -29,6 +29,10 @@ class LinearCore {
   void Backward(const Tensor& dy, Tensor* dx);
 
   void CollectParams(std::vector<Param*>* out);
+  // See VisitWeightedLayerState.
+  void CollectState(StateVisitor* visitor) {
+    VisitWeightedLayerState(quant_, &weight_, &bias_, &wq_, &iq_, visitor);
+  }
   void OnParamsChanged() { packed_valid_ = false; }
 
   const kernels::Conv2DShape& geometry() const { return geometry_; }

@@ -2,6 +2,8 @@
 #include "nn/model.h"
 
 #include "nn/architectures.h"
+#include "nn/layer_list.h"
+#include "nn/model_json.h"
 
 namespace qf::nn {
 
@@ -10,23 +12,37 @@ Model::Model(ModelSpec spec, std::unique_ptr<Sequential> net)
   net_->CollectParams(&params_);
 }
 
-StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec) {
+StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max_param_values) {
   StatusOr<std::unique_ptr<Sequential>> net = BuildArchitecture(spec);
   if (!net.ok()) return net.status();
+  const bool custom = spec.arch == "custom";
+  ParamBudget budget(max_param_values);
   BuildInfo info;
   info.network_input = true;
   info.input_non_negative = true;
   info.name = "";
+  info.budget = &budget;
   StatusOr<Shape> out = net.value()->Build(spec.input, info);
-  if (!out.ok()) return out.status();
+  if (!out.ok()) {
+    // Layers name themselves by parameter prefix ("3.body.1"); a custom model's author
+    // wrote JSON, so say "layers[3].body[1]" instead.
+    return custom ? RenameLayerInStatus(out.status(), "layers") : out.status();
+  }
   if (out.value() != Shape{spec.classes}) {
-    return Status(StatusCode::kInternal, "architecture '" + spec.arch + "' produced output " +
-                                             out.value().ToString() + ", expected [" +
-                                             std::to_string(spec.classes) + "]");
+    const std::string what = "produced output " + out.value().ToString() + ", expected [" +
+                             std::to_string(spec.classes) + "] (numClasses)";
+    if (custom) return InvalidArgument("layers: the last layer " + what);
+    return Status(StatusCode::kInternal, "architecture '" + spec.arch + "' " + what);
   }
   Rng rng(spec.seed);
   net.value()->Init(rng);
   return std::unique_ptr<Model>(new Model(spec, std::move(net).value()));
+}
+
+io::Json Model::Describe() const {
+  io::Json out = ModelSpecToJson(spec_);
+  out.Set("layers", LayersToJson(*net_));
+  return out;
 }
 
 void Model::Forward(const uint8_t* pixels, size_t n, Tensor* logits, Mode mode) {

@@ -1,37 +1,60 @@
 // A network ready to train and run: its layers (a Sequential), the input shape, the
 // class count and how it was described. Inputs are uint8 pixels (NHWC) mapped to
-// [0, 1]; outputs are logits. Built by nn/architectures.h.
+// [0, 1]; outputs are logits. Built by nn/architectures.h (built-in archs) or
+// nn/layer_list.h (arch "custom"); nn/model_json.h reads and writes specs as JSON.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/random.h"
 #include "core/status.h"
+#include "io/json.h"
 #include "nn/sequential.h"
 
 namespace qf::nn {
 
 struct ModelSpec {
-  std::string arch = "mlp";  // mlp, lenet, resnet8, mobilenetv2
-  Shape input{28, 28, 1};    // per sample, H x W x C (or any shape for mlp)
+  std::string arch = "mlp";  // mlp, lenet, resnet8, mobilenetv2, or custom (see layers)
+  Shape input{28, 28, 1};    // per sample, H x W x C (or any shape for mlp and custom)
   size_t classes = 10;
-  int weight_bits = 4;  // 2, 3, 4, 8, or 32 for a float model
-  int edge_bits = 8;    // first and last layer (when weight_bits < 32)
-  bool per_channel = true;
-  uint64_t seed = 1;
+  int weight_bits = 4;      // 2, 3, 4, 8, or 32 for a float model; custom: the layers' default
+  int edge_bits = 8;        // first and last layer (when weight_bits < 32); unused by custom
+  bool per_channel = true;  // custom: the layers' default
+  uint64_t seed = 1;        // at most 2^53, so that JSON numbers carry it exactly
+  // With arch "custom" (and only then): the JSON layer list (nn/layer_list.h), whose last
+  // layer must output [classes].
+  std::optional<io::Json> layers;
 };
+
+// The default bound on a model's parameter and buffer values (floats): 16M values, about
+// 0.4 GB with gradients, codes and optimizer state. See ParamBudget.
+inline constexpr size_t kMaxParamValues = size_t(1) << 24;
 
 class Model {
  public:
-  // Builds and initializes the model `spec` describes (seeded).
-  static StatusOr<std::unique_ptr<Model>> Create(const ModelSpec& spec);
+  // Builds and initializes the model `spec` describes (seeded). InvalidArgument for a
+  // bad spec (messages name the JSON key, e.g. "layers[2].kernel: ..."),
+  // ResourceExhausted when the layers would hold more than `max_param_values` values.
+  static StatusOr<std::unique_ptr<Model>> Create(const ModelSpec& spec,
+                                                 size_t max_param_values = kMaxParamValues);
 
   const ModelSpec& spec() const { return spec_; }
   size_t classes() const { return spec_.classes; }
   const Shape& input_shape() const { return spec_.input; }
   Sequential& net() { return *net_; }
+  const Sequential& net() const { return *net_; }
+
+  // The model as JSON: {"arch", "inputShape", "numClasses", "weightBits", "edgeBits",
+  // "perChannel", "seed", "layers"}, the layer list always written in full
+  // (nn/model_json.h reads it back). Describes the architecture, not the weights.
+  io::Json Describe() const;
+
+  // Visits the whole state of the model (Layer::CollectState), for saving and loading.
+  // After writing values through the visitor, call OnParamsChanged().
+  void CollectState(StateVisitor* visitor) { net_->CollectState(visitor); }
 
   // logits [n, classes] for n samples of uint8 pixels (n * input_shape().size() bytes).
   void Forward(const uint8_t* pixels, size_t n, Tensor* logits, Mode mode);

@@ -52,6 +52,7 @@ void WeightQuantizer::Backward(const Tensor& w, const Tensor& dw_hat, Tensor* dw
 
 void InputQuantizer::Configure(uint8_t zero_point, bool fixed, float fixed_step,
                                const std::string& name) {
+  name_ = name;
   zero_point_ = zero_point;
   fixed_ = fixed;
   initialized_ = fixed;
@@ -92,6 +93,31 @@ void ConfigureInputQuantizer(const BuildInfo& info, InputQuantizer* iq) {
   } else {
     iq->Configure(info.input_non_negative ? 0 : 128, /*fixed=*/false, 1.0f, info.name);
   }
+}
+
+void VisitWeightedLayerState(const QuantConfig& config, Param* weight, Param* bias,
+                             WeightQuantizer* wq, InputQuantizer* iq, StateVisitor* visitor) {
+  if (!config.quantized()) {
+    visitor->Float(weight->name, &weight->value, FloatRule::kAny);
+    visitor->Float(bias->name, &bias->value, FloatRule::kAny);
+    return;
+  }
+  QuantizedWeightState q;
+  q.name = weight->name;
+  q.step_name = wq->steps().name;
+  q.bits = config.weight_bits;
+  q.per_channel = config.per_channel;
+  q.rows = weight->value.shape()[0];
+  q.channels = weight->value.shape()[1];
+  q.weight = &weight->value;
+  q.steps = &wq->steps().value;
+  visitor->Quantized(q);
+  visitor->Float(bias->name, &bias->value, FloatRule::kAny);
+  if (iq->fixed()) return;  // the network input: step 1/255, nothing learned
+  visitor->Float(iq->step_param().name, &iq->step_param().value, FloatRule::kPositive);
+  bool initialized = iq->initialized();
+  visitor->Flag(iq->name() + ".input_initialized", &initialized);
+  iq->set_initialized(initialized);
 }
 
 }  // namespace qf::nn

@@ -32,6 +32,7 @@ class WeightQuantizer {
   void Backward(const Tensor& w, const Tensor& dw_hat, Tensor* dw);
 
   Param& steps() { return steps_; }
+  const QuantConfig& config() const { return config_; }
   const std::vector<int8_t>& codes() const { return codes_; }
   const Tensor& dequantized() const { return w_hat_; }
   // The step of channel c.
@@ -57,21 +58,28 @@ class InputQuantizer {
   // from it (LSQ). kTrain codes are kept for Backward (codes()); kEval codes go to a
   // separate buffer so an evaluation between Forward and Backward changes nothing.
   const std::vector<uint8_t>& Quantize(const Tensor& x, Mode mode);
-  // Marks the step as set (a loaded model): no initialization from data.
-  void set_initialized() { initialized_ = true; }
+  // Whether the step is set (from data, or by a loaded model). A fixed quantizer always is.
+  bool initialized() const { return initialized_; }
+  // Marks the step as set (a loaded model: no initialization from data) or, for a
+  // learned quantizer only, as still to be initialized by the next Quantize.
+  void set_initialized(bool initialized = true) { initialized_ = fixed_ || initialized; }
   // dx = straight-through gradient of the last Quantize; adds the step gradient.
   void Backward(const Tensor& x, const Tensor& dx_hat, size_t features, Tensor* dx);
 
   bool fixed() const { return fixed_; }
   uint8_t zero_point() const { return zero_point_; }
+  // The owning layer's name, as given to Configure.
+  const std::string& name() const { return name_; }
   float step() const { return step_.value[0]; }
   Param& step_param() { return step_; }
+  const Param& step_param() const { return step_; }
   // The codes of the last kTrain Quantize.
   const std::vector<uint8_t>& codes() const { return codes_; }
   // (codes() - zero_point) * step, computed on demand for backward passes.
   void Dequantize(Tensor* x_hat) const;
 
  private:
+  std::string name_;
   uint8_t zero_point_ = 0;
   bool fixed_ = false;
   bool initialized_ = false;
@@ -84,5 +92,13 @@ class InputQuantizer {
 // input (fixed step 1/255: the codes are the pixels), after a non-negative producer
 // (zero point 0), or anywhere else (zero point 128).
 void ConfigureInputQuantizer(const BuildInfo& info, InputQuantizer* iq);
+
+// The state of a layer with weights [rows, channels] and a bias (Dense, Conv2D,
+// DepthwiseConv2D), in this order: quantized, the weights with their steps
+// (QuantizedWeightState), the bias, and for a learned input quantizer its step
+// ("<layer>.input_step") and flag "<layer>.input_initialized"; float, the weights and the
+// bias as float tensors. `wq` and `iq` are only read when config.quantized().
+void VisitWeightedLayerState(const QuantConfig& config, Param* weight, Param* bias,
+                             WeightQuantizer* wq, InputQuantizer* iq, StateVisitor* visitor);
 
 }  // namespace qf::nn

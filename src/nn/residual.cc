@@ -65,6 +65,11 @@ void Residual::CollectParams(std::vector<Param*>* out) {
   shortcut_->CollectParams(out);
 }
 
+void Residual::CollectState(StateVisitor* visitor) {
+  body_->CollectState(visitor);
+  shortcut_->CollectState(visitor);
+}
+
 void Residual::OnParamsChanged() {
   body_->OnParamsChanged();
   shortcut_->OnParamsChanged();

@@ -28,10 +28,13 @@ class Residual : public Layer {
   // dy flows into both branches; dx = dx_body + dx_shortcut.
   void Backward(const Tensor& dy, Tensor* dx) override;
   void CollectParams(std::vector<Param*>* out) override;  // the body's, then the shortcut's
+  void CollectState(StateVisitor* visitor) override;      // the body's, then the shortcut's
   void OnParamsChanged() override;
 
   Sequential& body() { return *body_; }
   Sequential& shortcut() { return *shortcut_; }
+  const Sequential& body() const { return *body_; }
+  const Sequential& shortcut() const { return *shortcut_; }
   bool identity_shortcut() const { return shortcut_->size() == 0; }
 
  private:

@@ -12,6 +12,7 @@ StatusOr<Shape> Sequential::Build(const Shape& input, const BuildInfo& info) {
     layer_info.name = info.name.empty() ? std::to_string(i) : info.name + "." + std::to_string(i);
     layer_info.input_non_negative = non_negative;
     layer_info.network_input = network_input;
+    layer_info.budget = info.budget;
     StatusOr<Shape> out = layers_[i]->Build(shape, layer_info);
     if (!out.ok()) return out.status();
     shape = out.value();
@@ -68,6 +69,10 @@ void Sequential::Backward(const Tensor& dy, Tensor* dx) {
 
 void Sequential::CollectParams(std::vector<Param*>* out) {
   for (auto& layer : layers_) layer->CollectParams(out);
+}
+
+void Sequential::CollectState(StateVisitor* visitor) {
+  for (auto& layer : layers_) layer->CollectState(visitor);
 }
 
 void Sequential::OnParamsChanged() {

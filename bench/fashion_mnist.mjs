@@ -1,0 +1,31 @@
+// Fashion-MNIST for node scripts: reads Debian's dataset-fashion-mnist files and parses
+// them with the engine's own IDX reader (qf.parseIdx), so the bytes a model sees here
+// are the bytes it sees in the browser.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+export const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
+  'Sneaker', 'Bag', 'Ankle boot'];
+
+/**
+ * Loads one split as a qforget dataset {x, y, shape: [n, 28, 28, 1]}.
+ * @param {import('../web/index.js').Qforget} qf
+ * @param {'train'|'test'} split
+ * @param {number} [limit] keep the first `limit` samples (0: all)
+ */
+export async function loadFashionMnist(qf, split, limit = 0, dir = FASHION_MNIST_DIR) {
+  const prefix = split === 'train' ? 'train' : 't10k';
+  const read = async (name) => qf.parseIdx(new Uint8Array(await readFile(path.join(dir, `${prefix}-${name}.gz`))));
+  const images = await read('images-idx3-ubyte');
+  const labels = await read('labels-idx1-ubyte');
+  const [count, rows, cols] = images.dims;
+  if (labels.dims[0] !== count) throw new Error(`${split}: ${count} images but ${labels.dims[0]} labels`);
+  const n = limit > 0 ? Math.min(limit, count) : count;
+  return {
+    x: images.data.subarray(0, n * rows * cols),
+    y: labels.data.subarray(0, n),
+    shape: [n, rows, cols, 1],
+  };
+}

@@ -1,0 +1,66 @@
+// The model entry points behind the JS Model class: create from options, predict,
+// evaluate, and fit as a session stepped a few batches at a time (so JS can report
+// progress and cancel between steps). Validates everything a caller passes; buffers
+// are borrowed for the call, sizes in elements; results leave as JSON text or copies.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "io/idx.h"
+#include "nn/model.h"
+#include "train/trainer.h"
+
+namespace qf::api {
+
+class FitSession;
+
+class ModelHandle {
+ public:
+  // options: the JSON of createModel({...}) (see nn::ModelSpecFromJson).
+  static StatusOr<ModelHandle> Create(std::string_view options_json);
+  // A model from the bytes of a model file (io/model_file.h); the bytes are only read.
+  static StatusOr<ModelHandle> Load(const uint8_t* bytes, size_t size);
+
+  // The model file's bytes; with_shadow keeps the float weights needed to train later.
+  StatusOr<std::vector<uint8_t>> Save(bool with_shadow) const;
+
+  // The model's description as JSON text (architecture, shapes, layer list).
+  std::string Describe() const;
+  size_t num_classes() const { return model_->classes(); }
+  size_t sample_size() const { return model_->input_shape().size(); }
+
+  // logits (n x classes floats) of the deployed integer model for n samples of x.
+  Status Predict(const uint8_t* x, size_t x_len, size_t n, float* logits) const;
+
+  // {"accuracy": fraction, "loss": mean cross-entropy} on a dataset.
+  StatusOr<std::string> Evaluate(const uint8_t* x, size_t x_len, const uint8_t* y, size_t y_len,
+                                 std::string_view shape_json) const;
+
+  // Validates data and options and returns a session that trains this model.
+  StatusOr<FitSession> StartFit(const uint8_t* x, size_t x_len, const uint8_t* y, size_t y_len,
+                                std::string_view shape_json, std::string_view options_json);
+
+ private:
+  std::shared_ptr<nn::Model> model_;
+};
+
+class FitSession {
+ public:
+  // Trains up to max_batches batches. Returns {"done": bool, "epoch": {epoch, loss,
+  // accuracy, lr, seconds} or null when no epoch ended in this step}.
+  StatusOr<std::string> Step(size_t max_batches);
+
+ private:
+  friend class ModelHandle;
+  std::shared_ptr<nn::Model> model_;  // keeps the model alive while the session lives
+  std::unique_ptr<train::Dataset> data_;
+  std::unique_ptr<train::Trainer> trainer_;
+};
+
+// An IDX file's bytes (gzip-compressed or plain) parsed into dims and uint8 data.
+StatusOr<io::IdxArray> ParseIdxBytes(const uint8_t* bytes, size_t size);
+
+}  // namespace qf::api

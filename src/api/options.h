@@ -1,0 +1,35 @@
+// Options objects from JS (passed as JSON text) turned into engine option structs,
+// with messages that use the JS names ("options.batchSize must be ..."). Validation of
+// ranges lives with the engine (train::ValidateFitOptions); this file maps names and
+// types and rejects unknown keys.
+#pragma once
+
+#include <initializer_list>
+#include <string_view>
+
+#include "core/status.h"
+#include "io/json.h"
+#include "train/dataset.h"
+#include "train/trainer.h"
+
+namespace qf::api {
+
+// InvalidArgument naming the first key of `obj` (an object) not in `allowed`.
+Status CheckKeys(const io::Json& obj, std::initializer_list<std::string_view> allowed,
+                 std::string_view where);
+
+// Parses JSON text that must be an object; `where` names it in messages.
+StatusOr<io::Json> ParseOptions(std::string_view json, std::string_view where);
+
+// fit() options: epochs, batchSize, lr, optimizer ('sgd' | 'adam'), momentum, nesterov,
+// weightDecay, schedule ('constant' | 'step' | 'cosine' or {name, stepEpochs, gamma}),
+// clipNorm, augment ({cropPadding, flip}), seed.
+StatusOr<train::FitOptions> FitOptionsFromJson(const io::Json& options);
+
+// A dataset handed over from JS: `shape` is [n, ...sample]; x holds n * sample bytes, y
+// n labels. Copies the bytes. `what` names it in messages ("dataset", "forget", ...).
+StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, const uint8_t* y,
+                                            size_t y_len, const io::Json& shape,
+                                            std::string_view what);
+
+}  // namespace qf::api

@@ -1,0 +1,177 @@
+// ModelSpec <-> JSON, with every key checked and named in errors. Not the layer list
+// (nn/layer_list.cc) and not the model file (io/model_file.cc).
+#include "nn/model_json.h"
+
+#include <string>
+
+#include "nn/layer_list.h"
+
+namespace qf::nn {
+namespace {
+
+using io::Json;
+using io::JsonPath;
+
+constexpr int64_t kMaxInputExtent = 4096;
+constexpr size_t kMaxInputValues = size_t(1) << 24;
+constexpr int64_t kMaxSeed = int64_t(1) << 53;
+
+Status BitsKey(const Json& obj, const char* key, bool required, int fallback,
+               std::string_view where, int* out) {
+  StatusOr<int64_t> b =
+      required ? io::GetInt(obj, key, where) : io::GetIntOr(obj, key, fallback, where);
+  if (!b.ok()) return b.status();
+  const int64_t v = b.value();
+  if (!(v == 2 || v == 3 || v == 4 || v == 8 || v == 32)) {
+    return InvalidArgument(JsonPath(where, key) + " must be 2, 3, 4, 8 or 32 (float), got " +
+                           std::to_string(v));
+  }
+  *out = int(v);
+  return OkStatus();
+}
+
+StatusOr<Shape> InputShapeKey(const Json& obj, std::string_view where) {
+  StatusOr<const Json::Array*> dims = io::GetArray(obj, "inputShape", where);
+  if (!dims.ok()) return dims.status();
+  const std::string at = JsonPath(where, "inputShape");
+  if (dims.value()->empty() || dims.value()->size() > 4) {
+    return InvalidArgument(at + ": expected 1 to 4 dimensions, got " +
+                           std::to_string(dims.value()->size()));
+  }
+  std::vector<size_t> shape;
+  size_t values = 1;
+  for (size_t i = 0; i < dims.value()->size(); i++) {
+    const std::string dim = JsonPath(at, i);
+    StatusOr<int64_t> d = io::ToInt((*dims.value())[i], dim);
+    if (!d.ok()) return d.status();
+    if (d.value() < 1 || d.value() > kMaxInputExtent) {
+      return InvalidArgument(dim + ": " + std::to_string(d.value()) +
+                             " is outside the allowed range 1.." + std::to_string(kMaxInputExtent));
+    }
+    shape.push_back(size_t(d.value()));
+    values *= size_t(d.value());  // <= 4096^4 = 2^48: no overflow
+  }
+  if (values > kMaxInputValues) {
+    return InvalidArgument(at + ": " + std::to_string(values) + " values per sample exceed " +
+                           std::to_string(kMaxInputValues));
+  }
+  return Shape(std::move(shape));
+}
+
+bool BuiltIn(const std::string& arch) {
+  return arch == "mlp" || arch == "lenet" || arch == "resnet8" || arch == "mobilenetv2";
+}
+
+// Reads the spec's keys. `description`: a Describe() object, whose layers are required
+// with every arch and returned through `layers` instead of stored for built-in archs.
+Status ReadSpec(const Json& obj, std::string_view where, bool description, ModelSpec* spec,
+                const Json** layers) {
+  if (!obj.is_object()) {
+    return InvalidArgument((where.empty() ? std::string("options") : std::string(where)) +
+                           ": expected an object, found " + io::JsonTypeName(obj.type()));
+  }
+  static const char* const kKeys[] = {"arch",     "inputShape", "numClasses", "weightBits",
+                                      "edgeBits", "perChannel", "seed",       "layers"};
+  for (const Json::Member& m : obj.AsObject()) {
+    bool known = false;
+    for (const char* k : kKeys) known = known || m.first == k;
+    if (!known) {
+      return InvalidArgument(JsonPath(where, m.first) +
+                             ": unknown key (expected arch, inputShape, numClasses, weightBits, "
+                             "edgeBits, perChannel, seed, layers)");
+    }
+  }
+  StatusOr<std::string> arch = io::GetString(obj, "arch", where);
+  if (!arch.ok()) return arch.status();
+  if (!BuiltIn(arch.value()) && arch.value() != "custom") {
+    return InvalidArgument(JsonPath(where, "arch") +
+                           " must be one of mlp, lenet, resnet8, mobilenetv2, custom; got '" +
+                           arch.value() + "'");
+  }
+  spec->arch = arch.value();
+  StatusOr<Shape> input = InputShapeKey(obj, where);
+  if (!input.ok()) return input.status();
+  spec->input = input.value();
+  StatusOr<int64_t> classes = io::GetIntInRange(obj, "numClasses", 2, 256, where);
+  if (!classes.ok()) return classes.status();
+  spec->classes = size_t(classes.value());
+  QF_RETURN_IF_ERROR(BitsKey(obj, "weightBits", true, 0, where, &spec->weight_bits));
+  QF_RETURN_IF_ERROR(BitsKey(obj, "edgeBits", false, 8, where, &spec->edge_bits));
+  StatusOr<bool> per_channel = io::GetBoolOr(obj, "perChannel", true, where);
+  if (!per_channel.ok()) return per_channel.status();
+  spec->per_channel = per_channel.value();
+  StatusOr<int64_t> seed = io::GetIntOr(obj, "seed", 1, where);
+  if (!seed.ok()) return seed.status();
+  if (seed.value() < 0 || seed.value() > kMaxSeed) {
+    return InvalidArgument(JsonPath(where, "seed") + ": " + std::to_string(seed.value()) +
+                           " is outside the allowed range 0..2^53");
+  }
+  spec->seed = uint64_t(seed.value());
+
+  const Json* list = obj.Find("layers");
+  const bool custom = spec->arch == "custom";
+  if (!list && (custom || description)) {
+    return InvalidArgument(JsonPath(where, "layers") + ": required" +
+                           (description ? "" : " with arch \"custom\""));
+  }
+  if (list && !custom && !description) {
+    return InvalidArgument(JsonPath(where, "layers") +
+                           ": only allowed with arch \"custom\", got '" + spec->arch + "'");
+  }
+  if (list && !list->is_array()) {
+    return InvalidArgument(JsonPath(where, "layers") + ": expected an array of layers, found " +
+                           io::JsonTypeName(list->type()));
+  }
+  if (custom) spec->layers = *list;
+  if (layers) *layers = list;
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<ModelSpec> ModelSpecFromJson(const io::Json& options, std::string_view where) {
+  ModelSpec spec;
+  QF_RETURN_IF_ERROR(ReadSpec(options, where, /*description=*/false, &spec, nullptr));
+  return spec;
+}
+
+io::Json ModelSpecToJson(const ModelSpec& spec) {
+  Json out = Json::MakeObject();
+  out.Set("arch", Json::String(spec.arch));
+  Json shape = Json::MakeArray();
+  for (size_t d : spec.input.dims()) shape.Push(Json::Number(double(d)));
+  out.Set("inputShape", std::move(shape));
+  out.Set("numClasses", Json::Number(double(spec.classes)));
+  out.Set("weightBits", Json::Number(spec.weight_bits));
+  out.Set("edgeBits", Json::Number(spec.edge_bits));
+  out.Set("perChannel", Json::Bool(spec.per_channel));
+  out.Set("seed", Json::Number(double(spec.seed)));
+  if (spec.layers) out.Set("layers", *spec.layers);
+  return out;
+}
+
+StatusOr<std::unique_ptr<Model>> ModelFromDescription(const io::Json& description,
+                                                      std::string_view where,
+                                                      size_t max_param_values) {
+  ModelSpec spec;
+  const Json* layers = nullptr;
+  QF_RETURN_IF_ERROR(ReadSpec(description, where, /*description=*/true, &spec, &layers));
+  const std::string layers_path = JsonPath(where, "layers");
+  StatusOr<std::unique_ptr<Model>> model = Model::Create(spec, max_param_values);
+  if (!model.ok()) {
+    const Status& s = model.status();
+    if (where.empty()) return s;
+    // A custom model's messages start with "layers..."; put them under `where`.
+    if (spec.arch == "custom" && s.message().rfind("layers", 0) == 0) {
+      return Status(s.code(), std::string(where) + "." + s.message());
+    }
+    return Status(s.code(), std::string(where) + ": " + s.message());
+  }
+  if (spec.arch != "custom" && LayersToJson(model.value()->net()) != *layers) {
+    return InvalidArgument(layers_path + ": does not match arch '" + spec.arch +
+                           "' as this build defines it");
+  }
+  return model;
+}
+
+}  // namespace qf::nn

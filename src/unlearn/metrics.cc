@@ -1,0 +1,85 @@
+// Unlearning metrics.
+#include "unlearn/metrics.h"
+
+#include <cmath>
+
+#include "train/loss.h"
+#include "train/trainer.h"
+
+namespace qf::unlearn {
+namespace {
+
+double AccuracyPoints(const Tensor& probs, const train::Dataset& data) {
+  return 100.0 * double(train::CountCorrect(probs, data.y.data())) / double(data.size());
+}
+
+}  // namespace
+
+Tensor PredictProbs(nn::Model& model, const train::Dataset& data) {
+  constexpr size_t kBatch = 256;
+  const size_t n = data.size(), d = model.input_shape().size(), c = model.classes();
+  Tensor probs(Shape{n, c}), logits;
+  for (size_t lo = 0; lo < n; lo += kBatch) {
+    const size_t m = std::min(kBatch, n - lo);
+    model.Forward(data.x.data() + lo * d, m, &logits, nn::Mode::kEval);
+    train::Softmax(logits, &logits);
+    std::copy(logits.values().begin(), logits.values().end(), probs.data() + lo * c);
+  }
+  return probs;
+}
+
+StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& in) {
+  if (!in.forget || !in.retain || !in.test) {
+    return InvalidArgument("metrics need the forget, retain and test sets");
+  }
+  const size_t c = model.classes();
+  QF_RETURN_IF_ERROR(train::ValidateDataset(*in.forget, model.input_shape(), c, "forget"));
+  QF_RETURN_IF_ERROR(train::ValidateDataset(*in.retain, model.input_shape(), c, "retain"));
+  QF_RETURN_IF_ERROR(train::ValidateDataset(*in.test, model.input_shape(), c, "test"));
+  const Tensor pf = PredictProbs(model, *in.forget);
+  const Tensor pr = PredictProbs(model, *in.retain);
+  const Tensor pt = PredictProbs(model, *in.test);
+  Metrics m;
+  m.fa = AccuracyPoints(pf, *in.forget);
+  m.ua = 100.0 - m.fa;
+  m.ra = AccuracyPoints(pr, *in.retain);
+  m.ta = AccuracyPoints(pt, *in.test);
+
+  MiaInputs mia;
+  mia.num_features = MiaFeatureDims(in.mia_feature);
+  mia.seed = in.seed;
+  QF_ASSIGN_OR_RETURN(mia.forget, ComputeMiaFeatures(pf.data(), in.forget->y.data(),
+                                                     in.forget->size(), c, in.mia_feature));
+  QF_ASSIGN_OR_RETURN(mia.retain, ComputeMiaFeatures(pr.data(), in.retain->y.data(),
+                                                     in.retain->size(), c, in.mia_feature));
+  QF_ASSIGN_OR_RETURN(mia.test, ComputeMiaFeatures(pt.data(), in.test->y.data(), in.test->size(), c,
+                                                   in.mia_feature));
+  QF_ASSIGN_OR_RETURN(m.mia_detail, RunMiaAttack(mia));
+  m.mia = 100.0 * m.mia_detail.efficacy;
+  return m;
+}
+
+double AverageGap(const Metrics& m, const Metrics& r) {
+  return (std::fabs(m.fa - r.fa) + std::fabs(m.ra - r.ra) + std::fabs(m.ta - r.ta) +
+          std::fabs(m.mia - r.mia)) /
+         4.0;
+}
+
+double MeanJsDivergence(const Tensor& p, const Tensor& q) {
+  const size_t n = p.shape()[0], c = p.shape()[1];
+  if (n == 0) return 0.0;
+  // KL terms with 0 log 0 = 0; the mixture is positive wherever p or q is.
+  auto kl = [](double a, double mix) { return a > 0 ? a * std::log(a / mix) : 0.0; };
+  double total = 0;
+  for (size_t i = 0; i < n; i++) {
+    double js = 0;
+    for (size_t j = 0; j < c; j++) {
+      const double a = p[i * c + j], b = q[i * c + j], mix = 0.5 * (a + b);
+      js += 0.5 * kl(a, mix) + 0.5 * kl(b, mix);
+    }
+    total += js;
+  }
+  return total / double(n);
+}
+
+}  // namespace qf::unlearn

@@ -1,0 +1,48 @@
+// The standard unlearning metrics (SPEC §4, as the SalUn codebase computes them),
+// measured on the deployed integer model: FA / UA on the forget set, RA on the retain
+// set, TA on the test set, MIA-efficacy, and against a retrained reference the average
+// gap AG and the Jensen-Shannon divergence of predictions on the forget set. Metrics
+// only: nothing here changes a model.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "core/status.h"
+#include "nn/model.h"
+#include "train/dataset.h"
+#include "unlearn/mia.h"
+
+namespace qf::unlearn {
+
+// All percentages are in points, [0, 100].
+struct Metrics {
+  double fa = 0;   // accuracy on the forget set
+  double ua = 0;   // 100 - fa
+  double ra = 0;   // accuracy on the retain set
+  double ta = 0;   // accuracy on the test set
+  double mia = 0;  // MIA-efficacy: forget samples the attack calls non-members
+  MiaResult mia_detail;
+};
+
+struct MetricsInputs {
+  const train::Dataset* forget = nullptr;
+  const train::Dataset* retain = nullptr;
+  const train::Dataset* test = nullptr;
+  MiaFeature mia_feature = MiaFeature::kConfidence;
+  uint64_t seed = 0;  // the MIA's member subsample
+};
+
+// Softmax probabilities [n, classes] of the model (eval mode) on a dataset.
+Tensor PredictProbs(nn::Model& model, const train::Dataset& data);
+
+StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& inputs);
+
+// Mean of |FA - FA_ref|, |RA - RA_ref|, |TA - TA_ref|, |MIA - MIA_ref| (points).
+double AverageGap(const Metrics& m, const Metrics& reference);
+
+// Mean over samples of the Jensen-Shannon divergence (natural log, in [0, ln 2]) between
+// two models' predicted distributions, rows of p and q ([n, classes] each).
+double MeanJsDivergence(const Tensor& p, const Tensor& q);
+
+}  // namespace qf::unlearn

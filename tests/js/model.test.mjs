@@ -1,0 +1,180 @@
+// The Model API through the real wasm builds (SIMD and no-SIMD) under node: create,
+// fit with progress and cancellation, evaluate, predict, dispose; bad input of every
+// kind gets a QforgetError naming the argument; no handle leaks.
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+
+import { createQforget, liveHandles, QforgetError } from '../../web/index.js';
+
+// Class k lights a k-dependent 4x4 patch of a 12x12 image over seeded noise.
+function synthetic(n, seed, classes = 9) {
+  let s = seed >>> 0;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24);
+  const x = new Uint8Array(n * 144);
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = next() % classes;
+    y[i] = k;
+    for (let p = 0; p < 144; p++) x[i * 144 + p] = next() % 64;
+    const cy = Math.floor(k / 3) * 4, cx = (k % 3) * 4;
+    for (let r = cy; r < cy + 4; r++) for (let c = cx; c < cx + 4; c++) x[i * 144 + r * 12 + c] = 160 + (next() % 96);
+  }
+  return { x, y, shape: [n, 12, 12, 1] };
+}
+
+const SPEC = { arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 4, seed: 3 };
+const isError = (code, pattern) => (e) => e instanceof QforgetError && e.code === code && pattern.test(e.message);
+
+afterEach(() => assert.equal(liveHandles(), 0, 'every wasm object was released'));
+
+for (const simd of [true, false]) {
+  describe(`model (${simd ? 'SIMD' : 'no-SIMD'} build)`, () => {
+    it('fits, reports progress, evaluates and predicts', async () => {
+      const qf = await createQforget({ simd });
+      const model = qf.createModel(SPEC);
+      assert.deepEqual(model.inputShape, [12, 12, 1]);
+      assert.equal(model.numClasses, 9);
+      const train = synthetic(400, 1), test = synthetic(200, 2);
+      const before = model.evaluate(test).accuracy;
+      const seen = [];
+      const history = await model.fit(train, { epochs: 3, batchSize: 32, lr: 0.05, onProgress: (e) => seen.push(e.epoch) });
+      assert.deepEqual(seen, [1, 2, 3]);
+      assert.equal(history.length, 3);
+      assert.ok(history[2].loss < history[0].loss, 'the loss goes down');
+      const after = model.evaluate(test).accuracy;
+      assert.ok(before < 0.3 && after > 0.9, `accuracy ${before} -> ${after}`);
+      const logits = model.predict(test.x.subarray(0, 5 * 144), 5);
+      assert.ok(logits instanceof Float32Array);
+      assert.equal(logits.length, 5 * 9);
+      assert.equal(model.describe().arch, 'mlp');
+      model.dispose();
+    });
+
+    it('the same seed trains the same model', async () => {
+      const qf = await createQforget({ simd });
+      const data = synthetic(100, 4);
+      const run = async () => {
+        const model = qf.createModel(SPEC);
+        await model.fit(data, { epochs: 1, batchSize: 16, lr: 0.05, seed: 7 });
+        const out = model.predict(data.x, 100);
+        model.dispose();
+        return out;
+      };
+      assert.deepEqual(await run(), await run());
+    });
+
+    it('an aborted fit rejects with ABORTED and the model stays usable', async () => {
+      const qf = await createQforget({ simd });
+      const model = qf.createModel(SPEC);
+      const controller = new AbortController();
+      const fitting = model.fit(synthetic(2000, 5), { epochs: 50, batchSize: 8, signal: controller.signal });
+      setTimeout(() => controller.abort(), 5);
+      await assert.rejects(fitting, isError('ABORTED', /aborted/));
+      assert.equal(model.predict(synthetic(1, 6).x, 1).length, 9);
+      const aborted = AbortSignal.abort();
+      await assert.rejects(model.fit(synthetic(10, 7), { signal: aborted }), isError('ABORTED', /before it started/));
+      model.dispose();
+    });
+
+    it('bad input is refused with the argument named, and changes nothing', async () => {
+      const qf = await createQforget({ simd });
+      const model = qf.createModel(SPEC);
+      const data = synthetic(20, 8);
+      const probe = synthetic(3, 9);
+      const baseline = model.predict(probe.x, 3);
+      const bad = { ...data, y: data.y.slice() };
+      bad.y[4] = 9;
+      const cases = [
+        [() => qf.createModel({ ...SPEC, arch: 'vgg' }), /arch must be one of/],
+        [() => qf.createModel({ ...SPEC, weightBits: 5 }), /weightBits must be 2, 3, 4, 8 or 32/],
+        [() => qf.createModel({ ...SPEC, numClasses: 1 }), /numClasses/],
+        [() => qf.createModel({ ...SPEC, colour: 'red' }), /colour/],
+        [() => qf.createModel(null), /options must be an object/],
+        [() => model.predict(new Uint8Array(10), 1), /x has 10 values/],
+        [() => model.predict(new Float32Array(144), 1), /x must be a Uint8Array/],
+        [() => model.predict(new Uint8Array(144), 0), /n must be an integer/],
+        [() => model.evaluate({ x: data.x, y: data.y, shape: [20, 28, 28, 1] }), /shape/],
+        [() => model.evaluate(bad), /dataset.y\[4\] = 9 is not a class/],
+        [() => model.evaluate({ x: data.x, y: data.y.subarray(0, 5), shape: data.shape }), /dataset.y has 5 labels/],
+      ];
+      for (const [call, pattern] of cases) assert.throws(call, isError('INVALID_ARGUMENT', pattern), String(pattern));
+      const fits = [
+        [{ epochs: 0 }, /options.epochs must be in/],
+        [{ lr: -1 }, /lr must be/],
+        [{ lr: Number.NaN }, /options.lr/],
+        [{ batchSize: 2.5 }, /options.batchSize/],
+        [{ optimizer: 'rmsprop' }, /optimizer must be 'sgd' or 'adam'/],
+        [{ schedule: 'linear' }, /schedule must be/],
+        [{ epoch: 3 }, /options.epoch: unknown option/],
+        [{ onProgress: 3 }, /onProgress must be a function/],
+      ];
+      for (const [options, pattern] of fits) {
+        await assert.rejects(model.fit(data, options), isError('INVALID_ARGUMENT', pattern), String(pattern));
+      }
+      await assert.rejects(model.fit(bad, {}), isError('INVALID_ARGUMENT', /not a class/));
+      assert.deepEqual(model.predict(probe.x, 3), baseline, 'refused calls changed nothing');
+      model.dispose();
+    });
+
+    it('dispose is idempotent and use after dispose throws', async () => {
+      const qf = await createQforget({ simd });
+      const model = qf.createModel(SPEC);
+      model.dispose();
+      model.dispose();
+      assert.throws(() => model.predict(new Uint8Array(144), 1), isError('FAILED_PRECONDITION', /disposed/));
+      await assert.rejects(model.fit(synthetic(4, 1)), isError('FAILED_PRECONDITION', /disposed/));
+      const scoped = qf.createModel(SPEC);
+      assert.equal(liveHandles(), 1);
+      scoped[Symbol.dispose]();
+      assert.equal(liveHandles(), 0);
+    });
+
+    it('parses IDX bytes, gzip-compressed or plain', async () => {
+      const qf = await createQforget({ simd });
+      const { gzipSync } = await import('node:zlib');
+      const raw = new Uint8Array([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6]);
+      for (const bytes of [raw, new Uint8Array(gzipSync(raw))]) {
+        const idx = qf.parseIdx(bytes);
+        assert.deepEqual(idx.dims, [2, 3]);
+        assert.deepEqual(idx.data, new Uint8Array([1, 2, 3, 4, 5, 6]));
+      }
+      assert.throws(() => qf.parseIdx(raw.subarray(0, 10)), (e) => e instanceof QforgetError && e.code === 'DATA_LOSS');
+    });
+  });
+}
+
+for (const simd of [true, false]) {
+  describe(`model files (${simd ? 'SIMD' : 'no-SIMD'} build)`, () => {
+    it('save and load give identical predictions, with and without shadow weights', async () => {
+      const qf = await createQforget({ simd });
+      const model = qf.createModel({ ...SPEC, arch: 'lenet' });
+      const data = synthetic(64, 11);
+      await model.fit(data, { epochs: 1, batchSize: 16 });
+      const want = model.predict(data.x, 64);
+      for (const shadow of [true, false]) {
+        const bytes = model.save({ shadow });
+        const loaded = qf.loadModel(bytes);
+        assert.deepEqual(loaded.predict(data.x, 64), want, `shadow ${shadow}`);
+        assert.deepEqual(loaded.describe(), model.describe());
+        loaded.dispose();
+      }
+      assert.ok(model.save({ shadow: false }).length < model.save().length);
+      model.dispose();
+    });
+
+    it('corrupted, truncated and foreign bytes are refused', async () => {
+      const qf = await createQforget({ simd });
+      const model = qf.createModel(SPEC);
+      const bytes = model.save();
+      model.dispose();
+      const flipped = bytes.slice();
+      flipped[bytes.length >> 1] ^= 0x10;
+      const cases = [bytes.subarray(0, bytes.length - 1), bytes.subarray(0, 7), flipped, new TextEncoder().encode('not a model at all')];
+      for (const bad of cases) assert.throws(() => qf.loadModel(bad), isError('DATA_LOSS', /./));
+      const newer = bytes.slice();
+      newer[8] = 99;  // format version
+      assert.throws(() => qf.loadModel(newer), isError('UNIMPLEMENTED', /version/));
+      assert.throws(() => qf.loadModel([1, 2]), isError('INVALID_ARGUMENT', /bytes must be a Uint8Array/));
+    });
+  });
+}

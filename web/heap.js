@@ -1,0 +1,47 @@
+// Moving bytes between JS and the wasm heap: a scope that copies typed arrays in,
+// allocates outputs, copies results out (never views: the heap may move), and frees
+// everything when the call ends. No math here.
+import { QforgetError } from './errors.js';
+
+/** Copies typed arrays into the wasm heap for the length of one call. */
+export class HeapScope {
+  #module;
+  #pointers = [];
+
+  constructor(module) {
+    this.#module = module;
+  }
+
+  copyIn(array) {
+    const ptr = this.alloc(array.byteLength);
+    this.#module.HEAPU8.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), ptr);
+    return ptr;
+  }
+
+  alloc(bytes) {
+    const ptr = this.#module._malloc(Math.max(bytes, 1));
+    if (ptr === 0) throw new QforgetError('RESOURCE_EXHAUSTED', `could not allocate ${bytes} bytes of wasm memory`);
+    this.#pointers.push(ptr);
+    return ptr;
+  }
+
+  /** A copy (never a view: the heap may move) of `length` elements of type Ctor. */
+  copyOut(ptr, Ctor, length) {
+    return new Ctor(this.#module.HEAPU8.buffer.slice(ptr, ptr + length * Ctor.BYTES_PER_ELEMENT));
+  }
+
+  free() {
+    for (const ptr of this.#pointers) this.#module._free(ptr);
+    this.#pointers = [];
+  }
+}
+
+export function withHeap(module, body) {
+  const scope = new HeapScope(module);
+  try {
+    return body(scope);
+  } finally {
+    scope.free();
+  }
+}
+

@@ -1,0 +1,148 @@
+// The Model class: a trained or trainable network living in wasm memory. Moves data
+// in and out and drives long work (fit) in steps so progress can be reported and the
+// work cancelled; every decision and all math are the engine's.
+import { QforgetError, checkArray, checkDim, invalid, unwrap } from './errors.js';
+import { withHeap } from './heap.js';
+import { adopt, release } from './handles.js';
+
+/** Batches trained per step of fit() between chances to report and cancel. */
+const BATCHES_PER_STEP = 4;
+
+// Lets timers, abort events and rendering run between steps of long work.
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Checks a dataset {x: Uint8Array, y: Uint8Array, shape: [n, ...]}; returns it. */
+export function checkDataset(name, ds) {
+  if (ds === null || typeof ds !== 'object') throw invalid(`${name} must be an object {x, y, shape}`);
+  checkArray(`${name}.x`, ds.x, Uint8Array);
+  checkArray(`${name}.y`, ds.y, Uint8Array);
+  if (!Array.isArray(ds.shape) || !ds.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw invalid(`${name}.shape must be an array of integers [n, ...sample dims]`);
+  }
+  return ds;
+}
+
+function splitCallbacks(options) {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  const { onProgress, signal, ...engineOptions } = options;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('options.onProgress must be a function');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('options.signal must be an AbortSignal');
+  return { onProgress, signal, engineOptions };
+}
+
+export class Model {
+  #module;
+  #handle;
+  #busy = false;
+
+  constructor(module, handle) {
+    this.#module = module;
+    this.#handle = adopt(handle);
+    const description = JSON.parse(handle.describe());
+    /** The input shape of one sample, e.g. [28, 28, 1]. */
+    this.inputShape = description.inputShape;
+    /** The number of classes. */
+    this.numClasses = description.numClasses;
+  }
+
+  #live() {
+    if (!this.#handle) throw new QforgetError('FAILED_PRECONDITION', 'the model was disposed');
+    return this.#handle;
+  }
+
+  #idle(what) {
+    if (this.#busy) throw new QforgetError('FAILED_PRECONDITION', `cannot ${what} while the model is training`);
+  }
+
+  /** The architecture as a JSON-able object (what createModel accepts back). */
+  describe() {
+    return JSON.parse(this.#live().describe());
+  }
+
+  /**
+   * Logits of the deployed integer model.
+   * @param {Uint8Array} x n samples of pixels, NHWC
+   * @param {number} n
+   * @returns {Float32Array} n × numClasses
+   */
+  predict(x, n) {
+    const handle = this.#live();
+    checkDim('n', n);
+    checkArray('x', x, Uint8Array);
+    return withHeap(this.#module, (heap) => {
+      const out = heap.alloc(n * this.numClasses * 4);
+      unwrap(handle.predict(heap.copyIn(x), x.length, n, out));
+      return heap.copyOut(out, Float32Array, n * this.numClasses);
+    });
+  }
+
+  /** @returns {{accuracy: number, loss: number}} accuracy as a fraction in [0, 1] */
+  evaluate(ds) {
+    const handle = this.#live();
+    checkDataset('dataset', ds);
+    return withHeap(this.#module, (heap) =>
+      JSON.parse(unwrap(handle.evaluate(heap.copyIn(ds.x), ds.x.length, heap.copyIn(ds.y), ds.y.length, JSON.stringify(ds.shape)))),
+    );
+  }
+
+  /**
+   * Trains on a dataset. Resolves to the per-epoch history; rejects with a QforgetError
+   * (code ABORTED when `signal` fires: the model keeps the batches trained so far).
+   * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} ds
+   * @param {object} [options] epochs, batchSize, lr, optimizer, momentum, nesterov,
+   *   weightDecay, schedule, clipNorm, augment, seed, onProgress(epochStats), signal
+   */
+  async fit(ds, options = {}) {
+    const handle = this.#live();
+    this.#idle('fit');
+    checkDataset('dataset', ds);
+    const { onProgress, signal, engineOptions } = splitCallbacks(options);
+    if (signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
+    const session = adopt(withHeap(this.#module, (heap) =>
+      unwrap(handle.startFit(heap.copyIn(ds.x), ds.x.length, heap.copyIn(ds.y), ds.y.length,
+        JSON.stringify(ds.shape), JSON.stringify(engineOptions))),
+    ));
+    this.#busy = true;
+    const history = [];
+    try {
+      for (;;) {
+        const { done, epoch } = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
+        if (epoch) {
+          history.push(epoch);
+          onProgress?.(epoch);
+        }
+        if (done) return history;
+        await nextTask();
+        if (signal?.aborted) throw new QforgetError('ABORTED', `fit was aborted after ${history.length} epoch(s)`);
+        this.#live();
+      }
+    } finally {
+      release(session);
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * The model file's bytes (SPEC §6): integer weights packed at their bit width, step
+   * sizes, and (unless `{ shadow: false }`) the float shadow weights needed to train or
+   * forget later. qf.loadModel(bytes) restores it.
+   * @returns {Uint8Array}
+   */
+  save(options = {}) {
+    const handle = this.#live();
+    if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+    const { shadow = true, ...rest } = options;
+    if (Object.keys(rest).length) throw invalid(`options.${Object.keys(rest)[0]}: unknown option (known: shadow)`);
+    if (typeof shadow !== 'boolean') throw invalid('options.shadow must be a boolean');
+    return unwrap(handle.save(shadow));
+  }
+
+  /** Frees the wasm memory. Safe to call twice; any later use throws. */
+  dispose() {
+    if (this.#handle) release(this.#handle);
+    this.#handle = null;
+  }
+}
+
+// `using` support where the runtime has Symbol.dispose (Node 20+, recent browsers).
+if (typeof Symbol.dispose === 'symbol') Model.prototype[Symbol.dispose] = Model.prototype.dispose;
