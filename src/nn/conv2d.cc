@@ -34,4 +34,11 @@ void Conv2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
   y->Reshape(output_.WithBatch(x.shape()[0]));
 }
 
+bool Conv2D::ForwardFolded(const Tensor& x, Tensor* y, const std::vector<float>& scale,
+                           const std::vector<float>& shift) {
+  if (!core_.ForwardFolded(x, y, scale, shift)) return false;
+  y->Reshape(output_.WithBatch(x.shape()[0]));
+  return true;
+}
+
 }  // namespace qf::nn

@@ -24,6 +24,8 @@ class Conv2D : public Layer {
   StatusOr<Shape> Build(const Shape& input, const BuildInfo& info) override;
   void Init(Rng& rng) override { core_.Init(rng); }
   void Forward(const Tensor& x, Tensor* y, Mode mode) override;
+  bool ForwardFolded(const Tensor& x, Tensor* y, const std::vector<float>& scale,
+                     const std::vector<float>& shift) override;
   void Backward(const Tensor& dy, Tensor* dx) override { core_.Backward(dy, dx); }
   void CollectParams(std::vector<Param*>* out) override { core_.CollectParams(out); }
   void CollectState(StateVisitor* visitor) override { core_.CollectState(visitor); }

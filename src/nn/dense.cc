@@ -23,6 +23,13 @@ void Dense::Forward(const Tensor& x, Tensor* y, Mode mode) {
   y->Reshape(Shape{x.shape()[0], units_});
 }
 
+bool Dense::ForwardFolded(const Tensor& x, Tensor* y, const std::vector<float>& scale,
+                          const std::vector<float>& shift) {
+  if (!core_.ForwardFolded(x, y, scale, shift)) return false;
+  y->Reshape(Shape{x.shape()[0], units_});
+  return true;
+}
+
 void Dense::Backward(const Tensor& dy, Tensor* dx) {
   core_.Backward(dy, dx);
   if (dx) dx->Reshape(input_.WithBatch(dy.shape()[0]));

@@ -70,13 +70,27 @@ void DepthwiseConv2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
     kernels::DwConvF32(s, x.data(), weight_.value.data(), bias_.value.data(), y->data());
     return;
   }
+  ForwardQuantized(x, y, mode, nullptr, nullptr);
+}
+
+bool DepthwiseConv2D::ForwardFolded(const Tensor& x, Tensor* y, const std::vector<float>& scale,
+                                    const std::vector<float>& shift) {
+  if (!quant_.quantized()) return false;
+  y->Resize(output_.WithBatch(x.shape()[0]));
+  ForwardQuantized(x, y, Mode::kEval, &scale, &shift);
+  return true;
+}
+
+void DepthwiseConv2D::ForwardQuantized(const Tensor& x, Tensor* y, Mode mode,
+                                       const std::vector<float>* fold_scale,
+                                       const std::vector<float>* fold_shift) {
+  const kernels::DwConvShape s = Batch(x.shape()[0]);
   const std::vector<uint8_t>& codes = iq_.Quantize(x, mode);
   wq_.Quantize(weight_.value);  // tiny (KH*KW*C): no packing to cache
-  epilogue_scale_.resize(s.c);
-  for (size_t c = 0; c < s.c; c++) epilogue_scale_[c] = iq_.step() * wq_.step(c);
+  epilogue_.Set(iq_, wq_, bias_.value, fold_scale, fold_shift);
   kernels::DwConvU8S8(
       kernels_, s, codes.data(), iq_.zero_point(), wq_.codes().data(),
-      kernels::OutputF32{y->data(), s.c, epilogue_scale_.data(), bias_.value.data()});
+      kernels::OutputF32{y->data(), s.c, epilogue_.scale.data(), epilogue_.bias.data()});
 }
 
 void DepthwiseConv2D::Backward(const Tensor& dy, Tensor* dx) {

@@ -24,6 +24,8 @@ class DepthwiseConv2D : public Layer {
   StatusOr<Shape> Build(const Shape& input, const BuildInfo& info) override;
   void Init(Rng& rng) override;
   void Forward(const Tensor& x, Tensor* y, Mode mode) override;
+  bool ForwardFolded(const Tensor& x, Tensor* y, const std::vector<float>& scale,
+                     const std::vector<float>& shift) override;
   void Backward(const Tensor& dy, Tensor* dx) override;
   void CollectParams(std::vector<Param*>* out) override;
   void CollectState(StateVisitor* visitor) override;  // see VisitWeightedLayerState
@@ -38,6 +40,8 @@ class DepthwiseConv2D : public Layer {
 
  private:
   kernels::DwConvShape Batch(size_t n) const;
+  void ForwardQuantized(const Tensor& x, Tensor* y, Mode mode, const std::vector<float>* fold_scale,
+                        const std::vector<float>* fold_shift);
 
   DepthwiseOptions options_;
   QuantConfig quant_;
@@ -47,7 +51,7 @@ class DepthwiseConv2D : public Layer {
   WeightQuantizer wq_;
   InputQuantizer iq_;
   kernels::DwConvConfig kernels_{};
-  std::vector<float> epilogue_scale_;
+  Epilogue epilogue_;
   Tensor x_;
 };
 

@@ -137,6 +137,16 @@ class Layer {
   // and writes dL/dx into `dx` unless it is null (the first layer needs none).
   virtual void Backward(const Tensor& dy, Tensor* dx) = 0;
 
+  // Eval-mode Forward with a per-output-channel affine z = y * scale[c] + shift[c]
+  // applied (a following BatchNorm's, folded for deployment). Returns false, doing
+  // nothing, when the layer cannot fold one; quantized layers fold it into the float
+  // epilogue of their int8 kernel.
+  virtual bool ForwardFolded(const Tensor& /*x*/, Tensor* /*y*/,
+                             const std::vector<float>& /*scale*/,
+                             const std::vector<float>& /*shift*/) {
+    return false;
+  }
+
   // Appends this layer's parameters (owned by the layer; pointers stay valid).
   virtual void CollectParams(std::vector<Param*>* /*out*/) {}
 

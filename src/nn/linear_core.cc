@@ -71,17 +71,31 @@ void LinearCore::Forward(const Tensor& x, Tensor* y, Mode mode) {
     }
     return;
   }
+  ForwardQuantized(x, y, mode, nullptr, nullptr);
+}
+
+bool LinearCore::ForwardFolded(const Tensor& x, Tensor* y, const std::vector<float>& scale,
+                               const std::vector<float>& shift) {
+  if (!quant_.quantized()) return false;
+  y->Resize(Shape{Batch(x.shape()[0]).out_rows(), geometry_.cout});
+  ForwardQuantized(x, y, Mode::kEval, &scale, &shift);
+  return true;
+}
+
+void LinearCore::ForwardQuantized(const Tensor& x, Tensor* y, Mode mode,
+                                  const std::vector<float>* fold_scale,
+                                  const std::vector<float>* fold_shift) {
+  const kernels::Conv2DShape s = Batch(x.shape()[0]);
   const std::vector<uint8_t>& codes = iq_.Quantize(x, mode);
   if (!packed_valid_) {
     wq_.Quantize(weight_.value);
     packed_ = kernels::PackConv2DWeights(kernels_, geometry_, wq_.codes().data());
     packed_valid_ = true;
   }
-  epilogue_scale_.resize(cout);
-  for (size_t j = 0; j < cout; j++) epilogue_scale_[j] = iq_.step() * wq_.step(j);
+  epilogue_.Set(iq_, wq_, bias_.value, fold_scale, fold_shift);
   kernels::Conv2DU8S8(
       kernels_, s, codes.data(), iq_.zero_point(), packed_,
-      kernels::OutputF32{y->data(), cout, epilogue_scale_.data(), bias_.value.data()});
+      kernels::OutputF32{y->data(), s.cout, epilogue_.scale.data(), epilogue_.bias.data()});
 }
 
 void LinearCore::Backward(const Tensor& dy, Tensor* dx) {

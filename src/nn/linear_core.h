@@ -25,6 +25,10 @@ class LinearCore {
 
   // y: n * out_h * out_w rows of cout floats. x: n samples of in_h * in_w * cin.
   void Forward(const Tensor& x, Tensor* y, Mode mode);
+  // Eval Forward with an affine folded into the epilogue (see Layer::ForwardFolded);
+  // false for float layers.
+  bool ForwardFolded(const Tensor& x, Tensor* y, const std::vector<float>& scale,
+                     const std::vector<float>& shift);
   // dy as Forward's y; accumulates parameter gradients, writes dx (shape of x) if not null.
   void Backward(const Tensor& dy, Tensor* dx);
 
@@ -44,6 +48,8 @@ class LinearCore {
 
  private:
   kernels::Conv2DShape Batch(size_t n) const;
+  void ForwardQuantized(const Tensor& x, Tensor* y, Mode mode, const std::vector<float>* fold_scale,
+                        const std::vector<float>* fold_shift);
 
   kernels::Conv2DShape geometry_;
   QuantConfig quant_;
@@ -53,7 +59,7 @@ class LinearCore {
   kernels::GemmKernels kernels_{};
   kernels::PackedWeights packed_;
   bool packed_valid_ = false;
-  std::vector<float> epilogue_scale_;
+  Epilogue epilogue_;
   Tensor x_;     // the last training input
   Tensor cols_;  // scratch: im2col of the (dequantized) input
 };

@@ -87,6 +87,21 @@ void InputQuantizer::Dequantize(Tensor* x_hat) const {
   quant::DequantizeActivations(codes_.data(), codes_.size(), step(), zero_point_, x_hat->data());
 }
 
+void Epilogue::Set(const InputQuantizer& iq, const WeightQuantizer& wq, const Tensor& b,
+                   const std::vector<float>* fold_scale, const std::vector<float>* fold_shift) {
+  const size_t channels = b.size();
+  scale.resize(channels);
+  bias.resize(channels);
+  for (size_t c = 0; c < channels; c++) {
+    scale[c] = iq.step() * wq.step(c);
+    bias[c] = b[c];
+    if (fold_scale) {
+      scale[c] *= (*fold_scale)[c];
+      bias[c] = bias[c] * (*fold_scale)[c] + (*fold_shift)[c];
+    }
+  }
+}
+
 void ConfigureInputQuantizer(const BuildInfo& info, InputQuantizer* iq) {
   if (info.network_input) {
     iq->Configure(0, /*fixed=*/true, 1.0f / 255.0f, info.name);

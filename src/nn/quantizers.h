@@ -88,6 +88,17 @@ class InputQuantizer {
   Shape shape_;
 };
 
+// The float epilogue of a quantized layer's int8 kernel, per output channel c:
+//   scale[c] = s_in * s_w[c],  bias[c] = b[c]
+// or, with a folded affine (fold_scale, fold_shift: a following BatchNorm's),
+//   scale[c] = s_in * s_w[c] * fold_scale[c],  bias[c] = b[c] * fold_scale[c] + fold_shift[c].
+struct Epilogue {
+  std::vector<float> scale, bias;
+  void Set(const InputQuantizer& iq, const WeightQuantizer& wq, const Tensor& b,
+           const std::vector<float>* fold_scale = nullptr,
+           const std::vector<float>* fold_shift = nullptr);
+};
+
 // Sets up the input quantizer of a quantized layer from where it sits: the network
 // input (fixed step 1/255: the codes are the pixels), after a non-negative producer
 // (zero point 0), or anywhere else (zero point 128).

@@ -1,6 +1,8 @@
 // Sequential: forward in order, backward in reverse.
 #include "nn/sequential.h"
 
+#include "nn/batchnorm.h"
+
 namespace qf::nn {
 
 StatusOr<Shape> Sequential::Build(const Shape& input, const BuildInfo& info) {
@@ -46,12 +48,27 @@ void Sequential::Forward(const Tensor& x, Tensor* y, Mode mode) {
     *y = x;
     return;
   }
+  // In eval mode a quantized layer followed by a BatchNorm runs as one: the BatchNorm's
+  // affine folds into the layer's int8 epilogue (the deployed form). The BatchNorm's
+  // output slot receives the result and the BatchNorm itself is skipped.
   const Tensor* in = &x;
-  for (size_t i = 0; i + 1 < layers_.size(); i++) {
-    layers_[i]->Forward(*in, &activations_[i], mode);
-    in = &activations_[i];
+  for (size_t i = 0; i < layers_.size(); i++) {
+    const bool last = i + 1 == layers_.size();
+    if (mode == Mode::kEval && !last) {
+      if (const auto* bn = dynamic_cast<const BatchNorm*>(layers_[i + 1].get())) {
+        bn->FoldedAffine(&fold_scale_, &fold_shift_);
+        Tensor* out = i + 2 == layers_.size() ? y : &activations_[i + 1];
+        if (layers_[i]->ForwardFolded(*in, out, fold_scale_, fold_shift_)) {
+          in = out;
+          i++;
+          continue;
+        }
+      }
+    }
+    Tensor* out = last ? y : &activations_[i];
+    layers_[i]->Forward(*in, out, mode);
+    in = out;
   }
-  layers_.back()->Forward(*in, y, mode);
 }
 
 void Sequential::Backward(const Tensor& dy, Tensor* dx) {

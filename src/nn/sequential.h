@@ -33,7 +33,9 @@ class Sequential : public Layer {
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Tensor> activations_;  // outputs of each layer but the last
-  std::vector<Tensor> grads_;        // two buffers for dL/d(activation), swapped per layer
+  std::vector<Tensor> grads_;
+  std::vector<float> fold_scale_, fold_shift_;  // a BatchNorm's affine, while folding        // two
+                                                // buffers for dL/d(activation), swapped per layer
 };
 
 }  // namespace qf::nn

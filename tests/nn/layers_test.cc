@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "nn/activations.h"
+#include "nn/batchnorm.h"
 #include "nn/conv2d.h"
 #include "nn/dense.h"
 #include "nn/depthwise_conv2d.h"
@@ -319,6 +320,50 @@ TEST_CASE("an eval forward between train forward and backward changes no gradien
     return all;
   };
   CHECK(gradients(false) == gradients(true));
+}
+
+}  // namespace
+}  // namespace qf::nn
+
+namespace qf::nn {
+namespace {
+
+TEST_CASE("eval folds a BatchNorm into the preceding quantized layer's epilogue",
+          "[engine][nn][quant]") {
+  for (bool depthwise : {false, true}) {
+    INFO("depthwise " << depthwise);
+    auto make = [&](int bits) {
+      auto net = std::make_unique<Sequential>();
+      if (depthwise) {
+        DepthwiseOptions o;
+        o.padding.mode = Padding::Mode::kSame;
+        net->Add(std::make_unique<DepthwiseConv2D>(o, QuantConfig{bits, true}));
+      } else {
+        Conv2DOptions o;
+        o.filters = 4;
+        o.padding.mode = Padding::Mode::kSame;
+        net->Add(std::make_unique<Conv2D>(o, QuantConfig{bits, true}));
+      }
+      net->Add(std::make_unique<BatchNorm>());
+      return net;
+    };
+    auto net = make(4);
+    BuildInfo info;
+    info.name = "f";
+    REQUIRE(net->Build(Shape{5, 5, 3}, info).ok());
+    Rng rng(60);
+    net->Init(rng);
+    Tensor x = test::RandomTensor(Shape{6, 5, 5, 3}, rng), y;
+    for (int step = 0; step < 3; step++) net->Forward(x, &y, Mode::kTrain);  // running stats move
+    Tensor folded, conv_out, unfolded;
+    net->Forward(x, &folded, Mode::kEval);
+    net->layer(0).Forward(x, &conv_out, Mode::kEval);
+    net->layer(1).Forward(conv_out, &unfolded, Mode::kEval);
+    REQUIRE(folded.shape() == unfolded.shape());
+    for (size_t i = 0; i < folded.size(); i++) {
+      REQUIRE(std::fabs(folded[i] - unfolded[i]) <= 1e-4f * (1 + std::fabs(unfolded[i])));
+    }
+  }
 }
 
 }  // namespace
