@@ -52,6 +52,6 @@ void Model::Forward(const uint8_t* pixels, size_t n, Tensor* logits, Mode mode) 
   net_->Forward(input_, logits, mode);
 }
 
-void Model::Backward(const Tensor& dlogits) { net_->Backward(dlogits, nullptr); }
+void Model::Backward(const Tensor& dlogits, Tensor* dinput) { net_->Backward(dlogits, dinput); }
 
 }  // namespace qf::nn

@@ -58,8 +58,10 @@ class Model {
 
   // logits [n, classes] for n samples of uint8 pixels (n * input_shape().size() bytes).
   void Forward(const uint8_t* pixels, size_t n, Tensor* logits, Mode mode);
-  // Back-propagates dL/dlogits of the last kTrain Forward into parameter gradients.
-  void Backward(const Tensor& dlogits);
+  // Back-propagates dL/dlogits of the last kTrain Forward into parameter gradients and,
+  // when `dinput` is given, writes dL/d(input) with the input as Forward saw it
+  // (pixels / 255, shape [n, ...input_shape()]): what adversarial inputs (FGSM) need.
+  void Backward(const Tensor& dlogits, Tensor* dinput = nullptr);
 
   const std::vector<Param*>& params() const { return params_; }
   // Call after changing parameter values outside Backward (optimizer, load).

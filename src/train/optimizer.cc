@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/check.h"
+
 namespace qf::train {
 namespace {
 
@@ -18,6 +20,24 @@ void KeepStepPositive(nn::Param* p) {
   for (float& s : p->value.values()) s = std::max(s, kMinStep);
 }
 
+}  // namespace
+
+void Optimizer::SetMask(const nn::Param* param, std::vector<uint8_t> mask) {
+  QF_CHECK(mask.empty() || mask.size() == param->value.size());
+  if (mask.empty()) {
+    masks_.erase(param);
+  } else {
+    masks_[param] = std::move(mask);
+  }
+}
+
+const std::vector<uint8_t>* Optimizer::MaskOf(const nn::Param* param) const {
+  const auto it = masks_.find(param);
+  return it == masks_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
 class Sgd : public Optimizer {
  public:
   explicit Sgd(const OptimizerOptions& o) : o_(o) {}
@@ -27,7 +47,9 @@ class Sgd : public Optimizer {
       std::vector<float>& v = velocity_[p];
       if (v.size() != p->value.size()) v.assign(p->value.size(), 0.0f);
       const float wd = Decay(*p, o_.weight_decay);
+      const std::vector<uint8_t>* mask = MaskOf(p);
       for (size_t i = 0; i < p->value.size(); i++) {
+        if (mask && !(*mask)[i]) continue;
         const float g = p->grad[i] + wd * p->value[i];
         v[i] = o_.momentum * v[i] + g;
         const float update = o_.nesterov ? g + o_.momentum * v[i] : v[i];
@@ -57,7 +79,9 @@ class Adam : public Optimizer {
         v.assign(p->value.size(), 0.0f);
       }
       const float wd = Decay(*p, o_.weight_decay);
+      const std::vector<uint8_t>* mask = MaskOf(p);
       for (size_t i = 0; i < p->value.size(); i++) {
+        if (mask && !(*mask)[i]) continue;
         const float g = p->grad[i] + wd * p->value[i];
         m[i] = o_.beta1 * m[i] + (1.0f - o_.beta1) * g;
         v[i] = o_.beta2 * v[i] + (1.0f - o_.beta2) * g * g;
@@ -98,7 +122,8 @@ Status ValidateSchedule(const ScheduleOptions& o) {
   if (o.name == "constant" || o.name == "cosine") return OkStatus();
   if (o.name == "step") {
     if (o.step_epochs < 1) return InvalidArgument("schedule step_epochs must be >= 1");
-    if (!(o.gamma > 0.0f && o.gamma <= 1.0f)) return InvalidArgument("schedule gamma must be in (0, 1]");
+    if (!(o.gamma > 0.0f && o.gamma <= 1.0f))
+      return InvalidArgument("schedule gamma must be in (0, 1]");
     return OkStatus();
   }
   return InvalidArgument("schedule must be 'constant', 'step' or 'cosine', got '" + o.name + "'");

@@ -27,6 +27,19 @@ class Optimizer {
   virtual ~Optimizer() = default;
   // One update of every parameter with learning rate `lr`, from param->grad.
   virtual void Step(const std::vector<nn::Param*>& params, float lr) = 0;
+
+  // Restricts the updates of `param` to the elements whose mask byte is non-zero
+  // (SalUn's saliency mask; the mask has one byte per element). Masked-out elements do
+  // not move at all: neither their gradient nor weight decay nor momentum reaches them,
+  // and their optimizer state stays as it was. An empty mask lifts the restriction.
+  void SetMask(const nn::Param* param, std::vector<uint8_t> mask);
+
+ protected:
+  // The mask of `param`, or nullptr when all of it is updated.
+  const std::vector<uint8_t>* MaskOf(const nn::Param* param) const;
+
+ private:
+  std::unordered_map<const nn::Param*, std::vector<uint8_t>> masks_;
 };
 
 StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const OptimizerOptions& options);

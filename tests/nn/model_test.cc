@@ -1,0 +1,84 @@
+// Model-level behaviour the unlearning methods rely on: deep copies that are independent
+// of the original, and the gradient with respect to the input (FGSM).
+#include "nn/model.h"
+
+#include <catch.hpp>
+#include <cmath>
+
+#include "io/model_file.h"
+#include "train/loss.h"
+#include "train/synthetic.h"
+#include "train/trainer.h"
+
+namespace qf::nn {
+namespace {
+
+TEST_CASE("a cloned model predicts like the original and trains independently", "[engine][nn]") {
+  ModelSpec spec;
+  spec.arch = "resnet8";
+  spec.input = Shape{12, 12, 1};
+  spec.classes = 9;
+  auto model = Model::Create(spec);
+  REQUIRE(model.ok());
+  const train::Dataset data = test::SyntheticImages(64, 12, 9, 1);
+  train::FitOptions o;
+  o.epochs = 1;
+  o.batch_size = 16;
+  REQUIRE(train::Fit(*model.value(), data, o).ok());
+  Tensor before, cloned, after;
+  model.value()->Forward(data.x.data(), 64, &before, Mode::kEval);
+
+  auto clone = io::CloneModel(*model.value());
+  REQUIRE(clone.ok());
+  clone.value()->Forward(data.x.data(), 64, &cloned, Mode::kEval);
+  CHECK(cloned.values() == before.values());
+
+  REQUIRE(train::Fit(*clone.value(), data, o).ok());
+  model.value()->Forward(data.x.data(), 64, &after, Mode::kEval);
+  CHECK(after.values() == before.values());  // the original did not move
+  clone.value()->Forward(data.x.data(), 64, &cloned, Mode::kEval);
+  CHECK(cloned.values() != before.values());
+}
+
+TEST_CASE("the input gradient matches finite differences", "[engine][nn]") {
+  ModelSpec spec;
+  spec.arch = "lenet";
+  spec.input = Shape{8, 8, 1};
+  spec.classes = 5;
+  spec.weight_bits = 32;
+  auto model = Model::Create(spec);
+  REQUIRE(model.ok());
+  const train::Dataset data = test::SyntheticImages(3, 8, 5, 2);
+  Tensor logits, dlogits, dinput;
+  model.value()->Forward(data.x.data(), 3, &logits, Mode::kTrain);
+  train::SoftmaxCrossEntropy(logits, data.y.data(), nullptr, 1.0f, &dlogits);
+  model.value()->Backward(dlogits, &dinput);
+  REQUIRE(dinput.shape() == Shape{3, 8, 8, 1});
+
+  // The loss as a function of the float input the network sees (pixels / 255).
+  Tensor x(Shape{3, 8, 8, 1});
+  for (size_t i = 0; i < x.size(); i++) x[i] = data.x[i] / 255.0f;
+  auto loss = [&](const Tensor& input) {
+    Tensor z;
+    model.value()->net().Forward(input, &z, Mode::kTrain);
+    return double(train::SoftmaxCrossEntropy(z, data.y.data(), nullptr, 1.0f, nullptr));
+  };
+  size_t checked = 0;
+  for (size_t i = 0; i < x.size(); i += 7) {
+    const float saved = x[i];
+    const float eps = 1e-3f;
+    x[i] = saved + eps;
+    const double plus = loss(x);
+    x[i] = saved - eps;
+    const double minus = loss(x);
+    x[i] = saved;
+    const double numeric = (plus - minus) / (2 * eps);
+    INFO("input " << i << " analytic " << dinput[i] << " numeric " << numeric);
+    CHECK(std::fabs(dinput[i] - numeric) <= 2e-2 * std::max(1.0, std::fabs(numeric)));
+    checked++;
+  }
+  CHECK(checked > 20);
+}
+
+}  // namespace
+}  // namespace qf::nn
