@@ -1,0 +1,42 @@
+// Atomic forget sessions.
+#include "unlearn/forget.h"
+
+#include "core/check.h"
+#include "io/model_file.h"
+
+namespace qf::unlearn {
+
+StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
+                                                              ForgetRequest request) {
+  QF_ASSIGN_OR_RETURN(std::unique_ptr<Method> method, MakeMethod(request.method));
+  QF_RETURN_IF_ERROR(ValidateUnlearnOptions(request.options));
+  QF_RETURN_IF_ERROR(
+      train::ValidateDataset(request.forget, model.input_shape(), model.classes(), "forget"));
+  QF_RETURN_IF_ERROR(
+      train::ValidateDataset(request.retain, model.input_shape(), model.classes(), "retain"));
+  std::unique_ptr<ForgetSession> session(new ForgetSession());
+  session->request_ = std::move(request);
+  QF_ASSIGN_OR_RETURN(session->working_, io::CloneModel(model));
+  MethodContext& ctx = session->ctx_;
+  ctx.model = session->working_.get();
+  ctx.forget = &session->request_.forget;
+  ctx.retain = &session->request_.retain;
+  ctx.options = session->request_.options;
+  ctx.rng = Rng(ctx.options.seed);
+  QF_ASSIGN_OR_RETURN(ctx.optimizer, train::MakeOptimizer(ctx.options.optimizer));
+  session->method_ = std::move(method);
+  QF_RETURN_IF_ERROR(session->method_->Begin(ctx));
+  return session;
+}
+
+Status ForgetSession::Step(size_t max_batches, std::vector<EpochReport>* reports) {
+  QF_CHECK(working_);
+  return method_->Step(ctx_, max_batches, reports);
+}
+
+std::unique_ptr<nn::Model> ForgetSession::TakeResult() {
+  QF_CHECK(done() && working_);
+  return std::move(working_);
+}
+
+}  // namespace qf::unlearn

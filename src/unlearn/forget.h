@@ -1,0 +1,46 @@
+// A forget request carried out atomically: the method works on a deep copy of the model
+// and the caller swaps the result in only when the session is done. An error, an abort
+// (dropping the session) or a refused request leaves the original model untouched.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "nn/model.h"
+#include "train/dataset.h"
+#include "unlearn/method.h"
+
+namespace qf::unlearn {
+
+struct ForgetRequest {
+  train::Dataset forget;  // D_f, with the true labels
+  train::Dataset retain;  // D_r (or a sample of it)
+  std::string method = "qmul";
+  UnlearnOptions options;
+};
+
+class ForgetSession {
+ public:
+  // Validates the request against `model` and copies the model. `model` is only read.
+  static StatusOr<std::unique_ptr<ForgetSession>> Start(nn::Model& model, ForgetRequest request);
+
+  // Runs up to max_batches batches; appends the reports of epochs that ended.
+  Status Step(size_t max_batches, std::vector<EpochReport>* reports);
+  bool done() const { return method_->done(); }
+  const char* method() const { return method_->name(); }
+
+  // The unlearned model, once done(); the session is spent afterwards.
+  std::unique_ptr<nn::Model> TakeResult();
+
+ private:
+  ForgetSession() = default;
+
+  ForgetRequest request_;
+  std::unique_ptr<nn::Model> working_;
+  std::unique_ptr<Method> method_;
+  MethodContext ctx_;
+};
+
+}  // namespace qf::unlearn

@@ -1,0 +1,175 @@
+// Shared machinery of the unlearning methods, the phased epoch loop, and the registry.
+#include "unlearn/method.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "train/loss.h"
+#include "train/trainer.h"
+#include "unlearn/methods.h"
+
+namespace qf::unlearn {
+
+Status ValidateUnlearnOptions(const UnlearnOptions& o) {
+  if (o.epochs < 1 || o.epochs > 10000) {
+    return InvalidArgument("epochs must be in [1, 10000], got " + std::to_string(o.epochs));
+  }
+  if (o.batch_size < 1 || o.batch_size > 65536) {
+    return InvalidArgument("batchSize must be in [1, 65536], got " + std::to_string(o.batch_size));
+  }
+  if (!(o.lr > 0.0f && std::isfinite(o.lr))) {
+    return InvalidArgument("lr must be a finite number > 0, got " + std::to_string(o.lr));
+  }
+  if (o.qmul_mode != "mixed" && o.qmul_mode != "sequential") {
+    return InvalidArgument("qmulMode must be 'mixed' or 'sequential', got '" + o.qmul_mode + "'");
+  }
+  QF_RETURN_IF_ERROR(train::ValidateSchedule(o.schedule));
+  return train::MakeOptimizer(o.optimizer).status();
+}
+
+StatusOr<std::unique_ptr<Method>> MakeMethod(const std::string& name) {
+  if (name == "ft") return MakeFineTune();
+  if (name == "ga") return MakeGradientAscent();
+  if (name == "rl") return MakeRandomLabels();
+  if (name == "qmul") return MakeQmul();
+  std::string known;
+  for (const std::string& n : MethodNames()) known += (known.empty() ? "" : ", ") + n;
+  return InvalidArgument("method must be one of " + known + "; got '" + name + "'");
+}
+
+std::vector<std::string> MethodNames() { return {"ft", "ga", "rl", "qmul"}; }
+
+void Gather(const MethodContext& ctx, const std::vector<SampleRef>& batch,
+            const std::function<uint8_t(uint32_t)>& forget_label, BatchData* out) {
+  const size_t d = ctx.model->input_shape().size();
+  out->n = batch.size();
+  out->x.resize(batch.size() * d);
+  out->y.resize(batch.size());
+  for (size_t i = 0; i < batch.size(); i++) {
+    const train::Dataset& src = batch[i].forget ? *ctx.forget : *ctx.retain;
+    const size_t at = size_t(batch[i].index) * d;
+    std::copy(src.x.begin() + at, src.x.begin() + at + d, out->x.begin() + i * d);
+    out->y[i] =
+        batch[i].forget && forget_label ? forget_label(batch[i].index) : src.y[batch[i].index];
+  }
+}
+
+std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget) {
+  std::vector<SampleRef> refs(data.size());
+  for (size_t i = 0; i < refs.size(); i++) refs[i] = {forget, uint32_t(i)};
+  return refs;
+}
+
+std::vector<std::vector<SampleRef>> MakeBatches(MethodContext& ctx,
+                                                std::vector<SampleRef> samples) {
+  ctx.rng.Shuffle(samples.data(), samples.size());
+  std::vector<std::vector<SampleRef>> batches;
+  const size_t bs = ctx.options.batch_size;
+  for (size_t lo = 0; lo < samples.size(); lo += bs) {
+    batches.emplace_back(samples.begin() + lo, samples.begin() + std::min(lo + bs, samples.size()));
+  }
+  return batches;
+}
+
+StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, float sign, float lr) {
+  Tensor logits, dlogits;
+  ctx.model->Forward(batch.x.data(), batch.n, &logits, nn::Mode::kTrain);
+  const float loss = train::SoftmaxCrossEntropy(
+      logits, batch.y.data(), batch.weights.empty() ? nullptr : batch.weights.data(), sign,
+      &dlogits);
+  if (!std::isfinite(loss)) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "unlearning diverged: the loss is not finite (try a smaller lr)");
+  }
+  train::ZeroGrads(ctx.model->params());
+  ctx.model->Backward(dlogits);
+  ctx.optimizer->Step(ctx.model->params(), lr);
+  ctx.model->OnParamsChanged();
+  return loss;
+}
+
+double GradientNorm(MethodContext& ctx, const BatchData& batch) {
+  Tensor logits, dlogits;
+  ctx.model->Forward(batch.x.data(), batch.n, &logits, nn::Mode::kTrain);
+  train::SoftmaxCrossEntropy(logits, batch.y.data(), nullptr, 1.0f, &dlogits);
+  train::ZeroGrads(ctx.model->params());
+  ctx.model->Backward(dlogits);
+  double sum = 0;
+  for (const nn::Param* p : ctx.model->params()) {
+    double sq = 0;
+    for (float g : p->grad.values()) sq += double(g) * g;
+    sum += std::sqrt(sq);
+  }
+  train::ZeroGrads(ctx.model->params());
+  return sum;
+}
+
+double ForgetAccuracy(MethodContext& ctx) {
+  return train::Evaluate(*ctx.model, *ctx.forget).accuracy;
+}
+
+PhasedMethod::Phase PhasedMethod::CrossEntropyPhase(std::string name,
+                                                    std::vector<std::vector<SampleRef>> batches,
+                                                    std::function<uint8_t(uint32_t)> forget_label,
+                                                    float sign, LossMeter* meter) {
+  auto data = std::make_shared<BatchData>();
+  return {std::move(name), std::move(batches),
+          [=](MethodContext& ctx, const std::vector<SampleRef>& batch, float lr) -> Status {
+            Gather(ctx, batch, forget_label, data.get());
+            QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, *data, sign, lr));
+            meter->Add(loss);
+            return OkStatus();
+          }};
+}
+
+Status PhasedMethod::Begin(MethodContext& ctx) {
+  epochs_ = ctx.options.epochs;
+  epoch_ = 0;
+  planned_ = false;
+  return OkStatus();
+}
+
+Status PhasedMethod::Step(MethodContext& ctx, size_t max_batches,
+                          std::vector<EpochReport>* reports) {
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  size_t ran = 0;
+  while (!done() && ran < max_batches) {
+    if (!planned_) {
+      phases_.clear();
+      QF_RETURN_IF_ERROR(PlanEpoch(ctx, epoch_, &phases_));
+      phase_ = batch_ = 0;
+      planned_ = true;
+    }
+    const float lr = train::ScheduledLr(ctx.options.schedule, ctx.options.lr, epoch_, epochs_);
+    if (phase_ < phases_.size()) {
+      Phase& phase = phases_[phase_];
+      if (batch_ < phase.batches.size()) {
+        QF_RETURN_IF_ERROR(phase.run(ctx, phase.batches[batch_], lr));
+        batch_++;
+        ran++;
+      } else {
+        phase_++;
+        batch_ = 0;
+      }
+      continue;
+    }
+    seconds_ += elapsed();
+    EpochReport report;
+    report.epoch = ++epoch_;
+    report.lr = lr;
+    FinishEpoch(ctx, &report);
+    report.forget_accuracy = ForgetAccuracy(ctx);
+    report.seconds = seconds_;
+    seconds_ = 0;
+    reports->push_back(std::move(report));
+    planned_ = false;
+    return OkStatus();  // one report per call keeps reports and progress in step
+  }
+  seconds_ += elapsed();
+  return OkStatus();
+}
+
+}  // namespace qf::unlearn

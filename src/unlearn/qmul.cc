@@ -1,0 +1,142 @@
+// qmul: Q-MUL (Tong et al., ICCV 2025), as SPEC §4 states the rule. Every epoch:
+//  1. similar labels: with the model in inference mode, each forget sample's label
+//     becomes argmin over j != y of |p_j - p_y| (the runner-up when the model is right;
+//     ties go to the lowest class);
+//  2. adaptive reweighting: g_b = sum over trainable tensors of ||d mean-CE_b / d theta||_2
+//     per batch; G_f, G_r = mean g_b over forget batches (similar labels) and retain
+//     batches (optionally capped); w_f = G_r / (G_f + G_r), w_r = G_f / (G_f + G_r);
+//  3. the weighted pass: loss = (1/B) sum w(i) CE_i over batches of D_f (similar labels)
+//     and D_r shuffled together ("mixed"), or all forget batches then all retain batches
+//     ("sequential").
+// The gradient scans run training-mode forwards (BatchNorm uses batch statistics and
+// updates its running averages, as a training step would), without updating weights.
+#include <cmath>
+
+#include "train/loss.h"
+#include "unlearn/methods.h"
+
+namespace qf::unlearn {
+namespace {
+
+class Qmul : public PhasedMethod {
+ public:
+  const char* name() const override { return "qmul"; }
+
+  Status Begin(MethodContext& ctx) override {
+    labels_.assign(ctx.forget->size(), 0);
+    return PhasedMethod::Begin(ctx);
+  }
+
+ protected:
+  Status PlanEpoch(MethodContext& ctx, int, std::vector<Phase>* phases) override {
+    const size_t classes = ctx.model->classes();
+    stats_ = QmulEpoch();
+    stats_.similar_labels.assign(classes * classes, 0);
+    forget_norms_.Reset();
+    retain_norms_.Reset();
+    meter_.Reset();
+    weights_ready_ = false;
+
+    // 1. Similar labels, in order (no update, so no shuffle needed).
+    std::vector<std::vector<SampleRef>> in_order;
+    const std::vector<SampleRef> forget = AllOf(*ctx.forget, true);
+    for (size_t lo = 0; lo < forget.size(); lo += ctx.options.batch_size) {
+      in_order.emplace_back(forget.begin() + lo,
+                            forget.begin() + std::min(lo + ctx.options.batch_size, forget.size()));
+    }
+    phases->push_back({"similar_labels", in_order,
+                       [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
+                         SimilarLabels(c, b);
+                         return OkStatus();
+                       }});
+    // 2. Gradient magnitudes of both sides.
+    phases->push_back({"forget_gradients", in_order,
+                       [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
+                         Gather(
+                             c, b, [this](uint32_t i) { return labels_[i]; }, &data_);
+                         forget_norms_.Add(GradientNorm(c, data_));
+                         return OkStatus();
+                       }});
+    std::vector<std::vector<SampleRef>> retain_scan = MakeBatches(ctx, AllOf(*ctx.retain, false));
+    if (ctx.options.qmul_retain_scan_batches > 0 &&
+        retain_scan.size() > ctx.options.qmul_retain_scan_batches) {
+      retain_scan.resize(ctx.options.qmul_retain_scan_batches);
+    }
+    phases->push_back({"retain_gradients", std::move(retain_scan),
+                       [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
+                         Gather(c, b, nullptr, &data_);
+                         retain_norms_.Add(GradientNorm(c, data_));
+                         return OkStatus();
+                       }});
+    // 3. The weighted pass.
+    auto weighted = [this](MethodContext& c, const std::vector<SampleRef>& b, float lr) -> Status {
+      if (!weights_ready_) ComputeWeights();
+      Gather(
+          c, b, [this](uint32_t i) { return labels_[i]; }, &data_);
+      data_.weights.resize(b.size());
+      for (size_t i = 0; i < b.size(); i++) {
+        data_.weights[i] = float(b[i].forget ? stats_.w_forget : stats_.w_retain);
+      }
+      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(c, data_, 1.0f, lr));
+      meter_.Add(loss);
+      data_.weights.clear();
+      return OkStatus();
+    };
+    if (ctx.options.qmul_mode == "mixed") {
+      std::vector<SampleRef> all = forget;
+      const std::vector<SampleRef> retain = AllOf(*ctx.retain, false);
+      all.insert(all.end(), retain.begin(), retain.end());
+      phases->push_back({"weighted", MakeBatches(ctx, std::move(all)), weighted});
+    } else {
+      phases->push_back({"weighted_forget", MakeBatches(ctx, forget), weighted});
+      phases->push_back({"weighted_retain", MakeBatches(ctx, AllOf(*ctx.retain, false)), weighted});
+    }
+    return OkStatus();
+  }
+
+  void FinishEpoch(MethodContext&, EpochReport* report) override {
+    if (!weights_ready_) ComputeWeights();
+    report->losses.push_back({"weighted_ce", meter_.Mean()});
+    report->qmul = stats_;
+  }
+
+ private:
+  void SimilarLabels(MethodContext& ctx, const std::vector<SampleRef>& batch) {
+    const size_t c = ctx.model->classes();
+    Gather(ctx, batch, nullptr, &data_);
+    Tensor logits;
+    ctx.model->Forward(data_.x.data(), data_.n, &logits, nn::Mode::kEval);
+    train::Softmax(logits, &logits);
+    for (size_t i = 0; i < batch.size(); i++) {
+      const float* p = logits.data() + i * c;
+      const size_t y = data_.y[i];
+      size_t best = y == 0 ? 1 : 0;
+      for (size_t j = 0; j < c; j++) {
+        if (j != y && std::fabs(p[j] - p[y]) < std::fabs(p[best] - p[y])) best = j;
+      }
+      labels_[batch[i].index] = uint8_t(best);
+      stats_.similar_labels[y * c + best]++;
+    }
+  }
+
+  void ComputeWeights() {
+    stats_.g_forget = forget_norms_.Mean();
+    stats_.g_retain = retain_norms_.Mean();
+    const double total = stats_.g_forget + stats_.g_retain;
+    stats_.w_forget = total > 0 ? stats_.g_retain / total : 0.5;
+    stats_.w_retain = total > 0 ? stats_.g_forget / total : 0.5;
+    weights_ready_ = true;
+  }
+
+  std::vector<uint8_t> labels_;  // the similar label of each forget sample
+  QmulEpoch stats_;
+  LossMeter forget_norms_, retain_norms_, meter_;
+  bool weights_ready_ = false;
+  BatchData data_;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> MakeQmul() { return std::make_unique<Qmul>(); }
+
+}  // namespace qf::unlearn

@@ -1,0 +1,166 @@
+// Unlearning methods on a trained model: every method runs to the end on a copy (the
+// original is untouched), reports each epoch, and class-wise forgetting drops forget
+// accuracy while retain accuracy holds; Q-MUL's similar labels and weights follow the rule.
+#include <catch.hpp>
+#include <cmath>
+
+#include "train/loss.h"
+#include "train/synthetic.h"
+#include "train/trainer.h"
+#include "unlearn/forget.h"
+
+namespace qf::unlearn {
+namespace {
+
+struct Fixture {
+  std::unique_ptr<nn::Model> model;
+  train::Dataset forget, retain;
+};
+
+// A 4-bit mlp trained briefly on synthetic data (confident, not saturated: on a saturated
+// model every forget gradient vanishes); the forget set is every sample of class 0.
+Fixture TrainedClassForget() {
+  Fixture f;
+  nn::ModelSpec spec;
+  spec.arch = "mlp";
+  spec.input = Shape{12, 12, 1};
+  spec.classes = 9;
+  spec.weight_bits = 4;
+  f.model = std::move(nn::Model::Create(spec)).value();
+  const train::Dataset all = test::SyntheticImages(540, 12, 9, 1);
+  train::FitOptions o;
+  o.epochs = 2;
+  o.batch_size = 32;
+  o.lr = 0.01f;
+  REQUIRE(train::Fit(*f.model, all, o).ok());
+  std::vector<uint32_t> forget_ids, retain_ids;
+  for (uint32_t i = 0; i < all.size(); i++) (all.y[i] == 0 ? forget_ids : retain_ids).push_back(i);
+  f.forget = train::Subset(all, forget_ids);
+  f.retain = train::Subset(all, retain_ids);
+  return f;
+}
+
+std::unique_ptr<nn::Model> RunToEnd(nn::Model& model, ForgetRequest request,
+                                    std::vector<EpochReport>* reports) {
+  auto session = ForgetSession::Start(model, std::move(request));
+  REQUIRE(session.ok());
+  while (!session.value()->done()) REQUIRE(session.value()->Step(3, reports).ok());
+  return session.value()->TakeResult();
+}
+
+TEST_CASE("every method runs on a copy and reports each epoch", "[unlearn]") {
+  Fixture f = TrainedClassForget();
+  Tensor before;
+  f.model->Forward(f.retain.x.data(), 16, &before, nn::Mode::kEval);
+  for (const std::string& method : MethodNames()) {
+    INFO(method);
+    ForgetRequest request{f.forget, f.retain, method, {}};
+    request.options.epochs = 2;
+    request.options.batch_size = 64;
+    std::vector<EpochReport> reports;
+    auto result = RunToEnd(*f.model, request, &reports);
+    REQUIRE(reports.size() == 2);
+    for (const EpochReport& r : reports) {
+      REQUIRE(!r.losses.empty());
+      for (const auto& [name, value] : r.losses) CHECK(std::isfinite(value));
+      CHECK(r.forget_accuracy >= 0.0);
+      CHECK(r.forget_accuracy <= 1.0);
+      CHECK(r.qmul.has_value() == (method == "qmul"));
+    }
+    CHECK(reports[1].lr < reports[0].lr);  // cosine schedule
+    Tensor after;
+    f.model->Forward(f.retain.x.data(), 16, &after, nn::Mode::kEval);
+    CHECK(after.values() == before.values());  // the original model never moved
+  }
+}
+
+TEST_CASE("class-wise forgetting drops forget accuracy and keeps retain accuracy", "[unlearn]") {
+  Fixture f = TrainedClassForget();
+  REQUIRE(train::Evaluate(*f.model, f.forget).accuracy > 0.9f);
+  for (const char* method : {"qmul", "rl", "ga"}) {
+    INFO(method);
+    ForgetRequest request{f.forget, f.retain, method, {}};
+    request.options.epochs = 5;
+    request.options.batch_size = 32;
+    request.options.lr = 0.05f;
+    std::vector<EpochReport> reports;
+    auto result = RunToEnd(*f.model, request, &reports);
+    const float fa = train::Evaluate(*result, f.forget).accuracy;
+    const float ra = train::Evaluate(*result, f.retain).accuracy;
+    INFO("FA " << fa << " RA " << ra);
+    CHECK(fa < 0.5f);
+    if (std::string(method) != "ga") CHECK(ra > 0.85f);  // ga does not look at D_r
+    CHECK(reports.back().forget_accuracy == Approx(fa).margin(1e-6));
+  }
+}
+
+TEST_CASE("qmul's similar labels and weights follow the stated rule", "[unlearn]") {
+  Fixture f = TrainedClassForget();
+  const size_t c = f.model->classes();
+  // Expected first-epoch labels, from the model before any update.
+  Tensor probs;
+  f.model->Forward(f.forget.x.data(), f.forget.size(), &probs, nn::Mode::kEval);
+  train::Softmax(probs, &probs);
+  std::vector<uint32_t> want(c * c, 0);
+  for (size_t i = 0; i < f.forget.size(); i++) {
+    const float* p = probs.data() + i * c;
+    const size_t y = f.forget.y[i];
+    size_t best = SIZE_MAX;
+    for (size_t j = 0; j < c; j++) {
+      if (j == y) continue;
+      if (best == SIZE_MAX || std::fabs(p[j] - p[y]) < std::fabs(p[best] - p[y])) best = j;
+    }
+    want[y * c + best]++;
+  }
+  for (const char* mode : {"mixed", "sequential"}) {
+    INFO(mode);
+    ForgetRequest request{f.forget, f.retain, "qmul", {}};
+    request.options.epochs = 2;
+    request.options.batch_size = 32;
+    request.options.qmul_mode = mode;
+    std::vector<EpochReport> reports;
+    RunToEnd(*f.model, request, &reports);
+    REQUIRE(reports[0].qmul);
+    const QmulEpoch& q = *reports[0].qmul;
+    CHECK(q.similar_labels == want);
+    for (size_t y = 0; y < c; y++) CHECK(q.similar_labels[y * c + y] == 0);  // never the true label
+    CHECK(q.g_forget > 0);
+    CHECK(q.g_retain > 0);
+    CHECK(q.w_forget + q.w_retain == Approx(1.0));
+    CHECK(q.w_forget == Approx(q.g_retain / (q.g_forget + q.g_retain)));
+  }
+  // A retain scan capped at one batch still yields weights.
+  ForgetRequest capped{f.forget, f.retain, "qmul", {}};
+  capped.options.epochs = 1;
+  capped.options.qmul_retain_scan_batches = 1;
+  std::vector<EpochReport> reports;
+  RunToEnd(*f.model, capped, &reports);
+  CHECK(reports[0].qmul->w_retain > 0);
+}
+
+TEST_CASE("bad forget requests are refused", "[unlearn]") {
+  Fixture f = TrainedClassForget();
+  auto refused = [&](ForgetRequest request, const std::string& fragment) {
+    auto session = ForgetSession::Start(*f.model, std::move(request));
+    REQUIRE(!session.ok());
+    INFO(session.status().message());
+    CHECK(session.status().code() == StatusCode::kInvalidArgument);
+    CHECK(session.status().message().find(fragment) != std::string::npos);
+  };
+  refused({f.forget, f.retain, "sorcery", {}}, "method must be one of");
+  train::Dataset empty;
+  empty.sample = f.forget.sample;
+  refused({empty, f.retain, "qmul", {}}, "forget is empty");
+  train::Dataset bad = f.forget;
+  bad.y[0] = 200;
+  refused({bad, f.retain, "qmul", {}}, "forget.y[0] = 200");
+  ForgetRequest options{f.forget, f.retain, "qmul", {}};
+  options.options.qmul_mode = "parallel";
+  refused(options, "qmulMode");
+  options = {f.forget, f.retain, "qmul", {}};
+  options.options.epochs = 0;
+  refused(options, "epochs");
+}
+
+}  // namespace
+}  // namespace qf::unlearn
