@@ -72,6 +72,61 @@ export interface FitOptions {
   signal?: AbortSignal;
 }
 
+export type Method = 'ft' | 'ga' | 'rl' | 'qmul' | 'retrain' | 'l1sparse' | 'salun' | 'bs' | 'oeu';
+
+export interface ForgetOptions {
+  /** The training data that stays (or a sample of it). */
+  retain: Dataset;
+  method?: Method;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  optimizer?: 'sgd' | 'adam';
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  schedule?: FitOptions['schedule'];
+  seed?: number;
+  qmulMode?: 'mixed' | 'sequential';
+  qmulRetainScanBatches?: number;
+  /** l1sparse: the L1 weight at the first epoch, decaying linearly to 0 (default 5e-4). */
+  l1Alpha?: number;
+  /** salun: the fraction of weights, by saliency, that may change (default 0.5). */
+  salunRatio?: number;
+  /** bs: the FGSM step as a fraction of the input range (default 0.1). */
+  bsEpsilon?: number;
+  onProgress?: (epoch: ForgetEpoch) => void;
+  signal?: AbortSignal;
+}
+
+export interface ForgetEpoch {
+  epoch: number;
+  lr: number;
+  seconds: number;
+  losses: Record<string, number>;
+  /** Accuracy on the forget set after the epoch, a fraction in [0, 1]. */
+  forgetAccuracy: number;
+  qmul?: { gForget: number; gRetain: number; wForget: number; wRetain: number; similarLabels: number[][] };
+}
+
+export interface ForgetResult {
+  method: Method;
+  forgotten: number;
+  epochs: ForgetEpoch[];
+  seconds: number;
+}
+
+export interface UnlearningMetrics {
+  FA: number;
+  UA: number;
+  RA: number;
+  TA: number;
+  MIA: number;
+  miaAttackAccuracy: number;
+  AG?: number;
+  JS?: number;
+}
+
 export class Model {
   readonly inputShape: number[];
   readonly numClasses: number;
@@ -80,6 +135,8 @@ export class Model {
   predict(x: Uint8Array, n: number): Float32Array;
   evaluate(ds: Dataset): { accuracy: number; loss: number };
   fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;
+  /** Makes the model forget a set of samples; atomic (see README). */
+  forget(forgetSet: Dataset, options: ForgetOptions): Promise<ForgetResult>;
   /** The model file's bytes; `shadow: false` keeps only the deployed integer model. */
   save(options?: { shadow?: boolean }): Uint8Array;
   dispose(): void;
@@ -107,6 +164,10 @@ export class Qforget {
   readonly simd: boolean;
   readonly kernels: Kernels;
   createModel(options: ModelOptions): Model;
+  unlearningMetrics(
+    model: Model,
+    sets: { forget: Dataset; retain: Dataset; test: Dataset; reference?: Model; miaFeature?: 'confidence' | 'entropy' | 'modifiedEntropy'; seed?: number },
+  ): UnlearningMetrics;
   /** Restores a model from model.save() bytes. */
   loadModel(bytes: Uint8Array): Model;
   /** Parses IDX bytes (MNIST's format), gzip-compressed or plain. */

@@ -4,7 +4,7 @@
 import { QforgetError, checkArray, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
-import { Model } from './model.js';
+import { Model, checkDataset, handleOf, heapDataset } from './model.js';
 
 export { QforgetError } from './errors.js';
 export { liveHandles } from './handles.js';
@@ -91,6 +91,29 @@ export class Qforget {
   createModel(options) {
     if (options === null || typeof options !== 'object') throw invalid('options must be an object');
     return new Model(this.#module, unwrap(this.#module.createModel(JSON.stringify(options))));
+  }
+
+  /**
+   * The standard unlearning metrics of `model` (SPEC §4), on the deployed integer model:
+   * FA, UA, RA, TA and MIA-efficacy in points; with `reference` (the model retrained
+   * without the forget set) also AG, the average gap, and JS, the mean Jensen-Shannon
+   * divergence of the two models' predictions on the forget set.
+   * @param {Model} model
+   * @param {{forget, retain, test, reference?: Model, miaFeature?: string, seed?: number}} sets
+   */
+  unlearningMetrics(model, sets) {
+    if (!(model instanceof Model)) throw invalid('model must be a Model');
+    if (sets === null || typeof sets !== 'object') throw invalid('the second argument must be {forget, retain, test}');
+    const { forget, retain, test, reference, ...options } = sets;
+    for (const [name, ds] of [['forget', forget], ['retain', retain], ['test', test]]) checkDataset(name, ds);
+    if (reference !== undefined && !(reference instanceof Model)) throw invalid('reference must be a Model');
+    const handle = handleOf(model);
+    return withHeap(this.#module, (heap) => {
+      const [f, r, t] = [forget, retain, test].map((ds) => heapDataset(heap, ds));
+      const json = JSON.stringify(options);
+      const result = reference ? handle.metricsWithReference(f, r, t, handleOf(reference), json) : handle.metrics(f, r, t, json);
+      return JSON.parse(unwrap(result));
+    });
   }
 
   /**

@@ -22,6 +22,14 @@ export function checkDataset(name, ds) {
   return ds;
 }
 
+/** Copies a dataset into the heap scope; returns what the engine's bindings take. */
+export function heapDataset(heap, ds) {
+  return { x: heap.copyIn(ds.x), xLen: ds.x.length, y: heap.copyIn(ds.y), yLen: ds.y.length, shape: JSON.stringify(ds.shape) };
+}
+
+/** The engine handle of a live model (for qf.unlearningMetrics); not public API. */
+export let handleOf;
+
 function splitCallbacks(options) {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object');
   const { onProgress, signal, ...engineOptions } = options;
@@ -34,6 +42,10 @@ export class Model {
   #module;
   #handle;
   #busy = false;
+
+  static {
+    handleOf = (model) => model.#live();
+  }
 
   constructor(module, handle) {
     this.#module = module;
@@ -116,6 +128,54 @@ export class Model {
         if (signal?.aborted) throw new QforgetError('ABORTED', `fit was aborted after ${history.length} epoch(s)`);
         this.#live();
       }
+    } finally {
+      release(session);
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * Makes the model forget `forgetSet` (the samples to erase, with their true labels).
+   * Atomic: the method works on a copy and the model changes only when it finishes; an
+   * error or an abort leaves it exactly as it was.
+   * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} forgetSet
+   * @param {object} options retain (required: the training data that stays, or a sample),
+   *   method ('qmul' | 'ft' | 'ga' | 'rl' | ...), epochs, batchSize, lr, optimizer,
+   *   momentum, nesterov, weightDecay, schedule, seed, qmulMode, qmulRetainScanBatches,
+   *   l1Alpha, salunRatio, bsEpsilon, onProgress(epochReport), signal
+   * @returns {Promise<{method: string, forgotten: number, epochs: object[], seconds: number}>}
+   */
+  async forget(forgetSet, options = {}) {
+    const handle = this.#live();
+    this.#idle('forget');
+    checkDataset('forgetSet', forgetSet);
+    const { onProgress, signal, engineOptions } = splitCallbacks(options);
+    const { retain, ...rest } = engineOptions;
+    if (retain === undefined) throw invalid('options.retain is required: the training data that stays (or a sample of it)');
+    checkDataset('options.retain', retain);
+    if (signal?.aborted) throw new QforgetError('ABORTED', 'forget was aborted before it started; the model is unchanged');
+    const started = performance.now();
+    const session = adopt(withHeap(this.#module, (heap) =>
+      unwrap(handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), JSON.stringify(rest))),
+    ));
+    this.#busy = true;
+    const epochs = [];
+    try {
+      for (;;) {
+        const step = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
+        for (const epoch of step.epochs) {
+          epochs.push(epoch);
+          onProgress?.(epoch);
+        }
+        if (step.done) break;
+        await nextTask();
+        if (signal?.aborted) {
+          throw new QforgetError('ABORTED', `forget was aborted after ${epochs.length} epoch(s); the model is unchanged`);
+        }
+        this.#live();
+      }
+      unwrap(handle.commitForget(session));
+      return { method: session.method, forgotten: session.forgotten, epochs, seconds: (performance.now() - started) / 1000 };
     } finally {
       release(session);
       this.#busy = false;

@@ -6,6 +6,7 @@
 #include "io/json.h"
 #include "io/model_file.h"
 #include "nn/model_json.h"
+#include "unlearn/metrics.h"
 
 namespace qf::api {
 namespace {
@@ -88,6 +89,132 @@ StatusOr<FitSession> ModelHandle::StartFit(const uint8_t* x, size_t x_len, const
   QF_ASSIGN_OR_RETURN(session.trainer_,
                       train::Trainer::Create(model_.get(), session.data_.get(), fit));
   return session;
+}
+
+namespace {
+
+StatusOr<train::Dataset> ToDataset(const DatasetBuffers& b, std::string_view what) {
+  QF_ASSIGN_OR_RETURN(const io::Json shape, io::ParseJson(b.shape_json));
+  return DatasetFromBuffers(b.x, b.x_len, b.y, b.y_len, shape, what);
+}
+
+io::Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
+  io::Json out = io::Json::MakeObject();
+  out.Set("epoch", io::Json::Number(r.epoch));
+  out.Set("lr", io::Json::Number(r.lr));
+  out.Set("seconds", io::Json::Number(r.seconds));
+  io::Json losses = io::Json::MakeObject();
+  for (const auto& [name, value] : r.losses) losses.Set(name, io::Json::Number(value));
+  out.Set("losses", std::move(losses));
+  out.Set("forgetAccuracy", io::Json::Number(r.forget_accuracy));
+  if (r.qmul) {
+    io::Json q = io::Json::MakeObject();
+    q.Set("gForget", io::Json::Number(r.qmul->g_forget));
+    q.Set("gRetain", io::Json::Number(r.qmul->g_retain));
+    q.Set("wForget", io::Json::Number(r.qmul->w_forget));
+    q.Set("wRetain", io::Json::Number(r.qmul->w_retain));
+    io::Json rows = io::Json::MakeArray();
+    for (size_t y = 0; y < classes; y++) {
+      io::Json row = io::Json::MakeArray();
+      for (size_t j = 0; j < classes; j++) {
+        row.Push(io::Json::Number(r.qmul->similar_labels[y * classes + j]));
+      }
+      rows.Push(std::move(row));
+    }
+    q.Set("similarLabels", std::move(rows));
+    out.Set("qmul", std::move(q));
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
+                                                const DatasetBuffers& retain,
+                                                std::string_view options_json) {
+  QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
+  unlearn::ForgetRequest request;
+  QF_ASSIGN_OR_RETURN(request.options, UnlearnOptionsFromJson(options, &request.method));
+  QF_ASSIGN_OR_RETURN(request.forget, ToDataset(forget, "forget"));
+  QF_ASSIGN_OR_RETURN(request.retain, ToDataset(retain, "retain"));
+  ForgetHandle handle;
+  handle.method_ = request.method;
+  handle.forgotten_ = request.forget.size();
+  handle.classes_ = model_->classes();
+  QF_ASSIGN_OR_RETURN(handle.session_, unlearn::ForgetSession::Start(*model_, std::move(request)));
+  return handle;
+}
+
+Status ModelHandle::CommitForget(ForgetHandle& forget) {
+  if (!forget.session_ || !forget.session_->done()) {
+    return FailedPrecondition("the forget session has not finished");
+  }
+  model_ = forget.session_->TakeResult();
+  forget.session_.reset();
+  return OkStatus();
+}
+
+StatusOr<std::string> ForgetHandle::Step(size_t max_batches) {
+  if (!session_) return FailedPrecondition("the forget session was committed already");
+  std::vector<unlearn::EpochReport> reports;
+  QF_RETURN_IF_ERROR(session_->Step(max_batches, &reports));
+  io::Json out = io::Json::MakeObject();
+  out.Set("done", io::Json::Bool(session_->done()));
+  io::Json epochs = io::Json::MakeArray();
+  for (const auto& r : reports) epochs.Push(ReportJson(r, classes_));
+  out.Set("epochs", std::move(epochs));
+  return out.Dump();
+}
+
+StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
+                                           const DatasetBuffers& retain, const DatasetBuffers& test,
+                                           const ModelHandle* reference,
+                                           std::string_view options_json) const {
+  QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
+  QF_RETURN_IF_ERROR(CheckKeys(options, {"miaFeature", "seed"}, "options"));
+  QF_ASSIGN_OR_RETURN(const std::string feature,
+                      io::GetStringOr(options, "miaFeature", "confidence", "options"));
+  QF_ASSIGN_OR_RETURN(const int64_t seed, io::GetIntOr(options, "seed", 0, "options"));
+  unlearn::MetricsInputs in;
+  if (feature == "confidence") {
+    in.mia_feature = unlearn::MiaFeature::kConfidence;
+  } else if (feature == "entropy") {
+    in.mia_feature = unlearn::MiaFeature::kEntropy;
+  } else if (feature == "modifiedEntropy") {
+    in.mia_feature = unlearn::MiaFeature::kModifiedEntropy;
+  } else {
+    return InvalidArgument(
+        "options.miaFeature must be 'confidence', 'entropy' or 'modifiedEntropy'");
+  }
+  if (seed < 0) return InvalidArgument("options.seed must be >= 0");
+  in.seed = uint64_t(seed);
+  QF_ASSIGN_OR_RETURN(const train::Dataset f, ToDataset(forget, "forget"));
+  QF_ASSIGN_OR_RETURN(const train::Dataset r, ToDataset(retain, "retain"));
+  QF_ASSIGN_OR_RETURN(const train::Dataset t, ToDataset(test, "test"));
+  in.forget = &f;
+  in.retain = &r;
+  in.test = &t;
+  QF_ASSIGN_OR_RETURN(const unlearn::Metrics m, unlearn::ComputeMetrics(*model_, in));
+  io::Json out = io::Json::MakeObject();
+  out.Set("FA", io::Json::Number(m.fa));
+  out.Set("UA", io::Json::Number(m.ua));
+  out.Set("RA", io::Json::Number(m.ra));
+  out.Set("TA", io::Json::Number(m.ta));
+  out.Set("MIA", io::Json::Number(m.mia));
+  out.Set("miaAttackAccuracy", io::Json::Number(100.0 * m.mia_detail.train_accuracy));
+  if (reference) {
+    if (reference->model_->classes() != model_->classes() ||
+        reference->model_->input_shape() != model_->input_shape()) {
+      return InvalidArgument("reference must take the same inputs and classes as the model");
+    }
+    QF_ASSIGN_OR_RETURN(const unlearn::Metrics ref,
+                        unlearn::ComputeMetrics(*reference->model_, in));
+    out.Set("AG", io::Json::Number(unlearn::AverageGap(m, ref)));
+    out.Set("JS",
+            io::Json::Number(unlearn::MeanJsDivergence(
+                unlearn::PredictProbs(*model_, f), unlearn::PredictProbs(*reference->model_, f))));
+  }
+  return out.Dump();
 }
 
 StatusOr<std::string> FitSession::Step(size_t max_batches) {

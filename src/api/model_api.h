@@ -12,10 +12,22 @@
 #include "io/idx.h"
 #include "nn/model.h"
 #include "train/trainer.h"
+#include "unlearn/forget.h"
 
 namespace qf::api {
 
 class FitSession;
+class ForgetHandle;
+
+// A dataset in wasm memory as JS hands it over: pixels, labels and the JSON of its
+// shape [n, ...sample dims]. Borrowed for the call.
+struct DatasetBuffers {
+  const uint8_t* x = nullptr;
+  size_t x_len = 0;
+  const uint8_t* y = nullptr;
+  size_t y_len = 0;
+  std::string shape_json;
+};
 
 class ModelHandle {
  public:
@@ -39,6 +51,20 @@ class ModelHandle {
   StatusOr<std::string> Evaluate(const uint8_t* x, size_t x_len, const uint8_t* y, size_t y_len,
                                  std::string_view shape_json) const;
 
+  // Validates the request and returns a session that unlearns on a copy of this model;
+  // CommitForget swaps the result in. options: see api::UnlearnOptionsFromJson.
+  StatusOr<ForgetHandle> StartForget(const DatasetBuffers& forget, const DatasetBuffers& retain,
+                                     std::string_view options_json);
+  // Replaces this model by the finished session's result (FAILED_PRECONDITION before).
+  Status CommitForget(ForgetHandle& forget);
+
+  // {"FA","UA","RA","TA","MIA" (points), "miaAttackAccuracy"} of this model; with a
+  // reference (the retrained model) also "AG" and "JS" (mean JS divergence on D_f).
+  // options: {miaFeature: 'confidence'|'entropy'|'modifiedEntropy', seed}.
+  StatusOr<std::string> Metrics(const DatasetBuffers& forget, const DatasetBuffers& retain,
+                                const DatasetBuffers& test, const ModelHandle* reference,
+                                std::string_view options_json) const;
+
   // Validates data and options and returns a session that trains this model.
   StatusOr<FitSession> StartFit(const uint8_t* x, size_t x_len, const uint8_t* y, size_t y_len,
                                 std::string_view shape_json, std::string_view options_json);
@@ -58,6 +84,23 @@ class FitSession {
   std::shared_ptr<nn::Model> model_;  // keeps the model alive while the session lives
   std::unique_ptr<train::Dataset> data_;
   std::unique_ptr<train::Trainer> trainer_;
+};
+
+class ForgetHandle {
+ public:
+  // Runs up to max_batches batches: {"done": bool, "epochs": [reports of epochs that
+  // ended]}; each report {epoch, lr, seconds, losses: {...}, forgetAccuracy, qmul?:
+  // {gForget, gRetain, wForget, wRetain, similarLabels: [[count by label] by class]}}.
+  StatusOr<std::string> Step(size_t max_batches);
+  size_t forgotten() const { return forgotten_; }
+  const std::string& method() const { return method_; }
+
+ private:
+  friend class ModelHandle;
+  std::shared_ptr<unlearn::ForgetSession> session_;
+  std::string method_;
+  size_t forgotten_ = 0;
+  size_t classes_ = 0;
 };
 
 // An IDX file's bytes (gzip-compressed or plain) parsed into dims and uint8 data.

@@ -29,6 +29,62 @@ StatusOr<Json> ParseOptions(std::string_view json, std::string_view where) {
   return parsed;
 }
 
+namespace {
+
+// The keys fit() and forget() share: optimizer, momentum, nesterov, weightDecay, schedule.
+Status ParseOptimization(const Json& o, train::OptimizerOptions* opt,
+                         train::ScheduleOptions* schedule) {
+  constexpr std::string_view kWhere = "options";
+  QF_ASSIGN_OR_RETURN(opt->name, io::GetStringOr(o, "optimizer", opt->name, kWhere));
+  QF_ASSIGN_OR_RETURN(const double momentum, io::GetNumberOr(o, "momentum", opt->momentum, kWhere));
+  opt->momentum = float(momentum);
+  QF_ASSIGN_OR_RETURN(opt->nesterov, io::GetBoolOr(o, "nesterov", opt->nesterov, kWhere));
+  QF_ASSIGN_OR_RETURN(const double wd,
+                      io::GetNumberOr(o, "weightDecay", opt->weight_decay, kWhere));
+  opt->weight_decay = float(wd);
+  if (const Json* s = o.Find("schedule")) {
+    if (s->is_string()) {
+      schedule->name = s->AsString();
+    } else if (s->is_object()) {
+      const std::string where = "options.schedule";
+      QF_RETURN_IF_ERROR(CheckKeys(*s, {"name", "stepEpochs", "gamma"}, where));
+      QF_ASSIGN_OR_RETURN(schedule->name, io::GetString(*s, "name", where));
+      QF_ASSIGN_OR_RETURN(const int64_t step,
+                          io::GetIntOr(*s, "stepEpochs", schedule->step_epochs, where));
+      if (step < 1 || step > 100000) {
+        return InvalidArgument("options.schedule.stepEpochs must be in [1, 100000]");
+      }
+      schedule->step_epochs = int(step);
+      QF_ASSIGN_OR_RETURN(const double gamma, io::GetNumberOr(*s, "gamma", schedule->gamma, where));
+      schedule->gamma = float(gamma);
+    } else {
+      return InvalidArgument("options.schedule must be a name or {name, stepEpochs, gamma}");
+    }
+  }
+  return OkStatus();
+}
+
+// epochs, batchSize, lr and seed, range-checked.
+Status ParseLoop(const Json& o, int* epochs, size_t* batch_size, float* lr, uint64_t* seed) {
+  constexpr std::string_view kWhere = "options";
+  QF_ASSIGN_OR_RETURN(const int64_t e, io::GetIntOr(o, "epochs", *epochs, kWhere));
+  if (e < 1 || e > 100000)
+    return InvalidArgument("options.epochs must be in [1, 100000], got " + std::to_string(e));
+  QF_ASSIGN_OR_RETURN(const int64_t b, io::GetIntOr(o, "batchSize", int64_t(*batch_size), kWhere));
+  if (b < 1 || b > 65536)
+    return InvalidArgument("options.batchSize must be in [1, 65536], got " + std::to_string(b));
+  QF_ASSIGN_OR_RETURN(const double l, io::GetNumberOr(o, "lr", *lr, kWhere));
+  QF_ASSIGN_OR_RETURN(const int64_t s, io::GetIntOr(o, "seed", int64_t(*seed), kWhere));
+  if (s < 0) return InvalidArgument("options.seed must be an integer >= 0");
+  *epochs = int(e);
+  *batch_size = size_t(b);
+  *lr = float(l);
+  *seed = uint64_t(s);
+  return OkStatus();
+}
+
+}  // namespace
+
 StatusOr<train::FitOptions> FitOptionsFromJson(const Json& o) {
   constexpr std::string_view kWhere = "options";
   QF_RETURN_IF_ERROR(CheckKeys(o,
@@ -36,50 +92,10 @@ StatusOr<train::FitOptions> FitOptionsFromJson(const Json& o) {
                                 "weightDecay", "schedule", "clipNorm", "augment", "seed"},
                                kWhere));
   train::FitOptions f;
-  QF_ASSIGN_OR_RETURN(const int64_t epochs, io::GetIntOr(o, "epochs", f.epochs, kWhere));
-  QF_ASSIGN_OR_RETURN(const int64_t batch,
-                      io::GetIntOr(o, "batchSize", int64_t(f.batch_size), kWhere));
-  if (epochs < 1 || epochs > 100000)
-    return InvalidArgument("options.epochs must be in [1, 100000], got " + std::to_string(epochs));
-  if (batch < 1 || batch > 65536)
-    return InvalidArgument("options.batchSize must be in [1, 65536], got " + std::to_string(batch));
-  f.epochs = int(epochs);
-  f.batch_size = size_t(batch);
-  QF_ASSIGN_OR_RETURN(const double lr, io::GetNumberOr(o, "lr", f.lr, kWhere));
-  f.lr = float(lr);
-  QF_ASSIGN_OR_RETURN(f.optimizer.name, io::GetStringOr(o, "optimizer", f.optimizer.name, kWhere));
-  QF_ASSIGN_OR_RETURN(const double momentum,
-                      io::GetNumberOr(o, "momentum", f.optimizer.momentum, kWhere));
-  f.optimizer.momentum = float(momentum);
-  QF_ASSIGN_OR_RETURN(f.optimizer.nesterov,
-                      io::GetBoolOr(o, "nesterov", f.optimizer.nesterov, kWhere));
-  QF_ASSIGN_OR_RETURN(const double wd,
-                      io::GetNumberOr(o, "weightDecay", f.optimizer.weight_decay, kWhere));
-  f.optimizer.weight_decay = float(wd);
+  QF_RETURN_IF_ERROR(ParseLoop(o, &f.epochs, &f.batch_size, &f.lr, &f.seed));
+  QF_RETURN_IF_ERROR(ParseOptimization(o, &f.optimizer, &f.schedule));
   QF_ASSIGN_OR_RETURN(const double clip, io::GetNumberOr(o, "clipNorm", f.clip_norm, kWhere));
   f.clip_norm = float(clip);
-  QF_ASSIGN_OR_RETURN(const int64_t seed, io::GetIntOr(o, "seed", int64_t(f.seed), kWhere));
-  if (seed < 0) return InvalidArgument("options.seed must be an integer >= 0");
-  f.seed = uint64_t(seed);
-  if (const Json* schedule = o.Find("schedule")) {
-    if (schedule->is_string()) {
-      f.schedule.name = schedule->AsString();
-    } else if (schedule->is_object()) {
-      const std::string where = "options.schedule";
-      QF_RETURN_IF_ERROR(CheckKeys(*schedule, {"name", "stepEpochs", "gamma"}, where));
-      QF_ASSIGN_OR_RETURN(f.schedule.name, io::GetString(*schedule, "name", where));
-      QF_ASSIGN_OR_RETURN(const int64_t step,
-                          io::GetIntOr(*schedule, "stepEpochs", f.schedule.step_epochs, where));
-      if (step < 1 || step > 100000)
-        return InvalidArgument("options.schedule.stepEpochs must be in [1, 100000]");
-      f.schedule.step_epochs = int(step);
-      QF_ASSIGN_OR_RETURN(const double gamma,
-                          io::GetNumberOr(*schedule, "gamma", f.schedule.gamma, where));
-      f.schedule.gamma = float(gamma);
-    } else {
-      return InvalidArgument("options.schedule must be a name or {name, stepEpochs, gamma}");
-    }
-  }
   if (const Json* augment = o.Find("augment")) {
     const std::string where = "options.augment";
     if (!augment->is_object()) return InvalidArgument(where + " must be {cropPadding, flip}");
@@ -91,6 +107,31 @@ StatusOr<train::FitOptions> FitOptionsFromJson(const Json& o) {
   }
   QF_RETURN_IF_ERROR(train::ValidateFitOptions(f));
   return f;
+}
+
+StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::string* method) {
+  constexpr std::string_view kWhere = "options";
+  QF_RETURN_IF_ERROR(CheckKeys(o,
+                               {"method", "epochs", "batchSize", "lr", "optimizer", "momentum",
+                                "nesterov", "weightDecay", "schedule", "seed", "qmulMode",
+                                "qmulRetainScanBatches", "l1Alpha", "salunRatio", "bsEpsilon"},
+                               kWhere));
+  QF_ASSIGN_OR_RETURN(*method, io::GetStringOr(o, "method", "qmul", kWhere));
+  unlearn::UnlearnOptions u;
+  QF_RETURN_IF_ERROR(ParseLoop(o, &u.epochs, &u.batch_size, &u.lr, &u.seed));
+  QF_RETURN_IF_ERROR(ParseOptimization(o, &u.optimizer, &u.schedule));
+  QF_ASSIGN_OR_RETURN(u.qmul_mode, io::GetStringOr(o, "qmulMode", u.qmul_mode, kWhere));
+  QF_ASSIGN_OR_RETURN(const int64_t scan, io::GetIntOr(o, "qmulRetainScanBatches", 0, kWhere));
+  if (scan < 0) return InvalidArgument("options.qmulRetainScanBatches must be >= 0 (0: all)");
+  u.qmul_retain_scan_batches = size_t(scan);
+  QF_ASSIGN_OR_RETURN(const double l1, io::GetNumberOr(o, "l1Alpha", u.l1_alpha, kWhere));
+  u.l1_alpha = float(l1);
+  QF_ASSIGN_OR_RETURN(const double ratio, io::GetNumberOr(o, "salunRatio", u.salun_ratio, kWhere));
+  u.salun_ratio = float(ratio);
+  QF_ASSIGN_OR_RETURN(const double eps, io::GetNumberOr(o, "bsEpsilon", u.bs_epsilon, kWhere));
+  u.bs_epsilon = float(eps);
+  QF_RETURN_IF_ERROR(unlearn::ValidateUnlearnOptions(u));
+  return u;
 }
 
 StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, const uint8_t* y,

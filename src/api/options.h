@@ -11,6 +11,7 @@
 #include "io/json.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
+#include "unlearn/method.h"
 
 namespace qf::api {
 
@@ -25,6 +26,13 @@ StatusOr<io::Json> ParseOptions(std::string_view json, std::string_view where);
 // weightDecay, schedule ('constant' | 'step' | 'cosine' or {name, stepEpochs, gamma}),
 // clipNorm, augment ({cropPadding, flip}), seed.
 StatusOr<train::FitOptions> FitOptionsFromJson(const io::Json& options);
+
+// forget() options (besides the data): method, epochs, batchSize, lr, optimizer,
+// momentum, nesterov, weightDecay, schedule, seed, qmulMode, qmulRetainScanBatches,
+// l1Alpha, salunRatio, bsEpsilon.
+// Writes the method's name to *method (default "qmul").
+StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const io::Json& options,
+                                                         std::string* method);
 
 // A dataset handed over from JS: `shape` is [n, ...sample]; x holds n * sample bytes, y
 // n labels. Copies the bytes. `what` names it in messages ("dataset", "forget", ...).

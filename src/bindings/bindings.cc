@@ -86,9 +86,10 @@ val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, size_t 
   return Done(self.Predict(Ptr<const uint8_t>(x), x_len, n, Ptr<float>(out)));
 }
 
-val Evaluate(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, uintptr_t y,
-             size_t y_len, const std::string& shape_json) {
-  return Result(self.Evaluate(Ptr<const uint8_t>(x), x_len, Ptr<const uint8_t>(y), y_len, shape_json));
+val Evaluate(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, uintptr_t y, size_t y_len,
+             const std::string& shape_json) {
+  return Result(
+      self.Evaluate(Ptr<const uint8_t>(x), x_len, Ptr<const uint8_t>(y), y_len, shape_json));
 }
 
 val StartFit(qf::api::ModelHandle& self, uintptr_t x, size_t x_len, uintptr_t y, size_t y_len,
@@ -97,7 +98,46 @@ val StartFit(qf::api::ModelHandle& self, uintptr_t x, size_t x_len, uintptr_t y,
                               shape_json, options_json));
 }
 
-val FitStep(qf::api::FitSession& self, size_t max_batches) { return Result(self.Step(max_batches)); }
+// {x, xLen, y, yLen, shape} (heap offsets and lengths, shape as JSON text) to buffers.
+qf::api::DatasetBuffers Buffers(const val& d) {
+  qf::api::DatasetBuffers b;
+  b.x = Ptr<const uint8_t>(d["x"].as<uintptr_t>());
+  b.x_len = d["xLen"].as<size_t>();
+  b.y = Ptr<const uint8_t>(d["y"].as<uintptr_t>());
+  b.y_len = d["yLen"].as<size_t>();
+  b.shape_json = d["shape"].as<std::string>();
+  return b;
+}
+
+val StartForget(qf::api::ModelHandle& self, const val& forget, const val& retain,
+                const std::string& options_json) {
+  return Result(self.StartForget(Buffers(forget), Buffers(retain), options_json));
+}
+
+val CommitForget(qf::api::ModelHandle& self, qf::api::ForgetHandle& forget) {
+  return Done(self.CommitForget(forget));
+}
+
+val ForgetStep(qf::api::ForgetHandle& self, size_t max_batches) {
+  return Result(self.Step(max_batches));
+}
+
+val Metrics(const qf::api::ModelHandle& self, const val& forget, const val& retain, const val& test,
+            const std::string& options_json) {
+  return Result(
+      self.Metrics(Buffers(forget), Buffers(retain), Buffers(test), nullptr, options_json));
+}
+
+val MetricsWithReference(const qf::api::ModelHandle& self, const val& forget, const val& retain,
+                         const val& test, const qf::api::ModelHandle& reference,
+                         const std::string& options_json) {
+  return Result(
+      self.Metrics(Buffers(forget), Buffers(retain), Buffers(test), &reference, options_json));
+}
+
+val FitStep(qf::api::FitSession& self, size_t max_batches) {
+  return Result(self.Step(max_batches));
+}
 
 // {dims: number[], data: Uint8Array (a copy)}.
 val ParseIdx(uintptr_t bytes, size_t size) {
@@ -133,7 +173,15 @@ EMSCRIPTEN_BINDINGS(qforget) {
       .function("predict", &Predict)
       .function("evaluate", &Evaluate)
       .function("startFit", &StartFit)
+      .function("startForget", &StartForget)
+      .function("commitForget", &CommitForget)
+      .function("metrics", &Metrics)
+      .function("metricsWithReference", &MetricsWithReference)
       .property("numClasses", &qf::api::ModelHandle::num_classes)
       .property("sampleSize", &qf::api::ModelHandle::sample_size);
   emscripten::class_<qf::api::FitSession>("FitSession").function("step", &FitStep);
+  emscripten::class_<qf::api::ForgetHandle>("ForgetHandle")
+      .function("step", &ForgetStep)
+      .property("forgotten", &qf::api::ForgetHandle::forgotten)
+      .property("method", &qf::api::ForgetHandle::method);
 }

@@ -23,21 +23,37 @@ Status ValidateUnlearnOptions(const UnlearnOptions& o) {
   if (o.qmul_mode != "mixed" && o.qmul_mode != "sequential") {
     return InvalidArgument("qmulMode must be 'mixed' or 'sequential', got '" + o.qmul_mode + "'");
   }
+  if (!(o.l1_alpha >= 0.0f && o.l1_alpha <= 1.0f)) {
+    return InvalidArgument("l1Alpha must be in [0, 1], got " + std::to_string(o.l1_alpha));
+  }
+  if (!(o.salun_ratio > 0.0f && o.salun_ratio <= 1.0f)) {
+    return InvalidArgument("salunRatio must be in (0, 1], got " + std::to_string(o.salun_ratio));
+  }
+  if (!(o.bs_epsilon >= 0.0f && o.bs_epsilon <= 1.0f)) {
+    return InvalidArgument("bsEpsilon must be in [0, 1], got " + std::to_string(o.bs_epsilon));
+  }
   QF_RETURN_IF_ERROR(train::ValidateSchedule(o.schedule));
   return train::MakeOptimizer(o.optimizer).status();
 }
 
 StatusOr<std::unique_ptr<Method>> MakeMethod(const std::string& name) {
+  if (name == "retrain") return MakeRetrain();
   if (name == "ft") return MakeFineTune();
   if (name == "ga") return MakeGradientAscent();
   if (name == "rl") return MakeRandomLabels();
+  if (name == "l1sparse") return MakeL1Sparse();
+  if (name == "salun") return MakeSalun();
+  if (name == "bs") return MakeBoundaryShrink();
   if (name == "qmul") return MakeQmul();
+  if (name == "oeu") return MakeOeu();
   std::string known;
   for (const std::string& n : MethodNames()) known += (known.empty() ? "" : ", ") + n;
   return InvalidArgument("method must be one of " + known + "; got '" + name + "'");
 }
 
-std::vector<std::string> MethodNames() { return {"ft", "ga", "rl", "qmul"}; }
+std::vector<std::string> MethodNames() {
+  return {"retrain", "ft", "ga", "rl", "l1sparse", "salun", "bs", "qmul", "oeu"};
+}
 
 void Gather(const MethodContext& ctx, const std::vector<SampleRef>& batch,
             const std::function<uint8_t(uint32_t)>& forget_label, BatchData* out) {

@@ -33,6 +33,14 @@ struct UnlearnOptions {
   std::string qmul_mode = "mixed";
   // qmul: retain batches scanned for the gradient norm G_r (0: all).
   size_t qmul_retain_scan_batches = 0;
+  // l1sparse: the L1 coefficient of the first epoch; it decays linearly to 0 at the last
+  // epoch (with one epoch, that epoch uses it). In [0, 1].
+  float l1_alpha = 5e-4f;
+  // salun: the fraction of kWeight elements (by forget-gradient magnitude, one threshold
+  // over all weight tensors) that may move. In (0, 1].
+  float salun_ratio = 0.5f;
+  // bs: the FGSM step, as a fraction of the input range [0, 1] (pixels / 255). In [0, 1].
+  float bs_epsilon = 0.1f;
 };
 
 Status ValidateUnlearnOptions(const UnlearnOptions& options);

@@ -178,3 +178,84 @@ for (const simd of [true, false]) {
     });
   });
 }
+
+// Forget every sample of class 0 from a model trained briefly on synthetic data.
+async function classForgetSetup(qf) {
+  const model = qf.createModel(SPEC);
+  const all = synthetic(540, 21);
+  await model.fit(all, { epochs: 2, batchSize: 32, lr: 0.01 });
+  const pick = (keep) => {
+    const ids = [...all.y.keys()].filter((i) => keep(all.y[i]));
+    const x = new Uint8Array(ids.length * 144);
+    ids.forEach((id, j) => x.set(all.x.subarray(id * 144, id * 144 + 144), j * 144));
+    return { x, y: Uint8Array.from(ids, (id) => all.y[id]), shape: [ids.length, 12, 12, 1] };
+  };
+  return { model, forget: pick((y) => y === 0), retain: pick((y) => y !== 0), test: synthetic(200, 22) };
+}
+
+for (const simd of [true, false]) {
+  describe(`forget (${simd ? 'SIMD' : 'no-SIMD'} build)`, () => {
+    it('qmul forgets a class, reports each epoch, and the metrics show it', async () => {
+      const qf = await createQforget({ simd });
+      const { model, forget, retain, test } = await classForgetSetup(qf);
+      const before = qf.unlearningMetrics(model, { forget, retain, test });
+      assert.ok(before.FA > 90, `FA before ${before.FA}`);
+      const seen = [];
+      const result = await model.forget(forget, { retain, method: 'qmul', epochs: 5, batchSize: 32, lr: 0.05, onProgress: (e) => seen.push(e) });
+      assert.equal(result.method, 'qmul');
+      assert.equal(result.forgotten, forget.y.length);
+      assert.equal(seen.length, 5);
+      assert.ok(seen[0].qmul.wForget > 0 && seen[0].qmul.wRetain > 0);
+      assert.equal(seen[0].qmul.similarLabels.length, 9);
+      assert.equal(seen[0].qmul.similarLabels[0][0], 0, 'never the true label');
+      const after = qf.unlearningMetrics(model, { forget, retain, test });
+      assert.ok(after.FA < 50 && after.RA > 85, `FA ${after.FA} RA ${after.RA}`);
+      assert.equal(after.UA, 100 - after.FA);
+      const retrained = qf.createModel(SPEC);
+      await retrained.fit(retain, { epochs: 2, batchSize: 32, lr: 0.01 });
+      const gap = qf.unlearningMetrics(model, { forget, retain, test, reference: retrained });
+      assert.ok(gap.AG >= 0 && gap.JS >= 0 && gap.JS <= Math.log(2));
+      retrained.dispose();
+      model.dispose();
+    });
+
+    it('every method runs through the JS API with its options', async () => {
+      const qf = await createQforget({ simd });
+      const { model, forget, retain } = await classForgetSetup(qf);
+      const methods = ['retrain', 'ft', 'ga', 'rl', 'l1sparse', 'salun', 'bs', 'qmul', 'oeu'];
+      const extra = { l1sparse: { l1Alpha: 1e-3 }, salun: { salunRatio: 0.3 }, bs: { bsEpsilon: 0.2 }, qmul: { qmulMode: 'sequential' } };
+      for (const method of methods) {
+        const result = await model.forget(forget, { retain, method, epochs: 1, batchSize: 64, ...extra[method] });
+        assert.equal(result.method, method);
+        assert.equal(result.epochs.length, 1);
+        assert.ok(Object.values(result.epochs[0].losses).every(Number.isFinite), method);
+      }
+      await assert.rejects(model.forget(forget, { retain, method: 'salun', salunRatio: 0 }), isError('INVALID_ARGUMENT', /salunRatio/));
+      model.dispose();
+    });
+
+    it('an aborted or refused forget leaves the model unchanged', async () => {
+      const qf = await createQforget({ simd });
+      const { model, forget, retain } = await classForgetSetup(qf);
+      const bytes = model.save();
+      const controller = new AbortController();
+      const forgetting = model.forget(forget, { retain, epochs: 200, batchSize: 8, signal: controller.signal });
+      setTimeout(() => controller.abort(), 5);
+      await assert.rejects(forgetting, isError('ABORTED', /unchanged/));
+      assert.deepEqual(model.save(), bytes);
+      const refusals = [
+        [{}, /options.retain is required/],
+        [{ retain, method: 'sorcery' }, /method must be one of/],
+        [{ retain, epochs: 0 }, /epochs/],
+        [{ retain, qmulMode: 'parallel' }, /qmulMode/],
+        [{ retain, colour: 1 }, /options.colour: unknown option/],
+        [{ retain: { ...retain, shape: [1, 2, 3] } }, /retain/],
+      ];
+      for (const [options, pattern] of refusals) await assert.rejects(model.forget(forget, options), isError('INVALID_ARGUMENT', pattern), String(pattern));
+      const empty = { x: new Uint8Array(0), y: new Uint8Array(0), shape: [0, 12, 12, 1] };
+      await assert.rejects(model.forget(empty, { retain }), isError('INVALID_ARGUMENT', /forget is empty/));
+      assert.deepEqual(model.save(), bytes);
+      model.dispose();
+    });
+  });
+}

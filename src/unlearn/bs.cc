@@ -1,0 +1,113 @@
+// bs: boundary shrink (Chen et al., CVPR 2023). Epoch 1 opens with the relabelling scan:
+// every forget sample gets the class the model at Begin predicts (eval mode) on its FGSM
+// neighbour (bs.h; epsilon = bs_epsilon of the input range, the neighbour on the pixel
+// grid); when that class is the true one the sample keeps its true label, as the original
+// code does. Then every epoch fine-tunes on D_f alone with those labels (cross-entropy).
+// The attack gradient comes from a clone of the Begin model, so the training-mode forward
+// it needs does not move the working copy's BatchNorm statistics.
+#include "unlearn/bs.h"
+
+#include <cmath>
+
+#include "io/model_file.h"
+#include "train/loss.h"
+#include "unlearn/methods.h"
+
+namespace qf::unlearn {
+
+void FgsmNeighbours(nn::Model& model, const uint8_t* pixels, const uint8_t* labels, size_t n,
+                    float epsilon, std::vector<uint8_t>* out) {
+  const size_t d = model.input_shape().size();
+  Tensor logits, dlogits, dinput;
+  model.Forward(pixels, n, &logits, nn::Mode::kTrain);
+  train::SoftmaxCrossEntropy(logits, labels, nullptr, 1.0f, &dlogits);
+  train::ZeroGrads(model.params());
+  model.Backward(dlogits, &dinput);
+  train::ZeroGrads(model.params());
+  out->resize(n * d);
+  for (size_t i = 0; i < n * d; i++) {
+    const float g = dinput[i];
+    const float step = g > 0 ? epsilon : g < 0 ? -epsilon : 0.0f;
+    const float x = std::min(1.0f, std::max(0.0f, float(pixels[i]) / 255.0f + step));
+    (*out)[i] = uint8_t(std::lround(x * 255.0f));
+  }
+}
+
+namespace {
+
+class BoundaryShrink : public PhasedMethod {
+ public:
+  const char* name() const override { return "bs"; }
+
+  Status Begin(MethodContext& ctx) override {
+    labels_.assign(ctx.forget->y.begin(), ctx.forget->y.end());
+    changed_ = 0;
+    QF_ASSIGN_OR_RETURN(attack_model_, io::CloneModel(*ctx.model));
+    return PhasedMethod::Begin(ctx);
+  }
+
+ protected:
+  Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) override {
+    meter_.Reset();
+    if (epoch == 0) {
+      // The relabelling scan, in order; nothing is updated before it ends.
+      std::vector<std::vector<SampleRef>> in_order;
+      const std::vector<SampleRef> forget = AllOf(*ctx.forget, true);
+      for (size_t lo = 0; lo < forget.size(); lo += ctx.options.batch_size) {
+        in_order.emplace_back(
+            forget.begin() + lo,
+            forget.begin() + std::min(lo + ctx.options.batch_size, forget.size()));
+      }
+      phases->push_back({"relabel", std::move(in_order),
+                         [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
+                           Relabel(c, b);
+                           return OkStatus();
+                         }});
+    }
+    Phase tune = CrossEntropyPhase(
+        "forget", MakeBatches(ctx, AllOf(*ctx.forget, true)),
+        [this](uint32_t i) { return labels_[i]; }, 1.0f, &meter_);
+    auto step = std::move(tune.run);
+    tune.run = [this, step](MethodContext& c, const std::vector<SampleRef>& b, float lr) {
+      attack_model_.reset();  // the scan is over
+      return step(c, b, lr);
+    };
+    phases->push_back(std::move(tune));
+    return OkStatus();
+  }
+
+  void FinishEpoch(MethodContext& ctx, EpochReport* report) override {
+    report->losses.push_back({"forget_ce", meter_.Mean()});  // with the boundary labels
+    // The fraction of forget samples whose label the scan changed.
+    report->losses.push_back({"relabelled", double(changed_) / double(ctx.forget->size())});
+  }
+
+ private:
+  void Relabel(MethodContext& ctx, const std::vector<SampleRef>& batch) {
+    Gather(ctx, batch, nullptr, &data_);
+    FgsmNeighbours(*attack_model_, data_.x.data(), data_.y.data(), data_.n, ctx.options.bs_epsilon,
+                   &neighbours_);
+    Tensor logits;
+    ctx.model->Forward(neighbours_.data(), data_.n, &logits, nn::Mode::kEval);
+    const size_t c = ctx.model->classes();
+    for (size_t i = 0; i < batch.size(); i++) {
+      const float* z = logits.data() + i * c;
+      const size_t predicted = size_t(std::max_element(z, z + c) - z);
+      labels_[batch[i].index] = uint8_t(predicted);
+      if (predicted != data_.y[i]) changed_++;
+    }
+  }
+
+  std::unique_ptr<nn::Model> attack_model_;  // the Begin model, for the scan only
+  std::vector<uint8_t> labels_;              // the boundary label of each forget sample
+  size_t changed_ = 0;
+  LossMeter meter_;
+  BatchData data_;
+  std::vector<uint8_t> neighbours_;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> MakeBoundaryShrink() { return std::make_unique<BoundaryShrink>(); }
+
+}  // namespace qf::unlearn

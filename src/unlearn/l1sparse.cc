@@ -1,0 +1,67 @@
+// l1sparse: ft plus an L1 penalty. Each retain batch takes one step on
+// mean CE + alpha_e * sum |w| over kWeight parameters (biases, steps and BatchNorm are not
+// penalized), alpha_e = l1_alpha * (E - 1 - e) / (E - 1) in epoch e of E: l1_alpha in the
+// first epoch, 0 in the last (one epoch: l1_alpha). Not a sparsity guarantee: weights are
+// pulled towards 0, not pruned.
+#include <cmath>
+
+#include "train/loss.h"
+#include "train/optimizer.h"
+#include "unlearn/methods.h"
+
+namespace qf::unlearn {
+namespace {
+
+class L1Sparse : public PhasedMethod {
+ public:
+  const char* name() const override { return "l1sparse"; }
+
+ protected:
+  Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) override {
+    ce_.Reset();
+    l1_.Reset();
+    const int epochs = ctx.options.epochs;
+    const float alpha = epochs > 1
+                            ? ctx.options.l1_alpha * float(epochs - 1 - epoch) / float(epochs - 1)
+                            : ctx.options.l1_alpha;
+    phases->push_back({"retain", MakeBatches(ctx, AllOf(*ctx.retain, false)),
+                       [this, alpha](MethodContext& c, const std::vector<SampleRef>& b, float lr) {
+                         return L1Step(c, b, alpha, lr);
+                       }});
+    return OkStatus();
+  }
+
+  void FinishEpoch(MethodContext&, EpochReport* report) override {
+    report->losses.push_back({"retain_ce", ce_.Mean()});
+    report->losses.push_back({"l1", l1_.Mean()});  // alpha_e * ||w||_1, before each step
+  }
+
+ private:
+  Status L1Step(MethodContext& ctx, const std::vector<SampleRef>& batch, float alpha, float lr) {
+    Gather(ctx, batch, nullptr, &data_);
+    Tensor logits, dlogits;
+    ctx.model->Forward(data_.x.data(), data_.n, &logits, nn::Mode::kTrain);
+    const float ce = train::SoftmaxCrossEntropy(logits, data_.y.data(), nullptr, 1.0f, &dlogits);
+    if (!std::isfinite(ce)) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "unlearning diverged: the loss is not finite (try a smaller lr)");
+    }
+    train::ZeroGrads(ctx.model->params());
+    ctx.model->Backward(dlogits);
+    const float l1 = alpha > 0 ? train::L1Penalty(ctx.model->params(), alpha) : 0.0f;
+    ctx.optimizer->Step(ctx.model->params(), lr);
+    ctx.model->OnParamsChanged();
+    ce_.Add(ce);
+    l1_.Add(l1);
+    return OkStatus();
+  }
+
+  LossMeter ce_, l1_;
+  BatchData data_;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> MakeL1Sparse() { return std::make_unique<L1Sparse>(); }
+
+}  // namespace qf::unlearn

@@ -1,0 +1,161 @@
+// salun: SalUn (Fan et al., ICLR 2024) on quantized nets. Epoch 1 opens with the saliency
+// scan: the gradient of -CE on D_f (true labels) summed over all forget batches, no update;
+// the top salun_ratio of kWeight elements by |gradient| (one global threshold) form the
+// mask. Then rl (D_f with random labels drawn once at Begin, trained with D_r) updates
+// only the masked-in weight elements. Choice for the other parameters: biases, LSQ steps
+// (weight and input) and BatchNorm scale/shift are frozen. Freezing the weight steps is
+// what keeps the deployed int codes of masked-out weights bit-identical (codes =
+// quantize(weight, step)); SalUn's own code ranks biases too, we do not. BatchNorm running
+// statistics are buffers, not parameters: training-mode forwards still update them.
+#include "unlearn/salun.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "train/loss.h"
+#include "train/optimizer.h"
+#include "unlearn/methods.h"
+
+namespace qf::unlearn {
+
+void AccumulateForgetGradient(MethodContext& ctx, const BatchData& batch,
+                              std::vector<std::vector<float>>* sum) {
+  const std::vector<nn::Param*>& params = ctx.model->params();
+  Tensor logits, dlogits;
+  ctx.model->Forward(batch.x.data(), batch.n, &logits, nn::Mode::kTrain);
+  train::SoftmaxCrossEntropy(logits, batch.y.data(), nullptr, -1.0f, &dlogits);
+  train::ZeroGrads(params);
+  ctx.model->Backward(dlogits);
+  sum->resize(params.size());
+  for (size_t p = 0; p < params.size(); p++) {
+    std::vector<float>& acc = (*sum)[p];
+    const std::vector<float>& g = params[p]->grad.values();
+    acc.resize(g.size(), 0.0f);
+    for (size_t i = 0; i < g.size(); i++) acc[i] += g[i];
+  }
+  train::ZeroGrads(params);
+}
+
+std::vector<std::vector<uint8_t>> SaliencyMasks(const std::vector<nn::Param*>& params,
+                                                const std::vector<std::vector<float>>& gradients,
+                                                float ratio) {
+  std::vector<std::vector<uint8_t>> masks(params.size());
+  auto magnitude = [&](size_t p, size_t i) {
+    const float g = p < gradients.size() && i < gradients[p].size() ? gradients[p][i] : 0.0f;
+    return std::isfinite(g) ? std::fabs(g) : 0.0f;  // a non-finite gradient is not salient
+  };
+  std::vector<float> all;  // every weight element's magnitude (4 bytes per element)
+  for (size_t p = 0; p < params.size(); p++) {
+    masks[p].assign(params[p]->value.size(), 0);
+    if (params[p]->kind != nn::Param::Kind::kWeight) continue;
+    for (size_t i = 0; i < masks[p].size(); i++) all.push_back(magnitude(p, i));
+  }
+  const size_t keep =
+      std::min(all.size(), size_t(std::llround(double(ratio) * double(all.size()))));
+  if (keep == 0) return masks;
+  // The threshold: the keep-th largest magnitude. Everything above it is kept; elements
+  // equal to it fill the remaining places in parameter order, then element order.
+  std::nth_element(all.begin(), all.begin() + (keep - 1), all.end(), std::greater<float>());
+  const float threshold = all[keep - 1];
+  all.clear();
+  all.shrink_to_fit();
+  size_t above = 0;
+  for (size_t p = 0; p < params.size(); p++) {
+    if (params[p]->kind != nn::Param::Kind::kWeight) continue;
+    for (size_t i = 0; i < masks[p].size(); i++) above += magnitude(p, i) > threshold;
+  }
+  size_t ties_left = keep - above;
+  for (size_t p = 0; p < params.size(); p++) {
+    if (params[p]->kind != nn::Param::Kind::kWeight) continue;
+    for (size_t i = 0; i < masks[p].size(); i++) {
+      const float m = magnitude(p, i);
+      if (m > threshold) {
+        masks[p][i] = 1;
+      } else if (m == threshold && ties_left > 0) {
+        masks[p][i] = 1;
+        ties_left--;
+      }
+    }
+  }
+  return masks;
+}
+
+namespace {
+
+class Salun : public PhasedMethod {
+ public:
+  const char* name() const override { return "salun"; }
+
+  Status Begin(MethodContext& ctx) override {
+    labels_.resize(ctx.forget->size());
+    for (uint8_t& label : labels_) label = uint8_t(ctx.rng.Below(uint32_t(ctx.model->classes())));
+    gradients_.clear();
+    masked_ = false;
+    return PhasedMethod::Begin(ctx);
+  }
+
+ protected:
+  Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) override {
+    meter_.Reset();
+    if (epoch == 0) {
+      // The saliency scan, in order (no update, so no shuffle needed).
+      std::vector<std::vector<SampleRef>> in_order;
+      const std::vector<SampleRef> forget = AllOf(*ctx.forget, true);
+      for (size_t lo = 0; lo < forget.size(); lo += ctx.options.batch_size) {
+        in_order.emplace_back(
+            forget.begin() + lo,
+            forget.begin() + std::min(lo + ctx.options.batch_size, forget.size()));
+      }
+      phases->push_back({"saliency", std::move(in_order),
+                         [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
+                           Gather(c, b, nullptr, &data_);
+                           AccumulateForgetGradient(c, data_, &gradients_);
+                           return OkStatus();
+                         }});
+    }
+    std::vector<SampleRef> all = AllOf(*ctx.forget, true);
+    const std::vector<SampleRef> retain = AllOf(*ctx.retain, false);
+    all.insert(all.end(), retain.begin(), retain.end());
+    Phase train = CrossEntropyPhase(
+        "mixed", MakeBatches(ctx, std::move(all)), [this](uint32_t i) { return labels_[i]; }, 1.0f,
+        &meter_);
+    // The mask is set before the first training step (the scan has run by then).
+    auto step = std::move(train.run);
+    train.run = [this, step](MethodContext& c, const std::vector<SampleRef>& b, float lr) {
+      if (!masked_) ApplyMask(c);
+      return step(c, b, lr);
+    };
+    phases->push_back(std::move(train));
+    return OkStatus();
+  }
+
+  void FinishEpoch(MethodContext&, EpochReport* report) override {
+    report->losses.push_back({"ce", meter_.Mean()});
+  }
+
+ private:
+  void ApplyMask(MethodContext& ctx) {
+    const std::vector<nn::Param*>& params = ctx.model->params();
+    std::vector<std::vector<uint8_t>> masks =
+        SaliencyMasks(params, gradients_, ctx.options.salun_ratio);
+    for (size_t p = 0; p < params.size(); p++) {
+      ctx.optimizer->SetMask(params[p], std::move(masks[p]));
+    }
+    gradients_.clear();
+    gradients_.shrink_to_fit();
+    masked_ = true;
+  }
+
+  LossMeter meter_;
+  std::vector<uint8_t> labels_;
+  std::vector<std::vector<float>> gradients_;
+  bool masked_ = false;
+  BatchData data_;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> MakeSalun() { return std::make_unique<Salun>(); }
+
+}  // namespace qf::unlearn

@@ -1,0 +1,78 @@
+// Forget scenarios: the three forms, their splits, and every refusal.
+#include "unlearn/scenario.h"
+
+#include <catch.hpp>
+
+namespace qf::unlearn {
+namespace {
+
+std::vector<uint8_t> Labels(size_t n) {
+  std::vector<uint8_t> y(n);
+  for (size_t i = 0; i < n; i++) y[i] = uint8_t(i % 5);
+  return y;
+}
+
+TEST_CASE("scenarios split the training set", "[unlearn]") {
+  const std::vector<uint8_t> y = Labels(100);
+  auto random = ResolveScenario("random:0.1", y, 5, 7);
+  REQUIRE(random.ok());
+  CHECK(random.value().forget_ids.size() == 10);
+  CHECK(random.value().retain_ids.size() == 90);
+  CHECK(!random.value().excluded_class);
+  auto again = ResolveScenario("random:0.1", y, 5, 7);
+  CHECK(again.value().forget_ids == random.value().forget_ids);  // seeded
+  auto other = ResolveScenario("random:0.1", y, 5, 8);
+  CHECK(other.value().forget_ids != random.value().forget_ids);
+
+  auto cls = ResolveScenario("class:3", y, 5, 0);
+  REQUIRE(cls.ok());
+  CHECK(cls.value().forget_ids.size() == 20);
+  for (uint32_t id : cls.value().forget_ids) CHECK(y[id] == 3);
+  CHECK(cls.value().excluded_class == uint8_t(3));
+
+  auto ids = ResolveScenario("ids:[42, 7, 99]", y, 5, 0);
+  REQUIRE(ids.ok());
+  CHECK(ids.value().forget_ids == std::vector<uint32_t>{7, 42, 99});
+  CHECK(ids.value().retain_ids.size() == 97);
+}
+
+TEST_CASE("bad scenarios are refused", "[unlearn]") {
+  const std::vector<uint8_t> y = Labels(100);
+  const std::pair<const char*, const char*> cases[] = {
+      {"random:0", "fraction in (0, 1)"},
+      {"random:1.5", "fraction in (0, 1)"},
+      {"random:abc", "scenario random:<fraction>"},
+      {"random:0.001", "forgets no sample"},
+      {"class:5", "class in [0, 5)"},
+      {"class:1.5", "class in [0, 5)"},
+      {"ids:[]", "forgets no sample"},
+      {"ids:[3, 100]", "ids[1] = 100 is not a training sample"},
+      {"ids:[-1]", "ids[0] = -1 is not a training sample"},
+      {"ids:[4, 4]", "ids[1] = 4 is repeated"},
+      {"ids:3", "JSON array"},
+      {"everything", "scenario must be"},
+  };
+  for (const auto& [spec, fragment] : cases) {
+    INFO(spec);
+    auto split = ResolveScenario(spec, y, 5, 0);
+    REQUIRE(!split.ok());
+    CHECK(split.status().message().find(fragment) != std::string::npos);
+  }
+  std::vector<uint8_t> one_class(10, 2);
+  auto all = ResolveScenario("class:2", one_class, 5, 0);
+  REQUIRE(!all.ok());
+  CHECK(all.status().message().find("every sample") != std::string::npos);
+}
+
+TEST_CASE("WithoutClass drops one class", "[unlearn]") {
+  train::Dataset d;
+  d.sample = Shape{1};
+  d.x = {10, 11, 12, 13};
+  d.y = {0, 1, 0, 2};
+  const train::Dataset out = WithoutClass(d, 0);
+  CHECK(out.y == std::vector<uint8_t>{1, 2});
+  CHECK(out.x == std::vector<uint8_t>{11, 13});
+}
+
+}  // namespace
+}  // namespace qf::unlearn
