@@ -51,13 +51,7 @@ class BoundaryShrink : public PhasedMethod {
     meter_.Reset();
     if (epoch == 0) {
       // The relabelling scan, in order; nothing is updated before it ends.
-      std::vector<std::vector<SampleRef>> in_order;
-      const std::vector<SampleRef> forget = AllOf(*ctx.forget, true);
-      for (size_t lo = 0; lo < forget.size(); lo += ctx.options.batch_size) {
-        in_order.emplace_back(
-            forget.begin() + lo,
-            forget.begin() + std::min(lo + ctx.options.batch_size, forget.size()));
-      }
+      std::vector<std::vector<SampleRef>> in_order = InOrderBatches(ctx, *ctx.forget, true);
       phases->push_back({"relabel", std::move(in_order),
                          [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
                            Relabel(c, b);

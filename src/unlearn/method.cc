@@ -76,6 +76,17 @@ std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget) {
   return refs;
 }
 
+std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
+                                                   const train::Dataset& data, bool forget) {
+  const std::vector<SampleRef> all = AllOf(data, forget);
+  const size_t bs = ctx.options.batch_size;
+  std::vector<std::vector<SampleRef>> batches;
+  for (size_t lo = 0; lo < all.size(); lo += bs) {
+    batches.emplace_back(all.begin() + lo, all.begin() + std::min(lo + bs, all.size()));
+  }
+  return batches;
+}
+
 std::vector<std::vector<SampleRef>> MakeBatches(MethodContext& ctx,
                                                 std::vector<SampleRef> samples) {
   ctx.rng.Shuffle(samples.data(), samples.size());

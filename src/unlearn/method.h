@@ -110,6 +110,9 @@ void Gather(const MethodContext& ctx, const std::vector<SampleRef>& batch,
 // Shuffled batches of the given samples (seeded by ctx.rng).
 std::vector<std::vector<SampleRef>> MakeBatches(MethodContext& ctx, std::vector<SampleRef> samples);
 std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget);
+// Batches of all of `data` in order, unshuffled (for scans that update nothing).
+std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
+                                                   const train::Dataset& data, bool forget);
 
 // One optimization step on weighted cross-entropy: loss = sign/n * sum w_i CE_i (w empty:
 // all 1). Returns the loss; fails when it is not finite.

@@ -38,12 +38,8 @@ class Qmul : public PhasedMethod {
     weights_ready_ = false;
 
     // 1. Similar labels, in order (no update, so no shuffle needed).
-    std::vector<std::vector<SampleRef>> in_order;
+    const std::vector<std::vector<SampleRef>> in_order = InOrderBatches(ctx, *ctx.forget, true);
     const std::vector<SampleRef> forget = AllOf(*ctx.forget, true);
-    for (size_t lo = 0; lo < forget.size(); lo += ctx.options.batch_size) {
-      in_order.emplace_back(forget.begin() + lo,
-                            forget.begin() + std::min(lo + ctx.options.batch_size, forget.size()));
-    }
     phases->push_back({"similar_labels", in_order,
                        [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
                          SimilarLabels(c, b);
