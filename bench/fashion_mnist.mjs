@@ -29,3 +29,20 @@ export async function loadFashionMnist(qf, split, limit = 0, dir = FASHION_MNIST
     shape: [n, rows, cols, 1],
   };
 }
+
+/** The samples of `ds` at `ids`, in that order. */
+export function subset(ds, ids) {
+  const d = ds.shape.slice(1).reduce((a, b) => a * b, 1);
+  const x = new Uint8Array(ids.length * d);
+  const y = new Uint8Array(ids.length);
+  ids.forEach((id, i) => {
+    x.set(ds.x.subarray(id * d, (id + 1) * d), i * d);
+    y[i] = ds.y[id];
+  });
+  return { x, y, shape: [ids.length, ...ds.shape.slice(1)] };
+}
+
+/** The samples of `ds` whose label is not `excluded`. */
+export function withoutClass(ds, excluded) {
+  return subset(ds, [...ds.y.keys()].filter((i) => ds.y[i] !== excluded));
+}

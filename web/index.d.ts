@@ -168,6 +168,11 @@ export class Qforget {
     model: Model,
     sets: { forget: Dataset; retain: Dataset; test: Dataset; reference?: Model; miaFeature?: 'confidence' | 'entropy' | 'modifiedEntropy'; seed?: number },
   ): UnlearningMetrics;
+  resolveScenario(
+    labels: Uint8Array,
+    scenario: string,
+    options: { numClasses: number; seed?: number },
+  ): { forgetIds: Uint32Array; retainIds: Uint32Array; excludedClass: number | null };
   /** Restores a model from model.save() bytes. */
   loadModel(bytes: Uint8Array): Model;
   /** Parses IDX bytes (MNIST's format), gzip-compressed or plain. */

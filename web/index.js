@@ -1,7 +1,7 @@
 // The qforget package entry: loads the SIMD or the no-SIMD wasm build and wraps it in
 // the JS API. No math here; the engine does the work, this file moves bytes and
 // turns engine errors into QforgetError.
-import { QforgetError, checkArray, invalid, unwrap } from './errors.js';
+import { QforgetError, checkArray, checkDim, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
 import { Model, checkDataset, handleOf, heapDataset } from './model.js';
@@ -114,6 +114,21 @@ export class Qforget {
       const result = reference ? handle.metricsWithReference(f, r, t, handleOf(reference), json) : handle.metrics(f, r, t, json);
       return JSON.parse(unwrap(result));
     });
+  }
+
+  /**
+   * Which training samples a forget scenario names (SPEC §4): 'random:<fraction>'
+   * (seeded), 'class:<k>' or 'ids:[...]'. Unknown, repeated or out-of-range ids, and
+   * scenarios that forget nothing or everything, throw a QforgetError.
+   * @param {Uint8Array} labels the training set's labels
+   * @returns {{forgetIds: Uint32Array, retainIds: Uint32Array, excludedClass: number|null}}
+   */
+  resolveScenario(labels, scenario, { numClasses, seed = 0 } = {}) {
+    checkArray('labels', labels, Uint8Array);
+    if (typeof scenario !== 'string') throw invalid('scenario must be a string such as "random:0.1"');
+    checkDim('numClasses', numClasses, 256);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw invalid('seed must be an integer >= 0');
+    return withHeap(this.#module, (heap) => unwrap(this.#module.resolveScenario(heap.copyIn(labels), labels.length, scenario, numClasses, seed)));
   }
 
   /**

@@ -7,6 +7,7 @@
 
 #include "api/kernels_api.h"
 #include "api/model_api.h"
+#include "unlearn/scenario.h"
 
 namespace {
 
@@ -139,6 +140,23 @@ val FitStep(qf::api::FitSession& self, size_t max_batches) {
   return Result(self.Step(max_batches));
 }
 
+// {forgetIds: Uint32Array, retainIds: Uint32Array, excludedClass: number | null}.
+val ResolveScenario(uintptr_t labels, size_t n, const std::string& spec, size_t classes,
+                    double seed) {
+  const std::vector<uint8_t> y(Ptr<const uint8_t>(labels), Ptr<const uint8_t>(labels) + n);
+  auto split = qf::unlearn::ResolveScenario(spec, y, classes, uint64_t(seed));
+  if (!split.ok()) return Error(split.status());
+  auto ids = [](const std::vector<uint32_t>& v) {
+    return val::global("Uint32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
+  };
+  val out = val::object();
+  out.set("forgetIds", ids(split.value().forget_ids));
+  out.set("retainIds", ids(split.value().retain_ids));
+  out.set("excludedClass",
+          split.value().excluded_class ? val(int(*split.value().excluded_class)) : val::null());
+  return Value(out);
+}
+
 // {dims: number[], data: Uint8Array (a copy)}.
 val ParseIdx(uintptr_t bytes, size_t size) {
   auto idx = qf::api::ParseIdxBytes(Ptr<const uint8_t>(bytes), size);
@@ -167,6 +185,7 @@ EMSCRIPTEN_BINDINGS(qforget) {
   emscripten::function("createModel", &CreateModel);
   emscripten::function("parseIdx", &ParseIdx);
   emscripten::function("loadModel", &LoadModel);
+  emscripten::function("resolveScenario", &ResolveScenario);
   emscripten::class_<qf::api::ModelHandle>("ModelHandle")
       .function("describe", &qf::api::ModelHandle::Describe)
       .function("save", &SaveModel)

@@ -1,0 +1,36 @@
+// The experiment runner end to end on a small slice of the real Fashion-MNIST data:
+// every method runs, the metrics are in range, and the retrained reference has no gap.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const dataPresent = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+
+it('npm run experiment runs every method and reports the metrics', { skip: !dataPresent && 'no Fashion-MNIST' }, async () => {
+  const cache = mkdtempSync(path.join(tmpdir(), 'qf-experiment-'));
+  try {
+    const args = ['bench/experiment.mjs', '--arch', 'mlp', '--bits', '4', '--scenario', 'random:0.1', '--seeds', '1',
+      '--epochs', '1', '--forget-epochs', '1', '--train-limit', '1000', '--test-limit', '500', '--cache', cache, '--json'];
+    const { stdout } = await run('node', args, { maxBuffer: 1 << 24 });
+    const events = stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const runs = events.filter((e) => e.event === 'run');
+    assert.deepEqual(runs.map((r) => r.method), ['retrain', 'ft', 'ga', 'rl', 'l1sparse', 'salun', 'bs', 'qmul', 'oeu']);
+    for (const r of runs) {
+      for (const key of ['FA', 'RA', 'TA', 'MIA']) assert.ok(r[key] >= 0 && r[key] <= 100, `${r.method} ${key} ${r[key]}`);
+      assert.ok(r.AG >= 0);
+    }
+    assert.equal(runs[0].AG, 0, 'the reference has no gap to itself');
+    // A second run reuses the cached original and reference models.
+    const again = await run('node', args, { maxBuffer: 1 << 24 });
+    const cached = again.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
+    assert.equal(cached[0].seconds, null);
+    assert.equal(cached[0].FA, runs[0].FA);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
