@@ -93,7 +93,7 @@ export class Model {
     const handle = this.#live();
     checkDataset('dataset', ds);
     return withHeap(this.#module, (heap) =>
-      JSON.parse(unwrap(handle.evaluate(heap.copyIn(ds.x), ds.x.length, heap.copyIn(ds.y), ds.y.length, JSON.stringify(ds.shape)))),
+      JSON.parse(unwrap(handle.evaluate(heapDataset(heap, ds)))),
     );
   }
 
@@ -111,8 +111,7 @@ export class Model {
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
     if (signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
     const session = adopt(withHeap(this.#module, (heap) =>
-      unwrap(handle.startFit(heap.copyIn(ds.x), ds.x.length, heap.copyIn(ds.y), ds.y.length,
-        JSON.stringify(ds.shape), JSON.stringify(engineOptions))),
+      unwrap(handle.startFit(heapDataset(heap, ds), JSON.stringify(engineOptions))),
     ));
     this.#busy = true;
     const history = [];

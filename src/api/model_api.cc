@@ -14,8 +14,9 @@ namespace {
 // Largest accepted decompressed IDX file (Fashion-MNIST's largest is 47 MB).
 constexpr size_t kMaxIdxBytes = size_t(512) << 20;
 
-Status CheckSample(const nn::Model& model, const train::Dataset& data, std::string_view what) {
-  return train::ValidateDataset(data, model.input_shape(), model.classes(), std::string(what));
+StatusOr<train::Dataset> ToDataset(const DatasetBuffers& b, std::string_view what) {
+  QF_ASSIGN_OR_RETURN(const io::Json shape, io::ParseJson(b.shape_json));
+  return DatasetFromBuffers(b.x, b.x_len, b.y, b.y_len, shape, what);
 }
 
 }  // namespace
@@ -62,12 +63,10 @@ Status ModelHandle::Predict(const uint8_t* x, size_t x_len, size_t n, float* log
   return OkStatus();
 }
 
-StatusOr<std::string> ModelHandle::Evaluate(const uint8_t* x, size_t x_len, const uint8_t* y,
-                                            size_t y_len, std::string_view shape_json) const {
-  QF_ASSIGN_OR_RETURN(const io::Json shape, io::ParseJson(shape_json));
-  QF_ASSIGN_OR_RETURN(const train::Dataset data,
-                      DatasetFromBuffers(x, x_len, y, y_len, shape, "dataset"));
-  QF_RETURN_IF_ERROR(CheckSample(*model_, data, "dataset"));
+StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const {
+  QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, "dataset"));
+  QF_RETURN_IF_ERROR(
+      train::ValidateDataset(data, model_->input_shape(), model_->classes(), "dataset"));
   const train::EvalResult r = train::Evaluate(*model_, data);
   io::Json out = io::Json::MakeObject();
   out.Set("accuracy", io::Json::Number(r.accuracy));
@@ -75,14 +74,11 @@ StatusOr<std::string> ModelHandle::Evaluate(const uint8_t* x, size_t x_len, cons
   return out.Dump();
 }
 
-StatusOr<FitSession> ModelHandle::StartFit(const uint8_t* x, size_t x_len, const uint8_t* y,
-                                           size_t y_len, std::string_view shape_json,
+StatusOr<FitSession> ModelHandle::StartFit(const DatasetBuffers& buffers,
                                            std::string_view options_json) {
   QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
   QF_ASSIGN_OR_RETURN(const train::FitOptions fit, FitOptionsFromJson(options));
-  QF_ASSIGN_OR_RETURN(const io::Json shape, io::ParseJson(shape_json));
-  QF_ASSIGN_OR_RETURN(train::Dataset data,
-                      DatasetFromBuffers(x, x_len, y, y_len, shape, "dataset"));
+  QF_ASSIGN_OR_RETURN(train::Dataset data, ToDataset(buffers, "dataset"));
   FitSession session;
   session.model_ = model_;
   session.data_ = std::make_unique<train::Dataset>(std::move(data));
@@ -92,11 +88,6 @@ StatusOr<FitSession> ModelHandle::StartFit(const uint8_t* x, size_t x_len, const
 }
 
 namespace {
-
-StatusOr<train::Dataset> ToDataset(const DatasetBuffers& b, std::string_view what) {
-  QF_ASSIGN_OR_RETURN(const io::Json shape, io::ParseJson(b.shape_json));
-  return DatasetFromBuffers(b.x, b.x_len, b.y, b.y_len, shape, what);
-}
 
 io::Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
   io::Json out = io::Json::MakeObject();

@@ -48,8 +48,7 @@ class ModelHandle {
   Status Predict(const uint8_t* x, size_t x_len, size_t n, float* logits) const;
 
   // {"accuracy": fraction, "loss": mean cross-entropy} on a dataset.
-  StatusOr<std::string> Evaluate(const uint8_t* x, size_t x_len, const uint8_t* y, size_t y_len,
-                                 std::string_view shape_json) const;
+  StatusOr<std::string> Evaluate(const DatasetBuffers& data) const;
 
   // Validates the request and returns a session that unlearns on a copy of this model;
   // CommitForget swaps the result in. options: see api::UnlearnOptionsFromJson.
@@ -66,8 +65,7 @@ class ModelHandle {
                                 std::string_view options_json) const;
 
   // Validates data and options and returns a session that trains this model.
-  StatusOr<FitSession> StartFit(const uint8_t* x, size_t x_len, const uint8_t* y, size_t y_len,
-                                std::string_view shape_json, std::string_view options_json);
+  StatusOr<FitSession> StartFit(const DatasetBuffers& data, std::string_view options_json);
 
  private:
   std::shared_ptr<nn::Model> model_;

@@ -87,18 +87,6 @@ val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, size_t 
   return Done(self.Predict(Ptr<const uint8_t>(x), x_len, n, Ptr<float>(out)));
 }
 
-val Evaluate(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, uintptr_t y, size_t y_len,
-             const std::string& shape_json) {
-  return Result(
-      self.Evaluate(Ptr<const uint8_t>(x), x_len, Ptr<const uint8_t>(y), y_len, shape_json));
-}
-
-val StartFit(qf::api::ModelHandle& self, uintptr_t x, size_t x_len, uintptr_t y, size_t y_len,
-             const std::string& shape_json, const std::string& options_json) {
-  return Result(self.StartFit(Ptr<const uint8_t>(x), x_len, Ptr<const uint8_t>(y), y_len,
-                              shape_json, options_json));
-}
-
 // {x, xLen, y, yLen, shape} (heap offsets and lengths, shape as JSON text) to buffers.
 qf::api::DatasetBuffers Buffers(const val& d) {
   qf::api::DatasetBuffers b;
@@ -108,6 +96,14 @@ qf::api::DatasetBuffers Buffers(const val& d) {
   b.y_len = d["yLen"].as<size_t>();
   b.shape_json = d["shape"].as<std::string>();
   return b;
+}
+
+val Evaluate(const qf::api::ModelHandle& self, const val& data) {
+  return Result(self.Evaluate(Buffers(data)));
+}
+
+val StartFit(qf::api::ModelHandle& self, const val& data, const std::string& options_json) {
+  return Result(self.StartFit(Buffers(data), options_json));
 }
 
 val StartForget(qf::api::ModelHandle& self, const val& forget, const val& retain,
