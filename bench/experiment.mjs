@@ -46,6 +46,9 @@ const fullTest = await loadFashionMnist(qf, 'test', num('test-limit'));
 const spec = { arch: args.arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: num('bits') };
 const recipe = { epochs: num('epochs'), batchSize: 64, lr: 0.05, schedule: 'cosine', weightDecay: 5e-4 };
 const methods = args.methods.split(',').map((m) => m.trim()).filter(Boolean);
+// Per-method settings that differ from the shared ones (lr 0.01, batch 256): gradient
+// ascent is unbounded, so it takes a small step, as in the SalUn codebase's GA runs.
+const METHOD_OPTIONS = { ga: { lr: 1e-4 } };
 const seeds = Array.from({ length: num('seeds') }, (_, i) => i + 1);
 await mkdir(args.cache, { recursive: true });
 
@@ -83,8 +86,16 @@ for (const seed of seeds) {
     let seconds = reference.seconds;
     if (method !== 'retrain') {
       model = qf.loadModel(originalBytes);
-      const result = await model.forget(forget, { retain, method, epochs: num('forget-epochs'), batchSize: 256, seed });
-      seconds = result.seconds;
+      try {
+        const result = await model.forget(forget, { retain, method, epochs: num('forget-epochs'), batchSize: 256, seed, ...METHOD_OPTIONS[method] });
+        seconds = result.seconds;
+      } catch (error) {
+        // A method that fails (e.g. diverges) is reported and the others still run.
+        log(`  ${method.padEnd(9)} FAILED: ${error.message}`);
+        if (args.json) console.log(JSON.stringify({ event: 'failed', method, seed, code: error.code, message: error.message }));
+        model.dispose();
+        continue;
+      }
     }
     const m = qf.unlearningMetrics(model, { forget, retain, test, reference: reference.model, seed });
     const row = { method, seed, FA: m.FA, RA: m.RA, TA: m.TA, MIA: m.MIA, AG: m.AG, JS: m.JS, seconds };
@@ -105,6 +116,10 @@ const fmt = ({ mean, std }) => `${mean.toFixed(2)} ± ${std.toFixed(2)}`;
 const table = [`| method | FA | RA | TA | MIA | AG | time (s) |`, '|---|---|---|---|---|---|---|'];
 for (const method of methods) {
   const mine = rows.filter((r) => r.method === method);
+  if (!mine.length) {
+    table.push(`| ${method} | failed | | | | | |`);
+    continue;
+  }
   const s = Object.fromEntries(['FA', 'RA', 'TA', 'MIA', 'AG'].map((k) => [k, stat(mine.map((r) => r[k]))]));
   const times = mine.map((r) => r.seconds).filter((t) => t !== null);
   const time = times.length ? stat(times).mean.toFixed(1) : 'cached';
