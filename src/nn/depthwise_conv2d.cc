@@ -129,12 +129,7 @@ void DepthwiseConv2D::CollectState(StateVisitor* visitor) {
 }
 
 void DepthwiseConv2D::CollectParams(std::vector<Param*>* out) {
-  out->push_back(&weight_);
-  out->push_back(&bias_);
-  if (quant_.quantized()) {
-    out->push_back(&wq_.steps());
-    if (!iq_.fixed()) out->push_back(&iq_.step_param());
-  }
+  CollectWeightedLayerParams(quant_, &weight_, &bias_, &wq_, &iq_, out);
 }
 
 }  // namespace qf::nn

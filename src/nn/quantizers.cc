@@ -135,4 +135,14 @@ void VisitWeightedLayerState(const QuantConfig& config, Param* weight, Param* bi
   iq->set_initialized(initialized);
 }
 
+void CollectWeightedLayerParams(const QuantConfig& quant, Param* weight, Param* bias,
+                                WeightQuantizer* wq, InputQuantizer* iq, std::vector<Param*>* out) {
+  out->push_back(weight);
+  out->push_back(bias);
+  if (quant.quantized()) {
+    out->push_back(&wq->steps());
+    if (!iq->fixed()) out->push_back(&iq->step_param());
+  }
+}
+
 }  // namespace qf::nn

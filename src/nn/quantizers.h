@@ -109,6 +109,12 @@ void ConfigureInputQuantizer(const BuildInfo& info, InputQuantizer* iq);
 // (QuantizedWeightState), the bias, and for a learned input quantizer its step
 // ("<layer>.input_step") and flag "<layer>.input_initialized"; float, the weights and the
 // bias as float tensors. `wq` and `iq` are only read when config.quantized().
+// Appends a weighted layer's trainable parameters: weight and bias, and when quantized
+// the weight steps and (unless fixed) the input step. Shared by LinearCore and
+// DepthwiseConv2D.
+void CollectWeightedLayerParams(const QuantConfig& quant, Param* weight, Param* bias,
+                                WeightQuantizer* wq, InputQuantizer* iq, std::vector<Param*>* out);
+
 void VisitWeightedLayerState(const QuantConfig& config, Param* weight, Param* bias,
                              WeightQuantizer* wq, InputQuantizer* iq, StateVisitor* visitor);
 
