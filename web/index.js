@@ -9,6 +9,7 @@ import { Model, checkDataset, handleOf, heapDataset } from './model.js';
 export { QforgetError } from './errors.js';
 export { liveHandles } from './handles.js';
 export { Model } from './model.js';
+export { RECEIPT_FORMAT, verifyReceipts } from './receipts.js';
 
 // (func (result v128) i8x16.splat(0) i32x4.dot_i16x8_s i8x16.splat(0)): validates only
 // where the engine's SIMD instructions exist.

@@ -4,6 +4,7 @@
 import { QforgetError, checkArray, checkDim, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { adopt, release } from './handles.js';
+import { datasetSha256, previousHash, sealReceipt, sha256 } from './receipts.js';
 
 /** Batches trained per step of fit() between chances to report and cancel. */
 const BATCHES_PER_STEP = 4;
@@ -139,27 +140,41 @@ export class Model {
    * error or an abort leaves it exactly as it was.
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} forgetSet
    * @param {object} options retain (required: the training data that stays, or a sample),
+   *   test (optional: a held-out set; the receipt then carries the metrics),
+   *   previousReceipt (optional: the last receipt of this model's log, to chain to),
    *   method ('qmul' | 'ft' | 'ga' | 'rl' | ...), epochs, batchSize, lr, optimizer,
    *   momentum, nesterov, weightDecay, schedule, seed, qmulMode, qmulRetainScanBatches,
    *   l1Alpha, salunRatio, bsEpsilon, onProgress(epochReport), signal
-   * @returns {Promise<{method: string, forgotten: number, epochs: object[], seconds: number}>}
+   * @returns {Promise<object>} the receipt (see receipts.js and SPEC §5)
    */
   async forget(forgetSet, options = {}) {
     const handle = this.#live();
     this.#idle('forget');
     checkDataset('forgetSet', forgetSet);
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
-    const { retain, ...rest } = engineOptions;
+    const { retain, test, previousReceipt, ...rest } = engineOptions;
     if (retain === undefined) throw invalid('options.retain is required: the training data that stays (or a sample of it)');
     checkDataset('options.retain', retain);
+    if (test !== undefined) {
+      checkDataset('options.test', test);
+      withHeap(this.#module, (heap) => unwrap(handle.checkDataset(heapDataset(heap, test), 'options.test')));
+    }
+    const previousSha256 = previousHash(previousReceipt);
     if (signal?.aborted) throw new QforgetError('ABORTED', 'forget was aborted before it started; the model is unchanged');
-    const started = performance.now();
-    const session = adopt(withHeap(this.#module, (heap) =>
-      unwrap(handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), JSON.stringify(rest))),
-    ));
+    const aborted = (epochs) => new QforgetError('ABORTED', `forget was aborted after ${epochs} epoch(s); the model is unchanged`);
+
     this.#busy = true;
-    const epochs = [];
+    let session = null;
     try {
+      const [forgetSetSha256, retainSetSha256, modelBeforeSha256] = await Promise.all([
+        datasetSha256(forgetSet), datasetSha256(retain), sha256(unwrap(handle.save(true))),
+      ]);
+      if (signal?.aborted) throw aborted(0);
+      const started = performance.now();
+      session = adopt(withHeap(this.#module, (heap) =>
+        unwrap(handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), JSON.stringify(rest))),
+      ));
+      const epochs = [];
       for (;;) {
         const step = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
         for (const epoch of step.epochs) {
@@ -168,15 +183,32 @@ export class Model {
         }
         if (step.done) break;
         await nextTask();
-        if (signal?.aborted) {
-          throw new QforgetError('ABORTED', `forget was aborted after ${epochs.length} epoch(s); the model is unchanged`);
-        }
+        if (signal?.aborted) throw aborted(epochs.length);
         this.#live();
       }
       unwrap(handle.commitForget(session));
-      return { method: session.method, forgotten: session.forgotten, epochs, seconds: (performance.now() - started) / 1000 };
+      const seconds = (performance.now() - started) / 1000;
+      const metrics = test === undefined ? null : withHeap(this.#module, (heap) =>
+        JSON.parse(unwrap(handle.metrics(heapDataset(heap, forgetSet), heapDataset(heap, retain), heapDataset(heap, test), '{}'))),
+      );
+      return await sealReceipt({
+        engine: { version: this.#module.version(), isa: this.#module.kernelIsa() },
+        createdAt: new Date().toISOString(),
+        method: session.method,
+        options: rest,
+        forgotten: session.forgotten,
+        retained: retain.shape[0],
+        forgetSetSha256,
+        retainSetSha256,
+        modelBeforeSha256,
+        modelAfterSha256: await sha256(unwrap(handle.save(true))),
+        metrics,
+        epochs,
+        seconds,
+        previousSha256,
+      });
     } finally {
-      release(session);
+      if (session) release(session);
       this.#busy = false;
     }
   }

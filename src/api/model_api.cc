@@ -63,6 +63,11 @@ Status ModelHandle::Predict(const uint8_t* x, size_t x_len, size_t n, float* log
   return OkStatus();
 }
 
+Status ModelHandle::CheckDataset(const DatasetBuffers& buffers, std::string_view name) const {
+  QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, name));
+  return train::ValidateDataset(data, model_->input_shape(), model_->classes(), std::string(name));
+}
+
 StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const {
   QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, "dataset"));
   QF_RETURN_IF_ERROR(

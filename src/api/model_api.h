@@ -47,6 +47,10 @@ class ModelHandle {
   // logits (n x classes floats) of the deployed integer model for n samples of x.
   Status Predict(const uint8_t* x, size_t x_len, size_t n, float* logits) const;
 
+  // OK when `data` could be evaluated on this model (shape, sizes, label range, finite
+  // values); the error names `name` otherwise. Lets callers refuse a request up front.
+  Status CheckDataset(const DatasetBuffers& data, std::string_view name) const;
+
   // {"accuracy": fraction, "loss": mean cross-entropy} on a dataset.
   StatusOr<std::string> Evaluate(const DatasetBuffers& data) const;
 

@@ -98,6 +98,10 @@ qf::api::DatasetBuffers Buffers(const val& d) {
   return b;
 }
 
+val CheckDataset(const qf::api::ModelHandle& self, const val& data, const std::string& name) {
+  return Done(self.CheckDataset(Buffers(data), name));
+}
+
 val Evaluate(const qf::api::ModelHandle& self, const val& data) {
   return Result(self.Evaluate(Buffers(data)));
 }
@@ -186,6 +190,7 @@ EMSCRIPTEN_BINDINGS(qforget) {
       .function("describe", &qf::api::ModelHandle::Describe)
       .function("save", &SaveModel)
       .function("predict", &Predict)
+      .function("checkDataset", &CheckDataset)
       .function("evaluate", &Evaluate)
       .function("startFit", &StartFit)
       .function("startForget", &StartForget)
