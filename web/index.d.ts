@@ -1,5 +1,7 @@
 // Types of the qforget package (ESM). Hand-written; kept in step with web/*.js.
 
+/// <reference lib="esnext.disposable" />
+
 /** Every failure qforget reports. `code` is stable, `message` names the argument. */
 export class QforgetError extends Error {
   readonly name: 'QforgetError';
@@ -12,6 +14,7 @@ export class QforgetError extends Error {
     | 'RESOURCE_EXHAUSTED'
     | 'ABORTED'
     | 'INTERNAL';
+  constructor(code: QforgetError['code'], message: string);
 }
 
 export interface CreateOptions {
@@ -36,8 +39,8 @@ export interface ModelOptions {
   /** One sample's shape, e.g. [28, 28, 1]. */
   inputShape: number[];
   numClasses: number;
-  /** Bits of the hidden layers' weights; 32 trains a float model. */
-  weightBits?: WeightBits;
+  /** Bits of the hidden layers' weights (required); 32 trains a float model. */
+  weightBits: WeightBits;
   /** Bits of the first and last layers (default 8). */
   edgeBits?: WeightBits;
   /** Per-output-channel step sizes (default true). */
@@ -77,6 +80,10 @@ export type Method = 'ft' | 'ga' | 'rl' | 'qmul' | 'retrain' | 'l1sparse' | 'sal
 export interface ForgetOptions {
   /** The training data that stays (or a sample of it). */
   retain: Dataset;
+  /** A held-out set: the receipt then carries the unlearning metrics. Checked up front. */
+  test?: Dataset;
+  /** The last receipt of this model's log: the new receipt chains to it. */
+  previousReceipt?: ForgetReceipt | null;
   method?: Method;
   epochs?: number;
   batchSize?: number;
@@ -109,12 +116,38 @@ export interface ForgetEpoch {
   qmul?: { gForget: number; gRetain: number; wForget: number; wRetain: number; similarLabels: number[][] };
 }
 
-export interface ForgetResult {
+/**
+ * What one forget did, sealed: `sha256` is the SHA-256 of the canonical JSON (keys
+ * sorted) of every other field, and `previousSha256` names the receipt before it.
+ */
+export interface ForgetReceipt {
+  format: 'qforget-receipt/1';
+  engine: { version: string; isa: string };
+  /** ISO 8601 time the receipt was sealed. */
+  createdAt: string;
   method: Method;
+  /** The options given, without the datasets and callbacks. */
+  options: Record<string, unknown>;
   forgotten: number;
+  retained: number;
+  /** SHA-256 (hex) of the forget set: its shape as JSON, a NUL byte, pixels, labels. */
+  forgetSetSha256: string;
+  retainSetSha256: string;
+  /** SHA-256 of model.save() before and after. */
+  modelBeforeSha256: string;
+  modelAfterSha256: string;
+  /** With options.test: the metrics of the unlearned model; otherwise null. */
+  metrics: UnlearningMetrics | null;
   epochs: ForgetEpoch[];
+  /** Wall time of the unlearning itself (not the hashing). */
   seconds: number;
+  previousSha256: string | null;
+  sha256: string;
 }
+
+export type ReceiptCheck =
+  | { ok: true; count: number }
+  | { ok: false; count: number; brokenAt: number; reason: string };
 
 export interface UnlearningMetrics {
   FA: number;
@@ -128,6 +161,8 @@ export interface UnlearningMetrics {
 }
 
 export class Model {
+  /** Models come from qf.createModel() or qf.loadModel(). */
+  private constructor();
   readonly inputShape: number[];
   readonly numClasses: number;
   describe(): ModelOptions & { layers: object[] };
@@ -136,14 +171,15 @@ export class Model {
   evaluate(ds: Dataset): { accuracy: number; loss: number };
   fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;
   /** Makes the model forget a set of samples; atomic (see README). */
-  forget(forgetSet: Dataset, options: ForgetOptions): Promise<ForgetResult>;
+  forget(forgetSet: Dataset, options: ForgetOptions): Promise<ForgetReceipt>;
   /** The model file's bytes; `shadow: false` keeps only the deployed integer model. */
   save(options?: { shadow?: boolean }): Uint8Array;
   dispose(): void;
   [Symbol.dispose](): void;
 }
 
-export class PackedMatrixS8 {
+/** From qf.kernels.packMatrixS8() (a type only: the class is not exported). */
+export interface PackedMatrixS8 {
   readonly k: number;
   readonly n: number;
   matmul(a: Uint8Array, m: number): Int32Array;
@@ -160,6 +196,8 @@ export interface Kernels {
 }
 
 export class Qforget {
+  /** Obtain one with createQforget(). */
+  private constructor();
   readonly version: string;
   readonly simd: boolean;
   readonly kernels: Kernels;
@@ -180,6 +218,12 @@ export class Qforget {
 }
 
 export function createQforget(options?: CreateOptions): Promise<Qforget>;
+export const RECEIPT_FORMAT: 'qforget-receipt/1';
+/**
+ * Checks a receipt log, oldest first: each seal matches its contents and each receipt
+ * names the one before it (the first names none, or `options.previous`).
+ */
+export function verifyReceipts(receipts: ForgetReceipt[], options?: { previous?: string | null }): Promise<ReceiptCheck>;
 export function simdSupported(): boolean;
 /** Wasm objects currently owned by JS wrappers (a debugging aid for leak checks). */
 export function liveHandles(): number;

@@ -1,0 +1,276 @@
+// A TypeScript consumer of the package, type-checked (never run) by tests/js/types.test.mjs
+// with `tsc -p tests/types`: it imports 'qforget' as a user would (resolved through the
+// package's own "exports", i.e. web/index.d.ts) and walks the whole typed API. The
+// `@ts-expect-error` lines are misuse the types must refuse; if the types ever accept
+// one, tsc reports the directive as unused and the check fails.
+import {
+  createQforget,
+  liveHandles,
+  simdSupported,
+  Model,
+  Qforget,
+  QforgetError,
+  type Arch,
+  type CreateOptions,
+  type Dataset,
+  type EpochStats,
+  type FitOptions,
+  type ForgetEpoch,
+  type ForgetOptions,
+  type ForgetReceipt,
+  type ReceiptCheck,
+  RECEIPT_FORMAT,
+  verifyReceipts,
+  type Kernels,
+  type Method,
+  type ModelOptions,
+  type PackedMatrixS8,
+  type UnlearningMetrics,
+  type WeightBits,
+} from 'qforget';
+
+// Exact-type assertions: Equal<A, B> is true only when A and B are the same type.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(): T | void {}
+
+// --- loading ------------------------------------------------------------------------
+const options: CreateOptions = { simd: 'auto', locateFile: (file) => new URL(`./dist/${file}`, import.meta.url) };
+const qf: Qforget = await createQforget(options);
+await createQforget({ simd: true });
+await createQforget({ simd: false, locateFile: (file) => `/static/${file}` });
+await createQforget();
+// @ts-expect-error simd is 'auto' or a boolean
+await createQforget({ simd: 'yes' });
+// @ts-expect-error locateFile returns a string or URL
+await createQforget({ locateFile: (file: string) => file.length });
+const canSimd: boolean = simdSupported();
+const handles: number = liveHandles();
+const version: string = qf.version;
+const isSimd: boolean = qf.simd;
+// @ts-expect-error the engine is loaded with createQforget(), not constructed
+new Qforget();
+
+// --- models ---------------------------------------------------------------------------
+const arch: Arch = 'lenet';
+const bits: WeightBits = 4;
+const spec: ModelOptions = {
+  arch: 'mlp',
+  inputShape: [12, 12, 1],
+  numClasses: 9,
+  weightBits: bits,
+  edgeBits: 8,
+  perChannel: true,
+  seed: 3,
+};
+const model: Model = qf.createModel(spec);
+qf.createModel({ arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: 8 });
+qf.createModel({ arch: 'custom', inputShape: [4], numClasses: 2, weightBits: 32, layers: [{ type: 'dense', units: 2 }] });
+// @ts-expect-error not an architecture
+qf.createModel({ arch: 'vgg', inputShape: [12, 12, 1], numClasses: 9, weightBits: 4 });
+// @ts-expect-error 5-bit weights do not exist
+qf.createModel({ ...spec, weightBits: 5 });
+// @ts-expect-error numClasses is required
+qf.createModel({ arch: 'mlp', inputShape: [12, 12, 1], weightBits: 4 });
+// @ts-expect-error weightBits is required (the engine has no default)
+qf.createModel({ arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9 });
+// @ts-expect-error models come from createModel or loadModel
+new Model();
+
+const inputShape: number[] = model.inputShape;
+const numClasses: number = model.numClasses;
+// @ts-expect-error read-only
+model.numClasses = 3;
+const description = model.describe();
+const describedArch: Arch = description.arch;
+const describedLayers: object[] = description.layers;
+
+// --- data, fit ---------------------------------------------------------------------------
+const n = 32;
+const train: Dataset = { x: new Uint8Array(n * 144), y: new Uint8Array(n), shape: [n, 12, 12, 1] };
+// @ts-expect-error pixels are a Uint8Array, not a Float32Array
+const badX: Dataset = { x: new Float32Array(n * 144), y: new Uint8Array(n), shape: [n, 12, 12, 1] };
+// @ts-expect-error a dataset needs its shape
+const noShape: Dataset = { x: new Uint8Array(n * 144), y: new Uint8Array(n) };
+
+const controller = new AbortController();
+const fitOptions: FitOptions = {
+  epochs: 2,
+  batchSize: 16,
+  lr: 0.05,
+  optimizer: 'adam',
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 5e-4,
+  schedule: { name: 'step', stepEpochs: 1, gamma: 0.5 },
+  clipNorm: 1,
+  augment: { cropPadding: 2, flip: true },
+  seed: 7,
+  onProgress: (e: EpochStats) => console.log(e.epoch, e.loss, e.accuracy, e.lr, e.seconds),
+  signal: controller.signal,
+};
+const history: EpochStats[] = await model.fit(train, fitOptions);
+await model.fit(train, { schedule: 'cosine' });
+await model.fit(train);
+const lastLoss: number = history[history.length - 1]!.loss;
+// @ts-expect-error not an optimizer
+await model.fit(train, { optimizer: 'rmsprop' });
+// @ts-expect-error not a schedule
+await model.fit(train, { schedule: 'linear' });
+
+// --- predict, evaluate --------------------------------------------------------------------
+const logits: Float32Array = model.predict(train.x, n);
+// @ts-expect-error pixels are a Uint8Array
+model.predict(new Float32Array(144), 1);
+// @ts-expect-error predict needs the sample count
+model.predict(train.x);
+const evaluation: { accuracy: number; loss: number } = model.evaluate(train);
+assertType<Equal<ReturnType<Model['evaluate']>, { accuracy: number; loss: number }>>();
+
+// --- forget --------------------------------------------------------------------------------
+const forgetSet: Dataset = { x: train.x.subarray(0, 4 * 144), y: train.y.subarray(0, 4), shape: [4, 12, 12, 1] };
+const methods: Method[] = ['ft', 'ga', 'rl', 'qmul', 'retrain', 'l1sparse', 'salun', 'bs', 'oeu'];
+const forgetOptions: ForgetOptions = {
+  retain: train,
+  method: methods[0],
+  epochs: 1,
+  batchSize: 16,
+  lr: 0.01,
+  optimizer: 'sgd',
+  momentum: 0.9,
+  nesterov: false,
+  weightDecay: 0,
+  schedule: 'constant',
+  seed: 1,
+  qmulMode: 'sequential',
+  qmulRetainScanBatches: 0,
+  l1Alpha: 5e-4,
+  salunRatio: 0.5,
+  bsEpsilon: 0.1,
+  onProgress: (e: ForgetEpoch) => {
+    const accuracy: number = e.forgetAccuracy;
+    const loss: number | undefined = e.losses['total'];
+    if (e.qmul) console.log(e.epoch, e.lr, e.seconds, accuracy, loss, e.qmul.similarLabels[0]?.[0], e.qmul.wForget);
+  },
+  signal: controller.signal,
+};
+const result: ForgetReceipt = await model.forget(forgetSet, forgetOptions);
+const forgotten: number = result.forgotten;
+const method: Method = result.method;
+const perEpoch: ForgetEpoch[] = result.epochs;
+const sealed: string = result.sha256;
+const chained: string | null = result.previousSha256;
+const receiptMetrics: UnlearningMetrics | null = result.metrics;
+const next = await model.forget(forgetSet, { retain: train, test: train, method: 'ft', epochs: 1, previousReceipt: result });
+const check: ReceiptCheck = await verifyReceipts([result, next]);
+if (!check.ok) console.log(check.brokenAt, check.reason);
+const format: 'qforget-receipt/1' = RECEIPT_FORMAT;
+// @ts-expect-error a receipt log is an array of receipts
+await verifyReceipts(result);
+// @ts-expect-error previousReceipt takes a receipt, not its hash
+await model.forget(forgetSet, { retain: train, previousReceipt: result.sha256 });
+// @ts-expect-error not an unlearning method
+await model.forget(forgetSet, { retain: train, method: 'sorcery' });
+// @ts-expect-error retain is required
+await model.forget(forgetSet, { method: 'ft', epochs: 1 });
+// @ts-expect-error the options (with retain) are required
+await model.forget(forgetSet);
+// @ts-expect-error not a qmul mode
+await model.forget(forgetSet, { retain: train, qmulMode: 'parallel' });
+
+// --- metrics, scenarios ------------------------------------------------------------------
+const metrics: UnlearningMetrics = qf.unlearningMetrics(model, { forget: forgetSet, retain: train, test: train });
+const withReference = qf.unlearningMetrics(model, {
+  forget: forgetSet,
+  retain: train,
+  test: train,
+  reference: model,
+  miaFeature: 'modifiedEntropy',
+  seed: 2,
+});
+const gap: number | undefined = withReference.AG;
+const js: number | undefined = withReference.JS;
+const points: number[] = [metrics.FA, metrics.UA, metrics.RA, metrics.TA, metrics.MIA, metrics.miaAttackAccuracy];
+// @ts-expect-error the test set is required
+qf.unlearningMetrics(model, { forget: forgetSet, retain: train });
+// @ts-expect-error not an MIA feature
+qf.unlearningMetrics(model, { forget: forgetSet, retain: train, test: train, miaFeature: 'loss' });
+
+const split = qf.resolveScenario(train.y, 'random:0.1', { numClasses: 9, seed: 0 });
+const forgetIds: Uint32Array = split.forgetIds;
+const retainIds: Uint32Array = split.retainIds;
+const excluded: number | null = split.excludedClass;
+qf.resolveScenario(train.y, 'class:0', { numClasses: 9 });
+// @ts-expect-error numClasses is required
+qf.resolveScenario(train.y, 'class:0', {});
+
+// --- files -------------------------------------------------------------------------------
+const bytes: Uint8Array = model.save();
+const small: Uint8Array = model.save({ shadow: false });
+// @ts-expect-error not a save option
+model.save({ compress: true });
+const loaded: Model = qf.loadModel(bytes);
+// @ts-expect-error model bytes are a Uint8Array
+qf.loadModel([1, 2, 3]);
+const idx: { dims: number[]; data: Uint8Array } = qf.parseIdx(new Uint8Array(16));
+
+// --- kernels -----------------------------------------------------------------------------
+const kernels: Kernels = qf.kernels;
+const isa: string = kernels.isa;
+const c: Int32Array = kernels.matmulU8S8(new Uint8Array(6), new Int8Array(6), 2, 3, 2);
+// @ts-expect-error B is int8
+kernels.matmulU8S8(new Uint8Array(6), new Uint8Array(6), 2, 3, 2);
+const packed: PackedMatrixS8 = kernels.packMatrixS8(new Int8Array(6), 3, 2);
+const product: Int32Array = packed.matmul(new Uint8Array(6), 2);
+const packedShape: [number, number] = [packed.k, packed.n];
+packed.dispose();
+{
+  using scopedPacked = kernels.packMatrixS8(new Int8Array(6), 3, 2);
+  scopedPacked.matmul(new Uint8Array(3), 1);
+}
+
+// --- errors ------------------------------------------------------------------------------
+try {
+  model.predict(new Uint8Array(1), 1);
+} catch (e) {
+  if (e instanceof QforgetError) {
+    const code: QforgetError['code'] = e.code;
+    const name: 'QforgetError' = e.name;
+    switch (code) {
+      case 'INVALID_ARGUMENT':
+      case 'FAILED_PRECONDITION':
+      case 'OUT_OF_RANGE':
+      case 'DATA_LOSS':
+      case 'UNIMPLEMENTED':
+      case 'RESOURCE_EXHAUSTED':
+      case 'ABORTED':
+      case 'INTERNAL':
+        break;
+      default: {
+        const never: never = code;
+        throw never;
+      }
+    }
+    // @ts-expect-error not a code qforget reports
+    if (e.code === 'NOT_FOUND') console.log(name);
+    const isError: Error = e;
+  }
+}
+const made = new QforgetError('ABORTED', 'stopped');
+// @ts-expect-error not a code
+new QforgetError('OOPS', 'message');
+// @ts-expect-error a code and a message
+new QforgetError('a message alone');
+
+// --- disposal ----------------------------------------------------------------------------
+loaded.dispose();
+model[Symbol.dispose]();
+{
+  using scoped = qf.createModel(spec);
+  scoped.predict(new Uint8Array(144), 1);
+}
+
+export const used = [
+  canSimd, handles, version, isSimd, inputShape, numClasses, describedArch, describedLayers, badX, noShape,
+  lastLoss, logits, evaluation, forgotten, method, perEpoch, gap, js, points, forgetIds, retainIds, excluded,
+  small, idx, isa, c, product, packedShape, made, sealed, chained, receiptMetrics, format,
+];
