@@ -5,22 +5,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
 import { createQforget, liveHandles, QforgetError } from '../../web/index.js';
+import { synthetic } from './synthetic.mjs';
 
-// Class k lights a k-dependent 4x4 patch of a 12x12 image over seeded noise.
-function synthetic(n, seed, classes = 9) {
-  let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24);
-  const x = new Uint8Array(n * 144);
-  const y = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = next() % classes;
-    y[i] = k;
-    for (let p = 0; p < 144; p++) x[i * 144 + p] = next() % 64;
-    const cy = Math.floor(k / 3) * 4, cx = (k % 3) * 4;
-    for (let r = cy; r < cy + 4; r++) for (let c = cx; c < cx + 4; c++) x[i * 144 + r * 12 + c] = 160 + (next() % 96);
-  }
-  return { x, y, shape: [n, 12, 12, 1] };
-}
 
 const SPEC = { arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 4, seed: 3 };
 const isError = (code, pattern) => (e) => e instanceof QforgetError && e.code === code && pattern.test(e.message);

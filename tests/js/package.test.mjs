@@ -6,7 +6,7 @@
 // and nothing from the repository's node_modules.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -114,6 +114,7 @@ describe('npm package', () => {
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'qforget-consumer', version: '1.0.0', private: true, type: 'module' }, null, 2));
     writeFileSync(join(project, 'sample.mjs'), SAMPLE);
+    copyFileSync(new URL('./synthetic.mjs', import.meta.url), join(project, 'synthetic.mjs'));
     await npm(['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], project);
 
     const installed = join(project, 'node_modules', 'qforget');
@@ -164,21 +165,7 @@ describe('npm package', () => {
 const SAMPLE = String.raw`
 import { createQforget, liveHandles, QforgetError } from 'qforget';
 
-// Class k lights a k-dependent 4x4 patch of a 12x12 image over seeded noise.
-function synthetic(n, seed, classes = 9) {
-  let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24);
-  const x = new Uint8Array(n * 144);
-  const y = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = next() % classes;
-    y[i] = k;
-    for (let p = 0; p < 144; p++) x[i * 144 + p] = next() % 64;
-    const cy = Math.floor(k / 3) * 4, cx = (k % 3) * 4;
-    for (let r = cy; r < cy + 4; r++) for (let c = cx; c < cx + 4; c++) x[i * 144 + r * 12 + c] = 160 + (next() % 96);
-  }
-  return { x, y, shape: [n, 12, 12, 1] };
-}
+import { synthetic } from './synthetic.mjs';
 
 const slice = (ds, lo, hi) => ({ x: ds.x.slice(lo * 144, hi * 144), y: ds.y.slice(lo, hi), shape: [hi - lo, 12, 12, 1] });
 const sameBits = (a, b) => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;

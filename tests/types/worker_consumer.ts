@@ -1,0 +1,29 @@
+// A TypeScript consumer of qforget/worker, type-checked (never run) with consumer.ts by
+// tests/js/types.test.mjs. `@ts-expect-error` lines are misuse the types must refuse.
+import type { Dataset, ForgetReceipt } from 'qforget';
+import { createQforgetWorker, QforgetError, type QforgetWorker, type RemoteModel } from 'qforget/worker';
+
+const qf: QforgetWorker = await createQforgetWorker({ simd: 'auto', wasmBaseUrl: '/web/dist/' });
+// @ts-expect-error a function cannot be sent to a worker: locateFile is not an option
+await createQforgetWorker({ locateFile: (file: string) => file });
+const train: Dataset = { x: new Uint8Array(144), y: new Uint8Array(1), shape: [1, 12, 12, 1] };
+const model: RemoteModel = await qf.createModel({ arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 4 });
+const history = await model.fit(train, { epochs: 1, onProgress: (e) => console.log(e.loss) });
+const logits: Float32Array = await model.predict(train.x, 1);
+const receipt: ForgetReceipt = await model.forget(train, { retain: train, method: 'qmul', signal: new AbortController().signal });
+// @ts-expect-error predict is asynchronous in a worker
+const sync: Float32Array = model.predict(train.x, 1);
+const metrics = await qf.unlearningMetrics(model, { forget: train, retain: train, test: train, reference: model });
+const bytes: Uint8Array = await model.save({ shadow: false });
+const copy: RemoteModel = await qf.loadModel(bytes);
+await using scoped = await qf.createModel({ arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 2 });
+const live: number = await qf.liveHandles();
+try {
+  await copy.evaluate(train);
+} catch (e) {
+  if (e instanceof QforgetError) console.log(e.code);
+}
+await copy.dispose();
+await qf.terminate();
+
+export const used = [history, logits, receipt, sync, metrics, scoped, live];

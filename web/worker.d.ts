@@ -1,0 +1,92 @@
+// Types of qforget/worker (ESM): the qforget API, promise-based, running in a Web Worker
+// or a Node worker thread. Hand-written; kept in step with web/worker.js. The shared
+// types (datasets, options, results) are those of './index.js'.
+
+/// <reference lib="esnext.disposable" />
+
+import type {
+  Dataset,
+  EpochStats,
+  FitOptions,
+  ForgetOptions,
+  Model,
+  ModelOptions,
+  Qforget,
+  UnlearningMetrics,
+} from './index.js';
+
+export { QforgetError } from './index.js';
+
+export interface WorkerOptions {
+  /** 'auto' (default) probes WebAssembly SIMD in the worker; true/false force a build. */
+  simd?: 'auto' | boolean;
+  /**
+   * The folder (an absolute URL, or one relative to the page) holding the
+   * qforget-{simd,nosimd}.{js,wasm} files; default: dist/ next to this module. It takes
+   * the place of createQforget's `locateFile`, which cannot be sent to a worker.
+   */
+  wasmBaseUrl?: string | URL;
+  /** Where worker_thread.js is served (default: next to this module); given to the Worker constructor unchanged. */
+  workerUrl?: string | URL;
+}
+
+/**
+ * A model living in a worker; every method mirrors Model's and returns a promise. Every
+ * rejection is a QforgetError (or the error an onProgress callback threw).
+ */
+export class RemoteModel {
+  /** Models come from worker.createModel() or worker.loadModel(). */
+  private constructor();
+  readonly inputShape: number[];
+  readonly numClasses: number;
+  describe(): Promise<ReturnType<Model['describe']>>;
+  /** Logits of the deployed integer model, n × numClasses. `x` is copied, never moved. */
+  predict(x: Uint8Array, n: number): Promise<Float32Array>;
+  evaluate(ds: Dataset): Promise<ReturnType<Model['evaluate']>>;
+  /** `signal` aborting rejects with code ABORTED; onProgress runs on the caller's thread. */
+  fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;
+  /** Resolves to what Model.forget resolves to; an abort or an error leaves the model unchanged. */
+  forget(forgetSet: Dataset, options: ForgetOptions): ReturnType<Model['forget']>;
+  save(options?: { shadow?: boolean }): Promise<Uint8Array>;
+  /** Frees the model in the worker. Safe twice, and after terminate(); later use rejects. */
+  dispose(): Promise<void>;
+  /** Starts dispose() without waiting (later calls still reach the worker after it). */
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export type RemoteMetricsSets = Omit<Parameters<Qforget['unlearningMetrics']>[1], 'reference'> & {
+  /** The model retrained without the forget set: a model of the same worker. */
+  reference?: RemoteModel;
+};
+
+/** qforget running in a worker. Obtain one with createQforgetWorker(); terminate() it when done. */
+export class QforgetWorker {
+  private constructor();
+  /** Which build runs in the worker: true for the SIMD one. */
+  readonly simd: boolean;
+  readonly version: string;
+  createModel(options: ModelOptions): Promise<RemoteModel>;
+  /** Restores a model from save() bytes (copied, never moved). */
+  loadModel(bytes: Uint8Array): Promise<RemoteModel>;
+  parseIdx(bytes: Uint8Array): Promise<ReturnType<Qforget['parseIdx']>>;
+  resolveScenario(
+    labels: Uint8Array,
+    scenario: string,
+    options: Parameters<Qforget['resolveScenario']>[2],
+  ): Promise<ReturnType<Qforget['resolveScenario']>>;
+  unlearningMetrics(model: RemoteModel, sets: RemoteMetricsSets): Promise<UnlearningMetrics>;
+  /** Wasm objects the worker's wrappers own (a debugging aid for leak checks). */
+  liveHandles(): Promise<number>;
+  /**
+   * Stops the worker and frees all its memory: pending calls reject with ABORTED, later
+   * ones with FAILED_PRECONDITION. Safe twice.
+   */
+  terminate(): Promise<void>;
+  /** Starts terminate() without waiting. */
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts a worker and loads qforget in it. */
+export function createQforgetWorker(options?: WorkerOptions): Promise<QforgetWorker>;

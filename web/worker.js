@@ -1,0 +1,405 @@
+// qforget/worker: the qforget API, promise-based, served by a Web Worker (browser) or a
+// worker_threads Worker (Node) so long work never blocks the caller's thread. This is
+// the client half of a small RPC; web/worker_thread.js runs the real API. No math here.
+//
+// Messages, client -> worker: {id, op, args, hooks?: {progress, abortable}} (a call) and
+// {abort: id} (cancel that call). Worker -> client: {id, result} |
+// {id, error: {code, message}} | {id, progress}.
+// Inputs are structured-cloned (the caller keeps its arrays); the worker transfers the
+// fresh typed arrays it returns.
+import { QforgetError, invalid } from './errors.js';
+
+export { QforgetError } from './errors.js';
+
+const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
+const terminatedMessage = 'the worker was terminated';
+
+/**
+ * Starts a worker and loads qforget in it.
+ * @param {{simd?: 'auto'|boolean, wasmBaseUrl?: string|URL, workerUrl?: string|URL}} [options]
+ *   simd: as createQforget's. wasmBaseUrl: the folder holding qforget-{simd,nosimd}.{js,wasm}
+ *   (default: dist/ next to this module); it replaces createQforget's locateFile, since a
+ *   function cannot be sent to a worker. workerUrl: where worker_thread.js is served
+ *   (default: next to this module), passed to the Worker constructor unchanged.
+ * @returns {Promise<QforgetWorker>} call terminate() when done
+ */
+export async function createQforgetWorker(options = {}) {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  const { simd = 'auto', wasmBaseUrl, workerUrl = new URL('./worker_thread.js', import.meta.url), ...rest } = options;
+  if ('locateFile' in rest) {
+    throw invalid('options.locateFile cannot be sent to a worker; give options.wasmBaseUrl, the URL of the folder holding the qforget-*.js/.wasm files');
+  }
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw invalid(`options.${unknown[0]}: unknown option (known: simd, wasmBaseUrl, workerUrl)`);
+  if (typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) throw invalid('options.workerUrl must be a string or a URL');
+  const base = wasmBaseUrl === undefined ? undefined : folderUrl(wasmBaseUrl);
+  let channel;
+  try {
+    channel = await openChannel(workerUrl);
+  } catch (error) {
+    throw invalid(`options.workerUrl: no worker could be started from ${String(workerUrl)} (${error?.message ?? error})`);
+  }
+  const client = new QforgetWorker(channel);
+  try {
+    // The worker runs createQforget({simd, locateFile}) and reports what it loaded.
+    const { simd: loaded, version } = await send(client, 'init', [{ simd, wasmBaseUrl: base }]);
+    Object.defineProperties(client, {
+      simd: { value: loaded, enumerable: true },
+      version: { value: version, enumerable: true },
+    });
+  } catch (error) {
+    await client.terminate();
+    throw error;
+  }
+  return client;
+}
+
+// An absolute URL ending in '/', so file names resolve inside the folder.
+function folderUrl(value) {
+  if (typeof value !== 'string' && !(value instanceof URL)) throw invalid('options.wasmBaseUrl must be a string or a URL');
+  let url;
+  try {
+    url = new URL(value, globalThis.location?.href);
+  } catch {
+    throw invalid(`options.wasmBaseUrl must be an absolute URL (or relative to the page), got ${String(value)}`);
+  }
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url.href;
+}
+
+// The one place the two environments differ: start the worker and talk to it.
+async function openChannel(url) {
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(url);
+    return {
+      send: (message) => worker.postMessage(message),
+      listen(onMessage, onFailure) {
+        worker.on('message', onMessage);
+        worker.on('messageerror', () => onFailure('a message from the worker could not be read'));
+        worker.on('error', (error) => onFailure(error?.message ?? String(error)));
+        worker.on('exit', (code) => onFailure(`it exited with code ${code}`));
+      },
+      // Node keeps the process alive only while a call is pending, like any other I/O.
+      hold: (busy) => (busy ? worker.ref() : worker.unref()),
+      terminate: () => worker.terminate(),
+    };
+  }
+  const worker = new Worker(url, { type: 'module' });
+  return {
+    send: (message) => worker.postMessage(message),
+    listen(onMessage, onFailure) {
+      worker.addEventListener('message', (event) => onMessage(event.data));
+      worker.addEventListener('messageerror', () => onFailure('a message from the worker could not be read'));
+      worker.addEventListener('error', (event) => {
+        event.preventDefault();
+        onFailure(event.message || 'its script failed to load or threw');
+      });
+    },
+    hold: () => {},
+    terminate: async () => worker.terminate(),
+  };
+}
+
+// The path of the first value inside `value` that cannot be sent to a worker, and why;
+// null when everything can. (Structured clone would drop or refuse these silently or
+// with a message that does not name the argument.)
+function unsendable(value, path, seen = new Set()) {
+  if (typeof value === 'function') return `${path} is a function`;
+  if (typeof value === 'symbol') return `${path} is a symbol`;
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return null;
+  if (value instanceof RemoteModel) return `${path} is a RemoteModel (models can be passed only where the API takes one)`;
+  if (value instanceof AbortSignal) return `${path} is an AbortSignal (only options.signal of fit and forget may be one)`;
+  if (seen.has(value)) return null;
+  seen.add(value);
+  for (const key of Object.keys(value)) {
+    const found = unsendable(value[key], Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen);
+    if (found) return found;
+  }
+  return null;
+}
+
+function checkSendable(name, value) {
+  const problem = unsendable(value, name);
+  if (problem) throw invalid(`${problem} and cannot be sent to the worker`);
+  return value;
+}
+
+/**
+ * Splits fit/forget options into what the worker gets and what stays here. Only a
+ * function onProgress and an AbortSignal are kept back; anything else is sent as is so
+ * the real API judges it (and names it) exactly as on the main thread.
+ */
+function splitHooks(options) {
+  if (options === null || typeof options !== 'object') return { sent: options };
+  const { onProgress, signal, ...sent } = options;
+  const hooks = {};
+  if (typeof onProgress === 'function') hooks.onProgress = onProgress;
+  else if (onProgress !== undefined) sent.onProgress = onProgress;
+  if (signal instanceof AbortSignal) hooks.signal = signal;
+  else if (signal !== undefined) sent.signal = signal;
+  return { sent, hooks };
+}
+
+// send(client, op, args, hooks): one call to the worker (QforgetWorker's, not public API).
+let send;
+
+/** A qforget instance running in a worker. Obtain one with createQforgetWorker(). */
+export class QforgetWorker {
+  #channel;
+  #pending = new Map();  // call id -> {resolve, reject, onProgress, failure, detach}
+  #nextId = 1;
+  #closed = null;  // why later calls fail, once terminated or crashed
+
+  static {
+    send = (client, op, args, hooks) => client.#call(op, args, hooks);
+  }
+
+  // `simd` (which build runs in the worker) and `version` (the engine's) are set by
+  // createQforgetWorker once the worker has loaded the engine.
+  constructor(channel) {
+    this.#channel = channel;
+    channel.listen((message) => this.#receive(message), (why) => this.#fail(`the worker failed: ${why}`));
+    channel.hold(false);
+  }
+
+  // One call. `hooks.onProgress` receives the worker's progress reports; `hooks.signal`
+  // aborting sends {abort: id}. Resolves to the worker's result.
+  #call(op, args, hooks = {}) {
+    if (this.#closed) return Promise.reject(new QforgetError('FAILED_PRECONDITION', this.#closed));
+    const id = this.#nextId++;
+    const message = { id, op, args };
+    // A throwing onProgress aborts the call too, so either hook makes the call abortable.
+    if (hooks.onProgress || hooks.signal) message.hooks = { progress: !!hooks.onProgress, abortable: true };
+    return new Promise((resolve, reject) => {
+      try {
+        this.#channel.send(message);
+      } catch (error) {
+        reject(invalid(`${op}: an argument cannot be sent to the worker (${error?.message ?? error})`));
+        return;
+      }
+      const call = { resolve, reject, onProgress: hooks.onProgress, failure: null, detach: () => {} };
+      if (hooks.signal) {
+        const abort = () => this.#abort(id);
+        hooks.signal.addEventListener('abort', abort, { once: true });
+        call.detach = () => hooks.signal.removeEventListener('abort', abort);
+      }
+      this.#pending.set(id, call);
+      if (this.#pending.size === 1) this.#channel.hold(true);
+    });
+  }
+
+  #abort(id) {
+    if (this.#pending.has(id) && !this.#closed) this.#channel.send({ abort: id });
+  }
+
+  #settle(id) {
+    const call = this.#pending.get(id);
+    this.#pending.delete(id);
+    call.detach();
+    if (this.#pending.size === 0 && !this.#closed) this.#channel.hold(false);
+    return call;
+  }
+
+  #receive({ id, result, error, progress }) {
+    const call = this.#pending.get(id);
+    if (!call) return;  // settled already (terminated)
+    if (progress !== undefined) {
+      if (call.failure) return;
+      try {
+        call.onProgress?.(progress);
+      } catch (thrown) {
+        // As on the main thread, the callback's error ends the call: stop the worker's
+        // work and reject with it once the worker has stopped.
+        call.failure = { thrown };
+        this.#abort(id);
+      }
+      return;
+    }
+    this.#settle(id);
+    if (call.failure) call.reject(call.failure.thrown);
+    else if (error) call.reject(new QforgetError(error.code, error.message));
+    else call.resolve(result);
+  }
+
+  // Ends every pending call and refuses later ones.
+  #close(code, reason, why) {
+    if (this.#closed) return false;
+    this.#closed = why;
+    for (const id of [...this.#pending.keys()]) this.#settle(id).reject(new QforgetError(code, reason));
+    return true;
+  }
+
+  #fail(why) {
+    if (this.#close('INTERNAL', why, `${terminatedMessage} (${why})`)) this.#channel.terminate();
+  }
+
+  /** Number of wasm objects the worker's wrappers own (a debugging aid for leak checks). */
+  liveHandles() {
+    return send(this, 'liveHandles', []);
+  }
+
+  /**
+   * A new model in the worker, initialized from `options.seed` (see Qforget.createModel).
+   * @returns {Promise<RemoteModel>}
+   */
+  async createModel(options) {
+    return new RemoteModel(this, await send(this, 'createModel', [checkSendable('options', options)]));
+  }
+
+  /**
+   * A model from the bytes save() produced (copied to the worker; the caller keeps them).
+   * @param {Uint8Array} bytes
+   * @returns {Promise<RemoteModel>}
+   */
+  async loadModel(bytes) {
+    return new RemoteModel(this, await send(this, 'loadModel', [checkSendable('bytes', bytes)]));
+  }
+
+  /**
+   * Parses IDX bytes (MNIST's format), gzip-compressed or plain.
+   * @returns {Promise<{dims: number[], data: Uint8Array}>}
+   */
+  async parseIdx(bytes) {
+    return send(this, 'parseIdx', [checkSendable('bytes', bytes)]);
+  }
+
+  /**
+   * Which training samples a forget scenario names (see Qforget.resolveScenario).
+   * @returns {Promise<{forgetIds: Uint32Array, retainIds: Uint32Array, excludedClass: number|null}>}
+   */
+  async resolveScenario(labels, scenario, options) {
+    return send(this, 'resolveScenario', [checkSendable('labels', labels), checkSendable('scenario', scenario), checkSendable('options', options)]);
+  }
+
+  /**
+   * The standard unlearning metrics of `model` (see Qforget.unlearningMetrics).
+   * @param {RemoteModel} model a model of this worker
+   * @param {{forget, retain, test, reference?: RemoteModel, miaFeature?: string, seed?: number}} sets
+   */
+  async unlearningMetrics(model, sets) {
+    const modelId = modelIdOf(this, model, 'model');
+    if (sets === null || typeof sets !== 'object') return send(this, 'unlearningMetrics', [modelId, sets]);  // refused there
+    const { reference, ...rest } = sets;
+    const referenceId = reference === undefined ? undefined : modelIdOf(this, reference, 'reference');
+    return send(this, 'unlearningMetrics', [modelId, checkSendable('sets', rest), referenceId]);
+  }
+
+  /**
+   * Stops the worker and frees all its memory. Pending calls reject with ABORTED; later
+   * calls with FAILED_PRECONDITION. Safe to call twice.
+   */
+  async terminate() {
+    if (this.#close('ABORTED', terminatedMessage, terminatedMessage)) await this.#channel.terminate();
+  }
+}
+
+// modelIdOf(client, model, name): the worker-side id of a live model of `client`;
+// throws INVALID_ARGUMENT naming the argument otherwise (RemoteModel's, not public API).
+let modelIdOf;
+
+/**
+ * A model living in a worker. Obtain one from QforgetWorker.createModel or loadModel.
+ * Every method returns a promise; the methods mirror Model's.
+ */
+export class RemoteModel {
+  #client;
+  #id;
+  #disposing = null;
+
+  static {
+    modelIdOf = (client, model, name) => {
+      if (!(model instanceof RemoteModel) || model.#client !== client) throw invalid(`${name} must be a RemoteModel of this worker`);
+      return model.#live();
+    };
+  }
+
+  constructor(client, { id, inputShape, numClasses }) {
+    this.#client = client;
+    this.#id = id;
+    /** The input shape of one sample, e.g. [28, 28, 1]. */
+    this.inputShape = inputShape;
+    /** The number of classes. */
+    this.numClasses = numClasses;
+  }
+
+  #live() {
+    if (this.#disposing) throw new QforgetError('FAILED_PRECONDITION', 'the model was disposed');
+    return this.#id;
+  }
+
+  /** The architecture as a JSON-able object (what createModel accepts back). */
+  async describe() {
+    return send(this.#client, 'describe', [this.#live()]);
+  }
+
+  /**
+   * Logits of the deployed integer model.
+   * @param {Uint8Array} x n samples of pixels, NHWC (copied; the caller keeps it)
+   * @returns {Promise<Float32Array>} n × numClasses
+   */
+  async predict(x, n) {
+    return send(this.#client, 'predict', [this.#live(), checkSendable('x', x), checkSendable('n', n)]);
+  }
+
+  /** @returns {Promise<{accuracy: number, loss: number}>} */
+  async evaluate(ds) {
+    return send(this.#client, 'evaluate', [this.#live(), checkSendable('dataset', ds)]);
+  }
+
+  /**
+   * Trains on a dataset (see Model.fit): onProgress gets each epoch's stats; `signal`
+   * aborting rejects with ABORTED (the model keeps the batches trained so far).
+   */
+  async fit(ds, options = {}) {
+    const id = this.#live();
+    const { sent, hooks } = splitHooks(options);
+    if (hooks?.signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
+    return send(this.#client, 'fit', [id, checkSendable('dataset', ds), checkSendable('options', sent)], hooks);
+  }
+
+  /**
+   * Makes the model forget `forgetSet` (see Model.forget; atomic: an error or an abort
+   * leaves it unchanged). Resolves to what Model.forget resolves to.
+   */
+  async forget(forgetSet, options = {}) {
+    const id = this.#live();
+    const { sent, hooks } = splitHooks(options);
+    if (hooks?.signal?.aborted) throw new QforgetError('ABORTED', 'forget was aborted before it started; the model is unchanged');
+    return send(this.#client, 'forget', [id, checkSendable('forgetSet', forgetSet), checkSendable('options', sent)], hooks);
+  }
+
+  /**
+   * The model file's bytes (see Model.save).
+   * @returns {Promise<Uint8Array>}
+   */
+  async save(options = {}) {
+    return send(this.#client, 'save', [this.#live(), checkSendable('options', options)]);
+  }
+
+  /**
+   * Frees the model's memory in the worker. Safe to call twice (and after the worker is
+   * terminated); any later use rejects with FAILED_PRECONDITION.
+   * @returns {Promise<void>}
+   */
+  dispose() {
+    // The worker's dispose cannot fail; the call can only if the worker is gone, and then
+    // its memory is gone with it.
+    this.#disposing ??= send(this.#client, 'dispose', [this.#id]).catch(() => {});
+    return this.#disposing;
+  }
+}
+
+// `using` / `await using` support where the runtime has the symbols (Node 20+, recent browsers).
+if (typeof Symbol.dispose === 'symbol') {
+  RemoteModel.prototype[Symbol.dispose] = function dispose() {
+    this.dispose();
+  };
+  QforgetWorker.prototype[Symbol.dispose] = function terminate() {
+    this.terminate();
+  };
+}
+if (typeof Symbol.asyncDispose === 'symbol') {
+  RemoteModel.prototype[Symbol.asyncDispose] = RemoteModel.prototype.dispose;
+  QforgetWorker.prototype[Symbol.asyncDispose] = QforgetWorker.prototype.terminate;
+}

@@ -1,0 +1,115 @@
+// The script a qforget worker runs (started by createQforgetWorker in ./worker.js): it
+// loads the real API with createQforget and serves the client's calls, keeping the
+// models in a table by id. The protocol is described in ./worker.js. No math here, and
+// no argument checks of its own: the real API's errors go back as they are.
+import { QforgetError, createQforget, liveHandles } from './index.js';
+
+let qf = null;  // the engine, once 'init' has run
+const models = new Map();  // model id -> Model
+let nextModelId = 1;
+const aborts = new Map();  // call id -> AbortController of a running fit or forget
+
+function modelOf(id) {
+  const model = models.get(id);
+  if (!model) throw new QforgetError('FAILED_PRECONDITION', 'the model was disposed');
+  return model;
+}
+
+function adoptModel(model) {
+  const id = nextModelId++;
+  models.set(id, model);
+  return { id, inputShape: model.inputShape, numClasses: model.numClasses };
+}
+
+// fit/forget options with the client's callbacks put back: progress reports become
+// messages, and the client's {abort} message fires the signal the real API watches.
+function withHooks(options, { id, hooks, post }) {
+  if (!hooks || options === null || typeof options !== 'object') return options;
+  const wired = { ...options };
+  if (hooks.progress) wired.onProgress = (progress) => post({ id, progress });
+  if (hooks.abortable && wired.signal === undefined) {  // else the real API refuses that signal
+    const controller = new AbortController();
+    aborts.set(id, controller);
+    wired.signal = controller.signal;
+  }
+  return wired;
+}
+
+/** Each op takes the call's args (an array) and the call itself ({id, hooks, post}). */
+const ops = {
+  async init([{ simd, wasmBaseUrl }]) {
+    const locateFile = wasmBaseUrl === undefined ? undefined : (file) => new URL(file, wasmBaseUrl);
+    qf = await createQforget({ simd, locateFile });
+    return { simd: qf.simd, version: qf.version };
+  },
+  liveHandles: () => liveHandles(),
+  createModel: ([options]) => adoptModel(qf.createModel(options)),
+  loadModel: ([bytes]) => adoptModel(qf.loadModel(bytes)),
+  parseIdx: ([bytes]) => qf.parseIdx(bytes),
+  resolveScenario: ([labels, scenario, options]) => qf.resolveScenario(labels, scenario, options),
+  unlearningMetrics([modelId, sets, referenceId]) {
+    const model = modelOf(modelId);
+    if (referenceId === undefined) return qf.unlearningMetrics(model, sets);
+    return qf.unlearningMetrics(model, { ...sets, reference: modelOf(referenceId) });
+  },
+  describe: ([id]) => modelOf(id).describe(),
+  predict: ([id, x, n]) => modelOf(id).predict(x, n),
+  evaluate: ([id, ds]) => modelOf(id).evaluate(ds),
+  fit: ([id, ds, options], call) => modelOf(id).fit(ds, withHooks(options, call)),
+  forget: ([id, forgetSet, options], call) => modelOf(id).forget(forgetSet, withHooks(options, call)),
+  save: ([id, options]) => modelOf(id).save(options),
+  dispose([id]) {
+    models.get(id)?.dispose();
+    models.delete(id);
+  },
+};
+
+// The ArrayBuffers of the typed arrays in a result (itself, or its properties) that are
+// whole buffers of their own: the API returns fresh copies, so they can be moved.
+function freshBuffers(result) {
+  const values = result !== null && typeof result === 'object' && !ArrayBuffer.isView(result) ? Object.values(result) : [result];
+  return values
+    .filter((v) => ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength)
+    .map((v) => v.buffer);
+}
+
+async function serve({ id, op, args, hooks }, post) {
+  try {
+    if (!Object.hasOwn(ops, op)) throw new QforgetError('INTERNAL', `unknown worker operation ${String(op)}`);
+    if (op !== 'init' && !qf) throw new QforgetError('FAILED_PRECONDITION', 'the engine is not loaded yet');
+    const result = await ops[op](args, { id, hooks, post });
+    post({ id, result }, freshBuffers(result));
+  } catch (error) {
+    const code = error instanceof QforgetError ? error.code : 'INTERNAL';
+    post({ id, error: { code, message: error?.message ?? String(error) } });
+  } finally {
+    aborts.delete(id);
+  }
+}
+
+function receive(message, post) {
+  if (message.abort !== undefined) aborts.get(message.abort)?.abort();
+  else serve(message, post);
+}
+
+// The one place the two environments differ: a browser worker's global scope, or Node's
+// parentPort. Between the module starting and the listener being attached only
+// microtasks run in a browser, so no message event is missed; Node's port queues
+// messages until a listener is attached.
+async function connect() {
+  if (typeof WorkerGlobalScope === 'function' && globalThis instanceof WorkerGlobalScope) {
+    return {
+      post: (message, transfer = []) => globalThis.postMessage(message, transfer),
+      listen: (onMessage) => globalThis.addEventListener('message', (event) => onMessage(event.data)),
+    };
+  }
+  const { parentPort } = await import('node:worker_threads');
+  if (!parentPort) throw new Error('qforget: worker_thread.js runs inside a worker; start it with createQforgetWorker()');
+  return {
+    post: (message, transfer = []) => parentPort.postMessage(message, transfer),
+    listen: (onMessage) => parentPort.on('message', onMessage),
+  };
+}
+
+const port = await connect();
+port.listen((message) => receive(message, port.post));
