@@ -9,5 +9,8 @@ for target in native wasm-simd wasm-nosimd; do
   ctest --test-dir "build/$target" --output-on-failure
 done
 
+echo "== demo data (for the browser tests)"
+node demo/prepare.mjs
+
 echo "== JS tests"
 node --test tests/js/

@@ -1,0 +1,529 @@
+// The demo page: personalize a 4-bit model with your pictures, make it forget them, and
+// compare unlearning methods — everything in a worker in this tab. The engine does the
+// work through qforget/worker; models and the receipt log persist in IndexedDB through
+// qforget/storage. URL flags: ?simd=0 forces the no-SIMD build.
+import { openStorage } from '/web/storage.js';
+import { QforgetError, createQforgetWorker } from '/web/worker.js';
+
+import { bar, epochChart } from './charts.js';
+import { PIXELS, pixelsFromImage, thumbnail } from './images.js';
+
+const KEY = 'demo';  // the model's key in storage
+const DATA = new URL('./data/', import.meta.url);
+const METHODS = {
+  qmul: 'Q-MUL — similar labels + adaptive gradient reweighting',
+  ft: 'Fine-tune on the retain set',
+  ga: 'Gradient ascent on your items',
+  rl: 'Random labels for your items',
+  l1sparse: 'Fine-tune with an L1 penalty',
+  salun: 'SalUn — random labels on salient weights',
+  bs: 'Boundary shrink',
+  oeu: 'Orthogonal entropy unlearning',
+  retrain: 'Retrain from scratch (the reference)',
+};
+// Learning rates each method starts from in the form (gradient ascent diverges fast).
+const DEFAULT_LR = { ga: 1e-3 };
+const LR = 0.05;
+
+const $ = (id) => document.getElementById(id);
+const percent = (x) => `${x.toFixed(1)} %`;
+function element(tag, props = {}, ...children) {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+}
+
+const state = {
+  qf: null,
+  store: null,
+  manifest: null,
+  sets: {},           // train, gallery, test datasets
+  model: null,        // the RemoteModel on the page
+  preparedBytes: null,
+  personalizedBytes: null,  // the model before any forget: what "compare" starts from
+  items: [],          // {pixels, label, name}
+  busy: false,
+};
+
+// --- status and network ------------------------------------------------------------------
+
+function status(text) {
+  $('status').textContent = text;
+}
+
+// Every resource this page fetched, observed (not assumed): shown live, with what was
+// requested while personalizing or forgetting.
+const network = { entries: [], during: [], active: null };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    network.entries.push(entry.name);
+    if (network.active) network.during.push(`${network.active}: ${entry.name}`);
+  }
+  renderNetwork();
+}).observe({ type: 'resource', buffered: true });
+
+function renderNetwork() {
+  const foreign = network.entries.filter((url) => new URL(url).origin !== location.origin);
+  $('network').textContent = `Network: ${network.entries.length} request(s) since the page opened ` +
+    `(the page, the engine, the data), ${foreign.length} to other sites. ` +
+    `Requests while personalizing, forgetting or comparing: ${network.during.length}.`;
+  $('network').dataset.during = String(network.during.length);
+  $('network').dataset.foreign = String(foreign.length);
+}
+
+// Runs `work` as one exclusive operation: buttons off, the network watched, errors shown.
+async function operation(name, work) {
+  if (state.busy) return;
+  state.busy = true;
+  network.active = name;
+  updateButtons();
+  try {
+    await work();
+  } catch (error) {
+    if (error instanceof QforgetError && error.code === 'ABORTED') status(`${name}: cancelled — the model is unchanged.`);
+    else {
+      status(`${name} failed: ${error.message}`);
+      console.warn(error);
+    }
+  } finally {
+    network.active = null;
+    state.busy = false;
+    updateButtons();
+  }
+}
+
+function updateButtons() {
+  const ready = state.model && !state.busy;
+  $('personalize').disabled = !ready || state.items.length === 0;
+  $('forget-run').disabled = !ready || state.items.length === 0;
+  $('compare-run').disabled = !ready || state.items.length === 0;
+  $('reset').disabled = !ready;
+  $('item-count').textContent = `(${state.items.length})`;
+}
+
+// --- data ----------------------------------------------------------------------------
+
+async function fetchBytes(name) {
+  const response = await fetch(new URL(name, DATA));
+  if (!response.ok) throw new Error(`${name}: HTTP ${response.status} (run npm start to prepare the demo data)`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function loadSet(name) {
+  const [x, y] = await Promise.all([fetchBytes(`${name}-x.bin`), fetchBytes(`${name}-y.bin`)]);
+  return { x, y, shape: [y.length, 28, 28, 1] };
+}
+
+function datasetOf(items) {
+  const x = new Uint8Array(items.length * PIXELS);
+  items.forEach((item, i) => x.set(item.pixels, i * PIXELS));
+  return { x, y: Uint8Array.from(items, (item) => item.label), shape: [items.length, 28, 28, 1] };
+}
+
+function slice(ds, count) {
+  const n = Math.min(count, ds.shape[0]);
+  return { x: ds.x.subarray(0, n * PIXELS), y: ds.y.subarray(0, n), shape: [n, 28, 28, 1] };
+}
+
+function concat(...sets) {
+  const n = sets.reduce((sum, ds) => sum + ds.shape[0], 0);
+  const x = new Uint8Array(n * PIXELS), y = new Uint8Array(n);
+  let at = 0;
+  for (const ds of sets) {
+    x.set(ds.x, at * PIXELS);
+    y.set(ds.y, at);
+    at += ds.shape[0];
+  }
+  return { x, y, shape: [n, 28, 28, 1] };
+}
+
+// The training data that stays: a sample of the model's training set (never your items).
+function retainSet() {
+  return slice(state.sets.train, Number($('retain-count').value) || 500);
+}
+
+/** Softmax probability of each item's label under the current model. */
+async function confidences(model, items) {
+  if (items.length === 0) return [];
+  const logits = await model.predict(datasetOf(items).x, items.length);
+  const c = state.manifest.classNames.length;
+  return items.map((item, i) => {
+    const row = logits.subarray(i * c, (i + 1) * c);
+    const max = Math.max(...row);
+    const exp = Array.from(row, (v) => Math.exp(v - max));
+    return exp[item.label] / exp.reduce((a, b) => a + b, 0);
+  });
+}
+
+// --- your data ---------------------------------------------------------------------------
+
+function classSelect(value, onChange, label) {
+  const select = element('select');
+  select.setAttribute('aria-label', label);
+  state.manifest.classNames.forEach((name, k) => select.append(element('option', { value: String(k), textContent: name })));
+  select.value = String(value);
+  select.addEventListener('change', () => onChange(Number(select.value)));
+  return select;
+}
+
+function renderGallery() {
+  const { gallery } = state.sets;
+  const names = state.manifest.classNames;
+  const grid = $('gallery');
+  grid.replaceChildren();
+  for (let i = 0; i < gallery.shape[0]; i++) {
+    const pixels = gallery.x.subarray(i * PIXELS, (i + 1) * PIXELS);
+    const name = `gallery picture ${i + 1} (${names[gallery.y[i]]})`;
+    const button = element('button', { type: 'button', title: names[gallery.y[i]] }, thumbnail(pixels, name));
+    button.setAttribute('aria-pressed', 'false');
+    button.setAttribute('aria-label', `Claim ${name} as yours`);
+    button.dataset.index = String(i);
+    button.addEventListener('click', () => {
+      const at = state.items.findIndex((item) => item.galleryIndex === i);
+      if (at >= 0) state.items.splice(at, 1);
+      else state.items.push({ pixels: pixels.slice(), label: gallery.y[i], name, galleryIndex: i });
+      button.setAttribute('aria-pressed', String(at < 0));
+      renderItems();
+    });
+    grid.append(button);
+  }
+}
+
+let itemsRender = 0;  // the latest renderItems call; older ones drop their result
+
+async function renderItems() {
+  const list = $('items');
+  const render = ++itemsRender;
+  list.dataset.settled = 'false';
+  const confidence = state.model ? await confidences(state.model, state.items) : [];
+  if (render !== itemsRender) return;
+  list.dataset.settled = 'true';
+  list.replaceChildren(...state.items.map((item, i) => {
+    const info = element('div', {},
+      classSelect(item.label, (label) => { item.label = label; renderItems(); }, `Label of ${item.name}`),
+      bar(confidence[i] ?? 0, { label: `model confidence in this label: ${percent(100 * (confidence[i] ?? 0))}` }),
+      element('span', { className: 'small', textContent: `model: ${percent(100 * (confidence[i] ?? 0))} sure` }));
+    return element('li', {}, thumbnail(item.pixels, item.name), info);
+  }));
+  updateButtons();
+}
+
+async function addUploads(files) {
+  for (const file of files) {
+    try {
+      const pixels = await pixelsFromImage(file);
+      const logits = await state.model.predict(pixels, 1);
+      const label = logits.indexOf(Math.max(...logits));  // starts as the model's guess
+      state.items.push({ pixels, label, name: `your picture ${file.name}` });
+    } catch (error) {
+      status(`Could not read ${file.name}: ${error.message}`);
+    }
+  }
+  renderItems();
+}
+
+function clearItems() {
+  state.items = [];
+  for (const b of $('gallery').querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
+  renderItems();
+}
+
+// Fine-tunes on your items (repeated so a few pictures count) mixed with training data,
+// so the model learns them without losing the rest.
+async function personalize() {
+  const epochs = Number($('fit-epochs').value) || 4;
+  const mine = datasetOf(state.items);
+  const copies = Math.max(1, Math.ceil(200 / state.items.length));
+  const data = concat(...Array.from({ length: copies }, () => mine), slice(state.sets.train, 1000));
+  const chart = personalizeChart;
+  chart.reset();
+  const progress = $('fit-progress');
+  progress.hidden = false;
+  progress.max = epochs;
+  progress.value = 0;
+  status(`Personalizing on ${state.items.length} item(s) (${data.shape[0]} samples with training data), in the worker…`);
+  await state.model.fit(data, {
+    epochs, batchSize: 32, lr: 0.01, seed: 1,
+    onProgress: (e) => {
+      progress.value = e.epoch;
+      chart.add(e.epoch, [e.loss, 100 * e.accuracy]);
+    },
+  });
+  await state.store.saveModel(KEY, state.model);
+  state.personalizedBytes = await state.model.save();
+  await renderItems();
+  await renderAccuracy('Personalized');
+}
+
+// --- forgetting --------------------------------------------------------------------------
+
+function forgetOptions(method) {
+  const options = {
+    method,
+    epochs: Number($('forget-epochs').value) || 5,
+    lr: Number($('forget-lr').value),
+    batchSize: 64,
+    seed: 1,
+  };
+  if (method === 'qmul') options.qmulMode = $('qmul-mode').value;
+  if (method === 'salun') options.salunRatio = Number($('salun-ratio').value);
+  if (method === 'l1sparse') options.l1Alpha = Number($('l1-alpha').value);
+  if (method === 'bs') options.bsEpsilon = Number($('bs-epsilon').value);
+  return options;
+}
+
+let forgetController = null;
+
+async function forgetMyData() {
+  const method = $('method').value;
+  const forgetSet = datasetOf(state.items);
+  const retain = retainSet();
+  const test = state.sets.test;
+  status('Measuring the model before forgetting…');
+  const before = await state.qf.unlearningMetrics(state.model, { forget: forgetSet, retain, test });
+  const confBefore = await confidences(state.model, state.items);
+  const options = forgetOptions(method);
+  const progress = $('forget-progress');
+  progress.hidden = false;
+  progress.max = options.epochs;
+  progress.value = 0;
+  forgetController = new AbortController();
+  $('forget-cancel').disabled = false;
+  status(`Forgetting ${state.items.length} item(s) with ${method}, in the worker…`);
+  let receipt;
+  try {
+    receipt = await state.store.forget(KEY, state.model, forgetSet, {
+      ...options, retain, test, signal: forgetController.signal,
+      onProgress: (e) => { progress.value = e.epoch; },
+    });
+  } finally {
+    $('forget-cancel').disabled = true;
+    forgetController = null;
+  }
+  const confAfter = await confidences(state.model, state.items);
+  renderBeforeAfter(before, receipt.metrics, confBefore, confAfter, receipt);
+  renderQmul(receipt);
+  $('receipt').textContent = JSON.stringify(receipt, null, 2);
+  $('forget-result').hidden = false;
+  await renderLog();
+  await renderAccuracy(`Forgot ${receipt.forgotten} item(s) with ${receipt.method} in ${receipt.seconds.toFixed(1)} s.`);
+}
+
+function renderBeforeAfter(before, after, confBefore, confAfter, receipt) {
+  const mean = (xs) => (xs.length ? (100 * xs.reduce((a, b) => a + b, 0)) / xs.length : 0);
+  const rows = [
+    ['FA', 'Accuracy on your items (FA)', before.FA, after.FA],
+    ['confidence', 'Confidence on your items (mean)', mean(confBefore), mean(confAfter)],
+    ['RA', 'Accuracy on the rest of the training data (RA)', before.RA, after.RA],
+    ['TA', 'Accuracy on the test set (TA)', before.TA, after.TA],
+    ['MIA', 'MIA-efficacy (higher = better forgotten)', before.MIA, after.MIA],
+  ];
+  const table = $('before-after');
+  table.replaceChildren(element('tr', {}, ...['', 'before', 'after'].map((t) => element('th', { scope: 'col', textContent: t }))));
+  for (const [key, name, b, a] of rows) {
+    const cell = (v, isBefore) => element('td', {}, percent(v), bar(v / 100, { before: isBefore }));
+    const row = element('tr', {}, element('th', { scope: 'row', textContent: name }), cell(b, true), cell(a, false));
+    row.dataset.metric = key;
+    row.dataset.before = String(b);
+    row.dataset.after = String(a);
+    table.append(row);
+  }
+  table.append(element('tr', {}, element('th', { scope: 'row', textContent: 'Time' }),
+    element('td', { textContent: '' }), element('td', { textContent: `${receipt.seconds.toFixed(1)} s` })));
+  $('item-bars').replaceChildren(...state.items.map((item, i) => element('li', {},
+    thumbnail(item.pixels, item.name),
+    element('div', {},
+      element('span', { className: 'small', textContent: `${state.manifest.classNames[item.label]}: ${percent(100 * confBefore[i])} → ${percent(100 * confAfter[i])}` }),
+      bar(confBefore[i], { before: true, label: `before: ${percent(100 * confBefore[i])}` }),
+      bar(confAfter[i], { label: `after: ${percent(100 * confAfter[i])}` })))));
+}
+
+const personalizeChart = epochChart($('fit-chart'), [
+  { label: 'loss', stroke: '#b42318' },
+  { label: 'accuracy %', stroke: '#2457c5', scale: 'acc' },
+]);
+const weightsChart = epochChart($('weights-chart'), [
+  { label: 'w_f (your items)', stroke: '#b42318' },
+  { label: 'w_r (retain set)', stroke: '#2457c5' },
+]);
+
+function renderQmul(receipt) {
+  const epochs = receipt.epochs.filter((e) => e.qmul);
+  $('qmul-details').hidden = epochs.length === 0;
+  if (epochs.length === 0) return;
+  weightsChart.reset();
+  for (const e of epochs) weightsChart.add(e.epoch, [e.qmul.wForget, e.qmul.wRetain]);
+  const names = state.manifest.classNames;
+  const last = epochs.at(-1).qmul.similarLabels;
+  const table = $('similar-labels');
+  table.replaceChildren(element('tr', {},
+    element('th', { scope: 'col', textContent: 'the label your items had' }),
+    element('th', { scope: 'col', textContent: 'similar label Q-MUL trained them toward (last epoch)' })));
+  last.forEach((counts, k) => {
+    const chosen = counts.map((n, j) => [n, j]).filter(([n]) => n > 0).sort((a, b) => b[0] - a[0]);
+    if (chosen.length === 0) return;
+    table.append(element('tr', {}, element('td', { textContent: names[k] }),
+      element('td', { textContent: chosen.map(([n, j]) => `${names[j]} × ${n}`).join(', ') })));
+  });
+}
+
+async function renderLog() {
+  const receipts = await state.store.receipts(KEY);
+  const check = await state.store.verify(KEY);
+  const chain = $('chain');
+  chain.className = check.ok ? 'small ok' : 'small broken';
+  chain.dataset.ok = String(check.ok);
+  chain.textContent = check.ok
+    ? `Receipt chain verified: ${check.count} receipt(s), every seal and every link intact` +
+      (check.modelMatchesLastReceipt === false ? ' (the model was trained again since the last forget).' : '.')
+    : `Receipt chain BROKEN at receipt ${check.brokenAt + 1}: ${check.reason}`;
+  const table = $('log');
+  table.replaceChildren(element('tr', {}, ...['#', 'when', 'method', 'items', 'model after', 'receipt'].map((t) => element('th', { scope: 'col', textContent: t }))));
+  receipts.forEach((r, i) => table.append(element('tr', {}, ...[
+    String(i + 1), new Date(r.createdAt).toLocaleString(), r.method, String(r.forgotten),
+    `${r.modelAfterSha256.slice(0, 12)}…`, `${r.sha256.slice(0, 12)}…`,
+  ].map((t) => element('td', { textContent: t })))));
+}
+
+async function renderAccuracy(prefix) {
+  const { accuracy } = await state.model.evaluate(state.sets.test);
+  status(`${prefix ? `${prefix} ` : ''}The 4-bit ${state.manifest.model.arch} model is ${percent(100 * accuracy)} accurate on ` +
+         `${state.sets.test.shape[0]} test pictures.`);
+  $('status').dataset.accuracy = String(accuracy);
+}
+
+async function reset() {
+  await state.store.delete(KEY);
+  await state.model.dispose();
+  state.model = await state.qf.loadModel(state.preparedBytes);
+  await state.store.saveModel(KEY, state.model);
+  state.personalizedBytes = state.preparedBytes;
+  $('forget-result').hidden = true;
+  await renderLog();
+  await renderItems();
+  await renderAccuracy('Reset to the prepared model.');
+}
+
+// --- compare -----------------------------------------------------------------------------
+
+let compareController = null;
+
+async function compare() {
+  const methods = [...$('compare-methods').querySelectorAll('input:checked')].map((input) => input.value);
+  const forgetSet = datasetOf(state.items);
+  const retain = retainSet();
+  const test = state.sets.test;
+  const base = state.personalizedBytes;
+  const progress = $('compare-progress');
+  progress.hidden = false;
+  progress.max = methods.length + 1;
+  progress.value = 0;
+  compareController = new AbortController();
+  $('compare-cancel').disabled = false;
+  const table = $('compare-table');
+  table.replaceChildren(element('tr', {}, ...['method', 'FA', 'RA', 'TA', 'MIA', 'AG (gap to retrain)', 'time'].map((t) => element('th', { scope: 'col', textContent: t }))));
+  const models = [];
+  try {
+    status('Comparing: retraining from scratch without your items (the reference)…');
+    const reference = await state.qf.loadModel(base);
+    models.push(reference);
+    const fit = state.manifest.model.fit;
+    const retrained = await reference.forget(forgetSet, {
+      retain, method: 'retrain', epochs: fit.epochs, lr: fit.lr, batchSize: fit.batchSize, seed: 1, signal: compareController.signal,
+    });
+    const results = [{ method: 'retrain', metrics: await state.qf.unlearningMetrics(reference, { forget: forgetSet, retain, test, reference }), seconds: retrained.seconds }];
+    progress.value = 1;
+    for (const method of methods) {
+      status(`Comparing: ${method}…`);
+      const model = await state.qf.loadModel(base);
+      models.push(model);
+      const receipt = await model.forget(forgetSet, { ...forgetOptions(method), lr: DEFAULT_LR[method] ?? LR, retain, signal: compareController.signal });
+      results.push({ method, metrics: await state.qf.unlearningMetrics(model, { forget: forgetSet, retain, test, reference }), seconds: receipt.seconds });
+      progress.value += 1;
+    }
+    const slowest = Math.max(...results.map((r) => r.seconds));
+    for (const { method, metrics, seconds } of results) {
+      const row = element('tr', {}, element('th', { scope: 'row', textContent: method }),
+        ...['FA', 'RA', 'TA', 'MIA'].map((k) => element('td', {}, percent(metrics[k]), bar(metrics[k] / 100))),
+        element('td', { textContent: metrics.AG.toFixed(2) }),
+        element('td', {}, `${seconds.toFixed(1)} s`, bar(seconds / slowest, { label: `${seconds.toFixed(1)} seconds` })));
+      row.dataset.method = method;
+      table.append(row);
+    }
+    status(`Compared ${methods.length} method(s) against retraining. Lower AG is closer to retraining.`);
+  } finally {
+    for (const m of models) await m.dispose();
+    $('compare-cancel').disabled = true;
+    compareController = null;
+  }
+}
+
+// --- start -------------------------------------------------------------------------------
+
+function buildControls() {
+  const select = $('method');
+  for (const [value, text] of Object.entries(METHODS)) select.append(element('option', { value, textContent: text }));
+  const showOptions = () => {
+    for (const label of $('forget-form').querySelectorAll('label[data-for]')) label.hidden = label.dataset.for !== select.value;
+    $('forget-lr').value = String(DEFAULT_LR[select.value] ?? LR);
+  };
+  select.addEventListener('change', showOptions);
+  showOptions();
+  const fieldset = $('compare-methods');
+  for (const value of Object.keys(METHODS).filter((m) => m !== 'retrain')) {
+    const input = element('input', { type: 'checkbox', value, checked: ['qmul', 'ft', 'rl', 'salun', 'oeu'].includes(value) });
+    fieldset.append(element('label', {}, input, ` ${value}`));
+  }
+  $('upload').addEventListener('change', (event) => addUploads([...event.target.files]));
+  $('clear-items').addEventListener('click', clearItems);
+  $('personalize').addEventListener('click', () => operation('Personalizing', personalize));
+  $('forget-run').addEventListener('click', () => operation('Forgetting', forgetMyData));
+  $('forget-cancel').addEventListener('click', () => forgetController?.abort());
+  $('compare-run').addEventListener('click', () => operation('Comparing', compare));
+  $('compare-cancel').addEventListener('click', () => compareController?.abort());
+  $('reset').addEventListener('click', () => operation('Resetting', reset));
+}
+
+async function start() {
+  const params = new URLSearchParams(location.search);
+  const simd = params.get('simd') === '0' ? false : 'auto';
+  const [manifest, qf, store] = await Promise.all([
+    fetch(new URL('manifest.json', DATA)).then((r) => {
+      if (!r.ok) throw new Error('the demo data is missing: run npm start, which prepares it');
+      return r.json();
+    }),
+    createQforgetWorker({ simd }),
+    openStorage('qforget-demo'),
+  ]);
+  Object.assign(state, { manifest, qf, store });
+  $('engine').textContent = `Engine ${qf.version}, ${qf.simd ? 'WebAssembly SIMD' : 'WebAssembly without SIMD'} build, in a worker.`;
+  document.body.dataset.simd = String(qf.simd);
+  const [train, gallery, test, preparedBytes] = await Promise.all([loadSet('train'), loadSet('gallery'), loadSet('test'), fetchBytes('model.qfm')]);
+  Object.assign(state.sets, { train, gallery, test });
+  state.preparedBytes = preparedBytes;
+  buildControls();
+  renderGallery();
+  let restored = false;
+  if (await store.has(KEY)) {
+    try {
+      state.model = await store.loadModel(qf, KEY);
+      restored = true;
+    } catch (error) {
+      console.warn(`the stored model could not be loaded (${error.message}); starting from the prepared one`);
+    }
+  }
+  if (!state.model) {
+    state.model = await qf.loadModel(preparedBytes);
+    await store.saveModel(KEY, state.model);
+  }
+  state.personalizedBytes = await state.model.save();
+  await renderLog();
+  await renderAccuracy(restored ? 'Restored your model and its receipt log from this browser\'s storage.' : 'Ready.');
+  document.body.dataset.ready = 'true';
+  updateButtons();
+}
+
+start().catch((error) => {
+  status(`The demo could not start: ${error.message}`);
+  console.error(error);
+});

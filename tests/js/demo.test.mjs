@@ -1,0 +1,95 @@
+// The demo page end to end in Debian's Chromium (playwright-core): load the page, wait
+// for the model, claim a handful of gallery pictures with deliberately wrong labels,
+// personalize, forget them, and check what a visitor would: the model had learned the
+// wrong labels and no longer holds them, the rest of its accuracy held, the metrics and
+// a verified receipt appear, a reload keeps model and log, nothing left the page's
+// origin, and the console stayed clean. Once with the SIMD build, once with it forced off.
+// Needs demo/data/ (scripts/test.sh runs demo/prepare.mjs first).
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+
+import { withChromium } from './browser.mjs';
+
+const ARTIFACTS = new URL('../../build/test-artifacts/', import.meta.url);
+const ITEMS = [0, 1, 2, 3, 4, 5];
+
+async function waitIdle(page, button) {
+  await page.waitForFunction((id) => !document.getElementById(id).disabled, button, { timeout: 180_000 });
+}
+
+// The confidence each of your items gets for its (wrong) label, as the page shows it.
+const itemConfidences = (page) => page.$$eval('#items li .small', (spans) => spans.map((s) => Number(s.textContent.match(/([\d.]+) %/)[1])));
+
+for (const simd of [true, false]) {
+  describe(`demo page (${simd ? 'SIMD' : 'no-SIMD'} build)`, () => {
+    it('personalize, forget, receipt, reload — all on the device', { timeout: 300_000 }, () => withChromium(async (page, origin, session) => {
+      const url = `${origin}/demo/${simd ? '' : '?simd=0'}`;
+      await page.goto(url);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+      assert.equal(await page.getAttribute('body', 'data-simd'), String(simd));
+      const accuracyBefore = Number(await page.getAttribute('#status', 'data-accuracy'));
+      assert.ok(accuracyBefore > 0.7, `the prepared model is ready and accurate (${accuracyBefore})`);
+
+      // Claim pictures and give each the next class's label: only personalization can teach that.
+      for (const i of ITEMS) await page.click(`#gallery button[data-index="${i}"]`);
+      const settled = () => page.waitForSelector('#items[data-settled="true"]');
+      await settled();
+      assert.equal(await page.locator('#items li select').count(), ITEMS.length);
+      for (let i = 0; i < ITEMS.length; i++) {
+        const select = page.locator('#items li select').nth(i);
+        await select.selectOption(String((Number(await select.inputValue()) + 1) % 10));
+        await settled();
+      }
+      const untaught = await itemConfidences(page);
+
+      await page.fill('#fit-epochs', '3');
+      await page.click('#personalize');
+      await waitIdle(page, 'personalize');
+      await settled();
+      const taught = await itemConfidences(page);
+      const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      assert.ok(mean(taught) > 80 && mean(taught) > mean(untaught) + 50,
+        `personalizing taught the wrong labels: ${mean(untaught).toFixed(1)} % -> ${mean(taught).toFixed(1)} %`);
+      assert.ok(await page.$('#fit-chart canvas'), 'the loss/accuracy chart was drawn');
+
+      await page.fill('#retain-count', '300');
+      await page.click('#forget-run');
+      await page.waitForSelector('#forget-result:not([hidden])', { timeout: 180_000 });
+      const metric = async (name) => {
+        const row = await page.$(`#before-after tr[data-metric="${name}"]`);
+        return { before: Number(await row.getAttribute('data-before')), after: Number(await row.getAttribute('data-after')) };
+      };
+      const fa = await metric('FA'), confidence = await metric('confidence'), ta = await metric('TA'), ra = await metric('RA');
+      assert.equal(fa.before, 100, 'before forgetting, the model held every wrong label');
+      assert.ok(fa.after <= 50, `after forgetting, most are gone (FA ${fa.after})`);
+      assert.ok(confidence.after < confidence.before - 30, `confidence on the items dropped: ${confidence.before} -> ${confidence.after}`);
+      assert.ok(ta.after > ta.before - 3 && ra.after > ra.before - 3, `the rest held: TA ${ta.before} -> ${ta.after}, RA ${ra.before} -> ${ra.after}`);
+      assert.ok(await page.$('#weights-chart canvas'), "Q-MUL's reweighting was charted");
+      assert.ok((await page.$$('#similar-labels tr')).length > 1, 'the similar labels were listed');
+      const receipt = JSON.parse(await page.textContent('#receipt'));
+      assert.equal(receipt.method, 'qmul');
+      assert.equal(receipt.forgotten, ITEMS.length);
+      assert.match(receipt.sha256, /^[0-9a-f]{64}$/);
+      assert.equal(await page.getAttribute('#chain', 'data-ok'), 'true');
+      assert.equal((await page.$$('#log tr')).length, 2, 'one receipt in the log');
+
+      await page.waitForFunction(() => !/Forgetting/.test(document.getElementById('status').textContent));
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: new URL(`demo-${simd ? 'simd' : 'nosimd'}.png`, ARTIFACTS).pathname, fullPage: true });
+
+      // The page's own observation: nothing fetched while working, nothing to other sites.
+      assert.equal(await page.getAttribute('#network', 'data-during'), '0');
+      assert.equal(await page.getAttribute('#network', 'data-foreign'), '0');
+
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+      assert.match(await page.textContent('#status'), /Restored/);
+      assert.equal((await page.$$('#log tr')).length, 2, 'the log survived the reload');
+      assert.equal(await page.getAttribute('#chain', 'data-ok'), 'true');
+
+      assert.deepEqual(session.foreignRequests(), [], 'no request left the page origin (the worker included)');
+      assert.deepEqual(session.consoleErrors, []);
+    }));
+  });
+}
