@@ -9,6 +9,7 @@ export class QforgetError extends Error {
     | 'INVALID_ARGUMENT'
     | 'FAILED_PRECONDITION'
     | 'OUT_OF_RANGE'
+    | 'NOT_FOUND'
     | 'DATA_LOSS'
     | 'UNIMPLEMENTED'
     | 'RESOURCE_EXHAUSTED'

@@ -1,31 +1,11 @@
 // Types of qforget/storage (ESM). Hand-written; kept in step with web/storage.js.
 
-import type { Dataset, ForgetOptions, Model } from './index.js';
+import type { Dataset, ForgetOptions, ForgetReceipt, Model } from './index.js';
 
 export { QforgetError } from './index.js';
 
-/** A sealed forget receipt (SPEC §5; the format is described in web/receipts.js). */
-export interface Receipt {
-  format: 'qforget-receipt/1';
-  engine: { version: string; isa: string };
-  /** ISO 8601. */
-  createdAt: string;
-  method: string;
-  options: Record<string, unknown>;
-  forgotten: number;
-  retained: number;
-  forgetSetSha256: string;
-  retainSetSha256: string;
-  modelBeforeSha256: string;
-  modelAfterSha256: string;
-  metrics: Record<string, number> | null;
-  epochs: object[];
-  seconds: number;
-  /** The sha256 of the receipt before it in the log, or null for the first. */
-  previousSha256: string | null;
-  /** SHA-256 of the canonical JSON of every other field. */
-  sha256: string;
-}
+/** A sealed forget receipt: the type model.forget resolves to. */
+export type Receipt = ForgetReceipt;
 
 /** What the store accepts as a model: a Model, or a qforget/worker RemoteModel. */
 export type StorableModel =
@@ -66,7 +46,7 @@ export interface VerifyResult {
 }
 
 /** Options of store.forget: model.forget's, minus previousReceipt (the store supplies it). */
-export type StoreForgetOptions = Omit<ForgetOptions, 'previousReceipt'> & { test?: Dataset; previousReceipt?: never };
+export type StoreForgetOptions = Omit<ForgetOptions, 'previousReceipt'> & { previousReceipt?: never };
 
 /**
  * Models and their receipt logs in one IndexedDB database. Every failure is a

@@ -239,6 +239,7 @@ try {
       case 'INVALID_ARGUMENT':
       case 'FAILED_PRECONDITION':
       case 'OUT_OF_RANGE':
+      case 'NOT_FOUND':
       case 'DATA_LOSS':
       case 'UNIMPLEMENTED':
       case 'RESOURCE_EXHAUSTED':
@@ -251,7 +252,7 @@ try {
       }
     }
     // @ts-expect-error not a code qforget reports
-    if (e.code === 'NOT_FOUND') console.log(name);
+    if (e.code === 'PERMISSION_DENIED') console.log(name);
     const isError: Error = e;
   }
 }
