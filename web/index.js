@@ -32,12 +32,12 @@ const instances = new Map();  // 'simd' | 'nosimd' -> Promise<Qforget>
  * @param {{simd?: 'auto'|boolean, locateFile?: (file: string) => string|URL}} [options]
  */
 export function createQforget(options = {}) {
-  const { simd = 'auto', locateFile } = options;
+  const { simd = 'auto', locateFile } = options ?? {};
   if (simd !== 'auto' && simd !== true && simd !== false) {
-    throw new QforgetError('INVALID_ARGUMENT', `options.simd must be 'auto', true or false, got ${String(simd)}`);
+    return Promise.reject(invalid(`options.simd must be 'auto', true or false, got ${String(simd)}`));
   }
   if (locateFile !== undefined && typeof locateFile !== 'function') {
-    throw new QforgetError('INVALID_ARGUMENT', 'options.locateFile must be a function');
+    return Promise.reject(invalid('options.locateFile must be a function'));
   }
   const useSimd = simd === 'auto' ? simdSupported() : simd;
   if (useSimd && !simdSupported()) {

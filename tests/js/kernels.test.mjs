@@ -88,8 +88,9 @@ for (const simd of [true, false]) {
 }
 
 describe('loader', () => {
-  it('rejects unknown options', () => {
-    assert.throws(() => createQforget({ simd: 'yes' }), (e) => e instanceof QforgetError && /options.simd/.test(e.message));
+  it('rejects unknown options', async () => {
+    await assert.rejects(createQforget({ simd: 'yes' }), (e) => e instanceof QforgetError && /options.simd/.test(e.message));
+    await assert.rejects(createQforget({ locateFile: 'dist/' }), (e) => e instanceof QforgetError && /options.locateFile/.test(e.message));
   });
   it('node 20 supports SIMD', () => {
     assert.equal(simdSupported(), true);
