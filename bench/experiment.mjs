@@ -9,7 +9,12 @@
 //
 // Options: --train-limit N (use the first N training images), --test-limit N,
 // --epochs E (the original recipe's epochs; retrain uses the same recipe),
-// --forget-epochs E (every other method), --cache DIR (default bench/out/models).
+// --forget-epochs E (every other method), --retain-sample F (the fraction of the retain
+// set the other methods get, a seeded sample; metrics always use all of it),
+// --method-options JSON (per-method overrides, e.g. '{"qmul":{"qmulMode":"sequential"}}'),
+// --validation N (tuning: the last N training images replace the test set and are not
+// trained on; defaults are tuned this way, never on the test set),
+// --cache DIR (default bench/out/models).
 // --json prints one JSON object per method and seed, then one per method with the means.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,6 +34,9 @@ const { values: args } = parseArgs({
     'forget-epochs': { type: 'string', default: '10' },
     'train-limit': { type: 'string', default: '0' },
     'test-limit': { type: 'string', default: '0' },
+    'retain-sample': { type: 'string', default: '1' },
+    'method-options': { type: 'string', default: '{}' },
+    validation: { type: 'string', default: '0' },
     cache: { type: 'string', default: 'bench/out/models' },
     json: { type: 'boolean', default: false },
   },
@@ -41,34 +49,46 @@ const num = (name) => {
 const log = (line) => { if (!args.json) process.stderr.write(`${line}\n`); };
 
 const qf = await createQforget();
-const train = await loadFashionMnist(qf, 'train', num('train-limit'));
-const fullTest = await loadFashionMnist(qf, 'test', num('test-limit'));
+let train = await loadFashionMnist(qf, 'train', num('train-limit'));
+let fullTest = await loadFashionMnist(qf, 'test', num('test-limit'));
+if (num('validation') > 0) {
+  const n = train.shape[0], v = num('validation');
+  fullTest = subset(train, Array.from({ length: v }, (_, i) => n - v + i));
+  train = subset(train, Array.from({ length: n - v }, (_, i) => i));
+}
 const spec = { arch: args.arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: num('bits') };
 const recipe = { epochs: num('epochs'), batchSize: 64, lr: 0.05, schedule: 'cosine', weightDecay: 5e-4 };
 const methods = args.methods.split(',').map((m) => m.trim()).filter(Boolean);
 // Per-method settings that differ from the shared ones (lr 0.01, batch 256): gradient
 // ascent is unbounded, so it takes a small step, as in the SalUn codebase's GA runs.
 const METHOD_OPTIONS = { ga: { lr: 1e-4 } };
+for (const [method, options] of Object.entries(JSON.parse(args['method-options']))) {
+  METHOD_OPTIONS[method] = { ...METHOD_OPTIONS[method], ...options };
+}
 const seeds = Array.from({ length: num('seeds') }, (_, i) => i + 1);
 await mkdir(args.cache, { recursive: true });
 
 /** A model trained on `ds` with the recipe, cached under `key` (a file name). */
 async function trained(key, ds, seed) {
   const file = path.join(args.cache, `${key}.qfm`);
+  const timing = path.join(args.cache, `${key}.json`);  // how long the cached training took
   try {
-    return { model: qf.loadModel(new Uint8Array(await readFile(file))), seconds: null };
+    const model = qf.loadModel(new Uint8Array(await readFile(file)));
+    const { seconds = null } = JSON.parse(await readFile(timing, 'utf8').catch(() => '{}'));
+    return { model, seconds, cached: true };
   } catch {
     const model = qf.createModel({ ...spec, seed });
     const started = performance.now();
     await model.fit(ds, { ...recipe, seed, onProgress: (e) => log(`  ${key}: epoch ${e.epoch} loss ${e.loss.toFixed(4)}`) });
     const seconds = (performance.now() - started) / 1000;
     await writeFile(file, model.save());
-    return { model, seconds };
+    await writeFile(timing, JSON.stringify({ seconds }));
+    return { model, seconds, cached: false };
   }
 }
 
-const rows = [];  // {method, seed, FA, RA, TA, MIA, AG, JS, seconds}
-const base = `${spec.arch}-${spec.weightBits}-n${train.shape[0]}-e${recipe.epochs}`;
+const rows = [];  // {method, seed, FA, RA, TA, MIA, AG, JS, seconds, cached}
+const base = `${spec.arch}-${spec.weightBits}-n${train.shape[0]}-e${recipe.epochs}${num('validation') > 0 ? '-val' : ''}`;
 for (const seed of seeds) {
   log(`seed ${seed}: original model`);
   const original = await trained(`${base}-seed${seed}`, train, seed);
@@ -77,18 +97,21 @@ for (const seed of seeds) {
   const split = qf.resolveScenario(train.y, args.scenario, { numClasses: 10, seed });
   const forget = subset(train, split.forgetIds);
   const retain = subset(train, split.retainIds);
+  // What the methods other than retrain train on: all of D_r, or a seeded sample of it.
+  const sampled = num('retain-sample') >= 1 ? retain : subset(retain, qf.resolveScenario(retain.y, `random:${num('retain-sample')}`, { numClasses: 10, seed }).forgetIds);
   const test = split.excludedClass === null ? fullTest : withoutClass(fullTest, split.excludedClass);
   log(`seed ${seed}: ${args.scenario} forgets ${forget.shape[0]} of ${train.shape[0]} samples; reference retrain`);
   const scenarioKey = args.scenario.replace(/[^a-z0-9.]+/gi, '_');
   const reference = await trained(`${base}-seed${seed}-retrain-${scenarioKey}`, retain, seed);
   for (const method of methods) {
     let model = reference.model;
-    let seconds = reference.seconds;
+    let { seconds, cached } = reference;
     if (method !== 'retrain') {
       model = qf.loadModel(originalBytes);
       try {
-        const result = await model.forget(forget, { retain, method, epochs: num('forget-epochs'), batchSize: 256, seed, ...METHOD_OPTIONS[method] });
+        const result = await model.forget(forget, { retain: sampled, method, epochs: num('forget-epochs'), batchSize: 256, seed, ...METHOD_OPTIONS[method] });
         seconds = result.seconds;
+        cached = false;
       } catch (error) {
         // A method that fails (e.g. diverges) is reported and the others still run.
         log(`  ${method.padEnd(9)} FAILED: ${error.message}`);
@@ -98,9 +121,9 @@ for (const seed of seeds) {
       }
     }
     const m = qf.unlearningMetrics(model, { forget, retain, test, reference: reference.model, seed });
-    const row = { method, seed, FA: m.FA, RA: m.RA, TA: m.TA, MIA: m.MIA, AG: m.AG, JS: m.JS, seconds };
+    const row = { method, seed, FA: m.FA, RA: m.RA, TA: m.TA, MIA: m.MIA, AG: m.AG, JS: m.JS, seconds, cached };
     rows.push(row);
-    log(`  ${method.padEnd(9)} FA ${m.FA.toFixed(2)}  RA ${m.RA.toFixed(2)}  TA ${m.TA.toFixed(2)}  MIA ${m.MIA.toFixed(2)}  AG ${m.AG.toFixed(2)}  ${seconds === null ? 'cached' : `${seconds.toFixed(1)} s`}`);
+    log(`  ${method.padEnd(9)} FA ${m.FA.toFixed(2)}  RA ${m.RA.toFixed(2)}  TA ${m.TA.toFixed(2)}  MIA ${m.MIA.toFixed(2)}  AG ${m.AG.toFixed(2)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}`);
     if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, bits: spec.weightBits, scenario: args.scenario, ...row }));
     if (model !== reference.model) model.dispose();
   }
@@ -113,18 +136,23 @@ const stat = (values) => {
   return { mean, std };
 };
 const fmt = ({ mean, std }) => `${mean.toFixed(2)} ± ${std.toFixed(2)}`;
-const table = [`| method | FA | RA | TA | MIA | AG | time (s) |`, '|---|---|---|---|---|---|---|'];
+const meanTime = (method) => {
+  const times = rows.filter((r) => r.method === method && r.seconds !== null).map((r) => r.seconds);
+  return times.length ? stat(times).mean : null;
+};
+const retrainTime = meanTime('retrain');
+const table = ['| method | FA | RA | TA | MIA | AG | time (s) | % of retrain |', '|---|---|---|---|---|---|---|---|'];
 for (const method of methods) {
   const mine = rows.filter((r) => r.method === method);
   if (!mine.length) {
-    table.push(`| ${method} | failed | | | | | |`);
+    table.push(`| ${method} | failed | | | | | | |`);
     continue;
   }
   const s = Object.fromEntries(['FA', 'RA', 'TA', 'MIA', 'AG'].map((k) => [k, stat(mine.map((r) => r[k]))]));
-  const times = mine.map((r) => r.seconds).filter((t) => t !== null);
-  const time = times.length ? stat(times).mean.toFixed(1) : 'cached';
-  table.push(`| ${method} | ${fmt(s.FA)} | ${fmt(s.RA)} | ${fmt(s.TA)} | ${fmt(s.MIA)} | ${fmt(s.AG)} | ${time} |`);
-  if (args.json) console.log(JSON.stringify({ event: 'mean', method, ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.mean])) }));
+  const time = meanTime(method);
+  const share = time !== null && retrainTime ? `${((100 * time) / retrainTime).toFixed(1)} %` : '';
+  table.push(`| ${method} | ${fmt(s.FA)} | ${fmt(s.RA)} | ${fmt(s.TA)} | ${fmt(s.MIA)} | ${fmt(s.AG)} | ${time === null ? 'unknown' : time.toFixed(1)} | ${share} |`);
+  if (args.json) console.log(JSON.stringify({ event: 'mean', method, seconds: time, ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.mean])) }));
 }
 if (!args.json) {
   console.log(`${spec.arch} ${spec.weightBits}-bit, ${args.scenario}, ${seeds.length} seed(s), ${train.shape[0]} training images\n`);

@@ -14,7 +14,7 @@ const dataPresent = existsSync('/usr/share/datasets/fashion-mnist/train-images-i
 it('npm run experiment runs every method and reports the metrics', { skip: !dataPresent && 'no Fashion-MNIST' }, async () => {
   const cache = mkdtempSync(path.join(tmpdir(), 'qf-experiment-'));
   try {
-    const args = ['bench/experiment.mjs', '--arch', 'mlp', '--bits', '4', '--scenario', 'random:0.1', '--seeds', '1',
+    const args = ['bench/experiment.mjs', '--methods', 'retrain,ft,ga,rl,l1sparse,salun,bs,qmul,oeu', '--arch', 'mlp', '--bits', '4', '--scenario', 'random:0.1', '--seeds', '1',
       '--epochs', '1', '--forget-epochs', '1', '--train-limit', '1000', '--test-limit', '500', '--cache', cache, '--json'];
     const { stdout } = await run('node', args, { maxBuffer: 1 << 24 });
     const events = stdout.trim().split('\n').map((line) => JSON.parse(line));
@@ -28,8 +28,14 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
     // A second run reuses the cached original and reference models.
     const again = await run('node', args, { maxBuffer: 1 << 24 });
     const cached = again.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
-    assert.equal(cached[0].seconds, null);
+    assert.equal(cached[0].cached, true);
+    assert.equal(cached[0].seconds, runs[0].seconds, 'the cached reference keeps its training time');
     assert.equal(cached[0].FA, runs[0].FA);
+    // Tuning mode: a validation split replaces the test set; methods get a retain sample.
+    const tuning = await run('node', [...args.slice(0, 2), 'retrain,qmul', ...args.slice(3), '--validation', '200', '--retain-sample', '0.5',
+      '--method-options', '{"qmul":{"qmulMode":"sequential"}}'], { maxBuffer: 1 << 24 });
+    const tuned = tuning.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
+    assert.deepEqual(tuned.map((r) => [r.method, r.cached]), [['retrain', false], ['qmul', false]], 'new models for the smaller training set');
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
