@@ -214,6 +214,8 @@ export class Qforget {
   ): { forgetIds: Uint32Array; retainIds: Uint32Array; excludedClass: number | null };
   /** Restores a model from model.save() bytes. */
   loadModel(bytes: Uint8Array): Model;
+  /** Bytes of wasm memory held now: the high-water mark (it grows on demand, never shrinks). */
+  memoryBytes(): number;
   /** Parses IDX bytes (MNIST's format), gzip-compressed or plain. */
   parseIdx(bytes: Uint8Array): { dims: number[]; data: Uint8Array };
 }

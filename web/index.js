@@ -143,6 +143,14 @@ export class Qforget {
   }
 
   /**
+   * Bytes of WebAssembly memory this instance holds now. It grows on demand (up to the
+   * build's maximum) and never shrinks, so it is the high-water mark of all work so far.
+   */
+  memoryBytes() {
+    return this.#module.HEAPU8.byteLength;
+  }
+
+  /**
    * Parses an IDX file (the MNIST / Fashion-MNIST format), gzip-compressed or plain.
    * @param {Uint8Array} bytes
    * @returns {{dims: number[], data: Uint8Array}}

@@ -46,6 +46,7 @@ await createQforget({ locateFile: (file: string) => file.length });
 const canSimd: boolean = simdSupported();
 const handles: number = liveHandles();
 const version: string = qf.version;
+const heapBytes: number = qf.memoryBytes();
 const isSimd: boolean = qf.simd;
 // @ts-expect-error the engine is loaded with createQforget(), not constructed
 new Qforget();
@@ -273,5 +274,5 @@ model[Symbol.dispose]();
 export const used = [
   canSimd, handles, version, isSimd, inputShape, numClasses, describedArch, describedLayers, badX, noShape,
   lastLoss, logits, evaluation, forgotten, method, perEpoch, gap, js, points, forgetIds, retainIds, excluded,
-  small, idx, isa, c, product, packedShape, made, sealed, chained, receiptMetrics, format,
+  small, idx, isa, c, product, packedShape, made, sealed, chained, receiptMetrics, format, heapBytes,
 ];
