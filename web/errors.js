@@ -27,6 +27,14 @@ function typeName(value) {
   return value.constructor?.name ?? 'object';
 }
 
+/** An options object (not null, not an array); returns it. */
+export function checkOptions(name, value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid(`${name} must be an object, got ${Array.isArray(value) ? 'an array' : typeName(value)}`);
+  }
+  return value;
+}
+
 /** A positive integer no larger than `max`. */
 export function checkDim(name, value, max = 2 ** 31 - 1) {
   if (!Number.isSafeInteger(value) || value < 1 || value > max) {

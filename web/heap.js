@@ -3,6 +3,9 @@
 // everything when the call ends. No math here.
 import { QforgetError } from './errors.js';
 
+/** The largest buffer a call may place in wasm memory: the build's memory maximum. */
+export const MAX_ALLOCATION = 2 ** 31;
+
 /** Copies typed arrays into the wasm heap for the length of one call. */
 export class HeapScope {
   #module;
@@ -19,6 +22,10 @@ export class HeapScope {
   }
 
   alloc(bytes) {
+    // wasm32 sizes are 32-bit: a larger request would wrap around to a small one.
+    if (!(bytes <= MAX_ALLOCATION)) {
+      throw new QforgetError('RESOURCE_EXHAUSTED', `${bytes} bytes of wasm memory requested; one buffer is limited to ${MAX_ALLOCATION} bytes (2 GiB)`);
+    }
     const ptr = this.#module._malloc(Math.max(bytes, 1));
     if (ptr === 0) throw new QforgetError('RESOURCE_EXHAUSTED', `could not allocate ${bytes} bytes of wasm memory`);
     this.#pointers.push(ptr);

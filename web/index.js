@@ -1,7 +1,7 @@
 // The qforget package entry: loads the SIMD or the no-SIMD wasm build and wraps it in
 // the JS API. No math here; the engine does the work, this file moves bytes and
 // turns engine errors into QforgetError.
-import { QforgetError, checkArray, checkDim, invalid, unwrap } from './errors.js';
+import { QforgetError, checkArray, checkDim, checkOptions, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
 import { Model, checkDataset, handleOf, heapDataset } from './model.js';
@@ -32,7 +32,13 @@ const instances = new Map();  // 'simd' | 'nosimd' -> Promise<Qforget>
  * @param {{simd?: 'auto'|boolean, locateFile?: (file: string) => string|URL}} [options]
  */
 export function createQforget(options = {}) {
-  const { simd = 'auto', locateFile } = options ?? {};
+  try {
+    const { simd: _, locateFile: __, ...unknown } = checkOptions('options', options);
+    if (Object.keys(unknown).length) throw invalid(`options.${Object.keys(unknown)[0]}: unknown option (known: simd, locateFile)`);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { simd = 'auto', locateFile } = options;
   if (simd !== 'auto' && simd !== true && simd !== false) {
     return Promise.reject(invalid(`options.simd must be 'auto', true or false, got ${String(simd)}`));
   }
@@ -57,15 +63,30 @@ export function createQforget(options = {}) {
 async function load(build, locateFile) {
   const base = `qforget-${build}`;
   const where = (file) => String(locateFile ? locateFile(file) : new URL(`./dist/${file}`, import.meta.url));
-  const { default: factory } = await import(where(`${base}.js`));
+  const missing = (file, error) => new QforgetError('NOT_FOUND', `could not load ${where(file)} (see options.locateFile): ${error.message}`);
+  let factory;
+  try {
+    ({ default: factory } = await import(where(`${base}.js`)));
+  } catch (error) {
+    throw missing(`${base}.js`, error);
+  }
   const moduleOptions = { locateFile: (file) => where(file) };
   if (isNode) {
     // Emscripten 3.1.6 hands Node's fetch a file path; give it the bytes instead.
     const { readFile } = await import('node:fs/promises');
     const url = where(`${base}.wasm`);
-    moduleOptions.wasmBinary = await readFile(url.startsWith('file:') ? new URL(url) : url);
+    try {
+      moduleOptions.wasmBinary = await readFile(url.startsWith('file:') ? new URL(url) : url);
+    } catch (error) {
+      throw missing(`${base}.wasm`, error);
+    }
   }
-  const module = await factory(moduleOptions);
+  let module;
+  try {
+    module = await factory(moduleOptions);
+  } catch (error) {
+    throw new QforgetError('INTERNAL', `the ${build} build could not start: ${error?.message ?? error}`);
+  }
   return new Qforget(module, build === 'simd');
 }
 
@@ -124,7 +145,8 @@ export class Qforget {
    * @param {Uint8Array} labels the training set's labels
    * @returns {{forgetIds: Uint32Array, retainIds: Uint32Array, excludedClass: number|null}}
    */
-  resolveScenario(labels, scenario, { numClasses, seed = 0 } = {}) {
+  resolveScenario(labels, scenario, options = {}) {
+    const { numClasses, seed = 0 } = checkOptions('options', options);
     checkArray('labels', labels, Uint8Array);
     if (typeof scenario !== 'string') throw invalid('scenario must be a string such as "random:0.1"');
     checkDim('numClasses', numClasses, 256);

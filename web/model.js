@@ -1,7 +1,7 @@
 // The Model class: a trained or trainable network living in wasm memory. Moves data
 // in and out and drives long work (fit) in steps so progress can be reported and the
 // work cancelled; every decision and all math are the engine's.
-import { QforgetError, checkArray, checkDim, invalid, unwrap } from './errors.js';
+import { QforgetError, checkArray, checkDim, checkOptions, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { adopt, release } from './handles.js';
 import { datasetSha256, previousHash, sealReceipt, sha256 } from './receipts.js';
@@ -32,7 +32,7 @@ export function heapDataset(heap, ds) {
 export let handleOf;
 
 function splitCallbacks(options) {
-  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  checkOptions('options', options);
   const { onProgress, signal, ...engineOptions } = options;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('options.onProgress must be a function');
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('options.signal must be an AbortSignal');
@@ -63,6 +63,11 @@ export class Model {
     return this.#handle;
   }
 
+  // Between steps of fit or forget: dispose() stops the work (the memory is gone).
+  #ensureNotDisposed(what) {
+    if (!this.#handle) throw new QforgetError('ABORTED', `${what} stopped: the model was disposed`);
+  }
+
   #idle(what) {
     if (this.#busy) throw new QforgetError('FAILED_PRECONDITION', `cannot ${what} while the model is training`);
   }
@@ -82,6 +87,9 @@ export class Model {
     const handle = this.#live();
     checkDim('n', n);
     checkArray('x', x, Uint8Array);
+    // Checked here too (the engine checks again) so a bad n fails before the output is allocated.
+    const need = n * this.inputShape.reduce((a, b) => a * b, 1);
+    if (x.length !== need) throw invalid(`x has ${x.length} values, ${n} samples of shape [${this.inputShape.join(', ')}] need ${need}`);
     return withHeap(this.#module, (heap) => {
       const out = heap.alloc(n * this.numClasses * 4);
       unwrap(handle.predict(heap.copyIn(x), x.length, n, out));
@@ -126,7 +134,7 @@ export class Model {
         if (done) return history;
         await nextTask();
         if (signal?.aborted) throw new QforgetError('ABORTED', `fit was aborted after ${history.length} epoch(s)`);
-        this.#live();
+        this.#ensureNotDisposed('fit');
       }
     } finally {
       release(session);
@@ -170,6 +178,7 @@ export class Model {
         datasetSha256(forgetSet), datasetSha256(retain), sha256(unwrap(handle.save(true))),
       ]);
       if (signal?.aborted) throw aborted(0);
+      this.#ensureNotDisposed('forget');
       const started = performance.now();
       session = adopt(withHeap(this.#module, (heap) =>
         unwrap(handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), JSON.stringify(rest))),
@@ -184,7 +193,7 @@ export class Model {
         if (step.done) break;
         await nextTask();
         if (signal?.aborted) throw aborted(epochs.length);
-        this.#live();
+        this.#ensureNotDisposed('forget');
       }
       unwrap(handle.commitForget(session));
       const seconds = (performance.now() - started) / 1000;
@@ -221,14 +230,16 @@ export class Model {
    */
   save(options = {}) {
     const handle = this.#live();
-    if (options === null || typeof options !== 'object') throw invalid('options must be an object');
-    const { shadow = true, ...rest } = options;
+    const { shadow = true, ...rest } = checkOptions('options', options);
     if (Object.keys(rest).length) throw invalid(`options.${Object.keys(rest)[0]}: unknown option (known: shadow)`);
     if (typeof shadow !== 'boolean') throw invalid('options.shadow must be a boolean');
     return unwrap(handle.save(shadow));
   }
 
-  /** Frees the wasm memory. Safe to call twice; any later use throws. */
+  /**
+   * Frees the wasm memory. Safe to call twice; any later use throws. A fit or forget in
+   * progress stops at its next step and rejects with ABORTED (a forget commits nothing).
+   */
   dispose() {
     if (this.#handle) release(this.#handle);
     this.#handle = null;

@@ -1,7 +1,7 @@
 // Forget receipts (SPEC §5): what one forget did, sealed with SHA-256 and chained to the
 // receipt before it, so a log of them is tamper-evident. Hashing uses the platform's
 // Web Crypto. No model math here: the receipt records what the engine reported.
-import { invalid } from './errors.js';
+import { checkOptions, invalid } from './errors.js';
 
 /** The receipt format this version writes and verifies. */
 export const RECEIPT_FORMAT = 'qforget-receipt/1';
@@ -78,7 +78,10 @@ export function previousHash(previousReceipt) {
  */
 export async function verifyReceipts(receipts, options = {}) {
   if (!Array.isArray(receipts)) throw invalid('receipts must be an array of receipts, oldest first');
-  let previous = options.previous ?? null;
+  const { previous: first = null, ...unknown } = checkOptions('options', options);
+  if (Object.keys(unknown).length) throw invalid(`options.${Object.keys(unknown)[0]}: unknown option (known: previous)`);
+  if (first !== null && !HEX64.test(first)) throw invalid('options.previous must be the sha256 (64 hex digits) of the receipt before the log, or null');
+  let previous = first;
   for (let i = 0; i < receipts.length; i++) {
     const r = receipts[i];
     const broken = (reason) => ({ ok: false, count: receipts.length, brokenAt: i, reason });

@@ -131,7 +131,7 @@ function checkSendable(name, value) {
  * the real API judges it (and names it) exactly as on the main thread.
  */
 function splitHooks(options) {
-  if (options === null || typeof options !== 'object') return { sent: options };
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return { sent: options };  // refused there
   const { onProgress, signal, ...sent } = options;
   const hooks = {};
   if (typeof onProgress === 'function') hooks.onProgress = onProgress;

@@ -265,7 +265,7 @@ describe('worker options and failures', () => {
       [{ colour: 1 }, 'INVALID_ARGUMENT', /options.colour: unknown option/],
       [{ wasmBaseUrl: 'dist/' }, 'INVALID_ARGUMENT', /wasmBaseUrl must be an absolute URL/],
       [{ workerUrl: 'no/such/worker.mjs' }, 'INVALID_ARGUMENT', /options.workerUrl: no worker could be started/],
-      [{ simd: false, wasmBaseUrl: new URL('./no-such-folder/', import.meta.url) }, 'INTERNAL', /no-such-folder/],
+      [{ simd: false, wasmBaseUrl: new URL('./no-such-folder/', import.meta.url) }, 'NOT_FOUND', /no-such-folder/],
     ];
     for (const [options, code, pattern] of cases) await assert.rejects(createQforgetWorker(options), isError(code, pattern), String(pattern));
   });
