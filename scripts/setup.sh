@@ -16,6 +16,10 @@ declare -A probes=(
   [cmake]=/usr/bin/cmake
   [ninja-build]=/usr/bin/ninja
   [g++]=/usr/bin/g++
+  # The asan build and the fuzz targets: clang-14 and its sanitizer and libFuzzer
+  # runtimes (only recommended by clang-14, so never pulled in by --no-install-recommends).
+  [clang-14]=/usr/bin/clang++-14
+  [libclang-rt-14-dev]=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 )
 missing=()
 for pkg in "${!probes[@]}"; do

@@ -1,6 +1,8 @@
 // Model entry points: validation, then the engine.
 #include "api/model_api.h"
 
+#include <algorithm>
+
 #include "api/options.h"
 #include "io/inflate.h"
 #include "io/json.h"
@@ -54,9 +56,9 @@ Status ModelHandle::Predict(const uint8_t* x, size_t x_len, size_t n, float* log
                            std::to_string(n * per_sample));
   }
   Tensor out;
-  constexpr size_t kBatch = 256;  // bounds the activation memory of a big request
-  for (size_t lo = 0; lo < n; lo += kBatch) {
-    const size_t m = std::min(kBatch, n - lo);
+  const size_t batch = model_->eval_batch();  // bounds the activation memory of a big request
+  for (size_t lo = 0; lo < n; lo += batch) {
+    const size_t m = std::min(batch, n - lo);
     model_->Forward(x + lo * per_sample, m, &out, nn::Mode::kEval);
     std::copy(out.values().begin(), out.values().end(), logits + lo * model_->classes());
   }

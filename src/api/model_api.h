@@ -43,6 +43,8 @@ class ModelHandle {
   std::string Describe() const;
   size_t num_classes() const { return model_->classes(); }
   size_t sample_size() const { return model_->input_shape().size(); }
+  // What the model holds and what one sample costs (nn::Model::cost).
+  const nn::BuildCost& cost() const { return model_->cost(); }
 
   // logits (n x classes floats) of the deployed integer model for n samples of x.
   Status Predict(const uint8_t* x, size_t x_len, size_t n, float* logits) const;

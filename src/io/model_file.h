@@ -70,7 +70,8 @@ StatusOr<std::vector<uint8_t>> SaveModel(nn::Model& model, const SaveOptions& op
 //   DataLoss: truncated, foreign (wrong magic), corrupted (checksum), malformed or
 //     inconsistent header, sections outside the payload or overlapping, non-zero padding,
 //     codes out of range, NaN or infinite floats, non-positive steps, codes that disagree
-//     with the shadow weights;
+//     with the shadow weights, an architecture with more parameters than the payload
+//     holds or beyond the per-sample limits of nn/model.h (the message names the limit);
 //   Unimplemented: a newer format version (the message says which version this build
 //     reads).
 // Never returns a partly loaded model; memory use is bounded by a multiple of `size`.

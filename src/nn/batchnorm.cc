@@ -17,7 +17,7 @@ StatusOr<Shape> BatchNorm::Build(const Shape& input, const BuildInfo& info) {
     return InvalidArgument(info.name + ": batch_norm needs momentum in [0, 1] and eps > 0, got " +
                            std::to_string(momentum_) + " and " + std::to_string(eps_));
   }
-  QF_RETURN_IF_ERROR(TakeBudget(info, 4, input[input.rank() - 1]));  // gamma, beta, stats
+  QF_RETURN_IF_ERROR(TakeParams(info, 4, input[input.rank() - 1]));  // gamma, beta, stats
   name_ = info.name;
   channels_ = input[input.rank() - 1];
   const Shape c{channels_};

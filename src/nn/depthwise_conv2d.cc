@@ -36,7 +36,8 @@ StatusOr<Shape> DepthwiseConv2D::Build(const Shape& input, const BuildInfo& info
                            " does not fit a " + input.ToString() + " input");
   }
   const size_t taps = g.kh * g.kw;
-  QF_RETURN_IF_ERROR(TakeBudget(info, taps + 1, g.c));  // weights and bias
+  QF_RETURN_IF_ERROR(TakeParams(info, taps + 1, g.c));                  // weights and bias
+  QF_RETURN_IF_ERROR(TakeOps(info, g.out_h() * g.out_w(), g.c, taps));  // Valid(): no overflow
   weight_ = {info.name + ".weight", Param::Kind::kWeight, Tensor(Shape{taps, g.c}),
              Tensor(Shape{taps, g.c})};
   bias_ = {info.name + ".bias", Param::Kind::kBias, Tensor(Shape{g.c}), Tensor(Shape{g.c})};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,29 +33,67 @@ struct Param {
   Tensor value, grad;
 };
 
-// Bounds the float values (parameters and buffers such as running statistics) a network
-// allocates while it builds, so a hostile description (a model-file header, a JS options
-// object) fails with ResourceExhausted before it allocates rather than exhausting memory.
-// Shared by all layers of one build; not thread-safe.
-class ParamBudget {
+// What one network may allocate and compute, fixed when it builds, so that a hostile
+// description (a model-file header, a JS options object) fails with ResourceExhausted
+// before anything is allocated or run rather than exhausting memory or hanging:
+//   params       parameter and buffer values (weights, biases, steps, running
+//                statistics), in floats;
+//   activations  values per sample that a forward pass produces and keeps: the input,
+//                every layer's output and the float im2col matrices of convolutions;
+//   ops          operations per sample: multiply-adds of convolutions and dense layers,
+//                window reads of pooling (elementwise work is bounded by `activations`).
+struct BuildCost {
+  size_t params = 0;
+  size_t activations = 0;
+  uint64_t ops = 0;
+};
+
+// Charges what layers ask for against limits (a BuildCost of maxima). Shared by all
+// layers of one build; not thread-safe.
+class BuildBudget {
  public:
-  explicit ParamBudget(size_t max_values) : max_(max_values), left_(max_values) {}
-  // Takes rows * cols values (overflow-checked) for the tensors named `what`, or returns
-  // ResourceExhausted naming them and the budget.
-  Status Take(size_t rows, size_t cols, const std::string& what) {
+  explicit BuildBudget(const BuildCost& limits) : limits_(limits) {}
+
+  // Each takes a count for the layer named `what` (products overflow-checked; counts are
+  // 64-bit so that wasm32 cannot wrap them), or returns ResourceExhausted naming it, what
+  // it asked for and the limit.
+  Status TakeParams(size_t rows, size_t cols, const std::string& what) {
     size_t values = 0;
-    if (__builtin_mul_overflow(rows, cols, &values) || values > left_) {
+    if (__builtin_mul_overflow(rows, cols, &values) || values > limits_.params - used_.params) {
       return ResourceExhausted(what + ": " + std::to_string(rows) + " x " + std::to_string(cols) +
                                " more values would take the model past its limit of " +
-                               std::to_string(max_) + " parameter values");
+                               std::to_string(limits_.params) + " parameter values");
     }
-    left_ -= values;
+    used_.params += values;
     return OkStatus();
   }
-  size_t used() const { return max_ - left_; }
+  Status TakeActivations(uint64_t values, const std::string& what, const std::string& shown) {
+    if (values > uint64_t(limits_.activations - used_.activations)) {
+      return ResourceExhausted(what + ": " + shown + " (" + std::to_string(values) +
+                               " values) would take the model past its limit of " +
+                               std::to_string(limits_.activations) +
+                               " activation values per sample");
+    }
+    used_.activations += size_t(values);
+    return OkStatus();
+  }
+  Status TakeOps(uint64_t a, uint64_t b, uint64_t c, const std::string& what) {
+    uint64_t ops = 0;
+    if (__builtin_mul_overflow(a, b, &ops) || __builtin_mul_overflow(ops, c, &ops) ||
+        ops > limits_.ops - used_.ops) {
+      return ResourceExhausted(what + ": " + std::to_string(a) + " x " + std::to_string(b) + " x " +
+                               std::to_string(c) +
+                               " more operations would take the model past its limit of " +
+                               std::to_string(limits_.ops) + " operations per sample");
+    }
+    used_.ops += ops;
+    return OkStatus();
+  }
+  const BuildCost& used() const { return used_; }
+  const BuildCost& limits() const { return limits_; }
 
  private:
-  size_t max_, left_;
+  BuildCost limits_, used_;
 };
 
 // What a layer learns about its place in the network when it is built.
@@ -62,12 +101,20 @@ struct BuildInfo {
   std::string name;                 // prefix of parameter names, e.g. "layers.3"
   bool input_non_negative = false;  // every input value is >= 0 (after ReLU, or pixels)
   bool network_input = false;       // the input is the network's: uint8 pixels / 255
-  ParamBudget* budget = nullptr;    // borrowed for Build only; null = unbounded
+  BuildBudget* budget = nullptr;    // borrowed for Build only; null = unbounded
 };
 
-// Charges rows * cols values to info.budget, if there is one (see ParamBudget).
-inline Status TakeBudget(const BuildInfo& info, size_t rows, size_t cols) {
-  return info.budget ? info.budget->Take(rows, cols, info.name) : OkStatus();
+// Charge info.budget, if there is one (see BuildBudget): rows * cols parameter values;
+// `values` activation values per sample (`shown` says what they are, e.g. a shape);
+// a * b * c operations per sample.
+inline Status TakeParams(const BuildInfo& info, size_t rows, size_t cols) {
+  return info.budget ? info.budget->TakeParams(rows, cols, info.name) : OkStatus();
+}
+inline Status TakeActivations(const BuildInfo& info, uint64_t values, const std::string& shown) {
+  return info.budget ? info.budget->TakeActivations(values, info.name, shown) : OkStatus();
+}
+inline Status TakeOps(const BuildInfo& info, uint64_t a, uint64_t b, uint64_t c) {
+  return info.budget ? info.budget->TakeOps(a, b, c, info.name) : OkStatus();
 }
 
 // A quantized weight as saved and loaded: float shadow weights [rows, channels] (channel

@@ -24,7 +24,15 @@ Status LinearCore::Configure(const kernels::Conv2DShape& geometry, const QuantCo
         " outputs (or the window depth exceeds " + std::to_string(kernels::kMaxGemmDepth) + ")");
   }
   const size_t depth = geometry_.depth(), cout = geometry_.cout;
-  QF_RETURN_IF_ERROR(TakeBudget(info, depth + 1, cout));  // weights and bias
+  const size_t positions = geometry_.out_h() * geometry_.out_w();  // Valid(): no overflow
+  QF_RETURN_IF_ERROR(TakeParams(info, depth + 1, cout));           // weights and bias
+  QF_RETURN_IF_ERROR(TakeOps(info, positions, depth, cout));
+  // Backward, and the forward of a float layer, keep a float im2col matrix.
+  if (!kernels::Im2ColIsIdentity(geometry_)) {
+    QF_RETURN_IF_ERROR(TakeActivations(
+        info, uint64_t(positions) * depth,
+        "an im2col matrix of " + std::to_string(positions) + " x " + std::to_string(depth)));
+  }
   weight_ = {info.name + ".weight", Param::Kind::kWeight, Tensor(Shape{depth, cout}),
              Tensor(Shape{depth, cout})};
   bias_ = {info.name + ".bias", Param::Kind::kBias, Tensor(Shape{cout}), Tensor(Shape{cout})};

@@ -1,14 +1,16 @@
 // Model: pixels in, logits out, around a built Sequential.
 #include "nn/model.h"
 
+#include <algorithm>
+
 #include "nn/architectures.h"
 #include "nn/layer_list.h"
 #include "nn/model_json.h"
 
 namespace qf::nn {
 
-Model::Model(ModelSpec spec, std::unique_ptr<Sequential> net)
-    : spec_(std::move(spec)), net_(std::move(net)) {
+Model::Model(ModelSpec spec, std::unique_ptr<Sequential> net, const BuildCost& cost)
+    : spec_(std::move(spec)), cost_(cost), net_(std::move(net)) {
   net_->CollectParams(&params_);
 }
 
@@ -16,7 +18,9 @@ StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max
   StatusOr<std::unique_ptr<Sequential>> net = BuildArchitecture(spec);
   if (!net.ok()) return net.status();
   const bool custom = spec.arch == "custom";
-  ParamBudget budget(max_param_values);
+  BuildBudget budget(BuildCost{max_param_values, kMaxActivationValues, kMaxOpsPerSample});
+  QF_RETURN_IF_ERROR(
+      budget.TakeActivations(spec.input.size(), "inputShape", spec.input.ToString()));
   BuildInfo info;
   info.network_input = true;
   info.input_non_negative = true;
@@ -36,7 +40,13 @@ StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max
   }
   Rng rng(spec.seed);
   net.value()->Init(rng);
-  return std::unique_ptr<Model>(new Model(spec, std::move(net).value()));
+  return std::unique_ptr<Model>(new Model(spec, std::move(net).value(), budget.used()));
+}
+
+size_t Model::eval_batch() const {
+  constexpr size_t kMaxBatch = 256, kBatchValues = size_t(1) << 26;
+  const size_t fits = kBatchValues / std::max<size_t>(1, cost_.activations);
+  return std::max<size_t>(1, std::min(kMaxBatch, fits));
 }
 
 io::Json Model::Describe() const {

@@ -4,6 +4,7 @@
 // nn/layer_list.h (arch "custom"); nn/model_json.h reads and writes specs as JSON.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,21 +30,37 @@ struct ModelSpec {
   std::optional<io::Json> layers;
 };
 
-// The default bound on a model's parameter and buffer values (floats): 16M values, about
-// 0.4 GB with gradients, codes and optimizer state. See ParamBudget.
+// The bounds on what one model may hold and do (see BuildCost in nn/layer.h):
+//   parameter and buffer values: 16M (about 0.4 GB with gradients, codes and optimizer
+//     state; callers may pass a smaller bound);
+//   activation values per sample: 128M floats, 512 MB (the built-in archs need 0.1-1.3M
+//     on 28x28 and 32x32 images; on 224x224x3, resnet8 38M and mobilenetv2 64M, as their
+//     first stages keep the full resolution);
+//   operations per sample: 2^34, about 17 G multiply-adds, 4x a ResNet-50 on 224x224
+//     (a second or more per sample in wasm): beyond that a forward pass is a hang.
 inline constexpr size_t kMaxParamValues = size_t(1) << 24;
+inline constexpr size_t kMaxActivationValues = size_t(1) << 27;
+inline constexpr uint64_t kMaxOpsPerSample = uint64_t(1) << 34;
 
 class Model {
  public:
   // Builds and initializes the model `spec` describes (seeded). InvalidArgument for a
   // bad spec (messages name the JSON key, e.g. "layers[2].kernel: ..."),
-  // ResourceExhausted when the layers would hold more than `max_param_values` values.
+  // ResourceExhausted naming the layer when the model would hold more than
+  // `max_param_values` parameter values, or need more than kMaxActivationValues
+  // activation values or kMaxOpsPerSample operations per sample. Nothing of the
+  // network's size is allocated before these checks pass.
   static StatusOr<std::unique_ptr<Model>> Create(const ModelSpec& spec,
                                                  size_t max_param_values = kMaxParamValues);
 
   const ModelSpec& spec() const { return spec_; }
   size_t classes() const { return spec_.classes; }
   const Shape& input_shape() const { return spec_.input; }
+  // What the model holds and what one sample costs, as counted against the limits.
+  const BuildCost& cost() const { return cost_; }
+  // Samples per eval-mode Forward for callers that split a large request: at most 256,
+  // and few enough that one batch's activations stay within 64M values (256 MB); >= 1.
+  size_t eval_batch() const;
   Sequential& net() { return *net_; }
   const Sequential& net() const { return *net_; }
 
@@ -68,9 +85,10 @@ class Model {
   void OnParamsChanged() { net_->OnParamsChanged(); }
 
  private:
-  Model(ModelSpec spec, std::unique_ptr<Sequential> net);
+  Model(ModelSpec spec, std::unique_ptr<Sequential> net, const BuildCost& cost);
 
   ModelSpec spec_;
+  BuildCost cost_;
   std::unique_ptr<Sequential> net_;
   std::vector<Param*> params_;
   Tensor input_;

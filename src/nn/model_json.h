@@ -29,7 +29,8 @@ io::Json ModelSpecToJson(const ModelSpec& spec);
 // of ModelSpecFromJson, "layers" is required for every arch; for a built-in arch the
 // model is built from its name and its layers must equal the description's (else
 // InvalidArgument "<where>.layers: does not match ..."). Other errors as ModelSpecFromJson
-// and Model::Create (ResourceExhausted beyond `max_param_values`).
+// and Model::Create (ResourceExhausted beyond `max_param_values` or the per-sample limits
+// of nn/model.h).
 StatusOr<std::unique_ptr<Model>> ModelFromDescription(const io::Json& description,
                                                       std::string_view where = {},
                                                       size_t max_param_values = kMaxParamValues);

@@ -47,6 +47,7 @@ StatusOr<Shape> Pool2D::Build(const Shape& input, const BuildInfo& info) {
   }
   out_h_ = (padded_h - o.kh) / o.stride_h + 1;
   out_w_ = (padded_w - o.kw) / o.stride_w + 1;
+  QF_RETURN_IF_ERROR(TakeOps(info, uint64_t(out_h_) * out_w_, channels_, uint64_t(o.kh) * o.kw));
   return Shape{out_h_, out_w_, channels_};
 }
 

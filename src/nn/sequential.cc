@@ -4,6 +4,19 @@
 #include "nn/batchnorm.h"
 
 namespace qf::nn {
+namespace {
+
+// The number of values of `shape` in 64 bits, saturated: a shape a 32-bit size_t cannot
+// count (a pooling output in wasm) still counts as too big, never as a wrapped small one.
+uint64_t Values(const Shape& shape) {
+  uint64_t n = 1;
+  for (size_t d : shape.dims()) {
+    if (__builtin_mul_overflow(n, uint64_t(d), &n)) return UINT64_MAX;
+  }
+  return n;
+}
+
+}  // namespace
 
 StatusOr<Shape> Sequential::Build(const Shape& input, const BuildInfo& info) {
   Shape shape = input;
@@ -17,6 +30,8 @@ StatusOr<Shape> Sequential::Build(const Shape& input, const BuildInfo& info) {
     layer_info.budget = info.budget;
     StatusOr<Shape> out = layers_[i]->Build(shape, layer_info);
     if (!out.ok()) return out.status();
+    QF_RETURN_IF_ERROR(
+        TakeActivations(layer_info, Values(out.value()), "the output " + out.value().ToString()));
     shape = out.value();
     non_negative = layers_[i]->OutputNonNegative(non_negative);
     network_input = network_input && layers_[i]->OutputsInputValues();

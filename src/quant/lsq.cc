@@ -23,7 +23,11 @@ inline float StepGrad(float v, QRange r) {
 
 inline bool Inside(float v, QRange r) { return v >= float(r.qn) && v <= float(r.qp); }
 
+// The code of v = x / step: rounded, clamped to r (infinities included). NaN, which a
+// diverged input or weight can produce, has no code: it gets 0 (for activations, the zero
+// point), since converting NaN to int is undefined behaviour.
 inline int Code(float v, QRange r) {
+  if (std::isnan(v)) return 0;
   return int(std::min(std::max(Round(v), float(r.qn)), float(r.qp)));
 }
 

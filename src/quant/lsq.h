@@ -34,7 +34,8 @@ float LsqGradScale(size_t n, int qp);
 
 // Weights laid out rows x channels (channel innermost: a GEMM's B matrix, conv weights
 // [KH, KW, Cin, Cout], depthwise [KH, KW, C]). `steps` holds one value per channel
-// (per_channel) or one in total.
+// (per_channel) or one in total. Here and in QuantizeActivations, values beyond the range
+// (infinities too) clamp to it, and NaN gets code 0.
 void QuantizeWeights(const float* w, size_t rows, size_t channels, const float* steps,
                      bool per_channel, QRange range, int8_t* codes);
 
@@ -44,7 +45,7 @@ void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, s
                              const float* steps, bool per_channel, QRange range, float* dw,
                              float* dsteps);
 
-// Activations, one step for the whole tensor: codes = q + zero_point.
+// Activations, one step for the whole tensor: codes = q + zero_point (NaN: the zero point).
 void QuantizeActivations(const float* x, size_t n, float step, uint8_t zero_point, uint8_t* codes);
 
 // x_hat = (code - zero_point) * step.

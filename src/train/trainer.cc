@@ -1,6 +1,7 @@
 // The training loop.
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -55,8 +56,18 @@ void Trainer::StartEpoch() {
   correct_ = seen_ = 0;
 }
 
+Status Trainer::Diverged(const std::string& what) {
+  start_->Restore(*model_);
+  spent_ = true;
+  return Status(StatusCode::kFailedPrecondition,
+                "training diverged: " + what + " at epoch " + std::to_string(epoch_ + 1) +
+                    " (try a smaller lr); the model was restored to its state before training");
+}
+
 StatusOr<std::optional<EpochStats>> Trainer::Step(size_t max_batches) {
+  if (spent_) return Status(StatusCode::kFailedPrecondition, "this training run diverged and ended");
   if (done()) return std::optional<EpochStats>();
+  if (!start_) start_.emplace(*model_);
   const size_t n = data_->size(), bs = options_.batch_size, d = model_->input_shape().size();
   const size_t batches = (n + bs - 1) / bs;
   const float lr = ScheduledLr(options_.schedule, options_.lr, epoch_, options_.epochs);
@@ -78,11 +89,7 @@ StatusOr<std::optional<EpochStats>> Trainer::Step(size_t max_batches) {
     }
     model_->Forward(batch_x_.data(), m, &logits_, nn::Mode::kTrain);
     const float loss = SoftmaxCrossEntropy(logits_, batch_y_.data(), nullptr, 1.0f, &dlogits_);
-    if (!std::isfinite(loss)) {
-      return Status(StatusCode::kFailedPrecondition,
-                    "training diverged: the loss is not finite at epoch " +
-                        std::to_string(epoch_ + 1) + " (try a smaller lr)");
-    }
+    if (!std::isfinite(loss)) return Diverged("the loss is not finite");
     ZeroGrads(model_->params());
     model_->Backward(dlogits_);
     if (options_.clip_norm > 0) ClipGradNorm(model_->params(), options_.clip_norm);
@@ -94,6 +101,7 @@ StatusOr<std::optional<EpochStats>> Trainer::Step(size_t max_batches) {
   }
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (batch_ < batches) return std::optional<EpochStats>();
+  if (!nn::StateIsFinite(*model_)) return Diverged("a weight is not finite");
   batch_ = 0;
   epoch_++;
   EpochStats stats;
@@ -136,6 +144,7 @@ size_t CountCorrect(const Tensor& logits, const uint8_t* labels) {
 }
 
 EvalResult Evaluate(nn::Model& model, const Dataset& data, size_t batch_size) {
+  batch_size = std::max<size_t>(1, std::min(batch_size, model.eval_batch()));
   const size_t n = data.size(), d = model.input_shape().size();
   Tensor logits;
   double loss = 0;

@@ -12,6 +12,7 @@
 #include "core/random.h"
 #include "core/status.h"
 #include "nn/model.h"
+#include "nn/state_snapshot.h"
 #include "train/augment.h"
 #include "train/dataset.h"
 #include "train/optimizer.h"
@@ -48,13 +49,17 @@ class Trainer {
 
   bool done() const { return epoch_ >= options_.epochs; }
   // Runs up to `max_batches` batches (stopping early at an epoch's end). Returns the
-  // epoch's stats when that call finished an epoch. Fails if the loss stops being finite.
+  // epoch's stats when that call finished an epoch. If training diverges (a loss, or at
+  // an epoch's end a weight, that is not finite) the model is restored to its state
+  // before the first Step and this fails with FailedPrecondition; the Trainer is spent.
   StatusOr<std::optional<EpochStats>> Step(size_t max_batches);
 
  private:
   Trainer(nn::Model* model, const Dataset* data, const FitOptions& options,
           std::unique_ptr<Optimizer> optimizer);
   void StartEpoch();
+  // Restores the model as the first Step found it and returns the divergence error.
+  Status Diverged(const std::string& what);
 
   nn::Model* model_;
   const Dataset* data_;
@@ -68,6 +73,8 @@ class Trainer {
   size_t correct_ = 0, seen_ = 0;
   std::vector<uint8_t> batch_x_, batch_y_;
   Tensor logits_, dlogits_;
+  std::optional<nn::StateSnapshot> start_;  // the model as the first Step found it
+  bool spent_ = false;                             // diverged: no more steps
 };
 
 // Runs a Trainer to the end, calling `progress` after every epoch (return false to

@@ -3,6 +3,7 @@
 
 #include "core/check.h"
 #include "io/model_file.h"
+#include "nn/state_snapshot.h"
 
 namespace qf::unlearn {
 
@@ -31,7 +32,14 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
 
 Status ForgetSession::Step(size_t max_batches, std::vector<EpochReport>* reports) {
   QF_CHECK(working_);
-  return method_->Step(ctx_, max_batches, reports);
+  if (failed_) return FailedPrecondition("this forget session failed and ended");
+  Status status = method_->Step(ctx_, max_batches, reports);
+  if (status.ok() && method_->done() && !nn::StateIsFinite(*working_)) {
+    status = FailedPrecondition(
+        "unlearning diverged: a weight is not finite at the end (try a smaller lr)");
+  }
+  failed_ = !status.ok();
+  return status;
 }
 
 std::unique_ptr<nn::Model> ForgetSession::TakeResult() {

@@ -26,9 +26,11 @@ class ForgetSession {
   // Validates the request against `model` and copies the model. `model` is only read.
   static StatusOr<std::unique_ptr<ForgetSession>> Start(nn::Model& model, ForgetRequest request);
 
-  // Runs up to max_batches batches; appends the reports of epochs that ended.
+  // Runs up to max_batches batches; appends the reports of epochs that ended. A failure
+  // (e.g. divergence: a loss, or at the end a weight, that is not finite) spends the
+  // session: it is never done() and has no result.
   Status Step(size_t max_batches, std::vector<EpochReport>* reports);
-  bool done() const { return method_->done(); }
+  bool done() const { return !failed_ && method_->done(); }
   const char* method() const { return method_->name(); }
 
   // The unlearned model, once done(); the session is spent afterwards.
@@ -41,6 +43,7 @@ class ForgetSession {
   std::unique_ptr<nn::Model> working_;
   std::unique_ptr<Method> method_;
   MethodContext ctx_;
+  bool failed_ = false;
 };
 
 }  // namespace qf::unlearn

@@ -1,6 +1,7 @@
 // Unlearning metrics.
 #include "unlearn/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "train/loss.h"
@@ -16,11 +17,11 @@ double AccuracyPoints(const Tensor& probs, const train::Dataset& data) {
 }  // namespace
 
 Tensor PredictProbs(nn::Model& model, const train::Dataset& data) {
-  constexpr size_t kBatch = 256;
+  const size_t batch = model.eval_batch();
   const size_t n = data.size(), d = model.input_shape().size(), c = model.classes();
   Tensor probs(Shape{n, c}), logits;
-  for (size_t lo = 0; lo < n; lo += kBatch) {
-    const size_t m = std::min(kBatch, n - lo);
+  for (size_t lo = 0; lo < n; lo += batch) {
+    const size_t m = std::min(batch, n - lo);
     model.Forward(data.x.data() + lo * d, m, &logits, nn::Mode::kEval);
     train::Softmax(logits, &logits);
     std::copy(logits.values().begin(), logits.values().end(), probs.data() + lo * c);

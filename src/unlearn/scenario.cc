@@ -37,6 +37,12 @@ ScenarioSplit Split(std::vector<uint32_t> forget, size_t n) {
 StatusOr<ScenarioSplit> ResolveScenario(const std::string& spec, const std::vector<uint8_t>& labels,
                                         size_t classes, uint64_t seed) {
   const size_t n = labels.size();
+  for (size_t i = 0; i < n; i++) {
+    if (labels[i] >= classes) {
+      return InvalidArgument("labels[" + std::to_string(i) + "] = " + std::to_string(labels[i]) +
+                             " is not a class (numClasses is " + std::to_string(classes) + ")");
+    }
+  }
   if (n == 0) return InvalidArgument("the training set is empty");
   ScenarioSplit split;
   if (StartsWith(spec, "random:")) {
@@ -66,14 +72,19 @@ StatusOr<ScenarioSplit> ResolveScenario(const std::string& spec, const std::vect
     split = Split(std::move(ids), n);
     split.excluded_class = uint8_t(k);
   } else if (StartsWith(spec, "ids:")) {
-    QF_ASSIGN_OR_RETURN(const io::Json list, io::ParseJson(spec.substr(4)));
+    StatusOr<io::Json> parsed = io::ParseJson(spec.substr(4));
+    if (!parsed.ok()) {
+      return InvalidArgument("scenario ids:[...] is not a JSON array of sample ids: " +
+                             parsed.status().message());
+    }
+    const io::Json& list = parsed.value();
     if (!list.is_array())
       return InvalidArgument("scenario ids:[...] needs a JSON array of sample ids");
     std::vector<uint32_t> ids;
     std::vector<bool> seen(n, false);
     for (size_t i = 0; i < list.size(); i++) {
       QF_ASSIGN_OR_RETURN(const int64_t id, io::ToInt(list.AsArray()[i], io::JsonPath("ids", i)));
-      if (id < 0 || size_t(id) >= n) {
+      if (id < 0 || uint64_t(id) >= uint64_t(n)) {  // compared before narrowing to size_t
         return InvalidArgument("ids[" + std::to_string(i) + "] = " + std::to_string(id) +
                                " is not a training sample (the training set has ids 0.." +
                                std::to_string(n - 1) + ")");

@@ -49,6 +49,27 @@ TEST_CASE("activations round trip through codes with either zero point", "[engin
   CHECK(back[3] == Approx(-1.0f));
 }
 
+TEST_CASE("infinities clamp and NaN quantizes to code 0", "[engine][quant]") {
+  // A model with huge float weights overflows to inf and inf - inf = NaN before the next
+  // quantized layer (fuzz/corpus/model_file/regression-nan-activation.qfm): converting
+  // NaN to an integer code was undefined behaviour.
+  const float nan = std::nanf(""), inf = INFINITY;
+  const float x[] = {nan, inf, -inf, -nan};
+  uint8_t codes[4];
+  QuantizeActivations(x, 4, 0.1f, 128, codes);
+  CHECK(int(codes[0]) == 128);
+  CHECK(int(codes[1]) == 255);
+  CHECK(int(codes[2]) == 0);
+  CHECK(int(codes[3]) == 128);
+  int8_t wcodes[4];
+  const float step = 0.5f;
+  QuantizeWeights(x, 1, 4, &step, false, SignedRange(2), wcodes);
+  CHECK(int(wcodes[0]) == 0);
+  CHECK(int(wcodes[1]) == 1);
+  CHECK(int(wcodes[2]) == -2);
+  CHECK(int(wcodes[3]) == 0);
+}
+
 TEST_CASE("weight backward equals the LSQ formulas", "[engine][quant]") {
   Rng rng(3);
   for (bool per_channel : {true, false}) {

@@ -134,3 +134,46 @@ TEST_CASE("fit refuses bad options and data without touching the model", "[engin
 
 }  // namespace
 }  // namespace qf::train
+
+namespace qf::train {
+namespace {
+
+// Every state value of the model, in visiting order (via a snapshot round trip).
+std::vector<float> Weights(nn::Model& model) {
+  std::vector<float> out;
+  for (nn::Param* p : model.params()) out.insert(out.end(), p->value.values().begin(), p->value.values().end());
+  return out;
+}
+
+TEST_CASE("a diverging fit restores the model as it was and leaves it usable", "[engine][train]") {
+  const Dataset data = test::SyntheticImages(96, 12, 9, 8);
+  for (int epochs : {1, 2}) {  // diverging in the first batch, or only by the end of epoch 2
+    INFO("epochs " << epochs);
+    auto model = MakeMlp(4, 6);
+    REQUIRE(Fit(*model, data, SmallFit(1)).ok());  // trained a little: not the init state
+    const std::vector<float> before = Weights(*model);
+    FitOptions wild = SmallFit(epochs);
+    wild.lr = 1e30f;
+    auto diverged = Fit(*model, data, wild);
+    REQUIRE(!diverged.ok());
+    CHECK(diverged.status().code() == StatusCode::kFailedPrecondition);
+    CHECK(diverged.status().message().find("restored") != std::string::npos);
+    CHECK(nn::StateIsFinite(*model));
+    CHECK(Weights(*model) == before);
+    CHECK(Fit(*model, data, SmallFit(1)).ok());  // and it trains again
+  }
+}
+
+TEST_CASE("a state snapshot restores weights, steps and statistics exactly", "[engine][train]") {
+  const Dataset data = test::SyntheticImages(64, 12, 9, 9);
+  auto model = MakeMlp(4, 7);
+  const nn::StateSnapshot snapshot(*model);
+  const std::vector<float> before = Weights(*model);
+  REQUIRE(Fit(*model, data, SmallFit(1)).ok());
+  REQUIRE(Weights(*model) != before);
+  snapshot.Restore(*model);
+  CHECK(Weights(*model) == before);
+}
+
+}  // namespace
+}  // namespace qf::train

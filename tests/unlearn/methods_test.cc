@@ -162,5 +162,25 @@ TEST_CASE("bad forget requests are refused", "[unlearn]") {
   refused(options, "epochs");
 }
 
+TEST_CASE("a diverging forget fails, is never done and has no result", "[unlearn]") {
+  Fixture f = TrainedClassForget();
+  for (int epochs : {1, 2}) {
+    INFO("epochs " << epochs);
+    ForgetRequest request{f.forget, f.retain, "ft", {}};
+    request.options.epochs = epochs;
+    request.options.lr = 1e30f;
+    auto session = ForgetSession::Start(*f.model, std::move(request));
+    REQUIRE(session.ok());
+    std::vector<EpochReport> reports;
+    Status status = OkStatus();
+    while (status.ok() && !session.value()->done()) status = session.value()->Step(3, &reports);
+    REQUIRE(!status.ok());
+    CHECK(status.code() == StatusCode::kFailedPrecondition);
+    CHECK(status.message().find("diverged") != std::string::npos);
+    CHECK(!session.value()->done());
+    CHECK(!session.value()->Step(1, &reports).ok());
+  }
+}
+
 }  // namespace
 }  // namespace qf::unlearn

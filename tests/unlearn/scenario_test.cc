@@ -50,6 +50,10 @@ TEST_CASE("bad scenarios are refused", "[unlearn]") {
       {"ids:[-1]", "ids[0] = -1 is not a training sample"},
       {"ids:[4, 4]", "ids[1] = 4 is repeated"},
       {"ids:3", "JSON array"},
+      {"ids:[1", "scenario ids:[...] is not a JSON array"},
+      // Past 2^32 (and 2^53): refused, never narrowed onto another sample's id.
+      {"ids:[4294967298]", "ids[0] = 4294967298 is not a training sample"},
+      {"ids:[9007199254740992]", "is not a training sample"},
       {"everything", "scenario must be"},
   };
   for (const auto& [spec, fragment] : cases) {
@@ -58,6 +62,11 @@ TEST_CASE("bad scenarios are refused", "[unlearn]") {
     REQUIRE(!split.ok());
     CHECK(split.status().message().find(fragment) != std::string::npos);
   }
+  std::vector<uint8_t> bad_labels = Labels(10);
+  bad_labels[4] = 7;
+  auto label = ResolveScenario("random:0.5", bad_labels, 5, 0);
+  REQUIRE(!label.ok());
+  CHECK(label.status().message().find("labels[4] = 7 is not a class") != std::string::npos);
   std::vector<uint8_t> one_class(10, 2);
   auto all = ResolveScenario("class:2", one_class, 5, 0);
   REQUIRE(!all.ok());
