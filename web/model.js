@@ -108,7 +108,8 @@ export class Model {
 
   /**
    * Trains on a dataset. Resolves to the per-epoch history; rejects with a QforgetError
-   * (code ABORTED when `signal` fires: the model keeps the batches trained so far).
+   * (code ABORTED when `signal` fires: the model keeps the batches trained so far;
+   * FAILED_PRECONDITION when training diverges: the model is restored as it was).
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} ds
    * @param {object} [options] epochs, batchSize, lr, optimizer, momentum, nesterov,
    *   weightDecay, schedule, clipNorm, augment, seed, onProgress(epochStats), signal

@@ -116,18 +116,10 @@ export async function mainContext(qf) {
 // others must throw synchronously.
 export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'verifyReceipts']);
 
-const TODO = {
-  scenarioLabels: 'resolveScenario does not check labels against numClasses (src/unlearn/scenario.cc)',
-  scenarioJson: 'a malformed ids:[...] list gets the JSON parser\'s message, which does not name the scenario (src/unlearn/scenario.cc)',
-  hugeLr: 'a fit that diverges leaves NaN weights behind: the model can no longer be saved, and every later fit diverges at epoch 1',
-  hugeLrLate: 'a fit whose weights overflow in its last epoch is not caught (the loss was still finite): it resolves, and the model can no longer be saved',
-  hugeLrForget: 'a forget whose weights overflow in its last epoch is not caught: it commits a model with infinite weights, then rejects from save() (not atomic)',
-  idsWrap: 'an id >= 2^32 is truncated to 32 bits before the range check and names another sample (src/unlearn/scenario.cc size_t(id))',
-};
-
 /**
  * Cases as [api, cls, name, code, message, run, extra?]. `run(ctx)` makes the one call;
- * `extra` may hold `todo` (a known bug: the case stays and is reported) and `isolated`
+ * `extra` may hold `todo` (a known bug, described: the case stays and is reported, none
+ * open now) and `isolated`
  * (run in a throwaway worker thread because it may crash the engine).
  */
 function mainRows() {
@@ -348,7 +340,7 @@ function mainRows() {
     ['no labels', IA, /labels|training set/, (c) => c.qf.resolveScenario(new Uint8Array(0), 'random:0.5', { numClasses: 9 })],
   ]);
   add('qf.resolveScenario', 'label', [
-    ['a label >= numClasses', IA, /labels\[1\]|numClasses/, (c) => c.qf.resolveScenario(new Uint8Array([0, 12, 3, 4]), 'random:0.5', { numClasses: 10 }), { todo: TODO.scenarioLabels }],
+    ['a label >= numClasses', IA, /labels\[1\]|numClasses/, (c) => c.qf.resolveScenario(new Uint8Array([0, 12, 3, 4]), 'random:0.5', { numClasses: 10 })],
   ]);
   const all = `ids:[${Array.from({ length: 24 }, (_, i) => i)}]`;
   add('qf.resolveScenario', 'scenario', [
@@ -370,11 +362,11 @@ function mainRows() {
     ['ids:[-1]', IA, /ids\[0\] = -1 is not a training sample/, scenario('ids:[-1]')],
     ['ids:[1.5]', IA, /ids\[0\]/, scenario('ids:[1.5]')],
     ['ids:["a"]', IA, /ids\[0\]/, scenario('ids:["a"]')],
-    ['ids:[2^32 + 2] (wraps to 2 in wasm32)', IA, /ids\[0\] = 4294967298 is not a training sample/, scenario('ids:[4294967298]'), { todo: TODO.idsWrap }],
-    ['ids:[2^53] (wraps to 0 in wasm32)', IA, /ids\[0\]/, scenario(`ids:[${2 ** 53}]`), { todo: TODO.idsWrap }],
+    ['ids:[2^32 + 2] (wraps to 2 in wasm32)', IA, /ids\[0\] = 4294967298 is not a training sample/, scenario('ids:[4294967298]')],
+    ['ids:[2^53] (wraps to 0 in wasm32)', IA, /ids\[0\]/, scenario(`ids:[${2 ** 53}]`)],
     ['ids of every sample', IA, /every sample/, scenario(all)],
     ['ids:1 (not a list)', IA, /ids:\[\.\.\.\] needs a JSON array/, scenario('ids:1')],
-    ['ids:[1 (malformed)', IA, /scenario|ids/, scenario('ids:[1'), { todo: TODO.scenarioJson }],
+    ['ids:[1 (malformed)', IA, /scenario|ids/, scenario('ids:[1')],
     ["'' (empty)", IA, /scenario must be random:<fraction>, class:<k> or ids:\[\.\.\.\]/, scenario('')],
     ["'everything'", IA, /scenario must be/, scenario('everything')],
     ["'RANDOM:0.1' (case)", IA, /scenario must be/, scenario('RANDOM:0.1')],
@@ -545,8 +537,8 @@ function mainRows() {
     ['lr: 1e39 (past float)', IA, /lr must be a finite number > 0/, fit({ lr: 1e39 })],
     // lr is checked for being finite and > 0; a finite lr that makes training diverge is
     // caught when the loss stops being finite: FAILED_PRECONDITION, naming lr.
-    ['lr: 1e30 (diverges)', FP, /training diverged.*lr/, fit({ lr: 1e30 }), { todo: TODO.hugeLr }],
-    ['lr: 1e30, epochs: 2 (diverges in the last epoch)', FP, /diverged.*lr/, fit({ lr: 1e30, epochs: 2 }), { todo: TODO.hugeLrLate }],
+    ['lr: 1e30 (diverges)', FP, /training diverged.*lr/, fit({ lr: 1e30 })],
+    ['lr: 1e30, epochs: 2 (diverges in the last epoch)', FP, /diverged.*lr/, fit({ lr: 1e30, epochs: 2 })],
     ["optimizer: 'rmsprop'", IA, /optimizer must be 'sgd' or 'adam'/, fit({ optimizer: 'rmsprop' })],
     ['momentum: -0.5', IA, /momentum must be in \[0, 1\)/, fit({ momentum: -0.5 })],
     ['momentum: 1', IA, /momentum must be in \[0, 1\)/, fit({ momentum: 1 })],
@@ -633,7 +625,7 @@ function mainRows() {
     ['lr: -1', IA, /lr must be a finite number > 0/, forgetWith({ lr: -1 })],
     ['lr: 0', IA, /lr must be a finite number > 0/, forgetWith({ lr: 0 })],
     ['lr: 1e30 (diverges)', FP, /unlearning diverged.*lr/, forgetWith({ method: 'ft', lr: 1e30 })],
-    ['lr: 1e30, epochs: 2 (diverges in the last epoch)', FP, /diverged.*lr/, forgetWith({ method: 'ft', lr: 1e30, epochs: 2 }), { todo: TODO.hugeLrForget }],
+    ['lr: 1e30, epochs: 2 (diverges in the last epoch)', FP, /diverged.*lr/, forgetWith({ method: 'ft', lr: 1e30, epochs: 2 })],
     ["qmulMode: 'parallel'", IA, /qmulMode must be 'mixed' or 'sequential'/, forgetWith({ qmulMode: 'parallel' })],
     ['qmulRetainScanBatches: -1', IA, /qmulRetainScanBatches/, forgetWith({ qmulRetainScanBatches: -1 })],
     ['qmulRetainScanBatches: 1.5', IA, /qmulRetainScanBatches/, forgetWith({ qmulRetainScanBatches: 1.5 })],

@@ -88,6 +88,34 @@ for (const simd of [true, false]) {
       assert.equal((await page.$$('#log tr')).length, 2, 'the log survived the reload');
       assert.equal(await page.getAttribute('#chain', 'data-ok'), 'true');
 
+      if (simd) {
+        // Your own picture: a light shirt-like shape on a white background, as a PNG.
+        const png = await page.evaluate(async () => {
+          const canvas = new OffscreenCanvas(60, 80);
+          const ctx = canvas.getContext('2d');
+          ctx.fillStyle = '#fff';
+          ctx.fillRect(0, 0, 60, 80);
+          ctx.fillStyle = '#333';
+          ctx.fillRect(15, 10, 30, 60);
+          return Array.from(new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer()));
+        });
+        await page.click('#clear-items');
+        await page.setInputFiles('#upload', { name: 'mine.png', mimeType: 'image/png', buffer: Buffer.from(png) });
+        await page.waitForFunction(() => document.querySelectorAll('#items li').length === 1);
+        const pixels = await page.$eval('#items li canvas', (c) => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data));
+        assert.ok(pixels[0] < 30 && pixels[(14 * 28 + 14) * 4] > 150, 'the upload became a light object on black, like Fashion-MNIST');
+
+        // Compare one method against retraining on the same request.
+        for (const box of await page.$$('#compare-methods input')) {
+          if ((await box.getAttribute('value')) === 'ft') await box.check();
+          else await box.uncheck();
+        }
+        await page.click('#compare-run');
+        await page.waitForSelector('#compare-table tr[data-method="ft"]', { timeout: 180_000 });
+        const methods = await page.$$eval('#compare-table tr[data-method]', (rows) => rows.map((r) => r.dataset.method));
+        assert.deepEqual(methods, ['retrain', 'ft']);
+      }
+
       assert.deepEqual(session.foreignRequests(), [], 'no request left the page origin (the worker included)');
       assert.deepEqual(session.consoleErrors, []);
     }));
