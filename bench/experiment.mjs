@@ -120,8 +120,8 @@ for (const seed of seeds) {
         continue;
       }
     }
-    const m = qf.unlearningMetrics(model, { forget, retain, test, reference: reference.model, seed });
-    const row = { method, seed, FA: m.FA, RA: m.RA, TA: m.TA, MIA: m.MIA, AG: m.AG, JS: m.JS, seconds, cached };
+    const m = qf.unlearningMetrics(model, { forget, retain, test, reference: reference.model, seed, requantize: true });
+    const row = { method, seed, FA: m.FA, FARequantized: m.FARequantized, RA: m.RA, TA: m.TA, MIA: m.MIA, AG: m.AG, JS: m.JS, seconds, cached };
     rows.push(row);
     log(`  ${method.padEnd(9)} FA ${m.FA.toFixed(2)}  RA ${m.RA.toFixed(2)}  TA ${m.TA.toFixed(2)}  MIA ${m.MIA.toFixed(2)}  AG ${m.AG.toFixed(2)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}`);
     if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, bits: spec.weightBits, scenario: args.scenario, ...row }));
@@ -141,17 +141,17 @@ const meanTime = (method) => {
   return times.length ? stat(times).mean : null;
 };
 const retrainTime = meanTime('retrain');
-const table = ['| method | FA | RA | TA | MIA | AG | time (s) | % of retrain |', '|---|---|---|---|---|---|---|---|'];
+const table = ['| method | FA | FA requantized | RA | TA | MIA | AG | time (s) | % of retrain |', '|---|---|---|---|---|---|---|---|---|'];
 for (const method of methods) {
   const mine = rows.filter((r) => r.method === method);
   if (!mine.length) {
-    table.push(`| ${method} | failed | | | | | | |`);
+    table.push(`| ${method} | failed | | | | | | | |`);
     continue;
   }
-  const s = Object.fromEntries(['FA', 'RA', 'TA', 'MIA', 'AG'].map((k) => [k, stat(mine.map((r) => r[k]))]));
+  const s = Object.fromEntries(['FA', 'FARequantized', 'RA', 'TA', 'MIA', 'AG'].map((k) => [k, stat(mine.map((r) => r[k]))]));
   const time = meanTime(method);
   const share = time !== null && retrainTime ? `${((100 * time) / retrainTime).toFixed(1)} %` : '';
-  table.push(`| ${method} | ${fmt(s.FA)} | ${fmt(s.RA)} | ${fmt(s.TA)} | ${fmt(s.MIA)} | ${fmt(s.AG)} | ${time === null ? 'unknown' : time.toFixed(1)} | ${share} |`);
+  table.push(`| ${method} | ${fmt(s.FA)} | ${fmt(s.FARequantized)} | ${fmt(s.RA)} | ${fmt(s.TA)} | ${fmt(s.MIA)} | ${fmt(s.AG)} | ${time === null ? 'unknown' : time.toFixed(1)} | ${share} |`);
   if (args.json) console.log(JSON.stringify({ event: 'mean', method, seconds: time, ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.mean])) }));
 }
 if (!args.json) {

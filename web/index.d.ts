@@ -159,6 +159,8 @@ export interface UnlearningMetrics {
   miaAttackAccuracy: number;
   AG?: number;
   JS?: number;
+  /** With `requantize: true`: FA after a fresh quantization of the float shadow weights (the deployment check). */
+  FARequantized?: number;
 }
 
 export class Model {
@@ -205,7 +207,7 @@ export class Qforget {
   createModel(options: ModelOptions): Model;
   unlearningMetrics(
     model: Model,
-    sets: { forget: Dataset; retain: Dataset; test: Dataset; reference?: Model; miaFeature?: 'confidence' | 'entropy' | 'modifiedEntropy'; seed?: number },
+    sets: { forget: Dataset; retain: Dataset; test: Dataset; reference?: Model; miaFeature?: 'confidence' | 'entropy' | 'modifiedEntropy'; seed?: number; requantize?: boolean },
   ): UnlearningMetrics;
   resolveScenario(
     labels: Uint8Array,

@@ -119,7 +119,9 @@ export class Qforget {
    * The standard unlearning metrics of `model` (SPEC §4), on the deployed integer model:
    * FA, UA, RA, TA and MIA-efficacy in points; with `reference` (the model retrained
    * without the forget set) also AG, the average gap, and JS, the mean Jensen-Shannon
-   * divergence of the two models' predictions on the forget set.
+   * divergence of the two models' predictions on the forget set; with `requantize: true`
+   * also FARequantized, the FA of a fresh quantization of the float shadow weights (the
+   * deployment check: forgetting must not come back when the weights are re-quantized).
    * @param {Model} model
    * @param {{forget, retain, test, reference?: Model, miaFeature?: string, seed?: number}} sets
    */

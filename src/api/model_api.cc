@@ -169,7 +169,8 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
                                            const ModelHandle* reference,
                                            std::string_view options_json) const {
   QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
-  QF_RETURN_IF_ERROR(CheckKeys(options, {"miaFeature", "seed"}, "options"));
+  QF_RETURN_IF_ERROR(CheckKeys(options, {"miaFeature", "seed", "requantize"}, "options"));
+  QF_ASSIGN_OR_RETURN(const bool requantize, io::GetBoolOr(options, "requantize", false, "options"));
   QF_ASSIGN_OR_RETURN(const std::string feature,
                       io::GetStringOr(options, "miaFeature", "confidence", "options"));
   QF_ASSIGN_OR_RETURN(const int64_t seed, io::GetIntOr(options, "seed", 0, "options"));
@@ -200,6 +201,10 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
   out.Set("TA", io::Json::Number(m.ta));
   out.Set("MIA", io::Json::Number(m.mia));
   out.Set("miaAttackAccuracy", io::Json::Number(100.0 * m.mia_detail.train_accuracy));
+  if (requantize) {
+    QF_ASSIGN_OR_RETURN(const double fa, unlearn::RequantizedForgetAccuracy(*model_, f));
+    out.Set("FARequantized", io::Json::Number(fa));
+  }
   if (reference) {
     if (reference->model_->classes() != model_->classes() ||
         reference->model_->input_shape() != model_->input_shape()) {

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "io/model_file.h"
+#include "quant/lsq.h"
 #include "train/loss.h"
 #include "train/trainer.h"
 
@@ -14,7 +16,35 @@ double AccuracyPoints(const Tensor& probs, const train::Dataset& data) {
   return 100.0 * double(train::CountCorrect(probs, data.y.data())) / double(data.size());
 }
 
+// Sets every quantized weight's steps to LSQ's initial steps of its current weights.
+class StepReinitializer final : public nn::StateVisitor {
+ public:
+  void Float(const std::string&, Tensor*, nn::FloatRule) override {}
+  void Flag(const std::string&, bool*) override {}
+  void Quantized(const nn::QuantizedWeightState& s) override {
+    const int qp = (1 << (s.bits - 1)) - 1;
+    if (!s.per_channel) {
+      (*s.steps)[0] = quant::LsqInitialStep(s.weight->data(), s.weight->size(), qp);
+      return;
+    }
+    std::vector<float> column(s.rows);
+    for (size_t c = 0; c < s.channels; c++) {
+      for (size_t r = 0; r < s.rows; r++) column[r] = (*s.weight)[r * s.channels + c];
+      (*s.steps)[c] = quant::LsqInitialStep(column.data(), s.rows, qp);
+    }
+  }
+};
+
 }  // namespace
+
+StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget) {
+  QF_RETURN_IF_ERROR(train::ValidateDataset(forget, model.input_shape(), model.classes(), "forget"));
+  QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> copy, io::CloneModel(model));
+  StepReinitializer reinit;
+  copy->CollectState(&reinit);
+  copy->OnParamsChanged();
+  return AccuracyPoints(PredictProbs(*copy, forget), forget);
+}
 
 Tensor PredictProbs(nn::Model& model, const train::Dataset& data) {
   const size_t batch = model.eval_batch();

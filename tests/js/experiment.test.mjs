@@ -21,7 +21,7 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
     const runs = events.filter((e) => e.event === 'run');
     assert.deepEqual(runs.map((r) => r.method), ['retrain', 'ft', 'ga', 'rl', 'l1sparse', 'salun', 'bs', 'qmul', 'oeu']);
     for (const r of runs) {
-      for (const key of ['FA', 'RA', 'TA', 'MIA']) assert.ok(r[key] >= 0 && r[key] <= 100, `${r.method} ${key} ${r[key]}`);
+      for (const key of ['FA', 'FARequantized', 'RA', 'TA', 'MIA']) assert.ok(r[key] >= 0 && r[key] <= 100, `${r.method} ${key} ${r[key]}`);
       assert.ok(r.AG >= 0);
     }
     assert.equal(runs[0].AG, 0, 'the reference has no gap to itself');

@@ -194,7 +194,8 @@ for (const simd of [true, false]) {
       assert.ok(seen[0].qmul.wForget > 0 && seen[0].qmul.wRetain > 0);
       assert.equal(seen[0].qmul.similarLabels.length, 9);
       assert.equal(seen[0].qmul.similarLabels[0][0], 0, 'never the true label');
-      const after = qf.unlearningMetrics(model, { forget, retain, test });
+      const after = qf.unlearningMetrics(model, { forget, retain, test, requantize: true });
+      assert.ok(after.FARequantized < 60, `re-quantizing the shadow weights does not bring the class back (${after.FARequantized})`);
       assert.ok(after.FA < 50 && after.RA > 85, `FA ${after.FA} RA ${after.RA}`);
       assert.equal(after.UA, 100 - after.FA);
       const retrained = qf.createModel(SPEC);

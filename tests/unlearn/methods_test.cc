@@ -8,6 +8,7 @@
 #include "train/synthetic.h"
 #include "train/trainer.h"
 #include "unlearn/forget.h"
+#include "unlearn/metrics.h"
 
 namespace qf::unlearn {
 namespace {
@@ -91,7 +92,22 @@ TEST_CASE("class-wise forgetting drops forget accuracy and keeps retain accuracy
     CHECK(fa < 0.5f);
     if (std::string(method) != "ga") CHECK(ra > 0.85f);  // ga does not look at D_r
     CHECK(reports.back().forget_accuracy == Approx(fa).margin(1e-6));
+    // The deployment check: a fresh quantization of the shadow weights does not bring
+    // the forgotten class back (it stays far from the > 90 % before forgetting).
+    auto requantized = RequantizedForgetAccuracy(*result, f.forget);
+    REQUIRE(requantized.ok());
+    INFO("FA requantized " << requantized.value());
+    CHECK(requantized.value() < 60.0);
   }
+}
+
+TEST_CASE("re-quantizing a trained model keeps what it knows", "[unlearn]") {
+  Fixture f = TrainedClassForget();
+  const double fa = 100.0 * train::Evaluate(*f.model, f.forget).accuracy;
+  auto requantized = RequantizedForgetAccuracy(*f.model, f.forget);
+  REQUIRE(requantized.ok());
+  INFO("FA " << fa << " requantized " << requantized.value());
+  CHECK(requantized.value() > fa - 15.0);  // a sanity bound: LSQ's initial steps are close
 }
 
 TEST_CASE("qmul's similar labels and weights follow the stated rule", "[unlearn]") {
