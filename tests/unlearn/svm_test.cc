@@ -214,7 +214,9 @@ TEST_CASE("svm on overlapping blobs and XOR: accuracy and KKT", "[unlearn][svm]"
     const Data train = Blobs(rng, 400, 0.5f, 1.0f);
     const RbfSvm svm = Train(train);
     CHECK(svm.num_bounded_support_vectors() > 100);  // most errors sit at alpha = C
-    CHECK(Accuracy(svm, train) > 0.64);
+    // 400 samples: the training accuracy's own spread is about 0.023, so the bound sits
+    // four of those below the Bayes rate (seed 791590304 gave exactly 0.64).
+    CHECK(Accuracy(svm, train) > 0.60);
     CHECK(Accuracy(svm, Blobs(rng, 2000, 0.5f, 1.0f)) > 0.62);
     CheckKkt(svm, train, 5e-3);
   }
