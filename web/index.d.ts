@@ -78,7 +78,10 @@ export interface FitOptions {
 
 export type Method = 'ft' | 'ga' | 'rl' | 'qmul' | 'retrain' | 'l1sparse' | 'salun' | 'bs' | 'oeu';
 
-export interface ForgetOptions {
+/** What fit and forget share: the optimizer, its schedule and the seed. */
+type TrainingOptions = Pick<FitOptions, 'epochs' | 'batchSize' | 'lr' | 'optimizer' | 'momentum' | 'nesterov' | 'weightDecay' | 'schedule' | 'seed'>;
+
+export interface ForgetOptions extends TrainingOptions {
   /** The training data that stays (or a sample of it). */
   retain: Dataset;
   /** A held-out set: the receipt then carries the unlearning metrics. Checked up front. */
@@ -86,15 +89,6 @@ export interface ForgetOptions {
   /** The last receipt of this model's log: the new receipt chains to it. */
   previousReceipt?: ForgetReceipt | null;
   method?: Method;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  optimizer?: 'sgd' | 'adam';
-  momentum?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-  schedule?: FitOptions['schedule'];
-  seed?: number;
   qmulMode?: 'mixed' | 'sequential';
   qmulRetainScanBatches?: number;
   /** l1sparse: the L1 weight at the first epoch, decaying linearly to 0 (default 5e-4). */
