@@ -53,3 +53,51 @@ export function checkArray(name, value, Ctor, length) {
   }
   return value;
 }
+
+/**
+ * Wraps the methods `names` of `Class` so that a crash inside the wasm instance (an
+ * abort or a trap: memory exhausted by an allocation no reservation covered, or a bug)
+ * reaches the caller as a QforgetError (INTERNAL), and every later call into that
+ * instance is refused with FAILED_PRECONDITION instead of running on a dead engine.
+ * `moduleOf(object)` is the emscripten module an object's calls go to; a crash calls
+ * its `qforgetOnLost` hook (createQforget then loads a fresh instance).
+ */
+export function guardMethods(Class, names, moduleOf) {
+  const alive = (module) => {
+    if (module.qforgetLost) {
+      throw new QforgetError('FAILED_PRECONDITION', `this qforget instance stopped earlier (${module.qforgetLost}); load the models again into a new one from createQforget()`);
+    }
+  };
+  for (const name of names) {
+    const method = Class.prototype[name];
+    const isAsync = method.constructor.name === 'AsyncFunction';
+    Class.prototype[name] = isAsync
+      ? async function guarded(...args) {
+        const module = moduleOf(this);
+        alive(module);
+        try {
+          return await method.apply(this, args);
+        } catch (error) {
+          throw crashed(module, error);
+        }
+      }
+      : function guarded(...args) {
+        const module = moduleOf(this);
+        alive(module);
+        try {
+          return method.apply(this, args);
+        } catch (error) {
+          throw crashed(module, error);
+        }
+      };
+  }
+}
+
+function crashed(module, error) {
+  if (!(error instanceof WebAssembly.RuntimeError)) return error;
+  if (!module.qforgetLost) {
+    module.qforgetLost = error.message;
+    module.qforgetOnLost?.();
+  }
+  return new QforgetError('INTERNAL', `the engine stopped: ${error.message}. This qforget instance and the models in it can no longer be used; load them again into a new one from createQforget()`);
+}

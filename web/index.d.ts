@@ -212,8 +212,28 @@ export class Qforget {
   loadModel(bytes: Uint8Array): Model;
   /** Bytes of wasm memory held now: the high-water mark (it grows on demand, never shrinks). */
   memoryBytes(): number;
+  /**
+   * The engine's memory accounting in bytes. Work that would take inUse + reserved past
+   * the limit is refused up front with RESOURCE_EXHAUSTED, before anything changes.
+   */
+  memoryStats(): MemoryStats;
+  /** Lowers the limit work is checked against (at least 1 MiB, at most 2 GiB); null restores 2 GiB. */
+  setMemoryLimit(bytes: number | null): void;
   /** Parses IDX bytes (MNIST's format), gzip-compressed or plain. */
   parseIdx(bytes: Uint8Array): { dims: number[]; data: Uint8Array };
+}
+
+export interface MemoryStats {
+  /** Allocated now. */
+  inUse: number;
+  /** The most wasm memory the allocator has used so far. */
+  footprint: number;
+  /** Held by fits and forgets in progress. */
+  reserved: number;
+  /** The most reserved at once so far. */
+  peakReserved: number;
+  /** The limit reservations are checked against. */
+  limit: number;
 }
 
 export function createQforget(options?: CreateOptions): Promise<Qforget>;

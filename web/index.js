@@ -1,7 +1,7 @@
 // The qforget package entry: loads the SIMD or the no-SIMD wasm build and wraps it in
 // the JS API. No math here; the engine does the work, this file moves bytes and
 // turns engine errors into QforgetError.
-import { QforgetError, checkArray, checkDim, checkOptions, invalid, unwrap } from './errors.js';
+import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
 import { Model, checkDataset, handleOf, heapDataset } from './model.js';
@@ -87,12 +87,17 @@ async function load(build, locateFile) {
   } catch (error) {
     throw new QforgetError('INTERNAL', `the ${build} build could not start: ${error?.message ?? error}`);
   }
+  module.qforgetOnLost = () => instances.delete(build);  // a crashed instance is not handed out again
   return new Qforget(module, build === 'simd');
 }
 
 /** One loaded engine. Obtain it with createQforget(). */
 export class Qforget {
   #module;
+
+  static {
+    guardMethods(Qforget, ['createModel', 'unlearningMetrics', 'resolveScenario', 'loadModel', 'memoryStats', 'setMemoryLimit', 'parseIdx'], (qf) => qf.#module);
+  }
 
   constructor(module, simd) {
     this.#module = module;
@@ -172,6 +177,29 @@ export class Qforget {
    */
   memoryBytes() {
     return this.#module.HEAPU8.byteLength;
+  }
+
+  /**
+   * The engine's memory accounting, in bytes: `inUse` (allocated now), `footprint` (the
+   * most wasm memory the allocator has used), `reserved` (held by fits and forgets in
+   * progress), `peakReserved` (the most reserved at once so far) and `limit`. Work that would take inUse + reserved past the limit is
+   * refused up front with RESOURCE_EXHAUSTED, before anything changes.
+   * @returns {{inUse: number, footprint: number, reserved: number, peakReserved: number, limit: number}}
+   */
+  memoryStats() {
+    return this.#module.memoryStats();
+  }
+
+  /**
+   * Lowers the memory limit work is checked against (default and maximum: the build's
+   * 2 GiB), e.g. to leave room for the rest of a page; `null` restores the default.
+   * @param {number|null} bytes at least 1 MiB
+   */
+  setMemoryLimit(bytes) {
+    if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes < 1)) {
+      throw invalid(`bytes must be a positive integer or null, got ${String(bytes)}`);
+    }
+    unwrap(this.#module.setMemoryLimit(bytes ?? 0));
   }
 
   /**

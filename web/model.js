@@ -1,7 +1,7 @@
 // The Model class: a trained or trainable network living in wasm memory. Moves data
 // in and out and drives long work (fit) in steps so progress can be reported and the
 // work cancelled; every decision and all math are the engine's.
-import { QforgetError, checkArray, checkDim, checkOptions, invalid, unwrap } from './errors.js';
+import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { adopt, release } from './handles.js';
 import { datasetSha256, previousHash, sealReceipt, sha256 } from './receipts.js';
@@ -46,6 +46,7 @@ export class Model {
 
   static {
     handleOf = (model) => model.#live();
+    guardMethods(Model, ['describe', 'predict', 'evaluate', 'fit', 'forget', 'save'], (model) => model.#module);
   }
 
   constructor(module, handle) {
@@ -198,25 +199,32 @@ export class Model {
       }
       unwrap(handle.commitForget(session));
       const seconds = (performance.now() - started) / 1000;
-      const metrics = test === undefined ? null : withHeap(this.#module, (heap) =>
-        JSON.parse(unwrap(handle.metrics(heapDataset(heap, forgetSet), heapDataset(heap, retain), heapDataset(heap, test), '{}'))),
-      );
-      return await sealReceipt({
-        engine: { version: this.#module.version(), isa: this.#module.kernelIsa() },
-        createdAt: new Date().toISOString(),
-        method: session.method,
-        options: rest,
-        forgotten: session.forgotten,
-        retained: retain.shape[0],
-        forgetSetSha256,
-        retainSetSha256,
-        modelBeforeSha256,
-        modelAfterSha256: await sha256(unwrap(handle.save(true))),
-        metrics,
-        epochs,
-        seconds,
-        previousSha256,
-      });
+      try {
+        const metrics = test === undefined ? null : withHeap(this.#module, (heap) =>
+          JSON.parse(unwrap(handle.metrics(heapDataset(heap, forgetSet), heapDataset(heap, retain), heapDataset(heap, test), '{}'))),
+        );
+        return await sealReceipt({
+          engine: { version: this.#module.version(), isa: this.#module.kernelIsa() },
+          createdAt: new Date().toISOString(),
+          method: session.method,
+          options: rest,
+          forgotten: session.forgotten,
+          retained: retain.shape[0],
+          forgetSetSha256,
+          retainSetSha256,
+          modelBeforeSha256,
+          modelAfterSha256: await sha256(unwrap(handle.save(true))),
+          metrics,
+          epochs,
+          seconds,
+          previousSha256,
+        });
+      } catch (error) {
+        // A failure after the commit (metrics, the receipt) puts the model as it was
+        // back, unless it was disposed meanwhile.
+        if (this.#handle) unwrap(handle.revertForget(session));
+        throw error;
+      }
     } finally {
       if (session) release(session);
       this.#busy = false;
@@ -242,7 +250,8 @@ export class Model {
    * progress stops at its next step and rejects with ABORTED (a forget commits nothing).
    */
   dispose() {
-    if (this.#handle) release(this.#handle);
+    // In a crashed instance there is nothing left to free (and no engine to call).
+    if (this.#handle && !this.#module.qforgetLost) release(this.#handle);
     this.#handle = null;
   }
 }

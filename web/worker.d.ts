@@ -9,6 +9,7 @@ import type {
   EpochStats,
   FitOptions,
   ForgetOptions,
+  MemoryStats,
   Model,
   ModelOptions,
   Qforget,
@@ -76,6 +77,8 @@ export class QforgetWorker {
     options: Parameters<Qforget['resolveScenario']>[2],
   ): Promise<ReturnType<Qforget['resolveScenario']>>;
   unlearningMetrics(model: RemoteModel, sets: RemoteMetricsSets): Promise<UnlearningMetrics>;
+  memoryStats(): Promise<MemoryStats>;
+  setMemoryLimit(bytes: number | null): Promise<void>;
   /** Wasm objects the worker's wrappers own (a debugging aid for leak checks). */
   liveHandles(): Promise<number>;
   /**

@@ -265,6 +265,19 @@ export class QforgetWorker {
   }
 
   /**
+   * The worker engine's memory accounting (see Qforget.memoryStats).
+   * @returns {Promise<{inUse: number, footprint: number, reserved: number, peakReserved: number, limit: number}>}
+   */
+  async memoryStats() {
+    return send(this, 'memoryStats', []);
+  }
+
+  /** Lowers the memory limit of the worker's engine (see Qforget.setMemoryLimit). */
+  async setMemoryLimit(bytes) {
+    return send(this, 'setMemoryLimit', [checkSendable('bytes', bytes)]);
+  }
+
+  /**
    * Which training samples a forget scenario names (see Qforget.resolveScenario).
    * @returns {Promise<{forgetIds: Uint32Array, retainIds: Uint32Array, excludedClass: number|null}>}
    */

@@ -46,6 +46,8 @@ const ops = {
   createModel: ([options]) => adoptModel(qf.createModel(options)),
   loadModel: ([bytes]) => adoptModel(qf.loadModel(bytes)),
   parseIdx: ([bytes]) => qf.parseIdx(bytes),
+  memoryStats: () => qf.memoryStats(),
+  setMemoryLimit: ([bytes]) => qf.setMemoryLimit(bytes),
   resolveScenario: ([labels, scenario, options]) => qf.resolveScenario(labels, scenario, options),
   unlearningMetrics([modelId, sets, referenceId]) {
     const model = modelOf(modelId);

@@ -2,6 +2,7 @@
 #include "api/model_api.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "api/options.h"
 #include "io/inflate.h"
@@ -15,6 +16,8 @@ namespace {
 
 // Largest accepted decompressed IDX file (Fashion-MNIST's largest is 47 MB).
 constexpr size_t kMaxIdxBytes = size_t(512) << 20;
+
+uint64_t Bytes(const DatasetBuffers& b) { return uint64_t(b.x_len) + b.y_len; }
 
 StatusOr<train::Dataset> ToDataset(const DatasetBuffers& b, std::string_view what) {
   QF_ASSIGN_OR_RETURN(const io::Json shape, io::ParseJson(b.shape_json));
@@ -40,6 +43,8 @@ StatusOr<ModelHandle> ModelHandle::Load(const uint8_t* bytes, size_t size) {
 }
 
 StatusOr<std::vector<uint8_t>> ModelHandle::Save(bool with_shadow) const {
+  QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
+                      ReserveMemory(model_->StateBytes(), "save"));
   io::SaveOptions options;
   options.include_shadow = with_shadow;
   return io::SaveModel(*model_, options);
@@ -55,8 +60,11 @@ Status ModelHandle::Predict(const uint8_t* x, size_t x_len, size_t n, float* log
                            " samples of shape " + model_->input_shape().ToString() + " need " +
                            std::to_string(n * per_sample));
   }
+  const size_t batch = std::min(n, model_->eval_batch());  // bounds a big request's memory
+  QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
+                      ReserveMemory(model_->BatchBytes(batch, nn::Mode::kEval),
+                                    "predict of " + std::to_string(n) + " samples"));
   Tensor out;
-  const size_t batch = model_->eval_batch();  // bounds the activation memory of a big request
   for (size_t lo = 0; lo < n; lo += batch) {
     const size_t m = std::min(batch, n - lo);
     model_->Forward(x + lo * per_sample, m, &out, nn::Mode::kEval);
@@ -66,11 +74,17 @@ Status ModelHandle::Predict(const uint8_t* x, size_t x_len, size_t n, float* log
 }
 
 Status ModelHandle::CheckDataset(const DatasetBuffers& buffers, std::string_view name) const {
+  QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
+                      ReserveMemory(Bytes(buffers), "checking " + std::string(name)));
   QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, name));
   return train::ValidateDataset(data, model_->input_shape(), model_->classes(), std::string(name));
 }
 
 StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const {
+  QF_ASSIGN_OR_RETURN(
+      const MemoryReservation memory,
+      ReserveMemory(Bytes(buffers) + model_->BatchBytes(model_->eval_batch(), nn::Mode::kEval),
+                    "evaluate"));
   QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, "dataset"));
   QF_RETURN_IF_ERROR(
       train::ValidateDataset(data, model_->input_shape(), model_->classes(), "dataset"));
@@ -85,8 +99,14 @@ StatusOr<FitSession> ModelHandle::StartFit(const DatasetBuffers& buffers,
                                            std::string_view options_json) {
   QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
   QF_ASSIGN_OR_RETURN(const train::FitOptions fit, FitOptionsFromJson(options));
-  QF_ASSIGN_OR_RETURN(train::Dataset data, ToDataset(buffers, "dataset"));
+  // The dataset's copy, the model's state as it was (restored on divergence) and the
+  // optimizer's, one training batch.
   FitSession session;
+  QF_ASSIGN_OR_RETURN(session.memory_,
+                      ReserveMemory(Bytes(buffers) + 2 * model_->StateBytes() +
+                                        model_->BatchBytes(fit.batch_size, nn::Mode::kTrain),
+                                    "fit"));
+  QF_ASSIGN_OR_RETURN(train::Dataset data, ToDataset(buffers, "dataset"));
   session.model_ = model_;
   session.data_ = std::make_unique<train::Dataset>(std::move(data));
   QF_ASSIGN_OR_RETURN(session.trainer_,
@@ -133,9 +153,18 @@ StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
   QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
   unlearn::ForgetRequest request;
   QF_ASSIGN_OR_RETURN(request.options, UnlearnOptionsFromJson(options, &request.method));
+  // The sets' copies and the subsets methods gather from them; the working copy of the
+  // model, a second one (retrain's fresh model, a mask, a snapshot) and the optimizer's
+  // state; a training batch and an evaluation batch.
+  ForgetHandle handle;
+  QF_ASSIGN_OR_RETURN(
+      handle.memory_,
+      ReserveMemory(3 * (Bytes(forget) + Bytes(retain)) + 3 * model_->StateBytes() +
+                        model_->BatchBytes(request.options.batch_size, nn::Mode::kTrain) +
+                        model_->BatchBytes(model_->eval_batch(), nn::Mode::kEval),
+                    "forget (" + request.method + ")"));
   QF_ASSIGN_OR_RETURN(request.forget, ToDataset(forget, "forget"));
   QF_ASSIGN_OR_RETURN(request.retain, ToDataset(retain, "retain"));
-  ForgetHandle handle;
   handle.method_ = request.method;
   handle.forgotten_ = request.forget.size();
   handle.classes_ = model_->classes();
@@ -147,8 +176,15 @@ Status ModelHandle::CommitForget(ForgetHandle& forget) {
   if (!forget.session_ || !forget.session_->done()) {
     return FailedPrecondition("the forget session has not finished");
   }
-  model_ = forget.session_->TakeResult();
+  forget.previous_ = std::exchange(model_, forget.session_->TakeResult());
   forget.session_.reset();
+  forget.memory_ = MemoryReservation();  // the session's memory is free again
+  return OkStatus();
+}
+
+Status ModelHandle::RevertForget(ForgetHandle& forget) {
+  if (!forget.previous_) return FailedPrecondition("the forget session was not committed");
+  model_ = std::move(forget.previous_);
   return OkStatus();
 }
 
@@ -174,6 +210,17 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
   QF_ASSIGN_OR_RETURN(const std::string feature,
                       io::GetStringOr(options, "miaFeature", "confidence", "options"));
   QF_ASSIGN_OR_RETURN(const int64_t seed, io::GetIntOr(options, "seed", 0, "options"));
+  // The three sets' copies, per-sample predictions of both models, the membership
+  // attack's SVM (features and a kernel-row cache of at most 64 MiB), an evaluation batch.
+  const uint64_t sets = Bytes(forget) + Bytes(retain) + Bytes(test);
+  const uint64_t samples = sets / std::max<size_t>(1, sample_size());
+  const uint64_t svm = std::min(4 * samples * samples, uint64_t(64) << 20);
+  QF_ASSIGN_OR_RETURN(
+      const MemoryReservation memory,
+      ReserveMemory(sets + 16 * samples * model_->classes() + svm +
+                        model_->BatchBytes(model_->eval_batch(), nn::Mode::kEval) +
+                        (requantize ? model_->StateBytes() : 0),
+                    "metrics"));
   unlearn::MetricsInputs in;
   if (feature == "confidence") {
     in.mia_feature = unlearn::MiaFeature::kConfidence;

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/memory.h"
 #include "core/status.h"
 #include "io/idx.h"
 #include "nn/model.h"
@@ -29,6 +30,9 @@ struct DatasetBuffers {
   std::string shape_json;
 };
 
+// Every entry point that allocates in proportion to its request first reserves an
+// upper bound of that memory (core/memory.h) and returns ResourceExhausted, changing
+// nothing, when it would not fit. Sessions hold their reservation until they die.
 class ModelHandle {
  public:
   // options: the JSON of createModel({...}) (see nn::ModelSpecFromJson).
@@ -61,7 +65,10 @@ class ModelHandle {
   StatusOr<ForgetHandle> StartForget(const DatasetBuffers& forget, const DatasetBuffers& retain,
                                      std::string_view options_json);
   // Replaces this model by the finished session's result (FAILED_PRECONDITION before).
+  // The handle keeps the model as it was until it dies, so that RevertForget can put it
+  // back if a later part of the request (metrics, the receipt) fails.
   Status CommitForget(ForgetHandle& forget);
+  Status RevertForget(ForgetHandle& forget);
 
   // {"FA","UA","RA","TA","MIA" (points), "miaAttackAccuracy"} of this model; with a
   // reference (the retrained model) also "AG" and "JS" (mean JS divergence on D_f).
@@ -88,6 +95,7 @@ class FitSession {
   std::shared_ptr<nn::Model> model_;  // keeps the model alive while the session lives
   std::unique_ptr<train::Dataset> data_;
   std::unique_ptr<train::Trainer> trainer_;
+  MemoryReservation memory_;
 };
 
 class ForgetHandle {
@@ -102,9 +110,11 @@ class ForgetHandle {
  private:
   friend class ModelHandle;
   std::shared_ptr<unlearn::ForgetSession> session_;
+  std::shared_ptr<nn::Model> previous_;  // the model as it was, once committed
   std::string method_;
   size_t forgotten_ = 0;
   size_t classes_ = 0;
+  MemoryReservation memory_;
 };
 
 // An IDX file's bytes (gzip-compressed or plain) parsed into dims and uint8 data.

@@ -7,6 +7,7 @@
 
 #include "api/kernels_api.h"
 #include "api/model_api.h"
+#include "core/memory.h"
 #include "unlearn/scenario.h"
 
 namespace {
@@ -119,6 +120,10 @@ val CommitForget(qf::api::ModelHandle& self, qf::api::ForgetHandle& forget) {
   return Done(self.CommitForget(forget));
 }
 
+val RevertForget(qf::api::ModelHandle& self, qf::api::ForgetHandle& forget) {
+  return Done(self.RevertForget(forget));
+}
+
 val ForgetStep(qf::api::ForgetHandle& self, size_t max_batches) {
   return Result(self.Step(max_batches));
 }
@@ -169,6 +174,20 @@ val ParseIdx(uintptr_t bytes, size_t size) {
   return Value(out);
 }
 
+// {inUse, footprint, reserved, peakReserved, limit} in bytes.
+val MemoryStats() {
+  const qf::MemoryStats stats = qf::GetMemoryStats();
+  val out = val::object();
+  out.set("inUse", double(stats.in_use));
+  out.set("footprint", double(stats.footprint));
+  out.set("reserved", double(stats.reserved));
+  out.set("peakReserved", double(stats.peak_reserved));
+  out.set("limit", double(stats.limit));
+  return out;
+}
+
+val SetMemoryLimit(double bytes) { return Done(qf::SetMemoryLimit(uint64_t(bytes))); }
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(qforget) {
@@ -186,6 +205,8 @@ EMSCRIPTEN_BINDINGS(qforget) {
   emscripten::function("parseIdx", &ParseIdx);
   emscripten::function("loadModel", &LoadModel);
   emscripten::function("resolveScenario", &ResolveScenario);
+  emscripten::function("memoryStats", &MemoryStats);
+  emscripten::function("setMemoryLimit", &SetMemoryLimit);
   emscripten::class_<qf::api::ModelHandle>("ModelHandle")
       .function("describe", &qf::api::ModelHandle::Describe)
       .function("save", &SaveModel)
@@ -195,6 +216,7 @@ EMSCRIPTEN_BINDINGS(qforget) {
       .function("startFit", &StartFit)
       .function("startForget", &StartForget)
       .function("commitForget", &CommitForget)
+      .function("revertForget", &RevertForget)
       .function("metrics", &Metrics)
       .function("metricsWithReference", &MetricsWithReference)
       .property("numClasses", &qf::api::ModelHandle::num_classes)

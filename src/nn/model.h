@@ -61,6 +61,14 @@ class Model {
   // Samples per eval-mode Forward for callers that split a large request: at most 256,
   // and few enough that one batch's activations stay within 64M values (256 MB); >= 1.
   size_t eval_batch() const;
+  // Upper bounds on memory, for reservations (core/memory.h); calibrated against the
+  // wasm allocator's high-water mark by tests/js/memory.test.mjs.
+  //   StateBytes: one more copy of the model with its training state (float shadow
+  //     weights, gradients, integer codes, packed kernels, optimizer state).
+  //   BatchBytes: what a Forward (and in kTrain a Backward) of `batch` samples
+  //     allocates: activations, their gradients, im2col matrices, kernel scratch.
+  uint64_t StateBytes() const;
+  uint64_t BatchBytes(size_t batch, Mode mode) const;
   Sequential& net() { return *net_; }
   const Sequential& net() const { return *net_; }
 

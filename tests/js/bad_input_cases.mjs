@@ -307,6 +307,24 @@ function mainRows() {
     ['gzip of text', DL, /IDX/, idx(new Uint8Array(gzipSync(new TextEncoder().encode('hello'))))],
   ]);
 
+  // qf.setMemoryLimit (the limit stays the default: each case checks it afterwards)
+  const limitIs = (bytes) => (c) => {
+    try {
+      c.qf.setMemoryLimit(bytes);
+    } finally {
+      if (c.qf.memoryStats().limit !== 2 ** 31) throw new Error('a refused setMemoryLimit changed the limit');
+    }
+  };
+  add('qf.setMemoryLimit', 'range', [
+    ['a string', IA, /bytes must be a positive integer or null/, limitIs('1GB')],
+    ['NaN', IA, /bytes must be a positive integer or null/, limitIs(Number.NaN)],
+    ['-1', IA, /bytes must be a positive integer or null/, limitIs(-1)],
+    ['0', IA, /bytes must be a positive integer or null/, limitIs(0)],
+    ['1.5 MiB + 0.5 bytes', IA, /bytes must be a positive integer or null/, limitIs(1.5 * 2 ** 20 + 0.5)],
+    ['1000 bytes (below 1 MiB)', IA, /memory limit must be between 1 MiB and 2048 MiB, got 1000 bytes/, limitIs(1000)],
+    ['4 GiB (above the build)', IA, /memory limit must be between 1 MiB and 2048 MiB/, limitIs(2 ** 32)],
+  ]);
+
   // qf.resolveScenario
   add('qf.resolveScenario', 'dtype', [
     ['labels: an Array', IA, /labels must be a Uint8Array/, (c) => c.qf.resolveScenario(Array.from(c.data.y), 'class:0', { numClasses: 9 })],

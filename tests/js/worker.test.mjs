@@ -168,6 +168,11 @@ for (const simd of [true, false]) {
       assert.ok((await remote.save({ shadow: false })).length < bytes.length);
       await assert.rejects(worker.loadModel(bytes.subarray(0, bytes.length - 1)), isError('DATA_LOSS', /./));
 
+      await worker.setMemoryLimit(2 ** 20);
+      assert.equal((await worker.memoryStats()).limit, 2 ** 20);
+      await assert.rejects(remote.predict(data.x, 64), isError('RESOURCE_EXHAUSTED', /predict of 64 samples needs about \d+ MiB/));
+      await worker.setMemoryLimit(null);
+      assert.equal((await worker.memoryStats()).limit, 2 ** 31);
       const idx = await worker.parseIdx(new Uint8Array([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6]));
       assert.deepEqual(idx, { dims: [2, 3], data: new Uint8Array([1, 2, 3, 4, 5, 6]) });
 

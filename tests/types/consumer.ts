@@ -22,6 +22,7 @@ import {
   RECEIPT_FORMAT,
   verifyReceipts,
   type Kernels,
+  type MemoryStats,
   type Method,
   type ModelOptions,
   type PackedMatrixS8,
@@ -47,6 +48,12 @@ const canSimd: boolean = simdSupported();
 const handles: number = liveHandles();
 const version: string = qf.version;
 const heapBytes: number = qf.memoryBytes();
+const memory: MemoryStats = qf.memoryStats();
+const headroom: number = memory.limit - memory.inUse - memory.reserved;
+qf.setMemoryLimit(512 * 2 ** 20);
+qf.setMemoryLimit(null);
+// @ts-expect-error the limit is a number of bytes
+qf.setMemoryLimit('512MB');
 const isSimd: boolean = qf.simd;
 // @ts-expect-error the engine is loaded with createQforget(), not constructed
 new Qforget();

@@ -18,6 +18,8 @@ const bytes: Uint8Array = await model.save({ shadow: false });
 const copy: RemoteModel = await qf.loadModel(bytes);
 await using scoped = await qf.createModel({ arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 2 });
 const live: number = await qf.liveHandles();
+const memoryLimit: number = (await qf.memoryStats()).limit;
+await qf.setMemoryLimit(null);
 try {
   await copy.evaluate(train);
 } catch (e) {
