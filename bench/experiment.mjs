@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     scenario: { type: 'string', default: 'random:0.1' },
     methods: { type: 'string', default: 'retrain,ft,ga,rl,l1sparse,salun,bs,qmul,oeu' },
     seeds: { type: 'string', default: '3' },
+    'first-seed': { type: 'string', default: '1' },
     epochs: { type: 'string', default: '10' },
     'forget-epochs': { type: 'string', default: '10' },
     'train-limit': { type: 'string', default: '0' },
@@ -65,7 +66,9 @@ const METHOD_OPTIONS = { ga: { lr: 1e-4 } };
 for (const [method, options] of Object.entries(JSON.parse(args['method-options']))) {
   METHOD_OPTIONS[method] = { ...METHOD_OPTIONS[method], ...options };
 }
-const seeds = Array.from({ length: num('seeds') }, (_, i) => i + 1);
+// Seeds first-seed .. first-seed + seeds - 1 (several processes can train different seeds
+// into the shared cache; a final run over all of them then finds every model cached).
+const seeds = Array.from({ length: num('seeds') }, (_, i) => i + num('first-seed'));
 await mkdir(args.cache, { recursive: true });
 
 /** A model trained on `ds` with the recipe, cached under `key` (a file name). */
