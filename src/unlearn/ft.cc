@@ -1,5 +1,12 @@
-// ft: fine-tune on the retain set only, with cross-entropy (the forget set is simply
-// not seen again).
+// ft and retrain: cross-entropy on the retain set only (the forget set is simply not seen
+// again). ft starts from the model as it is; retrain, the gold standard, first resets the
+// working copy to the fresh initialization its spec describes (same seed: the weights the
+// original started from, BatchNorm statistics at their initial values, input quantizers
+// not yet initialized from data), so it trains from scratch on D_r with the caller's
+// UnlearnOptions as the recipe. Neither is Fit(): no augmentation, no clipping.
+#include <limits>
+
+#include "nn/state_snapshot.h"
 #include "unlearn/methods.h"
 
 namespace qf::unlearn {
@@ -25,8 +32,23 @@ class FineTune : public PhasedMethod {
   LossMeter meter_;
 };
 
+class Retrain : public FineTune {
+ public:
+  const char* name() const override { return "retrain"; }
+
+  // A fresh Model::Create of the same spec, whose whole state is copied into the working
+  // copy. The working copy exists already, so the fresh build is not budget-limited.
+  Status Begin(MethodContext& ctx) override {
+    QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> fresh,
+                        nn::Model::Create(ctx.model->spec(), std::numeric_limits<size_t>::max()));
+    nn::StateSnapshot(*fresh).Restore(*ctx.model);
+    return FineTune::Begin(ctx);
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<Method> MakeFineTune() { return std::make_unique<FineTune>(); }
+std::unique_ptr<Method> MakeRetrain() { return std::make_unique<Retrain>(); }
 
 }  // namespace qf::unlearn
