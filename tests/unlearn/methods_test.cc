@@ -8,46 +8,15 @@
 #include "train/synthetic.h"
 #include "train/trainer.h"
 #include "unlearn/forget.h"
+#include "unlearn/unlearn_test_util.h"
 #include "unlearn/metrics.h"
 
 namespace qf::unlearn {
 namespace {
 
-struct Fixture {
-  std::unique_ptr<nn::Model> model;
-  train::Dataset forget, retain;
-};
-
-// A 4-bit mlp trained briefly on synthetic data (confident, not saturated: on a saturated
-// model every forget gradient vanishes); the forget set is every sample of class 0.
-Fixture TrainedClassForget() {
-  Fixture f;
-  nn::ModelSpec spec;
-  spec.arch = "mlp";
-  spec.input = Shape{12, 12, 1};
-  spec.classes = 9;
-  spec.weight_bits = 4;
-  f.model = std::move(nn::Model::Create(spec)).value();
-  const train::Dataset all = test::SyntheticImages(540, 12, 9, 1);
-  train::FitOptions o;
-  o.epochs = 2;
-  o.batch_size = 32;
-  o.lr = 0.01f;
-  REQUIRE(train::Fit(*f.model, all, o).ok());
-  std::vector<uint32_t> forget_ids, retain_ids;
-  for (uint32_t i = 0; i < all.size(); i++) (all.y[i] == 0 ? forget_ids : retain_ids).push_back(i);
-  f.forget = train::Subset(all, forget_ids);
-  f.retain = train::Subset(all, retain_ids);
-  return f;
-}
-
-std::unique_ptr<nn::Model> RunToEnd(nn::Model& model, ForgetRequest request,
-                                    std::vector<EpochReport>* reports) {
-  auto session = ForgetSession::Start(model, std::move(request));
-  REQUIRE(session.ok());
-  while (!session.value()->done()) REQUIRE(session.value()->Step(3, reports).ok());
-  return session.value()->TakeResult();
-}
+using test_util::Fixture;
+using test_util::RunToEnd;
+using test_util::TrainedClassForget;
 
 TEST_CASE("every method runs on a copy and reports each epoch", "[unlearn]") {
   Fixture f = TrainedClassForget();
