@@ -88,14 +88,7 @@ export class Model {
     const handle = this.#live();
     checkDim('n', n);
     checkArray('x', x, Uint8Array);
-    // Checked here too (the engine checks again) so a bad n fails before the output is allocated.
-    const need = n * this.inputShape.reduce((a, b) => a * b, 1);
-    if (x.length !== need) throw invalid(`x has ${x.length} values, ${n} samples of shape [${this.inputShape.join(', ')}] need ${need}`);
-    return withHeap(this.#module, (heap) => {
-      const out = heap.alloc(n * this.numClasses * 4);
-      unwrap(handle.predict(heap.copyIn(x), x.length, n, out));
-      return heap.copyOut(out, Float32Array, n * this.numClasses);
-    });
+    return withHeap(this.#module, (heap) => unwrap(handle.predict(heap.copyIn(x), x.length, n)));
   }
 
   /** @returns {{accuracy: number, loss: number}} accuracy as a fraction in [0, 1] */

@@ -52,25 +52,28 @@ StatusOr<std::vector<uint8_t>> ModelHandle::Save(bool with_shadow) const {
 
 std::string ModelHandle::Describe() const { return model_->Describe().Dump(); }
 
-Status ModelHandle::Predict(const uint8_t* x, size_t x_len, size_t n, float* logits) const {
+StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len,
+                                                  size_t n) const {
   const size_t per_sample = sample_size();
   if (n == 0) return InvalidArgument("n must be >= 1");
-  if (x_len != n * per_sample) {
+  if (x_len / per_sample != n || x_len % per_sample != 0) {
     return InvalidArgument("x has " + std::to_string(x_len) + " values, " + std::to_string(n) +
                            " samples of shape " + model_->input_shape().ToString() + " need " +
-                           std::to_string(n * per_sample));
+                           std::to_string(uint64_t(n) * per_sample));
   }
   const size_t batch = std::min(n, model_->eval_batch());  // bounds a big request's memory
+  const uint64_t out_bytes = uint64_t(n) * model_->classes() * sizeof(float);
   QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
-                      ReserveMemory(model_->BatchBytes(batch, nn::Mode::kEval),
+                      ReserveMemory(out_bytes + model_->BatchBytes(batch, nn::Mode::kEval),
                                     "predict of " + std::to_string(n) + " samples"));
+  std::vector<float> logits(n * model_->classes());
   Tensor out;
   for (size_t lo = 0; lo < n; lo += batch) {
     const size_t m = std::min(batch, n - lo);
     model_->Forward(x + lo * per_sample, m, &out, nn::Mode::kEval);
-    std::copy(out.values().begin(), out.values().end(), logits + lo * model_->classes());
+    std::copy(out.values().begin(), out.values().end(), logits.begin() + lo * model_->classes());
   }
-  return OkStatus();
+  return logits;
 }
 
 Status ModelHandle::CheckDataset(const DatasetBuffers& buffers, std::string_view name) const {

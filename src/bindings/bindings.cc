@@ -84,8 +84,12 @@ val SaveModel(const qf::api::ModelHandle& self, bool with_shadow) {
   return Value(CopyBytes(bytes.value()));
 }
 
-val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, size_t n, uintptr_t out) {
-  return Done(self.Predict(Ptr<const uint8_t>(x), x_len, n, Ptr<float>(out)));
+// A Float32Array copy of the logits.
+val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, size_t n) {
+  auto logits = self.Predict(Ptr<const uint8_t>(x), x_len, n);
+  if (!logits.ok()) return Error(logits.status());
+  return Value(val::global("Float32Array")
+                   .new_(emscripten::typed_memory_view(logits.value().size(), logits.value().data())));
 }
 
 // {x, xLen, y, yLen, shape} (heap offsets and lengths, shape as JSON text) to buffers.

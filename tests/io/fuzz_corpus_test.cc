@@ -24,11 +24,10 @@ std::vector<uint8_t> Corpus(const std::string& target, const std::string& name) 
 }
 
 std::vector<float> Predict(const api::ModelHandle& m, const std::vector<uint8_t>& x, size_t n) {
-  std::vector<float> logits(n * m.num_classes());
-  const Status s = m.Predict(x.data(), x.size(), n, logits.data());
-  INFO(s.message());
-  REQUIRE(s.ok());
-  return logits;
+  StatusOr<std::vector<float>> logits = m.Predict(x.data(), x.size(), n);
+  INFO(logits.status().message());
+  REQUIRE(logits.ok());
+  return std::move(logits).value();
 }
 
 TEST_CASE("the model-file seeds load, predict and round-trip bit for bit",
