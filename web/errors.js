@@ -78,7 +78,7 @@ export function guardMethods(Class, names, moduleOf) {
         try {
           return await method.apply(this, args);
         } catch (error) {
-          throw crashed(module, error);
+          throw engineCrashed(module, error);
         }
       }
       : function guarded(...args) {
@@ -87,13 +87,17 @@ export function guardMethods(Class, names, moduleOf) {
         try {
           return method.apply(this, args);
         } catch (error) {
-          throw crashed(module, error);
+          throw engineCrashed(module, error);
         }
       };
   }
 }
 
-function crashed(module, error) {
+/**
+ * What to throw for `error`, raised by a call into `module`: the error itself, or, when
+ * the wasm instance crashed, a QforgetError INTERNAL (and the instance is marked lost).
+ */
+export function engineCrashed(module, error) {
   if (!(error instanceof WebAssembly.RuntimeError)) return error;
   if (!module.qforgetLost) {
     module.qforgetLost = error.message;

@@ -18,3 +18,8 @@ export function release(handle) {
   handle.delete();
   live--;
 }
+
+/** Forgets an adopted handle whose wasm instance crashed (there is nothing to delete). */
+export function abandon(handle) {
+  live--;
+}

@@ -87,15 +87,21 @@ async function load(build, locateFile) {
   } catch (error) {
     throw new QforgetError('INTERNAL', `the ${build} build could not start: ${error?.message ?? error}`);
   }
-  module.qforgetOnLost = () => instances.delete(build);  // a crashed instance is not handed out again
+  // A crashed instance is not handed out again; a model that survives the crash moves
+  // into the fresh one (model.js, #survive).
+  module.qforgetOnLost = () => instances.delete(build);
+  module.qforgetRelaunch = async () => moduleOf(await createQforget({ simd: build === 'simd', locateFile }));
   return new Qforget(module, build === 'simd');
 }
+
+let moduleOf;  // the emscripten module of a Qforget
 
 /** One loaded engine. Obtain it with createQforget(). */
 export class Qforget {
   #module;
 
   static {
+    moduleOf = (qf) => qf.#module;
     guardMethods(Qforget, ['createModel', 'unlearningMetrics', 'resolveScenario', 'loadModel', 'memoryStats', 'setMemoryLimit', 'parseIdx'], (qf) => qf.#module);
   }
 

@@ -1,9 +1,9 @@
 // The Model class: a trained or trainable network living in wasm memory. Moves data
 // in and out and drives long work (fit) in steps so progress can be reported and the
 // work cancelled; every decision and all math are the engine's.
-import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, unwrap } from './errors.js';
+import { QforgetError, checkArray, checkDim, checkOptions, engineCrashed, guardMethods, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
-import { adopt, release } from './handles.js';
+import { abandon, adopt, release } from './handles.js';
 import { datasetSha256, previousHash, sealReceipt, sha256 } from './receipts.js';
 
 /** Batches trained per step of fit() between chances to report and cancel. */
@@ -114,12 +114,15 @@ export class Model {
     checkDataset('dataset', ds);
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
     if (signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
-    const session = adopt(withHeap(this.#module, (heap) =>
-      unwrap(handle.startFit(heapDataset(heap, ds), JSON.stringify(engineOptions))),
-    ));
+    const module = this.#module;
+    const before = unwrap(handle.save(true));  // what a crash of the engine restores
+    let session = null;
     this.#busy = true;
     const history = [];
     try {
+      session = adopt(withHeap(module, (heap) =>
+        unwrap(handle.startFit(heapDataset(heap, ds), JSON.stringify(engineOptions))),
+      ));
       for (;;) {
         const { done, epoch } = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
         if (epoch) {
@@ -131,8 +134,10 @@ export class Model {
         if (signal?.aborted) throw new QforgetError('ABORTED', `fit was aborted after ${history.length} epoch(s)`);
         this.#ensureNotDisposed('fit');
       }
+    } catch (error) {
+      throw await this.#survive(module, error, before, 'fit');
     } finally {
-      release(session);
+      if (session) (module.qforgetLost ? abandon : release)(session);
       this.#busy = false;
     }
   }
@@ -166,11 +171,13 @@ export class Model {
     if (signal?.aborted) throw new QforgetError('ABORTED', 'forget was aborted before it started; the model is unchanged');
     const aborted = (epochs) => new QforgetError('ABORTED', `forget was aborted after ${epochs} epoch(s); the model is unchanged`);
 
+    const module = this.#module;
+    const before = unwrap(handle.save(true));
     this.#busy = true;
     let session = null;
     try {
       const [forgetSetSha256, retainSetSha256, modelBeforeSha256] = await Promise.all([
-        datasetSha256(forgetSet), datasetSha256(retain), sha256(unwrap(handle.save(true))),
+        datasetSha256(forgetSet), datasetSha256(retain), sha256(before),
       ]);
       if (signal?.aborted) throw aborted(0);
       this.#ensureNotDisposed('forget');
@@ -215,13 +222,34 @@ export class Model {
       } catch (error) {
         // A failure after the commit (metrics, the receipt) puts the model as it was
         // back, unless it was disposed meanwhile.
-        if (this.#handle) unwrap(handle.revertForget(session));
+        if (this.#handle && !module.qforgetLost) unwrap(handle.revertForget(session));
         throw error;
       }
+    } catch (error) {
+      throw await this.#survive(module, error, before, 'forget');
     } finally {
-      if (session) release(session);
+      if (session) (module.qforgetLost ? abandon : release)(session);
       this.#busy = false;
     }
+  }
+
+  // What a fit or forget that failed throws. If the engine itself crashed (an allocation
+  // no reservation covered, or a bug), its instance is lost; this model is then moved,
+  // as `before` (its bytes before the call) says it was, into a fresh instance, so the
+  // failed call leaves it unchanged and usable. Other models of the lost instance are gone.
+  async #survive(module, error, before, what) {
+    const reported = engineCrashed(module, error);
+    if (!(error instanceof WebAssembly.RuntimeError) || !this.#handle || !module.qforgetRelaunch) return reported;
+    try {
+      const fresh = await module.qforgetRelaunch();
+      const handle = withHeap(fresh, (heap) => unwrap(fresh.loadModel(heap.copyIn(before), before.length)));
+      abandon(this.#handle);
+      this.#handle = adopt(handle);
+      this.#module = fresh;
+    } catch {
+      return reported;
+    }
+    return new QforgetError('INTERNAL', `${what} stopped: the engine crashed (${error.message}). This model is as it was before the call, moved into a new qforget instance (createQforget() now returns that one); the other models of the old instance are lost`);
   }
 
   /**
@@ -244,7 +272,7 @@ export class Model {
    */
   dispose() {
     // In a crashed instance there is nothing left to free (and no engine to call).
-    if (this.#handle && !this.#module.qforgetLost) release(this.#handle);
+    if (this.#handle) (this.#module.qforgetLost ? abandon : release)(this.#handle);
     this.#handle = null;
   }
 }

@@ -147,6 +147,46 @@ describe('memory', () => {
       assert.notEqual(sha256(model.save()), hash);
     });
 
+    it('a forget during which the heap runs out crashes the engine; the model survives unchanged in a fresh instance', async () => {
+      const { module, qf, fill } = await ownInstance();
+      const fresh = await ownInstance();
+      module.qforgetRelaunch = async () => fresh.module;  // what createQforget's instances do
+      const model = qf.createModel(LENET);
+      const other = qf.createModel(LENET);
+      const x = train.x.subarray(0, 144 * 8);
+      const logits = model.predict(x, 8);  // (first, as a never-trained model's first forward sets its activation steps)
+      const hash = sha256(model.save());
+      // Between the forget's first and second epoch, something else takes every byte left:
+      // the forget's next allocation fails inside the engine.
+      const onProgress = () => [64 * MiB, 4096, 16].forEach(fill);
+      await assert.rejects(model.forget(forgetSet, { ...FORGET, retain: train, onProgress }),
+        isError('INTERNAL', /^forget stopped: the engine crashed .*This model is as it was before the call, moved into a new qforget instance/));
+      assert.equal(sha256(model.save()), hash);
+      assert.deepEqual(model.predict(x, 8), logits);
+      assert.throws(() => other.predict(x, 8), isError('FAILED_PRECONDITION', /stopped earlier/));
+      assert.throws(() => qf.memoryStats(), isError('FAILED_PRECONDITION', /stopped earlier/));
+      const receipt = await model.forget(forgetSet, { ...FORGET, retain: train });
+      assert.equal(receipt.modelBeforeSha256, hash);
+      other.dispose();
+      model.dispose();
+    });
+
+    it('so does a fit', async () => {
+      const { module, qf, fill } = await ownInstance();
+      const fresh = await ownInstance();
+      module.qforgetRelaunch = async () => fresh.module;
+      const model = qf.createModel(LENET);
+      await model.fit(train, { epochs: 1, batchSize: 32 });
+      const hash = sha256(model.save());
+      const onProgress = () => [64 * MiB, 4096, 16].forEach(fill);
+      await assert.rejects(model.fit(train, { epochs: 2, batchSize: 32, onProgress }),
+        isError('INTERNAL', /^fit stopped: the engine crashed .*This model is as it was before the call/));
+      assert.equal(sha256(model.save()), hash);
+      await model.fit(train, { epochs: 1, batchSize: 32 });
+      assert.notEqual(sha256(model.save()), hash);
+      model.dispose();
+    });
+
     it('a crash past the reservations is a QforgetError and retires the instance', async () => {
       const { qf, fill } = await ownInstance();
       const model = qf.createModel(LENET);
