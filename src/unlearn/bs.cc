@@ -50,13 +50,9 @@ class BoundaryShrink : public PhasedMethod {
   Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) override {
     meter_.Reset();
     if (epoch == 0) {
-      // The relabelling scan, in order; nothing is updated before it ends.
-      std::vector<std::vector<SampleRef>> in_order = InOrderBatches(ctx, *ctx.forget, true);
-      phases->push_back({"relabel", std::move(in_order),
-                         [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
-                           Relabel(c, b);
-                           return OkStatus();
-                         }});
+      // The relabelling scan; nothing is updated before it ends.
+      phases->push_back(ForgetScanPhase(
+          "relabel", ctx, [this](MethodContext& c, const std::vector<SampleRef>& b) { Relabel(c, b); }));
     }
     Phase tune = CrossEntropyPhase(
         "forget", MakeBatches(ctx, AllOf(*ctx.forget, true)),

@@ -76,6 +76,9 @@ std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget) {
   return refs;
 }
 
+namespace {
+
+// Batches of all of `data` in order, unshuffled (for scans that update nothing).
 std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
                                                    const train::Dataset& data, bool forget) {
   const std::vector<SampleRef> all = AllOf(data, forget);
@@ -86,6 +89,8 @@ std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
   }
   return batches;
 }
+
+}  // namespace
 
 std::vector<std::vector<SampleRef>> MakeBatches(MethodContext& ctx,
                                                 std::vector<SampleRef> samples) {
@@ -145,6 +150,16 @@ PhasedMethod::Phase PhasedMethod::CrossEntropyPhase(std::string name,
             Gather(ctx, batch, forget_label, data.get());
             QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, *data, sign, lr));
             meter->Add(loss);
+            return OkStatus();
+          }};
+}
+
+PhasedMethod::Phase PhasedMethod::ForgetScanPhase(
+    std::string name, const MethodContext& ctx,
+    std::function<void(MethodContext&, const std::vector<SampleRef>&)> visit) {
+  return {std::move(name), InOrderBatches(ctx, *ctx.forget, true),
+          [visit = std::move(visit)](MethodContext& c, const std::vector<SampleRef>& batch, float) {
+            visit(c, batch);
             return OkStatus();
           }};
 }

@@ -110,9 +110,6 @@ void Gather(const MethodContext& ctx, const std::vector<SampleRef>& batch,
 // Shuffled batches of the given samples (seeded by ctx.rng).
 std::vector<std::vector<SampleRef>> MakeBatches(MethodContext& ctx, std::vector<SampleRef> samples);
 std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget);
-// Batches of all of `data` in order, unshuffled (for scans that update nothing).
-std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
-                                                   const train::Dataset& data, bool forget);
 
 // One optimization step on weighted cross-entropy: loss = sign/n * sum w_i CE_i (w empty:
 // all 1). Returns the loss; fails when it is not finite.
@@ -154,6 +151,11 @@ class PhasedMethod : public Method {
   static Phase CrossEntropyPhase(std::string name, std::vector<std::vector<SampleRef>> batches,
                                  std::function<uint8_t(uint32_t)> forget_label, float sign,
                                  LossMeter* meter);
+
+  // A phase that visits the forget set in order, batch by batch, updating nothing: a scan
+  // (similar labels, saliency, FGSM relabelling) whose result the later phases use.
+  static Phase ForgetScanPhase(std::string name, const MethodContext& ctx,
+                               std::function<void(MethodContext&, const std::vector<SampleRef>&)> visit);
 
  protected:
   // The phases of epoch `epoch` (0-based). Called at the start of the epoch, so a phase

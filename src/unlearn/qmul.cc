@@ -37,22 +37,18 @@ class Qmul : public PhasedMethod {
     meter_.Reset();
     weights_ready_ = false;
 
-    // 1. Similar labels, in order (no update, so no shuffle needed).
-    const std::vector<std::vector<SampleRef>> in_order = InOrderBatches(ctx, *ctx.forget, true);
+    // 1. Similar labels.
     const std::vector<SampleRef> forget = AllOf(*ctx.forget, true);
-    phases->push_back({"similar_labels", in_order,
-                       [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
-                         SimilarLabels(c, b);
-                         return OkStatus();
-                       }});
+    phases->push_back(ForgetScanPhase(
+        "similar_labels", ctx,
+        [this](MethodContext& c, const std::vector<SampleRef>& b) { SimilarLabels(c, b); }));
     // 2. Gradient magnitudes of both sides.
-    phases->push_back({"forget_gradients", in_order,
-                       [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
-                         Gather(
-                             c, b, [this](uint32_t i) { return labels_[i]; }, &data_);
-                         forget_norms_.Add(GradientNorm(c, data_));
-                         return OkStatus();
-                       }});
+    phases->push_back(ForgetScanPhase(
+        "forget_gradients", ctx, [this](MethodContext& c, const std::vector<SampleRef>& b) {
+          Gather(
+              c, b, [this](uint32_t i) { return labels_[i]; }, &data_);
+          forget_norms_.Add(GradientNorm(c, data_));
+        }));
     std::vector<std::vector<SampleRef>> retain_scan = MakeBatches(ctx, AllOf(*ctx.retain, false));
     if (ctx.options.qmul_retain_scan_batches > 0 &&
         retain_scan.size() > ctx.options.qmul_retain_scan_batches) {

@@ -99,14 +99,12 @@ class Salun : public PhasedMethod {
   Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) override {
     meter_.Reset();
     if (epoch == 0) {
-      // The saliency scan, in order (no update, so no shuffle needed).
-      std::vector<std::vector<SampleRef>> in_order = InOrderBatches(ctx, *ctx.forget, true);
-      phases->push_back({"saliency", std::move(in_order),
-                         [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
-                           Gather(c, b, nullptr, &data_);
-                           AccumulateForgetGradient(c, data_, &gradients_);
-                           return OkStatus();
-                         }});
+      // The saliency scan.
+      phases->push_back(ForgetScanPhase(
+          "saliency", ctx, [this](MethodContext& c, const std::vector<SampleRef>& b) {
+            Gather(c, b, nullptr, &data_);
+            AccumulateForgetGradient(c, data_, &gradients_);
+          }));
     }
     std::vector<SampleRef> all = AllOf(*ctx.forget, true);
     const std::vector<SampleRef> retain = AllOf(*ctx.retain, false);
