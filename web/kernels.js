@@ -1,10 +1,14 @@
 // qf.kernels: the low-level int8 GEMM, for benchmarks and cross-checks.
-import { QforgetError, checkArray, checkDim, unwrap } from './errors.js';
+import { QforgetError, checkArray, checkDim, guardMethods, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
-import { adopt, release } from './handles.js';
+import { abandon, adopt, release } from './handles.js';
 
 export class Kernels {
   #module;
+
+  static {
+    guardMethods(Kernels, ['matmulU8S8', 'packMatrixS8'], (kernels) => kernels.#module);
+  }
 
   constructor(module) {
     this.#module = module;
@@ -47,6 +51,10 @@ export class PackedMatrixS8 {
   #module;
   #handle;
 
+  static {
+    guardMethods(PackedMatrixS8, ['matmul'], (packed) => packed.#module);
+  }
+
   constructor(module, handle) {
     this.#module = module;
     this.#handle = handle;
@@ -68,7 +76,7 @@ export class PackedMatrixS8 {
 
   /** Frees the wasm memory. Safe to call twice. */
   dispose() {
-    if (this.#handle) release(this.#handle);
+    if (this.#handle) (this.#module.qforgetLost ? abandon : release)(this.#handle);
     this.#handle = null;
   }
 }

@@ -200,6 +200,7 @@ describe('memory', () => {
       await assert.rejects(model.fit(train), isError('FAILED_PRECONDITION', /stopped earlier/));
       model.dispose();  // nothing to free, and no error
       assert.throws(() => model.save(), isError('FAILED_PRECONDITION', /stopped earlier/));
+      assert.throws(() => qf.kernels.matmulU8S8(new Uint8Array(1), new Int8Array(1), 1, 1, 1), isError('FAILED_PRECONDITION', /stopped earlier/));
     });
   });
 });
