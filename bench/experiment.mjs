@@ -11,7 +11,8 @@
 // --epochs E (the original recipe's epochs; retrain uses the same recipe),
 // --forget-epochs E (every other method), --retain-sample F (the fraction of the retain
 // set the other methods get, a seeded sample; metrics always use all of it),
-// --method-options JSON (per-method overrides, e.g. '{"qmul":{"qmulMode":"sequential"}}'),
+// --method-options JSON (per-method overrides, e.g. '{"qmul":{"qmulMode":"sequential"}}';
+// the key retainSample there overrides --retain-sample for that method),
 // --validation N (tuning: the last N training images replace the test set and are not
 // trained on; defaults are tuned this way, never on the test set),
 // --cache DIR (default bench/out/models).
@@ -101,7 +102,7 @@ for (const seed of seeds) {
   const forget = subset(train, split.forgetIds);
   const retain = subset(train, split.retainIds);
   // What the methods other than retrain train on: all of D_r, or a seeded sample of it.
-  const sampled = num('retain-sample') >= 1 ? retain : subset(retain, qf.resolveScenario(retain.y, `random:${num('retain-sample')}`, { numClasses: 10, seed }).forgetIds);
+  const sampleOf = (fraction) => (fraction >= 1 ? retain : subset(retain, qf.resolveScenario(retain.y, `random:${fraction}`, { numClasses: 10, seed }).forgetIds));
   const test = split.excludedClass === null ? fullTest : withoutClass(fullTest, split.excludedClass);
   log(`seed ${seed}: ${args.scenario} forgets ${forget.shape[0]} of ${train.shape[0]} samples; reference retrain`);
   const scenarioKey = args.scenario.replace(/[^a-z0-9.]+/gi, '_');
@@ -109,11 +110,14 @@ for (const seed of seeds) {
   for (const method of methods) {
     let model = reference.model;
     let { seconds, cached } = reference;
+    let retained = retain.shape[0];  // the retain samples the method trained on
     if (method !== 'retrain') {
       model = qf.loadModel(originalBytes);
       try {
-        const result = await model.forget(forget, { retain: sampled, method, epochs: num('forget-epochs'), batchSize: 256, seed, ...METHOD_OPTIONS[method] });
+        const { retainSample = num('retain-sample'), ...options } = METHOD_OPTIONS[method] ?? {};
+        const result = await model.forget(forget, { retain: sampleOf(retainSample), method, epochs: num('forget-epochs'), batchSize: 256, seed, ...options });
         seconds = result.seconds;
+        retained = result.retained;
         cached = false;
       } catch (error) {
         // A method that fails (e.g. diverges) is reported and the others still run.
@@ -124,7 +128,7 @@ for (const seed of seeds) {
       }
     }
     const m = qf.unlearningMetrics(model, { forget, retain, test, reference: reference.model, seed, requantize: true });
-    const row = { method, seed, FA: m.FA, FARequantized: m.FARequantized, RA: m.RA, TA: m.TA, MIA: m.MIA, AG: m.AG, JS: m.JS, seconds, cached };
+    const row = { method, seed, FA: m.FA, FARequantized: m.FARequantized, RA: m.RA, TA: m.TA, MIA: m.MIA, AG: m.AG, JS: m.JS, seconds, cached, retained };
     rows.push(row);
     log(`  ${method.padEnd(9)} FA ${m.FA.toFixed(2)}  RA ${m.RA.toFixed(2)}  TA ${m.TA.toFixed(2)}  MIA ${m.MIA.toFixed(2)}  AG ${m.AG.toFixed(2)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}`);
     if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, bits: spec.weightBits, scenario: args.scenario, ...row }));
