@@ -32,12 +32,13 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
     assert.equal(cached[0].seconds, runs[0].seconds, 'the cached reference keeps its training time');
     assert.equal(cached[0].FA, runs[0].FA);
     // Tuning mode: a validation split replaces the test set; methods get a retain sample.
-    const tuning = await run('node', [...args.slice(0, 2), 'retrain,qmul,ft', ...args.slice(3), '--validation', '200', '--retain-sample', '0.5',
-      '--method-options', '{"qmul":{"qmulMode":"sequential"},"ft":{"retainSample":1}}'], { maxBuffer: 1 << 24 });
+    // The short protocol (rl on half of D_r) under an explicit --retain-sample and an override.
+    const tuning = await run('node', [...args.slice(0, 2), 'retrain,qmul,rl,ft', ...args.slice(3), '--validation', '200', '--protocol', 'short',
+      '--retain-sample', '0.25', '--method-options', '{"ft":{"retainSample":1}}'], { maxBuffer: 1 << 24 });
     const tuned = tuning.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
-    assert.deepEqual(tuned.map((r) => [r.method, r.cached]), [['retrain', false], ['qmul', false], ['ft', false]], 'new models for the smaller training set');
-    // 800 training images, 80 forgotten: the methods get half of the other 720, ft all of them.
-    assert.deepEqual(tuned.map((r) => r.retained), [720, 360, 720]);
+    assert.deepEqual(tuned.map((r) => [r.method, r.cached]), [['retrain', false], ['qmul', false], ['rl', false], ['ft', false]], 'new models for the smaller training set');
+    // 800 training images, 80 forgotten: qmul gets a quarter of the other 720, rl half, ft all.
+    assert.deepEqual(tuned.map((r) => r.retained), [720, 180, 360, 720]);
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
