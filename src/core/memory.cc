@@ -92,7 +92,7 @@ StatusOr<MemoryReservation> ReserveMemory(uint64_t bytes, std::string_view what)
   // Grow the wasm memory to fit now, while failing changes nothing: what the allocator
   // cannot serve from its free chunks comes from above its top (sbrk). Growing never
   // shrinks, so the pages stay there for the work.
-  const uint64_t free_inside = stats.footprint - std::min(stats.footprint, stats.in_use);
+  const uint64_t free_inside = uint32_t(mallinfo().fordblks);
   const uint64_t needed =
       uint64_t(uintptr_t(sbrk(0))) + bytes - std::min(bytes, free_inside);
   if (needed > emscripten_get_heap_size() &&
