@@ -188,8 +188,9 @@ export class Qforget {
   /**
    * The engine's memory accounting, in bytes: `inUse` (allocated now), `footprint` (the
    * most wasm memory the allocator has used), `reserved` (held by fits and forgets in
-   * progress), `peakReserved` (the most reserved at once so far) and `limit`. Work that would take inUse + reserved past the limit is
-   * refused up front with RESOURCE_EXHAUSTED, before anything changes.
+   * progress), `peakReserved` (the most reserved at once so far) and `limit`. Work that
+   * would take inUse + reserved past the limit is refused up front with
+   * RESOURCE_EXHAUSTED, before anything changes.
    * @returns {{inUse: number, footprint: number, reserved: number, peakReserved: number, limit: number}}
    */
   memoryStats() {
