@@ -18,6 +18,7 @@
 // trained on; defaults are tuned this way, never on the test set),
 // --cache DIR (default bench/out/models).
 // --json prints one JSON object per method and seed, then one per method with the means.
+// Besides the methods, --methods may name `original`: the original model, unchanged.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -137,7 +138,11 @@ for (const seed of seeds) {
     let model = reference.model;
     let { seconds, cached } = reference;
     let retained = retain.shape[0];  // the retain samples the method trained on
-    if (method !== 'retrain') {
+    if (method === 'original') {
+      // The baseline: the original model itself, unchanged (what doing nothing scores).
+      model = qf.loadModel(originalBytes);
+      [seconds, retained, cached] = [0, 0, true];
+    } else if (method !== 'retrain') {
       model = qf.loadModel(originalBytes);
       try {
         const { retainSample = num('retain-sample'), ...options } = METHOD_OPTIONS[method] ?? {};

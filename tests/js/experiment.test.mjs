@@ -33,12 +33,14 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
     assert.equal(cached[0].FA, runs[0].FA);
     // Tuning mode: a validation split replaces the test set; methods get a retain sample.
     // The short protocol (rl on half of D_r) under an explicit --retain-sample and an override.
-    const tuning = await run('node', [...args.slice(0, 2), 'retrain,qmul,rl,ft', ...args.slice(3), '--validation', '200', '--protocol', 'short',
+    const tuning = await run('node', [...args.slice(0, 2), 'retrain,qmul,rl,ft,original', ...args.slice(3), '--validation', '200', '--protocol', 'short',
       '--retain-sample', '0.25', '--method-options', '{"ft":{"retainSample":1}}'], { maxBuffer: 1 << 24 });
     const tuned = tuning.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
-    assert.deepEqual(tuned.map((r) => [r.method, r.cached]), [['retrain', false], ['qmul', false], ['rl', false], ['ft', false]], 'new models for the smaller training set');
-    // 800 training images, 80 forgotten: qmul gets a quarter of the other 720, rl half, ft all.
-    assert.deepEqual(tuned.map((r) => r.retained), [720, 180, 360, 720]);
+    assert.deepEqual(tuned.map((r) => [r.method, r.cached]), [['retrain', false], ['qmul', false], ['rl', false], ['ft', false], ['original', true]], 'new models for the smaller training set');
+    // 800 training images, 80 forgotten: qmul gets a quarter of the other 720, rl half, ft
+    // all; the original model, unchanged, none (and takes no time).
+    assert.deepEqual(tuned.map((r) => r.retained), [720, 180, 360, 720, 0]);
+    assert.equal(tuned[4].seconds, 0);
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
