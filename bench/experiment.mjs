@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
 import { loadFashionMnist, subset, withoutClass } from './fashion_mnist.mjs';
+import { unlearningTable } from './unlearning_table.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -168,31 +169,10 @@ for (const seed of seeds) {
   reference.model.dispose();
 }
 
-const stat = (values) => {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(values.length - 1, 1));
-  return { mean, std };
-};
-const fmt = ({ mean, std }) => `${mean.toFixed(2)} ± ${std.toFixed(2)}`;
-const meanTime = (method) => {
-  const times = rows.filter((r) => r.method === method && r.seconds !== null).map((r) => r.seconds);
-  return times.length ? stat(times).mean : null;
-};
-const retrainTime = meanTime('retrain');
-const table = ['| method | FA | FA requantized | RA | TA | MIA | AG | time (s) | % of retrain |', '|---|---|---|---|---|---|---|---|---|'];
-for (const method of methods) {
-  const mine = rows.filter((r) => r.method === method);
-  if (!mine.length) {
-    table.push(`| ${method} | failed | | | | | | | |`);
-    continue;
-  }
-  const s = Object.fromEntries(['FA', 'FARequantized', 'RA', 'TA', 'MIA', 'AG'].map((k) => [k, stat(mine.map((r) => r[k]))]));
-  const time = meanTime(method);
-  const share = time !== null && retrainTime ? `${((100 * time) / retrainTime).toFixed(1)} %` : '';
-  table.push(`| ${method} | ${fmt(s.FA)} | ${fmt(s.FARequantized)} | ${fmt(s.RA)} | ${fmt(s.TA)} | ${fmt(s.MIA)} | ${fmt(s.AG)} | ${time === null ? 'unknown' : time.toFixed(1)} | ${share} |`);
-  if (args.json) console.log(JSON.stringify({ event: 'mean', method, seconds: time, ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.mean])) }));
-}
-if (!args.json) {
+const { lines, means } = unlearningTable(methods, rows);
+if (args.json) {
+  for (const mean of means) console.log(JSON.stringify({ event: 'mean', ...mean }));
+} else {
   console.log(`${spec.arch} ${spec.weightBits}-bit, ${args.scenario}, ${seeds.length} seed(s), ${train.shape[0]} training images\n`);
-  console.log(table.join('\n'));
+  console.log(lines.join('\n'));
 }

@@ -2,7 +2,7 @@
 // every method runs, the metrics are in range, and the retrained reference has no gap.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -41,6 +41,13 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
     // all; the original model, unchanged, none (and takes no time).
     assert.deepEqual(tuned.map((r) => r.retained), [720, 180, 360, 720, 0]);
     assert.equal(tuned[4].seconds, 0);
+    // The table script merges logs (here: this run's) into the report's table: the
+    // reference first, then the baseline, then the methods as run.
+    const log = path.join(cache, 'tuning.jsonl');
+    writeFileSync(log, tuning.stdout);
+    const table = (await run('node', ['bench/unlearning_table.mjs', log])).stdout.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| method'));
+    assert.deepEqual(table.map((l) => l.split(' | ')[0].slice(2)), ['retrain', 'original', 'qmul', 'rl', 'ft']);
+    assert.match(table[0], /\| 0\.00 ± 0\.00 \| [\d.]+ \| 100\.0 % \|$/);
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
