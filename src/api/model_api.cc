@@ -19,6 +19,11 @@ constexpr size_t kMaxIdxBytes = size_t(512) << 20;
 
 uint64_t Bytes(const DatasetBuffers& b) { return uint64_t(b.x_len) + b.y_len; }
 
+// What evaluating a large set allocates: one inference batch of the largest size.
+uint64_t EvalBatchBytes(const nn::Model& model) {
+  return model.BatchBytes(model.eval_batch(), nn::Mode::kEval);
+}
+
 StatusOr<train::Dataset> ToDataset(const DatasetBuffers& b, std::string_view what) {
   QF_ASSIGN_OR_RETURN(const io::Json shape, io::ParseJson(b.shape_json));
   return DatasetFromBuffers(b.x, b.x_len, b.y, b.y_len, shape, what);
@@ -43,8 +48,7 @@ StatusOr<ModelHandle> ModelHandle::Load(const uint8_t* bytes, size_t size) {
 }
 
 StatusOr<std::vector<uint8_t>> ModelHandle::Save(bool with_shadow) const {
-  QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
-                      ReserveMemory(model_->StateBytes(), "save"));
+  QF_ASSIGN_OR_RETURN(const MemoryReservation memory, ReserveMemory(model_->StateBytes(), "save"));
   io::SaveOptions options;
   options.include_shadow = with_shadow;
   return io::SaveModel(*model_, options);
@@ -52,8 +56,7 @@ StatusOr<std::vector<uint8_t>> ModelHandle::Save(bool with_shadow) const {
 
 std::string ModelHandle::Describe() const { return model_->Describe().Dump(); }
 
-StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len,
-                                                  size_t n) const {
+StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len, size_t n) const {
   const size_t per_sample = sample_size();
   if (n == 0) return InvalidArgument("n must be >= 1");
   if (x_len / per_sample != n || x_len % per_sample != 0) {
@@ -84,10 +87,8 @@ Status ModelHandle::CheckDataset(const DatasetBuffers& buffers, std::string_view
 }
 
 StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const {
-  QF_ASSIGN_OR_RETURN(
-      const MemoryReservation memory,
-      ReserveMemory(Bytes(buffers) + model_->BatchBytes(model_->eval_batch(), nn::Mode::kEval),
-                    "evaluate"));
+  QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
+                      ReserveMemory(Bytes(buffers) + EvalBatchBytes(*model_), "evaluate"));
   QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, "dataset"));
   QF_RETURN_IF_ERROR(
       train::ValidateDataset(data, model_->input_shape(), model_->classes(), "dataset"));
@@ -164,7 +165,7 @@ StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
       handle.memory_,
       ReserveMemory(3 * (Bytes(forget) + Bytes(retain)) + 3 * model_->StateBytes() +
                         model_->BatchBytes(request.options.batch_size, nn::Mode::kTrain) +
-                        model_->BatchBytes(model_->eval_batch(), nn::Mode::kEval),
+                        EvalBatchBytes(*model_),
                     "forget (" + request.method + ")"));
   QF_ASSIGN_OR_RETURN(request.forget, ToDataset(forget, "forget"));
   QF_ASSIGN_OR_RETURN(request.retain, ToDataset(retain, "retain"));
@@ -209,7 +210,8 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
                                            std::string_view options_json) const {
   QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
   QF_RETURN_IF_ERROR(CheckKeys(options, {"miaFeature", "seed", "requantize"}, "options"));
-  QF_ASSIGN_OR_RETURN(const bool requantize, io::GetBoolOr(options, "requantize", false, "options"));
+  QF_ASSIGN_OR_RETURN(const bool requantize,
+                      io::GetBoolOr(options, "requantize", false, "options"));
   QF_ASSIGN_OR_RETURN(const std::string feature,
                       io::GetStringOr(options, "miaFeature", "confidence", "options"));
   QF_ASSIGN_OR_RETURN(const int64_t seed, io::GetIntOr(options, "seed", 0, "options"));
@@ -220,8 +222,7 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
   const uint64_t svm = std::min(4 * samples * samples, uint64_t(64) << 20);
   QF_ASSIGN_OR_RETURN(
       const MemoryReservation memory,
-      ReserveMemory(sets + 16 * samples * model_->classes() + svm +
-                        model_->BatchBytes(model_->eval_batch(), nn::Mode::kEval) +
+      ReserveMemory(sets + 16 * samples * model_->classes() + svm + EvalBatchBytes(*model_) +
                         (requantize ? model_->StateBytes() : 0),
                     "metrics"));
   unlearn::MetricsInputs in;
