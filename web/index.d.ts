@@ -153,7 +153,7 @@ export interface UnlearningMetrics {
   miaAttackAccuracy: number;
   AG?: number;
   JS?: number;
-  /** With `requantize: true`: FA after a fresh quantization of the float shadow weights (the deployment check). */
+  /** With `requantize: true`: FA after re-quantizing the float shadow weights from scratch with least-squared-error steps (the deployment check). */
   FARequantized?: number;
 }
 

@@ -47,6 +47,28 @@ float LsqInitialStep(const float* x, size_t n, int qp) {
   return float(std::max(2.0 * mean / std::sqrt(double(qp)), 1e-8));
 }
 
+float MseStep(const float* x, size_t n, QRange range) {
+  // The smallest step that clips nothing: the largest value reaches qp, or the most
+  // negative reaches qn, whichever needs the larger step.
+  float widest = 0.0f;
+  for (size_t i = 0; i < n; i++) {
+    widest = std::max(widest, x[i] > 0.0f ? x[i] / float(range.qp) : x[i] / float(range.qn));
+  }
+  if (!(widest > 0.0f) || !std::isfinite(widest)) return LsqInitialStep(x, n, range.qp);
+  float best_step = 0.0f;
+  double best_error = INFINITY;
+  for (int k = 1; k <= kMseStepCandidates; k++) {
+    const float step = widest * float(k) / float(kMseStepCandidates);
+    double error = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      const double e = double(x[i]) - double(Code(x[i] / step, range)) * double(step);
+      error += e * e;
+    }
+    if (error < best_error) best_error = error, best_step = step;
+  }
+  return best_step;
+}
+
 float LsqGradScale(size_t n, int qp) { return float(1.0 / std::sqrt(double(n) * double(qp))); }
 
 void QuantizeWeights(const float* w, size_t rows, size_t channels, const float* steps,

@@ -29,6 +29,14 @@ QRange ActivationRange(uint8_t zero_point);
 // all-zero tensor from producing step 0.
 float LsqInitialStep(const float* x, size_t n, int qp);
 
+// The step a post-training quantizer would give x: the one, among kMseStepCandidates
+// evenly spaced fractions of the smallest step that clips nothing (max(x) / qp or
+// min(x) / qn, whichever is larger), whose quantization of x has the least squared error;
+// the smallest such step on ties.
+// Used to re-quantize trained weights from scratch (the unlearning deployment check).
+inline constexpr int kMseStepCandidates = 100;
+float MseStep(const float* x, size_t n, QRange range);
+
 // LSQ's step-gradient scale 1 / sqrt(n * qp).
 float LsqGradScale(size_t n, int qp);
 

@@ -16,21 +16,23 @@ double AccuracyPoints(const Tensor& probs, const train::Dataset& data) {
   return 100.0 * double(train::CountCorrect(probs, data.y.data())) / double(data.size());
 }
 
-// Sets every quantized weight's steps to LSQ's initial steps of its current weights.
-class StepReinitializer final : public nn::StateVisitor {
+// Re-quantizes every quantized weight from its float shadow weights alone: each step
+// becomes the least-squared-error step of its weights (what a post-training quantizer
+// given the float checkpoint would choose), the learned steps are dropped.
+class StepRefitter final : public nn::StateVisitor {
  public:
   void Float(const std::string&, Tensor*, nn::FloatRule) override {}
   void Flag(const std::string&, bool*) override {}
   void Quantized(const nn::QuantizedWeightState& s) override {
-    const int qp = (1 << (s.bits - 1)) - 1;
+    const quant::QRange range = quant::SignedRange(s.bits);
     if (!s.per_channel) {
-      (*s.steps)[0] = quant::LsqInitialStep(s.weight->data(), s.weight->size(), qp);
+      (*s.steps)[0] = quant::MseStep(s.weight->data(), s.weight->size(), range);
       return;
     }
     std::vector<float> column(s.rows);
     for (size_t c = 0; c < s.channels; c++) {
       for (size_t r = 0; r < s.rows; r++) column[r] = (*s.weight)[r * s.channels + c];
-      (*s.steps)[c] = quant::LsqInitialStep(column.data(), s.rows, qp);
+      (*s.steps)[c] = quant::MseStep(column.data(), s.rows, range);
     }
   }
 };
@@ -40,8 +42,8 @@ class StepReinitializer final : public nn::StateVisitor {
 StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget) {
   QF_RETURN_IF_ERROR(train::ValidateDataset(forget, model.input_shape(), model.classes(), "forget"));
   QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> copy, io::CloneModel(model));
-  StepReinitializer reinit;
-  copy->CollectState(&reinit);
+  StepRefitter refit;
+  copy->CollectState(&refit);
   copy->OnParamsChanged();
   return AccuracyPoints(PredictProbs(*copy, forget), forget);
 }

@@ -38,11 +38,12 @@ Tensor PredictProbs(nn::Model& model, const train::Dataset& data);
 
 StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& inputs);
 
-// The deployment check (SPEC §4): FA (points) of a copy of `model` whose weight step
-// sizes are re-initialized from its float shadow weights (LSQ's initial steps), i.e. a
-// fresh quantization of what unlearning left in the float weights. An FA well above the
-// model's own means the forgetting lived in the quantization grid, not in the weights,
-// and would come back with the next re-quantization. `model` is only read.
+// The deployment check (SPEC §4): FA (points) of a copy of `model` re-quantized from its
+// float shadow weights alone: every weight step is replaced by the least-squared-error
+// step of its weights (quant::MseStep), as a post-training quantizer handed the float
+// checkpoint would do. An FA well above the model's own means the forgetting lived in the
+// learned quantization grid rather than in the weights, and would come back with the next
+// re-quantization. Activation steps are kept. `model` is only read.
 StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget);
 
 // Mean of |FA - FA_ref|, |RA - RA_ref|, |TA - TA_ref|, |MIA - MIA_ref| (points).

@@ -2,6 +2,7 @@
 // step-size gradient with its 1/sqrt(N * Qp) scale.
 #include <catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -131,6 +132,36 @@ TEST_CASE("initial step is 2 mean|x| / sqrt(Qp)", "[engine][quant]") {
   CHECK(LsqInitialStep(x, 4, 7) == Approx(2.0 * 1.5 / std::sqrt(7.0)));
   const float zeros[] = {0.0f, 0.0f};
   CHECK(LsqInitialStep(zeros, 2, 7) > 0.0f);
+}
+
+TEST_CASE("the MSE step finds a grid the values lie on, and beats the simple steps", "[engine][quant]") {
+  const QRange r = SignedRange(4);
+  // Values on the grid 0.25 * [-8, 7], reaching both ends: that grid, error 0.
+  std::vector<float> on_grid;
+  for (int q = -8; q <= 7; q++) on_grid.push_back(0.25f * float(q));
+  CHECK(MseStep(on_grid.data(), on_grid.size(), r) == Approx(0.25f));
+
+  // Gaussian weights with an outlier: clipping the outlier is worth it, so the step is
+  // below the one that clips nothing, and its error is at most that step's and LSQ's.
+  Rng rng(3);
+  std::vector<float> w(512);
+  for (float& v : w) v = 0.1f * rng.Normal();
+  w[17] = 1.0f;
+  auto error = [&](float step) {
+    double sum = 0.0;
+    for (float v : w) {
+      const double q = std::min(std::max(std::nearbyint(double(v) / step), double(r.qn)), double(r.qp));
+      sum += (double(v) - q * step) * (double(v) - q * step);
+    }
+    return sum;
+  };
+  const float mse = MseStep(w.data(), w.size(), r);
+  CHECK(mse < 1.0f / float(r.qp));
+  CHECK(error(mse) <= error(1.0f / float(r.qp)));
+  CHECK(error(mse) <= error(LsqInitialStep(w.data(), w.size(), r.qp)));
+
+  const float zeros[] = {0.0f, 0.0f};
+  CHECK(MseStep(zeros, 2, r) > 0.0f);
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ TEST_CASE("re-quantizing a trained model keeps what it knows", "[unlearn]") {
   auto requantized = RequantizedForgetAccuracy(*f.model, f.forget);
   REQUIRE(requantized.ok());
   INFO("FA " << fa << " requantized " << requantized.value());
-  CHECK(requantized.value() > fa - 15.0);  // a sanity bound: LSQ's initial steps are close
+  CHECK(requantized.value() > fa - 5.0);  // the least-error steps are close to the learned ones
 }
 
 TEST_CASE("qmul's similar labels and weights follow the stated rule", "[unlearn]") {
