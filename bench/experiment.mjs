@@ -19,6 +19,8 @@
 // --cache DIR (default bench/out/models).
 // --json prints one JSON object per method and seed, then one per method with the means.
 // Besides the methods, --methods may name `original`: the original model, unchanged.
+// Besides the engine's scenarios, --scenario may be user:<n>: one user's forget request,
+// n training samples drawn with the seed and passed to the engine as ids:[...].
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -119,6 +121,15 @@ async function trained(key, ds, seed) {
   }
 }
 
+/** The engine's scenario for `scenario`: user:<n> becomes ids:[n seeded training ids]. */
+function engineScenario(scenario, seed) {
+  const user = /^user:(\d+)$/.exec(scenario);
+  if (!user) return scenario;
+  const n = train.shape[0];
+  const { forgetIds } = qf.resolveScenario(train.y, `random:${Number(user[1]) / n}`, { numClasses: 10, seed });
+  return `ids:[${forgetIds.join(',')}]`;
+}
+
 const rows = [];  // {method, seed, FA, RA, TA, MIA, AG, JS, seconds, cached}
 const base = `${spec.arch}-${spec.weightBits}-n${train.shape[0]}-e${recipe.epochs}${num('validation') > 0 ? '-val' : ''}`;
 for (const seed of seeds) {
@@ -126,7 +137,7 @@ for (const seed of seeds) {
   const original = await trained(`${base}-seed${seed}`, train, seed);
   const originalBytes = original.model.save();
   original.model.dispose();
-  const split = qf.resolveScenario(train.y, args.scenario, { numClasses: 10, seed });
+  const split = qf.resolveScenario(train.y, engineScenario(args.scenario, seed), { numClasses: 10, seed });
   const forget = subset(train, split.forgetIds);
   const retain = subset(train, split.retainIds);
   // What the methods other than retrain train on: all of D_r, or a seeded sample of it.
