@@ -5,6 +5,7 @@
 import { QforgetError, createQforget, liveHandles } from './index.js';
 
 let qf = null;  // the engine, once 'init' has run
+let engineOptions = null;  // what 'init' loaded it with
 const models = new Map();  // model id -> Model
 let nextModelId = 1;
 const aborts = new Map();  // call id -> AbortController of a running fit or forget
@@ -39,7 +40,8 @@ function withHooks(options, { id, hooks, post }) {
 const ops = {
   async init([{ simd, wasmBaseUrl }]) {
     const locateFile = wasmBaseUrl === undefined ? undefined : (file) => new URL(file, wasmBaseUrl);
-    qf = await createQforget({ simd, locateFile });
+    engineOptions = { simd, locateFile };
+    qf = await createQforget(engineOptions);
     return { simd: qf.simd, version: qf.version };
   },
   liveHandles: () => liveHandles(),
@@ -78,7 +80,12 @@ function freshBuffers(result) {
 async function serve({ id, op, args, hooks }, post) {
   try {
     if (!Object.hasOwn(ops, op)) throw new QforgetError('INTERNAL', `unknown worker operation ${String(op)}`);
-    if (op !== 'init' && !qf) throw new QforgetError('FAILED_PRECONDITION', 'the engine is not loaded yet');
+    if (op !== 'init') {
+      if (!qf) throw new QforgetError('FAILED_PRECONDITION', 'the engine is not loaded yet');
+      // The same instance, or a fresh one if it crashed: its models stay refused, but the
+      // worker itself goes on (as createQforget does on the main thread).
+      qf = await createQforget(engineOptions);
+    }
     const result = await ops[op](args, { id, hooks, post });
     post({ id, result }, freshBuffers(result));
   } catch (error) {

@@ -275,6 +275,29 @@ describe('worker options and failures', () => {
     for (const [options, code, pattern] of cases) await assert.rejects(createQforgetWorker(options), isError(code, pattern), String(pattern));
   });
 
+  it('an engine crash inside the worker retires that instance, not the worker', async (t) => {
+    const worker = await start(t, { simd: true });
+    const small = await worker.createModel(SPEC);
+    // Models reserve nothing when they are built: big ones fill the 2 GiB heap until an
+    // allocation ends the wasm instance.
+    const BIG = { arch: 'custom', inputShape: [64, 64, 1], numClasses: 10, weightBits: 4, layers: [{ type: 'dense', units: 4000 }, { type: 'dense', units: 10 }] };
+    const big = [];
+    let crash = null;
+    while (!crash && big.length < 64) {
+      try {
+        big.push(await worker.createModel(BIG));
+      } catch (error) {
+        crash = error;
+      }
+    }
+    assert.ok(isError('INTERNAL', /the engine stopped/)(crash), String(crash));
+    await assert.rejects(small.predict(new Uint8Array(144), 1), isError('FAILED_PRECONDITION', /stopped earlier/));
+    // The worker's next calls run on a fresh instance.
+    assert.ok((await worker.memoryStats()).inUse < 64 * 2 ** 20);
+    const again = await worker.createModel(SPEC);
+    assert.equal((await again.predict(new Uint8Array(144), 1)).length, 9);
+  });
+
   it('a crashed worker rejects pending calls with INTERNAL and later ones with FAILED_PRECONDITION', async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'qf-worker-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
