@@ -145,7 +145,8 @@ export class Model {
   /**
    * Makes the model forget `forgetSet` (the samples to erase, with their true labels).
    * Atomic: the method works on a copy and the model changes only when it finishes; an
-   * error or an abort leaves it exactly as it was.
+   * error or an abort leaves it exactly as it was. At the end the float shadow weights
+   * are set to the integer weights' values, so nothing forgotten survives below the grid.
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} forgetSet
    * @param {object} options retain (required: the training data that stays, or a sample),
    *   test (optional: a held-out set; the receipt then carries the metrics),

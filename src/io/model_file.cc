@@ -489,12 +489,8 @@ StatusOr<std::unique_ptr<nn::Model>> LoadModel(const uint8_t* bytes, size_t size
         UnpackCodes(payload + e.offset, e.shape.size(), e.bits, Quote(e.name), &codes));
     if (!h.shadow) {
       // The shadow weights start on the integer grid.
-      for (size_t r = 0; r < q.rows; r++) {
-        for (size_t c = 0; c < q.channels; c++) {
-          const size_t i = r * q.channels + c;
-          (*q.weight)[i] = float(codes[i]) * (*q.steps)[q.per_channel ? c : 0];
-        }
-      }
+      quant::DequantizeWeights(codes.data(), q.rows, q.channels, q.steps->data(), q.per_channel,
+                               q.weight->data());
       const std::string bad = CheckValues(q.weight->data(), q.weight->size(), nn::FloatRule::kAny);
       if (!bad.empty()) return Corrupt(Quote(e.name) + ": code x step " + bad);
     }

@@ -38,11 +38,8 @@ void WeightQuantizer::InitSteps(const Tensor& w) {
 void WeightQuantizer::Quantize(const Tensor& w) {
   quant::QuantizeWeights(w.data(), rows_, channels_, steps_.value.data(), config_.per_channel,
                          range_, codes_.data());
-  for (size_t r = 0; r < rows_; r++) {
-    for (size_t c = 0; c < channels_; c++) {
-      w_hat_[r * channels_ + c] = float(codes_[r * channels_ + c]) * step(c);
-    }
-  }
+  quant::DequantizeWeights(codes_.data(), rows_, channels_, steps_.value.data(),
+                           config_.per_channel, w_hat_.data());
 }
 
 void WeightQuantizer::Backward(const Tensor& w, const Tensor& dw_hat, Tensor* dw) {

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/check.h"
+#include "quant/lsq.h"
 
 namespace qf::nn {
 namespace {
@@ -48,6 +49,23 @@ void StateSnapshot::Restore(Model& model) const {
       });
   model.CollectState(&walker);
   QF_CHECK(t == tensors_.size() && f == flags_.size());
+  model.OnParamsChanged();
+}
+
+void SnapShadowWeights(Model& model) {
+  class Snapper final : public StateVisitor {
+   public:
+    void Float(const std::string&, Tensor*, FloatRule) override {}
+    void Flag(const std::string&, bool*) override {}
+    void Quantized(const QuantizedWeightState& s) override {
+      std::vector<int8_t> codes(s.rows * s.channels);
+      quant::QuantizeWeights(s.weight->data(), s.rows, s.channels, s.steps->data(),
+                             s.per_channel, quant::SignedRange(s.bits), codes.data());
+      quant::DequantizeWeights(codes.data(), s.rows, s.channels, s.steps->data(), s.per_channel,
+                               s.weight->data());
+    }
+  } snapper;
+  model.CollectState(&snapper);
   model.OnParamsChanged();
 }
 

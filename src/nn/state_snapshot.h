@@ -1,6 +1,6 @@
 // A copy of a model's whole state (StateVisitor: weights, steps, BatchNorm statistics,
 // flags) that can be written back into the same model. What lets a failed training
-// epoch be undone without cloning the model.
+// epoch be undone without cloning the model. And the other whole-state operations.
 #pragma once
 
 #include <vector>
@@ -22,6 +22,12 @@ class StateSnapshot {
   std::vector<std::vector<float>> tensors_;  // in visiting order
   std::vector<bool> flags_;
 };
+
+// Sets every quantized layer's float shadow weights to the values its integer weights
+// stand for (code * step), then calls OnParamsChanged(). The model predicts exactly as
+// before, but no longer holds anything finer than its deployed weights: re-quantizing
+// its shadow weights cannot bring back what the integer model does not know.
+void SnapShadowWeights(Model& model);
 
 // Whether every state value of `model` is finite (a diverged step leaves NaN or Inf).
 bool StateIsFinite(Model& model);

@@ -81,6 +81,15 @@ void QuantizeWeights(const float* w, size_t rows, size_t channels, const float* 
   }
 }
 
+void DequantizeWeights(const int8_t* codes, size_t rows, size_t channels, const float* steps,
+                       bool per_channel, float* w_hat) {
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t c = 0; c < channels; c++) {
+      w_hat[r * channels + c] = float(codes[r * channels + c]) * steps[per_channel ? c : 0];
+    }
+  }
+}
+
 void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, size_t channels,
                              const float* steps, bool per_channel, QRange range, float* dw,
                              float* dsteps) {

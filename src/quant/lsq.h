@@ -47,6 +47,10 @@ float LsqGradScale(size_t n, int qp);
 void QuantizeWeights(const float* w, size_t rows, size_t channels, const float* steps,
                      bool per_channel, QRange range, int8_t* codes);
 
+// w_hat = code * step, the weights the codes stand for (same layout as QuantizeWeights).
+void DequantizeWeights(const int8_t* codes, size_t rows, size_t channels, const float* steps,
+                       bool per_channel, float* w_hat);
+
 // dw = straight-through dL/dw from dL/dw_hat; dsteps += scaled step gradients
 // (channels values, or one).
 void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, size_t channels,

@@ -34,9 +34,14 @@ Status ForgetSession::Step(size_t max_batches, std::vector<EpochReport>* reports
   QF_CHECK(working_);
   if (failed_) return FailedPrecondition("this forget session failed and ended");
   Status status = method_->Step(ctx_, max_batches, reports);
-  if (status.ok() && method_->done() && !nn::StateIsFinite(*working_)) {
-    status = FailedPrecondition(
-        "unlearning diverged: a weight is not finite at the end (try a smaller lr)");
+  if (status.ok() && method_->done()) {
+    if (!nn::StateIsFinite(*working_)) {
+      status = FailedPrecondition(
+          "unlearning diverged: a weight is not finite at the end (try a smaller lr)");
+    } else {
+      // What the forget removed from the integer model must not survive below its grid.
+      nn::SnapShadowWeights(*working_);
+    }
   }
   failed_ = !status.ok();
   return status;

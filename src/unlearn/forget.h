@@ -1,6 +1,9 @@
 // A forget request carried out atomically: the method works on a deep copy of the model
 // and the caller swaps the result in only when the session is done. An error, an abort
 // (dropping the session) or a refused request leaves the original model untouched.
+// The result's float shadow weights are snapped to its integer weights
+// (nn::SnapShadowWeights): below the quantization grid they would still hold the forget
+// set, and re-quantizing them brings it back (bench/UNLEARNING.md, the deployment check).
 #pragma once
 
 #include <memory>

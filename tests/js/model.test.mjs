@@ -195,7 +195,12 @@ for (const simd of [true, false]) {
       assert.equal(seen[0].qmul.similarLabels.length, 9);
       assert.equal(seen[0].qmul.similarLabels[0][0], 0, 'never the true label');
       const after = qf.unlearningMetrics(model, { forget, retain, test, requantize: true });
-      assert.ok(after.FARequantized < 60, `re-quantizing the shadow weights does not bring the class back (${after.FARequantized})`);
+      assert.ok(after.FARequantized < after.FA + 5, `re-quantizing the shadow weights does not bring the class back (${after.FARequantized})`);
+      // Because the forget left nothing below the integer grid: the shadow weights are
+      // exactly what the integer weights stand for.
+      const codesOnly = qf.loadModel(model.save({ shadow: false }));
+      assert.deepEqual(codesOnly.save(), model.save());
+      codesOnly.dispose();
       assert.ok(after.FA < 50 && after.RA > 85, `FA ${after.FA} RA ${after.RA}`);
       assert.equal(after.UA, 100 - after.FA);
       const retrained = qf.createModel(SPEC);

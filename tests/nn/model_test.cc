@@ -1,11 +1,13 @@
 // Model-level behaviour the unlearning methods rely on: deep copies that are independent
-// of the original, and the gradient with respect to the input (FGSM).
+// of the original, shadow weights snapped to the grid, and the gradient with respect to
+// the input (FGSM).
 #include "nn/model.h"
 
 #include <catch.hpp>
 #include <cmath>
 
 #include "io/model_file.h"
+#include "nn/state_snapshot.h"
 #include "train/loss.h"
 #include "train/synthetic.h"
 #include "train/trainer.h"
@@ -38,6 +40,36 @@ TEST_CASE("a cloned model predicts like the original and trains independently", 
   CHECK(after.values() == before.values());  // the original did not move
   clone.value()->Forward(data.x.data(), 64, &cloned, Mode::kEval);
   CHECK(cloned.values() != before.values());
+}
+
+TEST_CASE("snapped shadow weights predict the same and hold nothing below the grid", "[engine][nn]") {
+  ModelSpec spec;
+  spec.arch = "resnet8";
+  spec.input = Shape{12, 12, 1};
+  spec.classes = 9;
+  auto model = Model::Create(spec);
+  REQUIRE(model.ok());
+  const train::Dataset data = test::SyntheticImages(64, 12, 9, 1);
+  train::FitOptions o;
+  o.epochs = 1;
+  o.batch_size = 16;
+  REQUIRE(train::Fit(*model.value(), data, o).ok());
+  // The file with shadow weights against the one without them, loaded and saved again
+  // with shadows (code * step): equal exactly when the shadows are on the grid.
+  auto through_codes = [](Model& m) {
+    auto codes_only = io::SaveModel(m, io::SaveOptions{/*include_shadow=*/false});
+    REQUIRE(codes_only.ok());
+    auto loaded = io::LoadModel(codes_only.value().data(), codes_only.value().size());
+    REQUIRE(loaded.ok());
+    return io::SaveModel(*loaded.value(), io::SaveOptions{}).value();
+  };
+  CHECK(io::SaveModel(*model.value(), io::SaveOptions{}).value() != through_codes(*model.value()));
+  Tensor before, after;
+  model.value()->Forward(data.x.data(), 64, &before, Mode::kEval);
+  SnapShadowWeights(*model.value());
+  model.value()->Forward(data.x.data(), 64, &after, Mode::kEval);
+  CHECK(after.values() == before.values());
+  CHECK(io::SaveModel(*model.value(), io::SaveOptions{}).value() == through_codes(*model.value()));
 }
 
 TEST_CASE("the input gradient matches finite differences", "[engine][nn]") {

@@ -61,12 +61,12 @@ TEST_CASE("class-wise forgetting drops forget accuracy and keeps retain accuracy
     CHECK(fa < 0.5f);
     if (std::string(method) != "ga") CHECK(ra > 0.85f);  // ga does not look at D_r
     CHECK(reports.back().forget_accuracy == Approx(fa).margin(1e-6));
-    // The deployment check: a fresh quantization of the shadow weights does not bring
-    // the forgotten class back (it stays far from the > 90 % before forgetting).
+    // The deployment check: re-quantizing the shadow weights from scratch does not bring
+    // the forgotten class back (the session snapped them to the grid it forgot with).
     auto requantized = RequantizedForgetAccuracy(*result, f.forget);
     REQUIRE(requantized.ok());
     INFO("FA requantized " << requantized.value());
-    CHECK(requantized.value() < 60.0);
+    CHECK(requantized.value() < 100.0 * fa + 5.0);
   }
 }
 
