@@ -15,45 +15,48 @@
 namespace qf::nn {
 namespace {
 
-TEST_CASE("a cloned model predicts like the original and trains independently", "[engine][nn]") {
+// A resnet8 on 12x12 inputs, trained one epoch on `data` (64 synthetic images).
+std::unique_ptr<Model> TrainedResnet8(const train::Dataset& data, const train::FitOptions& o) {
   ModelSpec spec;
   spec.arch = "resnet8";
   spec.input = Shape{12, 12, 1};
   spec.classes = 9;
   auto model = Model::Create(spec);
   REQUIRE(model.ok());
-  const train::Dataset data = test::SyntheticImages(64, 12, 9, 1);
+  REQUIRE(train::Fit(*model.value(), data, o).ok());
+  return std::move(model).value();
+}
+
+train::FitOptions OneEpoch() {
   train::FitOptions o;
   o.epochs = 1;
   o.batch_size = 16;
-  REQUIRE(train::Fit(*model.value(), data, o).ok());
-  Tensor before, cloned, after;
-  model.value()->Forward(data.x.data(), 64, &before, Mode::kEval);
+  return o;
+}
 
-  auto clone = io::CloneModel(*model.value());
+TEST_CASE("a cloned model predicts like the original and trains independently", "[engine][nn]") {
+  const train::Dataset data = test::SyntheticImages(64, 12, 9, 1);
+  const train::FitOptions o = OneEpoch();
+  auto model = TrainedResnet8(data, o);
+  Tensor before, cloned, after;
+  model->Forward(data.x.data(), 64, &before, Mode::kEval);
+
+  auto clone = io::CloneModel(*model);
   REQUIRE(clone.ok());
   clone.value()->Forward(data.x.data(), 64, &cloned, Mode::kEval);
   CHECK(cloned.values() == before.values());
 
   REQUIRE(train::Fit(*clone.value(), data, o).ok());
-  model.value()->Forward(data.x.data(), 64, &after, Mode::kEval);
+  model->Forward(data.x.data(), 64, &after, Mode::kEval);
   CHECK(after.values() == before.values());  // the original did not move
   clone.value()->Forward(data.x.data(), 64, &cloned, Mode::kEval);
   CHECK(cloned.values() != before.values());
 }
 
 TEST_CASE("snapped shadow weights predict the same and hold nothing below the grid", "[engine][nn]") {
-  ModelSpec spec;
-  spec.arch = "resnet8";
-  spec.input = Shape{12, 12, 1};
-  spec.classes = 9;
-  auto model = Model::Create(spec);
-  REQUIRE(model.ok());
   const train::Dataset data = test::SyntheticImages(64, 12, 9, 1);
-  train::FitOptions o;
-  o.epochs = 1;
-  o.batch_size = 16;
-  REQUIRE(train::Fit(*model.value(), data, o).ok());
+  const train::FitOptions o = OneEpoch();
+  auto model = TrainedResnet8(data, o);
   // The file with shadow weights against the one without them, loaded and saved again
   // with shadows (code * step): equal exactly when the shadows are on the grid.
   auto through_codes = [](Model& m) {
@@ -63,13 +66,13 @@ TEST_CASE("snapped shadow weights predict the same and hold nothing below the gr
     REQUIRE(loaded.ok());
     return io::SaveModel(*loaded.value(), io::SaveOptions{}).value();
   };
-  CHECK(io::SaveModel(*model.value(), io::SaveOptions{}).value() != through_codes(*model.value()));
+  CHECK(io::SaveModel(*model, io::SaveOptions{}).value() != through_codes(*model));
   Tensor before, after;
-  model.value()->Forward(data.x.data(), 64, &before, Mode::kEval);
-  SnapShadowWeights(*model.value());
-  model.value()->Forward(data.x.data(), 64, &after, Mode::kEval);
+  model->Forward(data.x.data(), 64, &before, Mode::kEval);
+  SnapShadowWeights(*model);
+  model->Forward(data.x.data(), 64, &after, Mode::kEval);
   CHECK(after.values() == before.values());
-  CHECK(io::SaveModel(*model.value(), io::SaveOptions{}).value() == through_codes(*model.value()));
+  CHECK(io::SaveModel(*model, io::SaveOptions{}).value() == through_codes(*model));
 }
 
 TEST_CASE("the input gradient matches finite differences", "[engine][nn]") {
