@@ -1,5 +1,6 @@
 // The unlearning table (mean ± std over seeds, in points; time and its share of
-// retraining's), from the rows bench/experiment.mjs produces. Used by the runner itself,
+// retraining's), from the rows bench/experiment.mjs produces. (The rows' FARequantized,
+// the deployment check, is reported on its own in bench/UNLEARNING.md.) Used by the runner itself,
 // and on its own to merge the JSON logs of runs made in separate processes (one seed
 // each, say):
 //
@@ -17,7 +18,7 @@ const fmt = ({ mean, std }) => `${mean.toFixed(2)} ± ${std.toFixed(2)}`;
 /**
  * The markdown lines of the table and each method's means, for `methods` in that order.
  * @param {string[]} methods
- * @param {{method: string, seconds: number|null, FA: number, FARequantized: number, RA: number, TA: number, MIA: number, AG: number}[]} rows
+ * @param {{method: string, seconds: number|null, FA: number, RA: number, TA: number, MIA: number, AG: number}[]} rows
  */
 export function unlearningTable(methods, rows) {
   const meanTime = (method) => {
@@ -25,18 +26,18 @@ export function unlearningTable(methods, rows) {
     return times.length ? stat(times).mean : null;
   };
   const retrainTime = meanTime('retrain');
-  const lines = ['| method | FA | FA requantized | RA | TA | MIA | AG | time (s) | % of retrain |', '|---|---|---|---|---|---|---|---|---|'];
+  const lines = ['| method | FA | RA | TA | MIA | AG | time (s) | % of retrain |', '|---|---|---|---|---|---|---|---|'];
   const means = [];
   for (const method of methods) {
     const mine = rows.filter((r) => r.method === method);
     if (!mine.length) {
-      lines.push(`| ${method} | failed | | | | | | | |`);
+      lines.push(`| ${method} | failed | | | | | | |`);
       continue;
     }
-    const s = Object.fromEntries(['FA', 'FARequantized', 'RA', 'TA', 'MIA', 'AG'].map((k) => [k, stat(mine.map((r) => r[k]))]));
+    const s = Object.fromEntries(['FA', 'RA', 'TA', 'MIA', 'AG'].map((k) => [k, stat(mine.map((r) => r[k]))]));
     const time = meanTime(method);
     const share = time !== null && retrainTime ? `${((100 * time) / retrainTime).toFixed(1)} %` : '';
-    lines.push(`| ${method} | ${fmt(s.FA)} | ${fmt(s.FARequantized)} | ${fmt(s.RA)} | ${fmt(s.TA)} | ${fmt(s.MIA)} | ${fmt(s.AG)} | ${time === null ? 'unknown' : time.toFixed(1)} | ${share} |`);
+    lines.push(`| ${method} | ${fmt(s.FA)} | ${fmt(s.RA)} | ${fmt(s.TA)} | ${fmt(s.MIA)} | ${fmt(s.AG)} | ${time === null ? 'unknown' : time.toFixed(1)} | ${share} |`);
     means.push({ method, seconds: time, seeds: mine.length, ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.mean])) });
   }
   return { lines, means };
