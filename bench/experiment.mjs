@@ -51,10 +51,11 @@ const { values: args } = parseArgs({
 });
 // The protocols: what the methods other than retrain run (retrain always runs the
 // original's recipe). 'full': 10 epochs on all of D_r. 'short': 2 epochs on a seeded
-// 10 % sample of D_r, with the per-method settings tuned on a validation split of the mlp
-// at 4 bits (bench/UNLEARNING.md, "Tuning"): Q-MUL sequential with its retain-gradient
-// scan capped at 8 batches, RL and SalUn on half of D_r (random labels need the retain
-// signal to outweigh them), BS with a small step. Explicit flags override a protocol.
+// 10 % sample of D_r, with the per-method settings tuned on validation splits of the mlp
+// and the lenet at 4 bits (bench/UNLEARNING.md, "Tuning"): Q-MUL mixed with its
+// retain-gradient scan capped at 8 batches (lenet split), RL and SalUn on half of D_r
+// (random labels need the retain signal to outweigh them), BS with a small step (mlp
+// split). Explicit flags override a protocol.
 // Gradient ascent is unbounded, so it always takes a small step (as in the SalUn
 // codebase's GA runs).
 const PROTOCOLS = {
@@ -64,7 +65,7 @@ const PROTOCOLS = {
     'retain-sample': '0.1',
     options: {
       ga: { lr: 1e-4 },
-      qmul: { qmulMode: 'sequential', qmulRetainScanBatches: 8 },
+      qmul: { qmulMode: 'mixed', qmulRetainScanBatches: 8 },
       rl: { retainSample: 0.5 },
       salun: { retainSample: 0.5 },
       bs: { lr: 1e-4 },
