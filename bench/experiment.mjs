@@ -26,7 +26,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
-import { loadFashionMnist, subset, withoutClass } from './fashion_mnist.mjs';
+import { loadFashionMnist, sampleOf, subset, withoutClass } from './fashion_mnist.mjs';
+import { PROTOCOLS, RECIPE } from './protocols.mjs';
 import { unlearningTable } from './unlearning_table.mjs';
 
 const { values: args } = parseArgs({
@@ -49,29 +50,6 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-// The protocols: what the methods other than retrain run (retrain always runs the
-// original's recipe). 'full': 10 epochs on all of D_r. 'short': 2 epochs on a seeded
-// 10 % sample of D_r, with the per-method settings tuned on validation splits of the mlp
-// and the lenet at 4 bits (bench/UNLEARNING.md, "Tuning"): Q-MUL mixed with its
-// retain-gradient scan capped at 8 batches (lenet split), RL and SalUn on half of D_r
-// (random labels need the retain signal to outweigh them), BS with a small step (mlp
-// split). Explicit flags override a protocol.
-// Gradient ascent is unbounded, so it always takes a small step (as in the SalUn
-// codebase's GA runs).
-const PROTOCOLS = {
-  full: { 'forget-epochs': '10', 'retain-sample': '1', options: { ga: { lr: 1e-4 } } },
-  short: {
-    'forget-epochs': '2',
-    'retain-sample': '0.1',
-    options: {
-      ga: { lr: 1e-4 },
-      qmul: { qmulMode: 'mixed', qmulRetainScanBatches: 8 },
-      rl: { retainSample: 0.5 },
-      salun: { retainSample: 0.5 },
-      bs: { lr: 1e-4 },
-    },
-  },
-};
 const protocol = PROTOCOLS[args.protocol];
 if (!protocol) throw new Error(`--protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}, got '${args.protocol}'`);
 for (const key of ['forget-epochs', 'retain-sample']) args[key] ??= protocol[key];
@@ -91,7 +69,7 @@ if (num('validation') > 0) {
   train = subset(train, Array.from({ length: n - v }, (_, i) => i));
 }
 const spec = { arch: args.arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: num('bits') };
-const recipe = { epochs: num('epochs'), batchSize: 64, lr: 0.05, schedule: 'cosine', weightDecay: 5e-4 };
+const recipe = { ...RECIPE, epochs: num('epochs') };
 const methods = args.methods.split(',').map((m) => m.trim()).filter(Boolean);
 // Per-method settings that differ from the shared ones (lr 0.01, batch 256).
 const METHOD_OPTIONS = structuredClone(protocol.options);
@@ -141,8 +119,6 @@ for (const seed of seeds) {
   const split = qf.resolveScenario(train.y, engineScenario(args.scenario, seed), { numClasses: 10, seed });
   const forget = subset(train, split.forgetIds);
   const retain = subset(train, split.retainIds);
-  // What the methods other than retrain train on: all of D_r, or a seeded sample of it.
-  const sampleOf = (fraction) => (fraction >= 1 ? retain : subset(retain, qf.resolveScenario(retain.y, `random:${fraction}`, { numClasses: 10, seed }).forgetIds));
   const test = split.excludedClass === null ? fullTest : withoutClass(fullTest, split.excludedClass);
   log(`seed ${seed}: ${args.scenario} forgets ${forget.shape[0]} of ${train.shape[0]} samples; reference retrain`);
   const scenarioKey = args.scenario.replace(/[^a-z0-9.]+/gi, '_');
@@ -159,7 +135,7 @@ for (const seed of seeds) {
       model = qf.loadModel(originalBytes);
       try {
         const { retainSample = num('retain-sample'), ...options } = METHOD_OPTIONS[method] ?? {};
-        const result = await model.forget(forget, { retain: sampleOf(retainSample), method, epochs: num('forget-epochs'), batchSize: 256, seed, ...options });
+        const result = await model.forget(forget, { retain: sampleOf(qf, retain, retainSample, seed), method, epochs: num('forget-epochs'), batchSize: 256, seed, ...options });
         seconds = result.seconds;
         retained = result.retained;
         cached = false;

@@ -42,6 +42,12 @@ export function subset(ds, ids) {
   return { x, y, shape: [ids.length, ...ds.shape.slice(1)] };
 }
 
+/** A seeded `fraction` of `ds` (all of it when fraction >= 1), as the benchmarks draw it. */
+export function sampleOf(qf, ds, fraction, seed) {
+  if (fraction >= 1) return ds;
+  return subset(ds, qf.resolveScenario(ds.y, `random:${fraction}`, { numClasses: 10, seed }).forgetIds);
+}
+
 /** The samples of `ds` whose label is not `excluded`. */
 export function withoutClass(ds, excluded) {
   return subset(ds, [...ds.y.keys()].filter((i) => ds.y[i] !== excluded));

@@ -48,6 +48,12 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
     const table = (await run('node', ['bench/unlearning_table.mjs', log])).stdout.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| method'));
     assert.deepEqual(table.map((l) => l.split(' | ')[0].slice(2)), ['retrain', 'original', 'qmul', 'rl', 'ft']);
     assert.match(table[0], /\| 0\.00 ± 0\.00 \| [\d.]+ \| 100\.0 % \|$/);
+    // The same-process time ratio, on the cached original of the first run.
+    const timed = await run('node', ['bench/forget_time.mjs', '--arch', 'mlp', '--bits', '4', '--epochs', '1', '--train-limit', '1000', '--cache', cache,
+      '--methods', 'qmul,ft', '--rounds', '2'], { maxBuffer: 1 << 24 });
+    const shares = timed.stdout.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| method'));
+    assert.deepEqual(shares.map((l) => l.split(' | ')[0].slice(2).split(' ')[0]), ['retrain', 'qmul', 'ft']);
+    for (const l of shares.slice(1)) assert.match(l, /\| \d+\.\d \| \d+\.\d %/);
     // One user's request: 50 seeded ids of the 1,000, through the engine's ids:[...].
     const user = await run('node', [...args.slice(0, 2), 'retrain,qmul', ...args.slice(3)].map((a) => (a === 'random:0.1' ? 'user:50' : a)), { maxBuffer: 1 << 24 });
     const users = user.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');

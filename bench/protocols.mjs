@@ -1,0 +1,30 @@
+// What the unlearning benchmarks run: the recipe that trains the original and the
+// retrained models (bench/TRAINING.md), and the protocols of the other methods. Shared by
+// bench/experiment.mjs and bench/forget_time.mjs.
+
+/** The original's recipe (and retrain's, which trains on D_r alone); epochs as given. */
+export const RECIPE = { epochs: 10, batchSize: 64, lr: 0.05, schedule: 'cosine', weightDecay: 5e-4 };
+
+// The protocols: what the methods other than retrain run (retrain always runs the
+// original's recipe). 'full': 10 epochs on all of D_r. 'short': 2 epochs on a seeded
+// 10 % sample of D_r, with the per-method settings tuned on validation splits of the mlp
+// and the lenet at 4 bits (bench/UNLEARNING.md, "Tuning"): Q-MUL mixed with its
+// retain-gradient scan capped at 8 batches (lenet split), RL and SalUn on half of D_r
+// (random labels need the retain signal to outweigh them), BS with a small step (mlp
+// split). Explicit flags override a protocol.
+// Gradient ascent is unbounded, so it always takes a small step (as in the SalUn
+// codebase's GA runs).
+export const PROTOCOLS = {
+  full: { 'forget-epochs': '10', 'retain-sample': '1', options: { ga: { lr: 1e-4 } } },
+  short: {
+    'forget-epochs': '2',
+    'retain-sample': '0.1',
+    options: {
+      ga: { lr: 1e-4 },
+      qmul: { qmulMode: 'mixed', qmulRetainScanBatches: 8 },
+      rl: { retainSample: 0.5 },
+      salun: { retainSample: 0.5 },
+      bs: { lr: 1e-4 },
+    },
+  },
+};
