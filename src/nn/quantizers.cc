@@ -24,15 +24,8 @@ void WeightQuantizer::Configure(const QuantConfig& config, size_t rows, size_t c
 }
 
 void WeightQuantizer::InitSteps(const Tensor& w) {
-  if (!config_.per_channel) {
-    steps_.value[0] = quant::LsqInitialStep(w.data(), w.size(), range_.qp);
-    return;
-  }
-  std::vector<float> column(rows_);
-  for (size_t c = 0; c < channels_; c++) {
-    for (size_t r = 0; r < rows_; r++) column[r] = w[r * channels_ + c];
-    steps_.value[c] = quant::LsqInitialStep(column.data(), rows_, range_.qp);
-  }
+  quant::FitWeightSteps(w.data(), rows_, channels_, config_.per_channel, range_,
+                        quant::StepRule::kLsqInitial, steps_.value.data());
 }
 
 void WeightQuantizer::Quantize(const Tensor& w) {

@@ -69,6 +69,22 @@ float MseStep(const float* x, size_t n, QRange range) {
   return best_step;
 }
 
+void FitWeightSteps(const float* w, size_t rows, size_t channels, bool per_channel,
+                    QRange range, StepRule rule, float* steps) {
+  auto fit = [&](const float* x, size_t n) {
+    return rule == StepRule::kMse ? MseStep(x, n, range) : LsqInitialStep(x, n, range.qp);
+  };
+  if (!per_channel) {
+    steps[0] = fit(w, rows * channels);
+    return;
+  }
+  std::vector<float> column(rows);
+  for (size_t c = 0; c < channels; c++) {
+    for (size_t r = 0; r < rows; r++) column[r] = w[r * channels + c];
+    steps[c] = fit(column.data(), rows);
+  }
+}
+
 float LsqGradScale(size_t n, int qp) { return float(1.0 / std::sqrt(double(n) * double(qp))); }
 
 void QuantizeWeights(const float* w, size_t rows, size_t channels, const float* steps,

@@ -37,6 +37,14 @@ float LsqInitialStep(const float* x, size_t n, int qp);
 inline constexpr int kMseStepCandidates = 100;
 float MseStep(const float* x, size_t n, QRange range);
 
+// Which step FitWeightSteps gives: LSQ's initial one, or the least-squared-error one.
+enum class StepRule { kLsqInitial, kMse };
+
+// The steps of weights laid out as in QuantizeWeights (below), by `rule`: one per column
+// (per_channel) or one for the whole tensor.
+void FitWeightSteps(const float* w, size_t rows, size_t channels, bool per_channel,
+                    QRange range, StepRule rule, float* steps);
+
 // LSQ's step-gradient scale 1 / sqrt(n * qp).
 float LsqGradScale(size_t n, int qp);
 

@@ -24,16 +24,8 @@ class StepRefitter final : public nn::StateVisitor {
   void Float(const std::string&, Tensor*, nn::FloatRule) override {}
   void Flag(const std::string&, bool*) override {}
   void Quantized(const nn::QuantizedWeightState& s) override {
-    const quant::QRange range = quant::SignedRange(s.bits);
-    if (!s.per_channel) {
-      (*s.steps)[0] = quant::MseStep(s.weight->data(), s.weight->size(), range);
-      return;
-    }
-    std::vector<float> column(s.rows);
-    for (size_t c = 0; c < s.channels; c++) {
-      for (size_t r = 0; r < s.rows; r++) column[r] = (*s.weight)[r * s.channels + c];
-      (*s.steps)[c] = quant::MseStep(column.data(), s.rows, range);
-    }
+    quant::FitWeightSteps(s.weight->data(), s.rows, s.channels, s.per_channel,
+                          quant::SignedRange(s.bits), quant::StepRule::kMse, s.steps->data());
   }
 };
 

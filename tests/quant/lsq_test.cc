@@ -164,5 +164,21 @@ TEST_CASE("the MSE step finds a grid the values lie on, and beats the simple ste
   CHECK(MseStep(zeros, 2, r) > 0.0f);
 }
 
+TEST_CASE("weight steps are fitted per column (channel innermost) or per tensor", "[engine][quant]") {
+  const QRange r = SignedRange(4);
+  // Column c lies on the grid 0.25 * (c + 1) * [-8, 7].
+  const size_t rows = 16, channels = 3;
+  std::vector<float> w(rows * channels);
+  for (size_t i = 0; i < rows; i++) {
+    for (size_t c = 0; c < channels; c++) w[i * channels + c] = 0.25f * float(c + 1) * float(int(i) - 8);
+  }
+  std::vector<float> steps(channels);
+  FitWeightSteps(w.data(), rows, channels, true, r, StepRule::kMse, steps.data());
+  for (size_t c = 0; c < channels; c++) CHECK(steps[c] == Approx(0.25 * double(c + 1)));
+  FitWeightSteps(w.data(), rows, channels, false, r, StepRule::kLsqInitial, steps.data());
+  CHECK(steps[0] == LsqInitialStep(w.data(), w.size(), r.qp));
+  CHECK(steps[1] == Approx(0.5));  // untouched: one step only
+}
+
 }  // namespace
 }  // namespace qf::quant
