@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
 import { loadFashionMnist, sampleOf, subset, withoutClass } from './fashion_mnist.mjs';
-import { PROTOCOLS, RECIPE } from './protocols.mjs';
+import { forgetSettings, PROTOCOLS, RECIPE } from './protocols.mjs';
 import { unlearningTable } from './unlearning_table.mjs';
 
 const { values: args } = parseArgs({
@@ -52,7 +52,6 @@ const { values: args } = parseArgs({
 });
 const protocol = PROTOCOLS[args.protocol];
 if (!protocol) throw new Error(`--protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}, got '${args.protocol}'`);
-for (const key of ['forget-epochs', 'retain-sample']) args[key] ??= protocol[key];
 const num = (name) => {
   const v = Number(args[name]);
   if (!Number.isFinite(v)) throw new Error(`--${name} must be a number, got '${args[name]}'`);
@@ -71,11 +70,7 @@ if (num('validation') > 0) {
 const spec = { arch: args.arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: num('bits') };
 const recipe = { ...RECIPE, epochs: num('epochs') };
 const methods = args.methods.split(',').map((m) => m.trim()).filter(Boolean);
-// Per-method settings that differ from the shared ones (lr 0.01, batch 256).
-const METHOD_OPTIONS = structuredClone(protocol.options);
-for (const [method, options] of Object.entries(JSON.parse(args['method-options']))) {
-  METHOD_OPTIONS[method] = { ...METHOD_OPTIONS[method], ...options };
-}
+const flags = { epochs: args['forget-epochs'], retainSample: args['retain-sample'], methodOptions: JSON.parse(args['method-options']) };
 // Seeds first-seed .. first-seed + seeds - 1 (several processes can train different seeds
 // into the shared cache; a final run over all of them then finds every model cached).
 const seeds = Array.from({ length: num('seeds') }, (_, i) => i + num('first-seed'));
@@ -127,6 +122,7 @@ for (const seed of seeds) {
     let model = reference.model;
     let { seconds, cached } = reference;
     let retained = retain.shape[0];  // the retain samples the method trained on
+    let settings = null;  // what model.forget got, for the log
     if (method === 'original') {
       // The baseline: the original model itself, unchanged (what doing nothing scores).
       model = qf.loadModel(originalBytes);
@@ -134,8 +130,9 @@ for (const seed of seeds) {
     } else if (method !== 'retrain') {
       model = qf.loadModel(originalBytes);
       try {
-        const { retainSample = num('retain-sample'), ...options } = METHOD_OPTIONS[method] ?? {};
-        const result = await model.forget(forget, { retain: sampleOf(qf, retain, retainSample, seed), method, epochs: num('forget-epochs'), batchSize: 256, seed, ...options });
+        const { retainSample, options } = forgetSettings(protocol, method, args.scenario, flags);
+        settings = { retainSample, ...options };
+        const result = await model.forget(forget, { retain: sampleOf(qf, retain, retainSample, seed), seed, ...options });
         seconds = result.seconds;
         retained = result.retained;
         cached = false;
@@ -151,7 +148,7 @@ for (const seed of seeds) {
     const row = { method, seed, FA: m.FA, FARequantized: m.FARequantized, RA: m.RA, TA: m.TA, MIA: m.MIA, AG: m.AG, JS: m.JS, seconds, cached, retained };
     rows.push(row);
     log(`  ${method.padEnd(9)} FA ${m.FA.toFixed(2)}  RA ${m.RA.toFixed(2)}  TA ${m.TA.toFixed(2)}  MIA ${m.MIA.toFixed(2)}  AG ${m.AG.toFixed(2)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}`);
-    if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, bits: spec.weightBits, scenario: args.scenario, ...row }));
+    if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, bits: spec.weightBits, scenario: args.scenario, ...row, settings }));
     if (model !== reference.model) model.dispose();
   }
   reference.model.dispose();

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
 import { loadFashionMnist, sampleOf, subset } from './fashion_mnist.mjs';
-import { PROTOCOLS, RECIPE } from './protocols.mjs';
+import { forgetSettings, PROTOCOLS, RECIPE } from './protocols.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,9 +52,9 @@ const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1]
 const seconds = Object.fromEntries([...methods, 'epoch'].map((m) => [m, []]));
 for (let round = 1; round <= Number(args.rounds); round++) {
   for (const method of methods) {
-    const { retainSample = Number(protocol['retain-sample']), ...options } = protocol.options[method] ?? {};
+    const { retainSample, options } = forgetSettings(protocol, method, args.scenario);
     const model = qf.loadModel(originalBytes);
-    const result = await model.forget(forget, { retain: sampleOf(qf, retain, retainSample, seed), method, epochs: Number(protocol['forget-epochs']), batchSize: 256, seed, ...options });
+    const result = await model.forget(forget, { retain: sampleOf(qf, retain, retainSample, seed), seed, ...options });
     model.dispose();
     seconds[method].push(result.seconds);
   }

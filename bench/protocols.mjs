@@ -11,7 +11,9 @@ export const RECIPE = { epochs: 10, batchSize: 64, lr: 0.05, schedule: 'cosine',
 // and the lenet at 4 bits (bench/UNLEARNING.md, "Tuning"): Q-MUL mixed with its
 // retain-gradient scan capped at 8 batches (lenet split), RL and SalUn on half of D_r
 // (random labels need the retain signal to outweigh them), BS with a small step (mlp
-// split). Explicit flags override a protocol.
+// split). `byRequest` holds what changes with the kind of request (the scenario's
+// prefix): a whole class is forgotten best by Q-MUL sequential (lenet class-wise split).
+// Explicit flags override a protocol.
 // Gradient ascent is unbounded, so it always takes a small step (as in the SalUn
 // codebase's GA runs).
 export const PROTOCOLS = {
@@ -26,5 +28,36 @@ export const PROTOCOLS = {
       salun: { retainSample: 0.5 },
       bs: { lr: 1e-4 },
     },
+    byRequest: {
+      class: { qmul: { qmulMode: 'sequential' } },
+    },
   },
 };
+
+/** The kind of request a scenario is: its prefix (a bench's user:<n> is an ids request). */
+const requestKind = (scenario) => {
+  const kind = scenario.split(':')[0];
+  return kind === 'user' ? 'ids' : kind;
+};
+
+/**
+ * What `method` runs under `protocol` on `scenario`: the fraction of D_r it trains on
+ * (a seeded sample, `retainSample`) and the rest of model.forget's options. `flags` are a
+ * command line's overrides: `epochs`, `retainSample` (every method's default fraction) and
+ * `methodOptions` ({method: options}, applied last; its retainSample key wins).
+ */
+export function forgetSettings(protocol, method, scenario, flags = {}) {
+  const { retainSample = flags.retainSample ?? protocol['retain-sample'], ...options } = {
+    ...protocol.options[method],
+    ...protocol.byRequest?.[requestKind(scenario)]?.[method],
+    ...flags.methodOptions?.[method],
+  };
+  const number = (name, value) => {
+    if (!Number.isFinite(Number(value))) throw new Error(`${method}'s ${name} must be a number, got '${value}'`);
+    return Number(value);
+  };
+  return {
+    retainSample: number('retainSample', retainSample),
+    options: { method, epochs: number('epochs', flags.epochs ?? protocol['forget-epochs']), batchSize: 256, ...options },
+  };
+}

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { promisify } from 'node:util';
 
+import { forgetSettings, PROTOCOLS } from '../../bench/protocols.mjs';
+
 const run = promisify(execFile);
 const dataPresent = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 
@@ -58,7 +60,22 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
     const user = await run('node', [...args.slice(0, 2), 'retrain,qmul', ...args.slice(3)].map((a) => (a === 'random:0.1' ? 'user:50' : a)), { maxBuffer: 1 << 24 });
     const users = user.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
     assert.deepEqual(users.map((r) => [r.method, r.scenario, r.retained]), [['retrain', 'user:50', 950], ['qmul', 'user:50', 950]]);
+    assert.deepEqual(users[1].settings, { retainSample: 1, method: 'qmul', epochs: 1, batchSize: 256 }, 'the log names what the method ran');
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
+});
+
+it('the short protocol picks settings by method and by kind of request; flags override it', () => {
+  const short = PROTOCOLS.short;
+  const qmul = (scenario, flags) => forgetSettings(short, 'qmul', scenario, flags);
+  assert.deepEqual(qmul('random:0.1'), { retainSample: 0.1, options: { method: 'qmul', epochs: 2, batchSize: 256, qmulMode: 'mixed', qmulRetainScanBatches: 8 } });
+  assert.equal(qmul('class:3').options.qmulMode, 'sequential', 'a whole class: Q-MUL sequential');
+  assert.deepEqual(qmul('user:200'), qmul('ids:[1,2]'), 'a bench user is an ids request');
+  assert.equal(forgetSettings(short, 'rl', 'class:3').retainSample, 0.5, 'RL keeps half of D_r');
+  // Flags: epochs and the default fraction for every method; per-method options win last.
+  const flagged = qmul('class:3', { epochs: '5', retainSample: '0.3', methodOptions: { qmul: { qmulMode: 'mixed', retainSample: 0.7 } } });
+  assert.deepEqual([flagged.options.epochs, flagged.options.qmulMode, flagged.retainSample], [5, 'mixed', 0.7]);
+  assert.equal(forgetSettings(short, 'ft', 'random:0.1', { retainSample: '0.3' }).retainSample, 0.3);
+  assert.throws(() => forgetSettings(short, 'ft', 'random:0.1', { epochs: 'two' }), /ft's epochs must be a number, got 'two'/);
 });
