@@ -7,15 +7,15 @@ export const RECIPE = { epochs: 10, batchSize: 64, lr: 0.05, schedule: 'cosine',
 
 // The protocols: what the methods other than retrain run (retrain always runs the
 // original's recipe). 'full': 10 epochs on all of D_r. 'short': 2 epochs on a seeded
-// 10 % sample of D_r, with the per-method settings tuned on validation splits of the mlp
-// and the lenet at 4 bits (bench/UNLEARNING.md, "Tuning"): Q-MUL mixed with its
-// retain-gradient scan capped at 8 batches (lenet split), RL and SalUn on half of D_r
-// (random labels need the retain signal to outweigh them), BS with a small step (mlp
-// split). `byRequest` holds what changes with the kind of request (the scenario's
-// prefix): a whole class is forgotten best by Q-MUL sequential (lenet class-wise split).
-// Explicit flags override a protocol.
-// Gradient ascent is unbounded, so it always takes a small step (as in the SalUn
-// codebase's GA runs).
+// 10 % sample of D_r, with per-method settings tuned on validation splits of the mlp and
+// the lenet at 4 bits (bench/UNLEARNING.md, "Tuning"): RL and SalUn on half of D_r (random
+// labels need the retain signal to outweigh them), BS and GA with a small step (mlp
+// split; gradient ascent is unbounded, as in the SalUn codebase's GA runs); Q-MUL mixed
+// with its retain-gradient scan capped at 8 batches, and the step sizes of Q-MUL, RL and
+// SalUn (lenet split). `byRequest` holds what changes with the kind of request (the
+// scenario's prefix): a whole class is forgotten best by Q-MUL sequential, and all three
+// take other steps there (lenet class-wise split). One user's ids take the random
+// forget set's settings. Explicit flags override a protocol.
 export const PROTOCOLS = {
   full: { 'forget-epochs': '10', 'retain-sample': '1', options: { ga: { lr: 1e-4 } } },
   short: {
@@ -23,13 +23,13 @@ export const PROTOCOLS = {
     'retain-sample': '0.1',
     options: {
       ga: { lr: 1e-4 },
-      qmul: { qmulMode: 'mixed', qmulRetainScanBatches: 8 },
-      rl: { retainSample: 0.5 },
-      salun: { retainSample: 0.5 },
+      qmul: { qmulMode: 'mixed', qmulRetainScanBatches: 8, lr: 0.02 },
+      rl: { retainSample: 0.5, lr: 0.03 },
+      salun: { retainSample: 0.5, lr: 0.05 },
       bs: { lr: 1e-4 },
     },
     byRequest: {
-      class: { qmul: { qmulMode: 'sequential' } },
+      class: { qmul: { qmulMode: 'sequential', lr: 0.03 }, rl: { lr: 0.05 }, salun: { lr: 0.05 } },
     },
   },
 };

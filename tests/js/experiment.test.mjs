@@ -69,10 +69,10 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
 it('the short protocol picks settings by method and by kind of request; flags override it', () => {
   const short = PROTOCOLS.short;
   const qmul = (scenario, flags) => forgetSettings(short, 'qmul', scenario, flags);
-  assert.deepEqual(qmul('random:0.1'), { retainSample: 0.1, options: { method: 'qmul', epochs: 2, batchSize: 256, qmulMode: 'mixed', qmulRetainScanBatches: 8 } });
-  assert.equal(qmul('class:3').options.qmulMode, 'sequential', 'a whole class: Q-MUL sequential');
+  assert.deepEqual(qmul('random:0.1'), { retainSample: 0.1, options: { method: 'qmul', epochs: 2, batchSize: 256, qmulMode: 'mixed', qmulRetainScanBatches: 8, lr: 0.02 } });
+  assert.deepEqual([qmul('class:3').options.qmulMode, qmul('class:3').options.lr], ['sequential', 0.03], 'a whole class: Q-MUL sequential');
   assert.deepEqual(qmul('user:200'), qmul('ids:[1,2]'), 'a bench user is an ids request');
-  assert.equal(forgetSettings(short, 'rl', 'class:3').retainSample, 0.5, 'RL keeps half of D_r');
+  assert.deepEqual(forgetSettings(short, 'rl', 'class:3'), { retainSample: 0.5, options: { method: 'rl', epochs: 2, batchSize: 256, lr: 0.05 } }, 'RL keeps half of D_r');
   // Flags: epochs and the default fraction for every method; per-method options win last.
   const flagged = qmul('class:3', { epochs: '5', retainSample: '0.3', methodOptions: { qmul: { qmulMode: 'mixed', retainSample: 0.7 } } });
   assert.deepEqual([flagged.options.epochs, flagged.options.qmulMode, flagged.retainSample], [5, 'mixed', 0.7]);
