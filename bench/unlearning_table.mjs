@@ -2,7 +2,8 @@
 // retraining's), from the rows bench/experiment.mjs produces. (The rows' FARequantized,
 // the deployment check, is reported on its own in bench/UNLEARNING.md.) Used by the runner itself,
 // and on its own to merge the JSON logs of runs made in separate processes (one seed
-// each, say):
+// each, say). A run of a method and seed in a later log replaces the one in an earlier
+// log (a method re-run under a new protocol):
 //
 //   node bench/unlearning_table.mjs bench/out/unlearning/lenet-4-random0.1-seed*.jsonl
 import { readFile } from 'node:fs/promises';
@@ -44,14 +45,15 @@ export function unlearningTable(methods, rows) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const rows = [];
+  const runs = new Map();  // "method/seed" -> the last log's run
   for (const file of process.argv.slice(2)) {
     for (const line of (await readFile(file, 'utf8')).split('\n')) {
       if (!line.startsWith('{')) continue;
       const event = JSON.parse(line);
-      if (event.event === 'run') rows.push(event);
+      if (event.event === 'run') runs.set(`${event.method}/${event.seed}`, event);
     }
   }
+  const rows = [...runs.values()];
   // The reference first, then the baseline, then the methods as the logs list them.
   const rank = (method) => ['retrain', 'original', method].indexOf(method);
   const methods = [...new Set(rows.map((r) => r.method))].sort((a, b) => rank(a) - rank(b));

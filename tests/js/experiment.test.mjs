@@ -50,6 +50,12 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
     const table = (await run('node', ['bench/unlearning_table.mjs', log])).stdout.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| method'));
     assert.deepEqual(table.map((l) => l.split(' | ')[0].slice(2)), ['retrain', 'original', 'qmul', 'rl', 'ft']);
     assert.match(table[0], /\| 0\.00 ± 0\.00 \| [\d.]+ \| 100\.0 % \|$/);
+    // A later log's run of the same method and seed replaces the earlier one.
+    const rerun = path.join(cache, 'rerun.jsonl');
+    writeFileSync(rerun, `${JSON.stringify({ ...tuned[1], AG: 9.5, seconds: 1 })}\n`);
+    const merged = (await run('node', ['bench/unlearning_table.mjs', log, rerun])).stdout.split('\n').filter((l) => l.startsWith('| qmul'));
+    assert.equal(merged.length, 1);
+    assert.match(merged[0], /\| 9\.50 ± 0\.00 \| 1\.0 \| /);
     // The same-process time ratio, on the cached original of the first run.
     const timed = await run('node', ['bench/forget_time.mjs', '--arch', 'mlp', '--bits', '4', '--epochs', '1', '--train-limit', '1000', '--cache', cache,
       '--methods', 'qmul,ft', '--rounds', '2'], { maxBuffer: 1 << 24 });
