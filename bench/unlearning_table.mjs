@@ -54,8 +54,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     }
   }
   const rows = [...runs.values()];
-  // The reference first, then the baseline, then the methods as the logs list them.
-  const rank = (method) => ['retrain', 'original', method].indexOf(method);
+  // The reference first, then the baseline and Q-MUL, then the methods as the logs list them.
+  const rank = (method) => ['retrain', 'original', 'qmul', method].indexOf(method);
   const methods = [...new Set(rows.map((r) => r.method))].sort((a, b) => rank(a) - rank(b));
   const seeds = [...new Set(rows.map((r) => r.seed))].sort();
   console.log(`${rows[0]?.arch} ${rows[0]?.bits}-bit, ${rows[0]?.scenario}, seeds ${seeds.join(', ')}\n`);
