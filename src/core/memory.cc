@@ -45,10 +45,12 @@ MemoryStats GetMemoryStats() {
   const struct mallinfo info = mallinfo();
   stats.in_use = uint32_t(info.uordblks);
   stats.footprint = uint32_t(info.usmblks);
+  stats.free_inside = uint32_t(info.fordblks);
 #elif defined(__GLIBC__)
   const struct mallinfo2 info = mallinfo2();
   stats.in_use = info.uordblks + info.hblkhd;
   stats.footprint = info.arena + info.hblkhd;
+  stats.free_inside = info.fordblks;
 #endif
   stats.reserved = g_reserved;
   stats.peak_reserved = g_peak_reserved;
@@ -92,9 +94,8 @@ StatusOr<MemoryReservation> ReserveMemory(uint64_t bytes, std::string_view what)
   // Grow the wasm memory to fit now, while failing changes nothing: what the allocator
   // cannot serve from its free chunks comes from above its top (sbrk). Growing never
   // shrinks, so the pages stay there for the work.
-  const uint64_t free_inside = uint32_t(mallinfo().fordblks);
   const uint64_t needed =
-      uint64_t(uintptr_t(sbrk(0))) + bytes - std::min(bytes, free_inside);
+      uint64_t(uintptr_t(sbrk(0))) + bytes - std::min(bytes, stats.free_inside);
   if (needed > emscripten_get_heap_size() &&
       (needed > emscripten_get_heap_max() || !emscripten_resize_heap(size_t(needed)))) {
     return ResourceExhausted(std::string(what) + " needs about " + MiB(bytes) +

@@ -30,6 +30,7 @@ namespace qf {
 struct MemoryStats {
   uint64_t in_use = 0;     // bytes the allocator has handed out and not taken back
   uint64_t footprint = 0;  // bytes the allocator has obtained from the system, at most
+  uint64_t free_inside = 0;  // bytes free in what it obtained (served without growing)
   uint64_t reserved = 0;   // bytes reserved by work in progress
   uint64_t peak_reserved = 0;  // the most bytes reserved at once so far
   uint64_t limit = 0;      // the limit reservations are checked against
