@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
 import { loadFashionMnist, sampleOf, subset, withoutClass } from './fashion_mnist.mjs';
-import { forgetSettings, PROTOCOLS, RECIPE } from './protocols.mjs';
+import { forgetSettings, protocolNamed, RECIPE } from './protocols.mjs';
 import { unlearningTable } from './unlearning_table.mjs';
 
 const { values: args } = parseArgs({
@@ -50,8 +50,7 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const protocol = PROTOCOLS[args.protocol];
-if (!protocol) throw new Error(`--protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}, got '${args.protocol}'`);
+const protocol = protocolNamed(args.protocol);
 const num = (name) => {
   const v = Number(args[name]);
   if (!Number.isFinite(v)) throw new Error(`--${name} must be a number, got '${args[name]}'`);

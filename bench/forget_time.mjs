@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
 import { loadFashionMnist, sampleOf, subset } from './fashion_mnist.mjs';
-import { forgetSettings, PROTOCOLS, RECIPE } from './protocols.mjs';
+import { forgetSettings, protocolNamed, RECIPE } from './protocols.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,8 +32,7 @@ const { values: args } = parseArgs({
     cache: { type: 'string', default: 'bench/out/models' },
   },
 });
-const protocol = PROTOCOLS[args.protocol];
-if (!protocol) throw new Error(`--protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}, got '${args.protocol}'`);
+const protocol = protocolNamed(args.protocol);
 const seed = Number(args.seed);
 const epochs = Number(args.epochs);
 const methods = args.methods.split(',').map((m) => m.trim()).filter(Boolean);

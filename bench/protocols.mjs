@@ -34,6 +34,13 @@ export const PROTOCOLS = {
   },
 };
 
+/** The protocol called `name`, or an error naming the ones there are. */
+export function protocolNamed(name) {
+  const protocol = PROTOCOLS[name];
+  if (!protocol) throw new Error(`--protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}, got '${name}'`);
+  return protocol;
+}
+
 /** The kind of request a scenario is: its prefix (a bench's user:<n> is an ids request). */
 const requestKind = (scenario) => {
   const kind = scenario.split(':')[0];
