@@ -16,7 +16,9 @@
 // the key retainSample there overrides --retain-sample for that method),
 // --validation N (tuning: the last N training images replace the test set and are not
 // trained on; defaults are tuned this way, never on the test set),
-// --cache DIR (default bench/out/models).
+// --cache DIR (default bench/out/models),
+// --train-only original|retrain (fill the cache with that model for each seed and stop:
+// two processes, one per model, train a seed's pair on two cores at once).
 // --json prints one JSON object per method and seed, then one per method with the means.
 // Besides the methods, --methods may name `original`: the original model, unchanged.
 // Besides the engine's scenarios, --scenario may be user:<n>: one user's forget request,
@@ -47,10 +49,15 @@ const { values: args } = parseArgs({
     'method-options': { type: 'string', default: '{}' },
     validation: { type: 'string', default: '0' },
     cache: { type: 'string', default: 'bench/out/models' },
+    'train-only': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
 const protocol = protocolNamed(args.protocol);
+const trainOnly = args['train-only'];
+if (trainOnly !== undefined && trainOnly !== 'original' && trainOnly !== 'retrain') {
+  throw new Error(`--train-only must be original or retrain, got '${trainOnly}'`);
+}
 const num = (name) => {
   const v = Number(args[name]);
   if (!Number.isFinite(v)) throw new Error(`--${name} must be a number, got '${args[name]}'`);
@@ -106,10 +113,14 @@ function engineScenario(scenario, seed) {
 const rows = [];  // {method, seed, FA, RA, TA, MIA, AG, JS, seconds, cached}
 const base = `${spec.arch}-${spec.weightBits}-n${train.shape[0]}-e${recipe.epochs}${num('validation') > 0 ? '-val' : ''}`;
 for (const seed of seeds) {
-  log(`seed ${seed}: original model`);
-  const original = await trained(`${base}-seed${seed}`, train, seed);
-  const originalBytes = original.model.save();
-  original.model.dispose();
+  let originalBytes = null;
+  if (trainOnly !== 'retrain') {
+    log(`seed ${seed}: original model`);
+    const original = await trained(`${base}-seed${seed}`, train, seed);
+    originalBytes = original.model.save();
+    original.model.dispose();
+    if (trainOnly === 'original') continue;
+  }
   const split = qf.resolveScenario(train.y, engineScenario(args.scenario, seed), { numClasses: 10, seed });
   const forget = subset(train, split.forgetIds);
   const retain = subset(train, split.retainIds);
@@ -117,6 +128,10 @@ for (const seed of seeds) {
   log(`seed ${seed}: ${args.scenario} forgets ${forget.shape[0]} of ${train.shape[0]} samples; reference retrain`);
   const scenarioKey = args.scenario.replace(/[^a-z0-9.]+/gi, '_');
   const reference = await trained(`${base}-seed${seed}-retrain-${scenarioKey}`, retain, seed);
+  if (trainOnly === 'retrain') {
+    reference.model.dispose();
+    continue;
+  }
   for (const method of methods) {
     let model = reference.model;
     let { seconds, cached } = reference;
@@ -154,7 +169,9 @@ for (const seed of seeds) {
 }
 
 const { lines, means } = unlearningTable(methods, rows);
-if (args.json) {
+if (trainOnly !== undefined) {
+  log(`the ${trainOnly} model${seeds.length > 1 ? 's are' : ' is'} in ${args.cache}`);
+} else if (args.json) {
   for (const mean of means) console.log(JSON.stringify({ event: 'mean', ...mean }));
 } else {
   console.log(`${spec.arch} ${spec.weightBits}-bit, ${args.scenario}, ${seeds.length} seed(s), ${train.shape[0]} training images\n`);

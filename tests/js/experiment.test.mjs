@@ -72,6 +72,26 @@ it('npm run experiment runs every method and reports the metrics', { skip: !data
   }
 });
 
+it('--train-only fills the cache with one model of the pair, for two processes at once', { skip: !dataPresent && 'no Fashion-MNIST' }, async () => {
+  const cache = mkdtempSync(path.join(tmpdir(), 'qf-experiment-'));
+  try {
+    const args = ['bench/experiment.mjs', '--arch', 'mlp', '--scenario', 'random:0.1', '--seeds', '1', '--first-seed', '2', '--epochs', '1',
+      '--train-limit', '300', '--test-limit', '100', '--cache', cache, '--json'];
+    const original = path.join(cache, 'mlp-4-n300-e1-seed2.qfm'), retrain = path.join(cache, 'mlp-4-n300-e1-seed2-retrain-random_0.1.qfm');
+    const first = await run('node', [...args, '--train-only', 'retrain']);
+    assert.equal(first.stdout, '', 'no methods, no table');
+    assert.deepEqual([existsSync(retrain), existsSync(original)], [true, false]);
+    await run('node', [...args, '--train-only', 'original']);
+    assert.ok(existsSync(original));
+    const both = await run('node', [...args, '--methods', 'retrain,original']);
+    const runs = both.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
+    assert.deepEqual(runs.map((r) => [r.method, r.cached]), [['retrain', true], ['original', true]], 'the next run finds both');
+    await assert.rejects(run('node', [...args, '--train-only', 'forget']), /--train-only must be original or retrain, got 'forget'/);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
 it('the short protocol picks settings by method and by kind of request; flags override it', () => {
   const short = PROTOCOLS.short;
   const qmul = (scenario, flags) => forgetSettings(short, 'qmul', scenario, flags);
