@@ -31,8 +31,11 @@ enum class Fill {
   kPositive,   // uniform [0.5, 2]: partial sums only grow, the largest rounding error
   kWideRange,  // random sign and exponent in [2^-8, 2^9): cancellation across scales
   kConstant,   // a = -1.5, b = 0.25, C_old = 3: every sum exact, so results must be too
+  kSparse,     // 80 % zeros (+0 and -0), the rest uniform [-1, 1]: a ReLU gradient
 };
-constexpr Fill kFills[] = {Fill::kSigned, Fill::kPositive, Fill::kWideRange, Fill::kConstant};
+constexpr Fill kFills[] = {Fill::kSigned, Fill::kPositive, Fill::kWideRange, Fill::kConstant,
+                           Fill::kSparse};
+constexpr size_t kNumFills = sizeof(kFills) / sizeof(kFills[0]);
 
 float Sentinel() {  // a NaN with a payload no kernel computes
   const uint32_t bits = 0x7FC0DEADu;
@@ -62,6 +65,9 @@ std::vector<float> MakeMatrix(std::mt19937_64& rng, size_t rows, size_t cols, si
           x = std::ldexp(mant(rng), expo(rng)) * ((rng() & 1) ? 1.f : -1.f);
           break;
         case Fill::kConstant:
+          break;
+        case Fill::kSparse:
+          x = rng() % 5 == 0 ? unit(rng) : ((rng() & 1) ? 0.f : -0.f);
           break;
       }
       m[r * ld + c] = x;
@@ -216,7 +222,7 @@ TEST_CASE("f32 gemm variants match a double loop on small shapes", "[kernels][f3
       for (size_t k : dims) {
         for (const Form& form : kForms) {
           for (bool accumulate : {false, true}) {
-            const Fill fill = kFills[rng() % 4];
+            const Fill fill = kFills[rng() % kNumFills];
             const size_t pad = pads[rng() % 3];
             CheckProblem(rng, m, n, k, form, accumulate, pad, fill, bias);
           }
@@ -271,6 +277,59 @@ TEST_CASE("f32 gemm variants match a double loop on vectors, deep K and blocked 
   }
   CheckBias(bias);
 }
+
+#if defined(QF_HAVE_WASMSIMD)
+// The zero-skipping SIMD variant claims more than the error bound: the reference's bits.
+// Operands sparse or dense independently (so each of its two forms runs), shapes past
+// its 32-lane register rows and its 256 KiB panels, and Inf or NaN placed where a
+// skipped zero meets them.
+TEST_CASE("wasmsimd f32 gemm is bit for bit the reference", "[kernels][f32_gemm]") {
+  const uint64_t seed = test::TestSeed();
+  INFO("seed " << seed << " (replay with QF_TEST_SEED=" << seed << ")");
+  std::mt19937_64 rng(seed);
+  struct Shape {
+    size_t m, n, k;
+  };
+  const Shape shapes[] = {{1, 1, 1},   {3, 5, 7},     {37, 41, 9},  {64, 33, 150},
+                          {5, 300, 600}, {300, 6, 700}, {130, 260, 300}};
+  auto same = [](float x, float y) {  // bits, or both NaN (payloads may differ)
+    return std::memcmp(&x, &y, sizeof(x)) == 0 || (std::isnan(x) && std::isnan(y));
+  };
+  for (const Shape& s : shapes) {
+    for (const Form& form : kForms) {
+      for (int sparse = 0; sparse < 4; sparse++) {  // bit 0: A sparse, bit 1: B sparse
+        for (int special = 0; special < 3; special++) {  // none, an Inf in A, a NaN in B
+          const bool accumulate = rng() & 1;
+          INFO(form.name << " m " << s.m << " n " << s.n << " k " << s.k << " sparse " << sparse
+                         << " special " << special << " accumulate " << accumulate);
+          const bool a_t = form.ta == Trans::kYes, b_t = form.tb == Trans::kYes;
+          const size_t a_rows = a_t ? s.k : s.m, a_cols = a_t ? s.m : s.k;
+          const size_t b_rows = b_t ? s.n : s.k, b_cols = b_t ? s.k : s.n;
+          std::vector<float> a = MakeMatrix(rng, a_rows, a_cols, a_cols,
+                                            (sparse & 1) ? Fill::kSparse : Fill::kSigned, 0.f);
+          std::vector<float> b = MakeMatrix(rng, b_rows, b_cols, b_cols,
+                                            (sparse & 2) ? Fill::kSparse : Fill::kSigned, 0.f);
+          if (special == 1) a[rng() % a.size()] = std::numeric_limits<float>::infinity();
+          if (special == 2) b[rng() % b.size()] = std::numeric_limits<float>::quiet_NaN();
+          const std::vector<float> c_old = MakeMatrix(rng, s.m, s.n, s.n, Fill::kSigned, 0.f);
+          std::vector<float> want = c_old, got = c_old;
+          qf_f32_gemm__ref(form.ta, form.tb, s.m, s.n, s.k, a.data(), a_cols, b.data(), b_cols,
+                           want.data(), s.n, accumulate);
+          qf_f32_gemm__wasmsimd(form.ta, form.tb, s.m, s.n, s.k, a.data(), a_cols, b.data(),
+                                b_cols, got.data(), s.n, accumulate);
+          size_t bad = 0;
+          while (bad < want.size() && same(got[bad], want[bad])) bad++;
+          if (bad < want.size()) {
+            INFO("C[" << bad / s.n << "][" << bad % s.n << "] = " << got[bad] << ", want "
+                      << want[bad]);
+            FAIL("not the reference's bits");
+          }
+        }
+      }
+    }
+  }
+}
+#endif
 
 TEST_CASE("f32 gemm dispatch returns a variant for every ISA", "[kernels][f32_gemm]") {
   CHECK(F32GemmFor(Isa::kRef) == qf_f32_gemm__ref);

@@ -18,7 +18,7 @@
 // Only those rows x cols are read or written; elements between a row's last column and
 // the next row are never touched. C must not overlap A or B. Any of m, n, k may be 0
 // (k == 0 gives C = 0, or leaves C unchanged when accumulating). Buffers are borrowed
-// for the call; kernels allocate at most Eigen's internal blocking workspace.
+// for the call; kernels allocate only their own scratch (each variant says what).
 #pragma once
 
 #include <cstddef>
@@ -45,15 +45,23 @@ void qf_f32_gemm__ref(Trans ta, Trans tb, size_t m, size_t n, size_t k, const fl
                       const float* b, size_t ldb, float* c, size_t ldc, bool accumulate);
 
 // Eigen 3.4's blocked GEMM over Maps of the caller's buffers (no copies). Portable C++
-// without intrinsics, hence Isa::kScalar. In the SIMD wasm build the whole engine is
-// compiled with -msimd128 and clang vectorizes Eigen's inner kernel, so this same entry
-// is the fastest float GEMM there too: F32GemmFor(Isa::kWasmSimd) returns it. It is
-// registered once rather than a second time under kWasmSimd because that would be the
-// same machine code under two names, tested and benchmarked twice, and kWasmSimd marks
-// hand-written wasm_simd128.h kernels; if one is ever written it goes in wasmsimd.cc.
+// without intrinsics, hence Isa::kScalar. Eigen 3.4 has no wasm SIMD packet path, so in
+// the wasm builds its inner kernel runs as scalar code.
 void qf_f32_gemm__eigen(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a,
                         size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
                         bool accumulate);
+
+#if defined(QF_HAVE_WASMSIMD)
+// WebAssembly SIMD128, skipping the zero terms of one operand (backward passes multiply
+// by mostly-zero gradients). Bit for bit qf_f32_gemm__ref, for every input: the zero
+// terms it skips change no sum, and it hands calls where a skipped 0 would have met an
+// Inf or NaN to the reference (wasmsimd.cc). Allocates a packed copy of one operand when
+// that is not stored as rows, and partial sums (m x n) when the streamed operand
+// outgrows 256 KiB.
+void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a,
+                           size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
+                           bool accumulate);
+#endif
 
 struct F32GemmKernel {
   const char* name;

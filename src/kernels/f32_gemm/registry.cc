@@ -7,6 +7,9 @@ namespace {
 const F32GemmKernel kKernels[] = {
     {"qf_f32_gemm__ref", Isa::kRef, qf_f32_gemm__ref},
     {"qf_f32_gemm__eigen", Isa::kScalar, qf_f32_gemm__eigen},
+#if defined(QF_HAVE_WASMSIMD)
+    {"qf_f32_gemm__wasmsimd", Isa::kWasmSimd, qf_f32_gemm__wasmsimd},
+#endif
 };
 
 }  // namespace
