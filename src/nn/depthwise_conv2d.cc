@@ -86,11 +86,11 @@ void DepthwiseConv2D::ForwardQuantized(const Tensor& x, Tensor* y, Mode mode,
                                        const std::vector<float>* fold_scale,
                                        const std::vector<float>* fold_shift) {
   const kernels::DwConvShape s = Batch(x.shape()[0]);
-  const std::vector<uint8_t>& codes = iq_.Quantize(x, mode);
+  const QuantizedInput in = iq_.Quantize(x, mode);
   wq_.Quantize(weight_.value);  // tiny (KH*KW*C): no packing to cache
-  epilogue_.Set(iq_, wq_, bias_.value, fold_scale, fold_shift);
+  epilogue_.Set(in.step, wq_, bias_.value, fold_scale, fold_shift);
   kernels::DwConvU8S8(
-      kernels_, s, codes.data(), iq_.zero_point(), wq_.codes().data(),
+      kernels_, s, in.codes.data(), iq_.zero_point(), wq_.codes().data(),
       kernels::OutputF32{y->data(), s.c, epilogue_.scale.data(), epilogue_.bias.data()});
 }
 

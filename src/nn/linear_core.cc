@@ -94,15 +94,15 @@ void LinearCore::ForwardQuantized(const Tensor& x, Tensor* y, Mode mode,
                                   const std::vector<float>* fold_scale,
                                   const std::vector<float>* fold_shift) {
   const kernels::Conv2DShape s = Batch(x.shape()[0]);
-  const std::vector<uint8_t>& codes = iq_.Quantize(x, mode);
+  const QuantizedInput in = iq_.Quantize(x, mode);
   if (!packed_valid_) {
     wq_.Quantize(weight_.value);
     packed_ = kernels::PackConv2DWeights(kernels_, geometry_, wq_.codes().data());
     packed_valid_ = true;
   }
-  epilogue_.Set(iq_, wq_, bias_.value, fold_scale, fold_shift);
+  epilogue_.Set(in.step, wq_, bias_.value, fold_scale, fold_shift);
   kernels::Conv2DU8S8(
-      kernels_, s, codes.data(), iq_.zero_point(), packed_,
+      kernels_, s, in.codes.data(), iq_.zero_point(), packed_,
       kernels::OutputF32{y->data(), s.cout, epilogue_.scale.data(), epilogue_.bias.data()});
 }
 

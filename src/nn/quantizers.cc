@@ -52,17 +52,20 @@ void InputQuantizer::Configure(uint8_t zero_point, bool fixed, float fixed_step,
   step_.grad = Tensor(Shape{1});
 }
 
-const std::vector<uint8_t>& InputQuantizer::Quantize(const Tensor& x, Mode mode) {
+QuantizedInput InputQuantizer::Quantize(const Tensor& x, Mode mode) {
+  float step = step_.value[0];
   if (!initialized_) {
-    const quant::QRange range = quant::ActivationRange(zero_point_);
-    step_.value[0] = quant::LsqInitialStep(x.data(), x.size(), range.qp);
-    initialized_ = true;
+    step = quant::LsqInitialStep(x.data(), x.size(), quant::ActivationRange(zero_point_).qp);
+    if (mode == Mode::kTrain) {
+      step_.value[0] = step;
+      initialized_ = true;
+    }
   }
   std::vector<uint8_t>& codes = mode == Mode::kTrain ? codes_ : eval_codes_;
   codes.resize(x.size());
   if (mode == Mode::kTrain) shape_ = x.shape();
-  quant::QuantizeActivations(x.data(), x.size(), step(), zero_point_, codes.data());
-  return codes;
+  quant::QuantizeActivations(x.data(), x.size(), step, zero_point_, codes.data());
+  return {codes, step};
 }
 
 void InputQuantizer::Backward(const Tensor& x, const Tensor& dx_hat, size_t features, Tensor* dx) {
@@ -77,13 +80,13 @@ void InputQuantizer::Dequantize(Tensor* x_hat) const {
   quant::DequantizeActivations(codes_.data(), codes_.size(), step(), zero_point_, x_hat->data());
 }
 
-void Epilogue::Set(const InputQuantizer& iq, const WeightQuantizer& wq, const Tensor& b,
+void Epilogue::Set(float input_step, const WeightQuantizer& wq, const Tensor& b,
                    const std::vector<float>* fold_scale, const std::vector<float>* fold_shift) {
   const size_t channels = b.size();
   scale.resize(channels);
   bias.resize(channels);
   for (size_t c = 0; c < channels; c++) {
-    scale[c] = iq.step() * wq.step(c);
+    scale[c] = input_step * wq.step(c);
     bias[c] = b[c];
     if (fold_scale) {
       scale[c] *= (*fold_scale)[c];

@@ -47,6 +47,12 @@ class WeightQuantizer {
   Tensor w_hat_;
 };
 
+// One batch's activation codes and the step they are in.
+struct QuantizedInput {
+  const std::vector<uint8_t>& codes;
+  float step;
+};
+
 // A layer's input activations as uint8 codes with one learned step. Zero point 0 for
 // inputs that come out of ReLU/ReLU6 (codes 0..255), 128 for inputs that can be
 // negative. A fixed quantizer (the network input: pixels are the codes, step 1/255)
@@ -54,10 +60,13 @@ class WeightQuantizer {
 class InputQuantizer {
  public:
   void Configure(uint8_t zero_point, bool fixed, float fixed_step, const std::string& name);
-  // Quantizes a batch and returns its codes; the first call ever initializes the step
-  // from it (LSQ). kTrain codes are kept for Backward (codes()); kEval codes go to a
-  // separate buffer so an evaluation between Forward and Backward changes nothing.
-  const std::vector<uint8_t>& Quantize(const Tensor& x, Mode mode);
+  // Quantizes a batch and returns its codes with their step. The first kTrain call
+  // initializes the step from its batch (LSQ). Before that, kEval quantizes each batch
+  // with a step from that batch alone and keeps it nowhere: predicting with a
+  // never-trained model changes nothing. kTrain codes are kept for Backward (codes());
+  // kEval codes go to a separate buffer so an evaluation between Forward and Backward
+  // changes nothing either.
+  QuantizedInput Quantize(const Tensor& x, Mode mode);
   // Whether the step is set (from data, or by a loaded model). A fixed quantizer always is.
   bool initialized() const { return initialized_; }
   // Marks the step as set (a loaded model: no initialization from data) or, for a
@@ -94,7 +103,7 @@ class InputQuantizer {
 //   scale[c] = s_in * s_w[c] * fold_scale[c],  bias[c] = b[c] * fold_scale[c] + fold_shift[c].
 struct Epilogue {
   std::vector<float> scale, bias;
-  void Set(const InputQuantizer& iq, const WeightQuantizer& wq, const Tensor& b,
+  void Set(float input_step, const WeightQuantizer& wq, const Tensor& b,
            const std::vector<float>* fold_scale = nullptr,
            const std::vector<float>* fold_shift = nullptr);
 };

@@ -291,6 +291,21 @@ TEST_CASE("an untrained model round-trips, its input steps still to be initializ
   CHECK(SameBits(Predict(*loaded, x, 3).values(), Predict(model, x, 3).values()));
 }
 
+TEST_CASE("predicting with a never-trained model changes nothing", "[engine][model_file]") {
+  auto created = nn::Model::Create(nn::ModelSpec{});
+  REQUIRE(created.ok());
+  nn::Model& model = *created.value();
+  const std::vector<uint8_t> before = Save(model, true);
+  std::vector<uint8_t> x(3 * 784), other(5 * 784);
+  for (size_t i = 0; i < x.size(); i++) x[i] = uint8_t(i * 7);
+  for (size_t i = 0; i < other.size(); i++) other[i] = uint8_t(i * 13 + 5);
+  const Tensor first = Predict(model, x, 3);
+  Predict(model, other, 5);
+  CHECK(Save(model, true) == before);
+  // Each batch is quantized with steps from itself: the other batch left none behind.
+  CHECK(SameBits(Predict(model, x, 3).values(), first.values()));
+}
+
 // ---- corruption ------------------------------------------------------------------------
 
 TEST_CASE("truncated and bit-flipped files are refused", "[engine][model_file]") {

@@ -154,7 +154,7 @@ describe('memory', () => {
       const model = qf.createModel(LENET);
       const other = qf.createModel(LENET);
       const x = train.x.subarray(0, 144 * 8);
-      const logits = model.predict(x, 8);  // (first, as a never-trained model's first forward sets its activation steps)
+      const logits = model.predict(x, 8);
       const hash = sha256(model.save());
       // Between the forget's first and second epoch, something else takes every byte left:
       // the forget's next allocation fails inside the engine.
