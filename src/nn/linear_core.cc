@@ -147,10 +147,10 @@ void LinearCore::Backward(const Tensor& dy, Tensor* dx) {
     gemm(Trans::kNo, Trans::kYes, rows, depth, cout, dy.data(), cout, w_hat, cout, dx_hat.data(),
          depth, false);
   } else {
-    Tensor dcols(Shape{rows, depth});
-    gemm(Trans::kNo, Trans::kYes, rows, depth, cout, dy.data(), cout, w_hat, cout, dcols.data(),
+    // dcols = dy w_hat^T goes where the im2col matrix was: dw_hat was its last use.
+    gemm(Trans::kNo, Trans::kYes, rows, depth, cout, dy.data(), cout, w_hat, cout, cols_.data(),
          depth, false);
-    kernels::Col2ImF32Accumulate(s, dcols.data(), dx_hat.data());
+    kernels::Col2ImF32Accumulate(s, cols_.data(), dx_hat.data());
   }
   if (!quant_.quantized()) {
     *dx = std::move(dx_hat);
