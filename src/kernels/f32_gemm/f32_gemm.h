@@ -55,9 +55,9 @@ void qf_f32_gemm__eigen(Trans ta, Trans tb, size_t m, size_t n, size_t k, const 
 // WebAssembly SIMD128, skipping the zero terms of one operand (backward passes multiply
 // by mostly-zero gradients). Bit for bit qf_f32_gemm__ref, for every input: the zero
 // terms it skips change no sum, and it hands calls where a skipped 0 would have met an
-// Inf or NaN to the reference (wasmsimd.cc). Allocates a packed copy of one operand when
-// that is not stored as rows, and partial sums (m x n) when the streamed operand
-// outgrows 256 KiB.
+// Inf or NaN to the reference (wasmsimd.cc). Allocates a transposed copy of the operand
+// it streams when that is not stored as rows, a transposed panel (<= 256 KiB) of the
+// one it splats when that is not, and partial sums (m x n) when p needs several panels.
 void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a,
                            size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
                            bool accumulate);

@@ -1,6 +1,6 @@
 // WebAssembly SIMD128 float GEMM that skips zero terms. The backward pass multiplies by
 // output gradients that ReLU and max-pool leave mostly at exactly zero (about 80 % on
-// LeNet), and Eigen has no wasm SIMD path, so this is where training spends its time.
+// LeNet), and Eigen 3.4 has no wasm SIMD path.
 //
 // Every element is the reference's sum (f32_gemm.h): s = +0, s += op(A)[i][p] *
 // op(B)[p][j] for p in increasing order, then C = s or C = C + s, with the terms whose
@@ -11,14 +11,15 @@
 // handing the call to the reference: an Inf or NaN in the streamed operand, where the
 // reference's 0 * Inf = NaN would be skipped here.
 //
-// Two forms of the same product; a call takes the one with less work:
+// Two forms of the same product; a call takes the one with less estimated work (Cost):
 //   rows form     C row i    = sum_p op(A)[i][p] * op(B) row p      (splat op(A))
 //   columns form  C column j = sum_p op(B)[p][j] * op(A) column p   (splat op(B))
 // The streamed rows (op(B)'s, or op(A)'s columns) are read as 4-float vectors, 32 floats
 // of one output row held in registers; they are used in place when contiguous and
-// packed once otherwise. When the streamed operand outgrows kStreamBudget, p is split
-// into panels that do fit in cache; partial sums wait in a scratch row between panels,
-// which keeps each element's single chain in p order.
+// packed once otherwise. A splatted operand whose rows are columns in storage is
+// transposed into scratch a panel at a time. p is split into panels that fit in cache
+// (kStreamBudget); partial sums wait in scratch between panels, which keeps each
+// element's single chain in p order.
 #include <wasm_simd128.h>
 
 #include <algorithm>
@@ -54,9 +55,26 @@ struct Problem {
   bool accumulate;
 };
 
-// The panel length over p for streamed rows of w floats.
-size_t PanelOf(size_t depth, size_t w) {
-  return depth * w <= kStreamBudget ? depth : std::max<size_t>(8, kStreamBudget / w);
+// The panel length over p: the panel's streamed rows, and the splatted operand's panel
+// when that is transposed into scratch, stay within kStreamBudget floats.
+size_t PanelOf(const Problem& pr) {
+  const size_t w = std::max(pr.cols, pr.s_cs == 1 ? 0 : pr.rows);
+  return pr.depth * w <= kStreamBudget ? pr.depth : std::max<size_t>(8, kStreamBudget / w);
+}
+
+// t = x^T for the rows x cols matrix x (rows ld apart): cols x rows, contiguous. In
+// 16 x 16 tiles, so that reads and writes both stay within a few cache lines.
+void Transpose(const float* x, size_t rows, size_t cols, size_t ld, float* t) {
+  constexpr size_t kTile = 16;
+  for (size_t i0 = 0; i0 < rows; i0 += kTile) {
+    const size_t i1 = std::min(rows, i0 + kTile);
+    for (size_t j0 = 0; j0 < cols; j0 += kTile) {
+      const size_t j1 = std::min(cols, j0 + kTile);
+      for (size_t i = i0; i < i1; i++) {
+        for (size_t j = j0; j < j1; j++) t[j * rows + i] = x[i * ld + j];
+      }
+    }
+  }
 }
 
 // One panel's share of one output row, for V vectors of lanes from column q0: the chains
@@ -112,21 +130,30 @@ void RowLane(const Problem& pr, const Term* terms, size_t n_terms, size_t r, siz
 }
 
 void Run(const Problem& pr) {
-  const size_t panel = PanelOf(pr.depth, pr.cols);
-  const bool panelled = panel < pr.depth;
+  const size_t panel = PanelOf(pr);
+  const bool panelled = panel < pr.depth, transposed = pr.s_cs != 1;
   std::vector<float> partials(panelled ? pr.rows * pr.cols : 0);
+  std::vector<float> s_panel(transposed ? pr.rows * panel : 0);
   std::vector<Term> terms(panel);
   for (size_t p0 = 0; p0 < pr.depth; p0 += panel) {
-    const size_t p1 = std::min(pr.depth, p0 + panel);
+    const size_t p1 = std::min(pr.depth, p0 + panel), d = p1 - p0;
     const bool first = p0 == 0, last = p1 == pr.depth;
+    // The panel of S as rows of d contiguous floats: in place, or transposed from S's
+    // storage (where its rows are columns: s_rs == 1) rather than gathered with a stride.
+    const float* s = pr.s + p0 * pr.s_cs;
+    size_t s_rs = pr.s_rs;
+    if (transposed) {
+      Transpose(s, d, pr.rows, pr.s_cs, s_panel.data());
+      s = s_panel.data();
+      s_rs = d;
+    }
     for (size_t r = 0; r < pr.rows; r++) {
       // Branch-free: zeros fall where the data puts them, so a branch would mispredict.
       size_t n = 0;
-      const float* s = pr.s + r * pr.s_rs;
-      for (size_t p = p0; p < p1; p++) {
-        const float v = s[p * pr.s_cs];
-        terms[n] = Term{uint32_t(p), v};
-        n += v != 0.0f;
+      const float* row = s + r * s_rs;
+      for (size_t t = 0; t < d; t++) {
+        terms[n] = Term{uint32_t(p0 + t), row[t]};
+        n += row[t] != 0.0f;
       }
       if (n == 0 && !first && !last) continue;  // the partial sums stand
       float* partial = panelled ? partials.data() + r * pr.cols : nullptr;
@@ -156,37 +183,47 @@ struct Census {
 };
 
 Census Count(const float* x, size_t rows, size_t cols, size_t ld) {
+  const v128_t zero = wasm_f32x4_splat(0.0f), inf = wasm_f32x4_splat(INFINITY);
+  v128_t nonzero = wasm_i32x4_splat(0), finite = wasm_i32x4_splat(-1);  // lanes: counts, masks
   Census census;
   for (size_t i = 0; i < rows; i++) {
-    for (size_t j = 0; j < cols; j++) {
-      const float v = x[i * ld + j];
-      census.nonzero += v != 0.0f;
-      census.finite &= std::isfinite(v);
+    const float* row = x + i * ld;
+    size_t j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const v128_t v = wasm_v128_load(row + j);
+      nonzero = wasm_i32x4_sub(nonzero, wasm_f32x4_ne(v, zero));  // a true lane is -1
+      finite = wasm_v128_and(finite, wasm_f32x4_lt(wasm_f32x4_abs(v), inf));
+    }
+    for (; j < cols; j++) {
+      census.nonzero += row[j] != 0.0f;
+      census.finite &= std::isfinite(row[j]);
     }
   }
+  census.nonzero += size_t(wasm_i32x4_extract_lane(nonzero, 0)) +
+                    size_t(wasm_i32x4_extract_lane(nonzero, 1)) +
+                    size_t(wasm_i32x4_extract_lane(nonzero, 2)) +
+                    size_t(wasm_i32x4_extract_lane(nonzero, 3));
+  census.finite &= wasm_i32x4_all_true(finite);
   return census;
 }
 
-// The work of a form, in vector steps, for `rows` output rows of w floats over `depth`:
-// each non-zero term of the splatted operand costs a splat and a streamed row (w / 4
-// vector steps and w % 4 scalar ones); collecting the terms reads each element once;
-// packing copies the streamed operand once; every panel after the first loads and
-// stores the partial sums; the output is written by vectors, or element by element
-// when its rows are C's columns.
-size_t FormCost(const Census& splatted, size_t rows, size_t w, size_t depth, size_t packed,
-                bool strided_out) {
-  const size_t panels = (depth + PanelOf(depth, w) - 1) / PanelOf(depth, w);
-  return splatted.nonzero * (1 + w / 4 + w % 4) + rows * depth + packed +
-         (panels - 1) * rows * w / 2 + (strided_out ? rows * w : rows * w / 4);
-}
+// The work of a form, in vector multiply-add steps. Each non-zero term of the splatted
+// operand costs kPerTerm and a streamed row (cols / 4 vector steps and cols % 4 scalar
+// ones); each element of S is read and tested once, after a transposing copy if its
+// rows are columns in storage; packing copies the streamed operand once; every panel
+// after the first loads and stores the partial sums; the output is written by vectors,
+// or element by element a row of C apart. The weights were fitted by timing both forms
+// on lenet's and resnet8's backward shapes: the cheaper form was the faster on each.
+constexpr size_t kPerTerm = 2;         // reading a term, its splat, its row's address
+constexpr size_t kPerElement = 3;      // reading, testing and appending, or copying, one float
+constexpr size_t kPerStridedStore = 4;  // one scalar store, on another cache line each time
 
-// x^T of the rows x cols matrix x: cols x rows, contiguous.
-std::vector<float> Transposed(const float* x, size_t rows, size_t cols, size_t ld) {
-  std::vector<float> t(rows * cols);
-  for (size_t i = 0; i < rows; i++) {
-    for (size_t j = 0; j < cols; j++) t[j * rows + i] = x[i * ld + j];
-  }
-  return t;
+size_t Cost(const Problem& pr, const Census& splatted, size_t packed) {
+  const size_t panel = PanelOf(pr), panels = (pr.depth + panel - 1) / panel;
+  const size_t out = pr.rows * pr.cols, s_passes = pr.s_cs == 1 ? 1 : 2;
+  return splatted.nonzero * (kPerTerm + pr.cols / 4 + pr.cols % 4) +
+         kPerElement * (pr.rows * pr.depth * s_passes + packed) + (panels - 1) * out / 2 +
+         (pr.c_cs == 1 ? out / 4 : kPerStridedStore * out);
 }
 
 }  // namespace
@@ -206,23 +243,23 @@ void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, con
   const Census in_b = Count(b, b_t ? n : k, b_t ? k : n, ldb);
   // Each form splats one operand and streams the other, packed first when its rows are
   // not contiguous.
-  const size_t rows_cost = FormCost(in_a, m, n, k, b_t ? k * n : 0, false);
-  const size_t columns_cost = FormCost(in_b, n, m, k, a_t ? 0 : m * k, true);
-  const bool rows_form = rows_cost <= columns_cost;
+  Problem rows{m, n, k, a, a_t ? 1 : lda, a_t ? lda : 1, b, ldb, c, ldc, 1, accumulate};
+  Problem columns{n, m, k, b, b_t ? ldb : 1, b_t ? 1 : ldb, a, lda, c, 1, ldc, accumulate};
+  const bool rows_form =
+      Cost(rows, in_a, b_t ? k * n : 0) <= Cost(columns, in_b, a_t ? 0 : m * k);
   if (!(rows_form ? in_b : in_a).finite) {
     qf_f32_gemm__ref(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     return;
   }
+  Problem& pr = rows_form ? rows : columns;
   std::vector<float> packed;
-  if (rows_form) {
-    if (b_t) packed = Transposed(b, n, k, ldb);
-    Run(Problem{m, n, k, a, a_t ? 1 : lda, a_t ? lda : 1, b_t ? packed.data() : b,
-                b_t ? n : ldb, c, ldc, 1, accumulate});
-  } else {
-    if (!a_t) packed = Transposed(a, m, k, lda);
-    Run(Problem{n, m, k, b, b_t ? ldb : 1, b_t ? 1 : ldb, a_t ? a : packed.data(),
-                a_t ? lda : m, c, 1, ldc, accumulate});
+  if (rows_form ? b_t : !a_t) {
+    packed.resize(k * pr.cols);
+    Transpose(rows_form ? b : a, pr.cols, k, rows_form ? ldb : lda, packed.data());
+    pr.x = packed.data();
+    pr.ldx = pr.cols;
   }
+  Run(pr);
 }
 
 }  // namespace qf::kernels
