@@ -102,7 +102,8 @@ void RowVectors(const Problem& pr, const Term* terms, size_t n_terms, size_t r, 
   float* out = pr.c + r * pr.c_rs + q0 * pr.c_cs;
   if (pr.c_cs == 1) {
     for (size_t v = 0; v < V; v++) {
-      const v128_t sum = pr.accumulate ? wasm_f32x4_add(wasm_v128_load(out + 4 * v), acc[v]) : acc[v];
+      const v128_t sum =
+          pr.accumulate ? wasm_f32x4_add(wasm_v128_load(out + 4 * v), acc[v]) : acc[v];
       wasm_v128_store(out + 4 * v, sum);
     }
     return;
@@ -113,6 +114,18 @@ void RowVectors(const Problem& pr, const Term* terms, size_t n_terms, size_t r, 
     float& o = out[l * pr.c_cs];
     o = pr.accumulate ? o + lanes[l] : lanes[l];
   }
+}
+
+// Tiles of V vectors from column q while they fit, then narrower ones; returns the first
+// column left (cols % 4 of them).
+template <size_t V>
+size_t RowTiles(const Problem& pr, const Term* terms, size_t n_terms, size_t r, size_t q,
+                bool first, bool last, float* partial) {
+  for (; q + 4 * V <= pr.cols; q += 4 * V) {
+    RowVectors<V>(pr, terms, n_terms, r, q, first, last, partial);
+  }
+  if constexpr (V > 1) q = RowTiles<V - 1>(pr, terms, n_terms, r, q, first, last, partial);
+  return q;
 }
 
 // The same for one lane (the last cols % 4 columns), in scalar code: IEEE float adds and
@@ -157,20 +170,8 @@ void Run(const Problem& pr) {
       }
       if (n == 0 && !first && !last) continue;  // the partial sums stand
       float* partial = panelled ? partials.data() + r * pr.cols : nullptr;
-      size_t q = 0;
-      for (; q + 4 <= pr.cols; q += 4 * kMaxVectors) {
-        switch (std::min(kMaxVectors, (pr.cols - q) / 4)) {
-          case 8: RowVectors<8>(pr, terms.data(), n, r, q, first, last, partial); break;
-          case 7: RowVectors<7>(pr, terms.data(), n, r, q, first, last, partial); break;
-          case 6: RowVectors<6>(pr, terms.data(), n, r, q, first, last, partial); break;
-          case 5: RowVectors<5>(pr, terms.data(), n, r, q, first, last, partial); break;
-          case 4: RowVectors<4>(pr, terms.data(), n, r, q, first, last, partial); break;
-          case 3: RowVectors<3>(pr, terms.data(), n, r, q, first, last, partial); break;
-          case 2: RowVectors<2>(pr, terms.data(), n, r, q, first, last, partial); break;
-          default: RowVectors<1>(pr, terms.data(), n, r, q, first, last, partial); break;
-        }
-      }
-      for (q = pr.cols / 4 * 4; q < pr.cols; q++) {
+      const size_t lanes = RowTiles<kMaxVectors>(pr, terms.data(), n, r, 0, first, last, partial);
+      for (size_t q = lanes; q < pr.cols; q++) {
         RowLane(pr, terms.data(), n, r, q, first, last, partial);
       }
     }
@@ -199,10 +200,9 @@ Census Count(const float* x, size_t rows, size_t cols, size_t ld) {
       census.finite &= std::isfinite(row[j]);
     }
   }
-  census.nonzero += size_t(wasm_i32x4_extract_lane(nonzero, 0)) +
-                    size_t(wasm_i32x4_extract_lane(nonzero, 1)) +
-                    size_t(wasm_i32x4_extract_lane(nonzero, 2)) +
-                    size_t(wasm_i32x4_extract_lane(nonzero, 3));
+  census.nonzero +=
+      size_t(wasm_i32x4_extract_lane(nonzero, 0)) + size_t(wasm_i32x4_extract_lane(nonzero, 1)) +
+      size_t(wasm_i32x4_extract_lane(nonzero, 2)) + size_t(wasm_i32x4_extract_lane(nonzero, 3));
   census.finite &= wasm_i32x4_all_true(finite);
   return census;
 }
@@ -214,8 +214,8 @@ Census Count(const float* x, size_t rows, size_t cols, size_t ld) {
 // after the first loads and stores the partial sums; the output is written by vectors,
 // or element by element a row of C apart. The weights were fitted by timing both forms
 // on lenet's and resnet8's backward shapes: the cheaper form was the faster on each.
-constexpr size_t kPerTerm = 2;         // reading a term, its splat, its row's address
-constexpr size_t kPerElement = 3;      // reading, testing and appending, or copying, one float
+constexpr size_t kPerTerm = 2;          // reading a term, its splat, its row's address
+constexpr size_t kPerElement = 3;       // reading, testing and appending, or copying, one float
 constexpr size_t kPerStridedStore = 4;  // one scalar store, on another cache line each time
 
 size_t Cost(const Problem& pr, const Census& splatted, size_t packed) {
@@ -245,8 +245,7 @@ void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, con
   // not contiguous.
   Problem rows{m, n, k, a, a_t ? 1 : lda, a_t ? lda : 1, b, ldb, c, ldc, 1, accumulate};
   Problem columns{n, m, k, b, b_t ? ldb : 1, b_t ? 1 : ldb, a, lda, c, 1, ldc, accumulate};
-  const bool rows_form =
-      Cost(rows, in_a, b_t ? k * n : 0) <= Cost(columns, in_b, a_t ? 0 : m * k);
+  const bool rows_form = Cost(rows, in_a, b_t ? k * n : 0) <= Cost(columns, in_b, a_t ? 0 : m * k);
   if (!(rows_form ? in_b : in_a).finite) {
     qf_f32_gemm__ref(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     return;
