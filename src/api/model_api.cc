@@ -19,9 +19,11 @@ constexpr size_t kMaxIdxBytes = size_t(512) << 20;
 
 uint64_t Bytes(const DatasetBuffers& b) { return uint64_t(b.x_len) + b.y_len; }
 
-// What evaluating a large set allocates: one inference batch of the largest size.
-uint64_t EvalBatchBytes(const nn::Model& model) {
-  return model.BatchBytes(model.eval_batch(), nn::Mode::kEval);
+// What evaluating `samples` samples allocates: one inference batch, of the largest size
+// or of all of them when fewer.
+uint64_t EvalBatchBytes(const nn::Model& model, uint64_t samples) {
+  const size_t batch = size_t(std::clamp<uint64_t>(samples, 1, model.eval_batch()));
+  return model.BatchBytes(batch, nn::Mode::kEval);
 }
 
 StatusOr<train::Dataset> ToDataset(const DatasetBuffers& b, std::string_view what) {
@@ -87,8 +89,9 @@ Status ModelHandle::CheckDataset(const DatasetBuffers& buffers, std::string_view
 }
 
 StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const {
-  QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
-                      ReserveMemory(Bytes(buffers) + EvalBatchBytes(*model_), "evaluate"));
+  QF_ASSIGN_OR_RETURN(
+      const MemoryReservation memory,
+      ReserveMemory(Bytes(buffers) + EvalBatchBytes(*model_, buffers.y_len), "evaluate"));
   QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, "dataset"));
   QF_RETURN_IF_ERROR(
       train::ValidateDataset(data, model_->input_shape(), model_->classes(), "dataset"));
@@ -159,13 +162,13 @@ StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
   QF_ASSIGN_OR_RETURN(request.options, UnlearnOptionsFromJson(options, &request.method));
   // The sets' copies and the subsets methods gather from them; the working copy of the
   // model, a second one (retrain's fresh model, a mask, a snapshot) and the optimizer's
-  // state; a training batch and an evaluation batch.
+  // state; a training batch and an evaluation batch (methods evaluate the forget set).
   ForgetHandle handle;
   QF_ASSIGN_OR_RETURN(
       handle.memory_,
       ReserveMemory(3 * (Bytes(forget) + Bytes(retain)) + 3 * model_->StateBytes() +
                         model_->BatchBytes(request.options.batch_size, nn::Mode::kTrain) +
-                        EvalBatchBytes(*model_),
+                        EvalBatchBytes(*model_, forget.y_len),
                     "forget (" + request.method + ")"));
   QF_ASSIGN_OR_RETURN(request.forget, ToDataset(forget, "forget"));
   QF_ASSIGN_OR_RETURN(request.retain, ToDataset(retain, "retain"));
@@ -222,8 +225,8 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
   const uint64_t svm = std::min(4 * samples * samples, uint64_t(64) << 20);
   QF_ASSIGN_OR_RETURN(
       const MemoryReservation memory,
-      ReserveMemory(sets + 16 * samples * model_->classes() + svm + EvalBatchBytes(*model_) +
-                        (requantize ? model_->StateBytes() : 0),
+      ReserveMemory(sets + 16 * samples * model_->classes() + svm +
+                        EvalBatchBytes(*model_, samples) + (requantize ? model_->StateBytes() : 0),
                     "metrics"));
   unlearn::MetricsInputs in;
   if (feature == "confidence") {
