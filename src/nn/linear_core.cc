@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/conv2d/im2col_f32.h"
+#include "kernels/conv2d_grad/conv2d_grad.h"
 #include "kernels/f32_gemm/f32_gemm.h"
 
 namespace qf::nn {
@@ -27,7 +28,8 @@ Status LinearCore::Configure(const kernels::Conv2DShape& geometry, const QuantCo
   const size_t positions = geometry_.out_h() * geometry_.out_w();  // Valid(): no overflow
   QF_RETURN_IF_ERROR(TakeParams(info, depth + 1, cout));           // weights and bias
   QF_RETURN_IF_ERROR(TakeOps(info, positions, depth, cout));
-  // Backward, and the forward of a float layer, keep a float im2col matrix.
+  // A float layer's forward keeps a float im2col matrix, and the im2col gradient kernels
+  // (conv2d_grad.h) allocate one in backward.
   if (!kernels::Im2ColIsIdentity(geometry_)) {
     QF_RETURN_IF_ERROR(TakeActivations(
         info, uint64_t(positions) * depth,
@@ -108,31 +110,23 @@ void LinearCore::ForwardQuantized(const Tensor& x, Tensor* y, Mode mode,
 
 void LinearCore::Backward(const Tensor& dy, Tensor* dx) {
   const kernels::Conv2DShape s = Batch(x_.shape()[0]);
-  const size_t rows = s.out_rows(), cout = s.cout, depth = s.depth();
-  const auto gemm = kernels::F32GemmFor(kernels::BestIsa());
+  const size_t rows = s.out_rows(), cout = s.cout;
+  const kernels::Conv2DGradKernel& grad = kernels::Conv2DGradFor(kernels::BestIsa());
   for (size_t i = 0; i < rows; i++) {
     for (size_t j = 0; j < cout; j++) bias_.grad[j] += dy[i * cout + j];
   }
-  // The forward in float terms: y = im2col(x_hat) w_hat + b, with x_hat = x and
-  // w_hat = w when not quantized.
+  // The forward in float terms: y = conv(x_hat, w_hat) + b, with x_hat = x and w_hat = w
+  // when not quantized.
   Tensor x_hat_storage;
   const Tensor* x_hat = &x_;
   if (quant_.quantized()) {
     iq_.Dequantize(&x_hat_storage);
     x_hat = &x_hat_storage;
   }
-  const bool identity = kernels::Im2ColIsIdentity(s);
-  const float* cols = x_hat->data();
-  if (!identity) {
-    cols_.Resize(Shape{rows, depth});
-    kernels::Im2ColF32(s, x_hat->data(), cols_.data());
-    cols = cols_.data();
-  }
   const float* w_hat = quant_.quantized() ? wq_.dequantized().data() : weight_.value.data();
 
   Tensor dw_hat(weight_.value.shape());
-  gemm(Trans::kYes, Trans::kNo, depth, cout, rows, cols, depth, dy.data(), cout, dw_hat.data(),
-       cout, false);
+  grad.weight(s, x_hat->data(), dy.data(), dw_hat.data());
   if (quant_.quantized()) {
     Tensor dw(weight_.value.shape());
     wq_.Backward(weight_.value, dw_hat, &dw);
@@ -143,15 +137,7 @@ void LinearCore::Backward(const Tensor& dy, Tensor* dx) {
   // The input gradient is needed for dx, and for the input step even without dx.
   if (!dx && !(quant_.quantized() && !iq_.fixed())) return;
   Tensor dx_hat(x_.shape());
-  if (identity) {
-    gemm(Trans::kNo, Trans::kYes, rows, depth, cout, dy.data(), cout, w_hat, cout, dx_hat.data(),
-         depth, false);
-  } else {
-    // dcols = dy w_hat^T goes where the im2col matrix was: dw_hat was its last use.
-    gemm(Trans::kNo, Trans::kYes, rows, depth, cout, dy.data(), cout, w_hat, cout, cols_.data(),
-         depth, false);
-    kernels::Col2ImF32Accumulate(s, cols_.data(), dx_hat.data());
-  }
+  grad.input(s, dy.data(), w_hat, dx_hat.data());
   if (!quant_.quantized()) {
     *dx = std::move(dx_hat);
     return;

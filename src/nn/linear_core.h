@@ -61,7 +61,7 @@ class LinearCore {
   bool packed_valid_ = false;
   Epilogue epilogue_;
   Tensor x_;     // the last training input
-  Tensor cols_;  // scratch: im2col of the (dequantized) input; in Backward then its gradient
+  Tensor cols_;  // scratch: a float layer's im2col of its input, in Forward
 };
 
 }  // namespace qf::nn

@@ -3,15 +3,16 @@
 // ISA against the reference, bit-exact, with guard bytes after every output.
 #include "kernels/conv2d/conv2d.h"
 
-#include <sstream>
 #include <string>
 
+#include "kernels/conv2d_test_util.h"
 #include "kernels/u8s8_gemm/u8s8_gemm.h"
 #include "test_util.h"
 
 namespace qf::kernels {
 namespace {
 
+using test::Describe;
 using test::Guarded;
 using test::RandomInts;
 
@@ -39,14 +40,6 @@ Conv2DShape Shape(size_t n, size_t h, size_t w, size_t cin, size_t cout, const W
   s.pad_bottom = win.pad_bottom;
   s.pad_right = win.pad_right;
   return s;
-}
-
-std::string Describe(const Conv2DShape& s) {
-  std::ostringstream o;
-  o << "n " << s.n << ", " << s.in_h << "x" << s.in_w << "x" << s.cin << " -> " << s.cout
-    << ", kernel " << s.kh << "x" << s.kw << ", stride " << s.stride_h << "," << s.stride_w
-    << ", pad t" << s.pad_top << " l" << s.pad_left << " b" << s.pad_bottom << " r" << s.pad_right;
-  return o.str();
 }
 
 enum class Fill { kRandom, kExtremes, kConstant };

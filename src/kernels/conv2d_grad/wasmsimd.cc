@@ -1,0 +1,247 @@
+// WebAssembly SIMD128 convolution gradients without the im2col matrix (conv2d_grad.h).
+//
+// Both gradients multiply by mostly-zero factors: a ReLU'd input (x, for dw) and output
+// gradients that ReLU and max-pool leave at exactly zero (dy, for dx). The im2col route
+// copies x kh * kw times over and multiplies through every copied zero. Here:
+//   dw: each input pixel's non-zero channels are listed once. For each output row r in
+//       increasing order and each window cell (ky, kx) inside the image, every listed
+//       channel ci of the pixel the cell reads adds v * dy[r] to dw row (ky, kx, ci).
+//   dx: each output row's non-zero gradients dy[r][co] are listed. For each row r in
+//       increasing order and each window cell inside the image, the cell's sums
+//       +0 + dy[r][co] * w[(ky, kx, ci)][co] over co increasing are formed in registers
+//       and added to the pixel's dx.
+// Each element is thereby the reference's chain with its zero terms left out (padding
+// cells are zeros of the im2col matrix). As in qf_f32_gemm__wasmsimd, leaving out a +-0
+// term changes no bit: a chain that starts at +0 is never -0, and s + (+-0) == s. That
+// holds while the other factor is finite; a call with an Inf or NaN there goes to the
+// reference, whose 0 * Inf = NaN would otherwise be skipped. Vectors run across output
+// channels (dw) or input channels (dx), never along a chain.
+#include <wasm_simd128.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "core/check.h"
+#include "kernels/conv2d/im2col_f32.h"
+#include "kernels/conv2d_grad/conv2d_grad.h"
+
+namespace qf::kernels {
+namespace {
+
+constexpr size_t kMaxWeightVectors = 16;  // dw: 64 channels of a dy row held in registers
+constexpr size_t kMaxInputVectors = 8;    // dx: 32 channels of sums held in registers
+
+// Shapes the direct loops do not pay off on go the im2col way, which with
+// qf_f32_gemm__wasmsimd is bit for bit the reference too: inputs that already are their
+// im2col matrix, and inputs of fewer than 4 channels (stems on images), where a pixel's
+// one term does not amortize a window cell's loop (bench/conv2d_grad_shapes.cc: lenet
+// conv1's dx 21 ms direct, 5 ms im2col).
+bool GoIm2Col(const Conv2DShape& s) { return Im2ColIsIdentity(s) || s.cin < 4; }
+
+struct Entry {
+  uint32_t index;  // a channel
+  float v;         // its value, non-zero
+};
+
+bool AllFinite(const float* x, size_t n) {
+  const v128_t inf = wasm_f32x4_splat(INFINITY);
+  v128_t finite = wasm_i32x4_splat(-1);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    finite = wasm_v128_and(finite, wasm_f32x4_lt(wasm_f32x4_abs(wasm_v128_load(x + i)), inf));
+  }
+  bool ok = wasm_i32x4_all_true(finite);
+  for (; i < n; i++) ok &= std::isfinite(x[i]);
+  return ok;
+}
+
+// Appends the non-zero values of x[0, n) to `out`; returns how many. Branch-free: the
+// zeros fall where the data puts them.
+size_t AppendNonZero(const float* x, size_t n, Entry* out) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++) {
+    out[count] = Entry{uint32_t(i), x[i]};
+    count += x[i] != 0.0f;
+  }
+  return count;
+}
+
+// The window cells of output position (oy, ox) inside the image, and the pixel each reads.
+struct Window {
+  ConvTaps ty, tx;
+};
+Window WindowOf(const Conv2DShape& s, size_t oy, size_t ox) {
+  return {ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h),
+          ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w)};
+}
+size_t PixelOf(const Conv2DShape& s, size_t b, size_t oy, size_t ox, size_t ky, size_t kx) {
+  const size_t iy = oy * s.stride_h + ky - s.pad_top, ix = ox * s.stride_w + kx - s.pad_left;
+  return (b * s.in_h + iy) * s.in_w + ix;
+}
+
+// ---- dw ---------------------------------------------------------------------------
+
+// Input pixel `pix`'s non-zero channels are entries[start[pix], start[pix + 1]).
+struct PixelLists {
+  std::vector<uint32_t> start;
+  std::vector<Entry> entries;
+};
+
+PixelLists ListPixels(const Conv2DShape& s, const float* x) {
+  const size_t pixels = s.n * s.in_h * s.in_w;
+  PixelLists lists{std::vector<uint32_t>(pixels + 1), std::vector<Entry>(pixels * s.cin + 1)};
+  uint32_t n = 0;
+  for (size_t pix = 0; pix < pixels; pix++) {
+    lists.start[pix] = n;
+    n += uint32_t(AppendNonZero(x + pix * s.cin, s.cin, lists.entries.data() + n));
+  }
+  lists.start[pixels] = n;
+  return lists;
+}
+
+// Adds output position (b, oy, ox)'s terms to dw columns [c0, c0 + 4 V + lanes): g is
+// its dy row and dw the matrix, both from column c0.
+template <size_t V>
+void AddPositionToWeightGrad(const Conv2DShape& s, const PixelLists& lists, size_t b, size_t oy,
+                             size_t ox, const float* g, size_t lanes, float* dw) {
+  v128_t gv[V > 0 ? V : 1];
+  for (size_t v = 0; v < V; v++) gv[v] = wasm_v128_load(g + 4 * v);
+  const Window win = WindowOf(s, oy, ox);
+  for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+    for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
+      const size_t pix = PixelOf(s, b, oy, ox, ky, kx);
+      float* cell = dw + (ky * s.kw + kx) * s.cin * s.cout;
+      for (uint32_t e = lists.start[pix]; e < lists.start[pix + 1]; e++) {
+        const Entry term = lists.entries[e];
+        const v128_t f = wasm_f32x4_splat(term.v);
+        float* c = cell + size_t(term.index) * s.cout;
+        for (size_t v = 0; v < V; v++) {
+          const v128_t sum = wasm_f32x4_add(wasm_v128_load(c + 4 * v), wasm_f32x4_mul(f, gv[v]));
+          wasm_v128_store(c + 4 * v, sum);
+        }
+        for (size_t l = 4 * V; l < 4 * V + lanes; l++) c[l] += term.v * g[l];
+      }
+    }
+  }
+}
+
+using AddPositionFn = void (*)(const Conv2DShape&, const PixelLists&, size_t, size_t, size_t,
+                               const float*, size_t, float*);
+template <size_t... V>
+constexpr std::array<AddPositionFn, sizeof...(V)> AddPositionTable(std::index_sequence<V...>) {
+  return {AddPositionToWeightGrad<V>...};
+}
+// Indexed by the number of vectors.
+constexpr auto kAddPosition = AddPositionTable(std::make_index_sequence<kMaxWeightVectors + 1>());
+
+// ---- dx ---------------------------------------------------------------------------
+
+// dst[0, 4 V + lanes) += +0 + sum over the terms of term.v * row(term.index), the rows
+// being `ld` floats apart from w.
+template <size_t V>
+void AddCellToInputGrad(const Entry* terms, size_t n, const float* w, size_t ld, size_t lanes,
+                        float* dst) {
+  v128_t acc[V > 0 ? V : 1];
+  float tail[3] = {0.0f, 0.0f, 0.0f};
+  for (size_t v = 0; v < V; v++) acc[v] = wasm_f32x4_splat(0.0f);
+  for (size_t t = 0; t < n; t++) {
+    const v128_t f = wasm_f32x4_splat(terms[t].v);
+    const float* row = w + size_t(terms[t].index) * ld;
+    for (size_t v = 0; v < V; v++) {
+      acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(f, wasm_v128_load(row + 4 * v)));
+    }
+    for (size_t l = 0; l < lanes; l++) tail[l] += terms[t].v * row[4 * V + l];
+  }
+  for (size_t v = 0; v < V; v++) {
+    wasm_v128_store(dst + 4 * v, wasm_f32x4_add(wasm_v128_load(dst + 4 * v), acc[v]));
+  }
+  for (size_t l = 0; l < lanes; l++) dst[4 * V + l] += tail[l];
+}
+
+using AddCellFn = void (*)(const Entry*, size_t, const float*, size_t, size_t, float*);
+template <size_t... V>
+constexpr std::array<AddCellFn, sizeof...(V)> AddCellTable(std::index_sequence<V...>) {
+  return {AddCellToInputGrad<V>...};
+}
+constexpr auto kAddCell = AddCellTable(std::make_index_sequence<kMaxInputVectors + 1>());
+
+}  // namespace
+
+void qf_conv2d_weight_grad__wasmsimd(const Conv2DShape& s, const float* x, const float* dy,
+                                     float* dw) {
+  QF_CHECK(s.Valid());
+  const size_t rows = s.out_rows(), depth = s.depth(), cout = s.cout;
+  if (GoIm2Col(s)) {
+    qf_conv2d_weight_grad_im2col<Isa::kWasmSimd>(s, x, dy, dw);
+    return;
+  }
+  if (!AllFinite(dy, rows * cout)) {
+    qf_conv2d_weight_grad__ref(s, x, dy, dw);
+    return;
+  }
+  const PixelLists lists = ListPixels(s, x);
+  std::fill(dw, dw + depth * cout, 0.0f);
+  const size_t oh = s.out_h(), ow = s.out_w();
+  for (size_t c0 = 0; c0 < cout; c0 += 4 * kMaxWeightVectors) {
+    const size_t width = std::min(cout - c0, 4 * kMaxWeightVectors);
+    const AddPositionFn add = kAddPosition[width / 4];
+    const float* g = dy + c0;
+    for (size_t b = 0; b < s.n; b++) {
+      for (size_t oy = 0; oy < oh; oy++) {
+        for (size_t ox = 0; ox < ow; ox++, g += cout)
+          add(s, lists, b, oy, ox, g, width % 4, dw + c0);
+      }
+    }
+  }
+}
+
+void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const float* w,
+                                    float* dx) {
+  QF_CHECK(s.Valid());
+  const size_t rows = s.out_rows(), depth = s.depth(), cin = s.cin, cout = s.cout;
+  if (GoIm2Col(s)) {
+    qf_conv2d_input_grad_im2col<Isa::kWasmSimd>(s, dy, w, dx);
+    return;
+  }
+  if (!AllFinite(w, depth * cout)) {
+    qf_conv2d_input_grad__ref(s, dy, w, dx);
+    return;
+  }
+  // wt[cell][co][ci]: the rows a cell's sums stream, cin floats each.
+  const size_t cells = s.kh * s.kw;
+  std::vector<float> wt(depth * cout);
+  for (size_t cell = 0; cell < cells; cell++) {
+    for (size_t ci = 0; ci < cin; ci++) {
+      for (size_t co = 0; co < cout; co++) {
+        wt[(cell * cout + co) * cin + ci] = w[(cell * cin + ci) * cout + co];
+      }
+    }
+  }
+  std::vector<Entry> terms(cout);
+  const size_t oh = s.out_h(), ow = s.out_w();
+  const float* g = dy;
+  for (size_t b = 0; b < s.n; b++) {
+    for (size_t oy = 0; oy < oh; oy++) {
+      for (size_t ox = 0; ox < ow; ox++, g += cout) {
+        const size_t n = AppendNonZero(g, cout, terms.data());
+        const Window win = WindowOf(s, oy, ox);
+        for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+          for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
+            float* pixel = dx + PixelOf(s, b, oy, ox, ky, kx) * cin;
+            const float* cell = wt.data() + (ky * s.kw + kx) * cout * cin;
+            for (size_t c0 = 0; c0 < cin; c0 += 4 * kMaxInputVectors) {
+              const size_t width = std::min(cin - c0, 4 * kMaxInputVectors);
+              kAddCell[width / 4](terms.data(), n, cell + c0, cin, width % 4, pixel + c0);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace qf::kernels
