@@ -3,6 +3,7 @@
 // what crosses layer boundaries is always float.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -44,8 +45,10 @@ struct Param {
 //                window reads of pooling (elementwise work is bounded by `activations`).
 struct BuildCost {
   size_t params = 0;
-  size_t activations = 0;
+  size_t activations = 0;  // values per sample kept between calls (outputs, saved inputs)
   uint64_t ops = 0;
+  size_t scratch = 0;  // values per sample of the largest buffer one layer call allocates
+                       // and frees (an im2col matrix); layers run one at a time
 };
 
 // Charges what layers ask for against limits (a BuildCost of maxima). Shared by all
@@ -77,6 +80,16 @@ class BuildBudget {
     used_.activations += size_t(values);
     return OkStatus();
   }
+  // Scratch is not summed: the largest request stands. Bounded by the activation limit.
+  Status TakeScratch(uint64_t values, const std::string& what, const std::string& shown) {
+    if (values > uint64_t(limits_.activations)) {
+      return ResourceExhausted(
+          what + ": " + shown + " (" + std::to_string(values) + " values) is past the limit of " +
+          std::to_string(limits_.activations) + " activation values per sample");
+    }
+    used_.scratch = std::max(used_.scratch, size_t(values));
+    return OkStatus();
+  }
   Status TakeOps(uint64_t a, uint64_t b, uint64_t c, const std::string& what) {
     uint64_t ops = 0;
     if (__builtin_mul_overflow(a, b, &ops) || __builtin_mul_overflow(ops, c, &ops) ||
@@ -105,13 +118,16 @@ struct BuildInfo {
 };
 
 // Charge info.budget, if there is one (see BuildBudget): rows * cols parameter values;
-// `values` activation values per sample (`shown` says what they are, e.g. a shape);
-// a * b * c operations per sample.
+// `values` activation values per sample (`shown` says what they are, e.g. a shape), kept
+// or, for TakeScratch, allocated and freed within one call; a * b * c operations per sample.
 inline Status TakeParams(const BuildInfo& info, size_t rows, size_t cols) {
   return info.budget ? info.budget->TakeParams(rows, cols, info.name) : OkStatus();
 }
 inline Status TakeActivations(const BuildInfo& info, uint64_t values, const std::string& shown) {
   return info.budget ? info.budget->TakeActivations(values, info.name, shown) : OkStatus();
+}
+inline Status TakeScratch(const BuildInfo& info, uint64_t values, const std::string& shown) {
+  return info.budget ? info.budget->TakeScratch(values, info.name, shown) : OkStatus();
 }
 inline Status TakeOps(const BuildInfo& info, uint64_t a, uint64_t b, uint64_t c) {
   return info.budget ? info.budget->TakeOps(a, b, c, info.name) : OkStatus();

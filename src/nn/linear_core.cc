@@ -2,6 +2,7 @@
 #include "nn/linear_core.h"
 
 #include <cmath>
+#include <memory>
 
 #include "kernels/conv2d/im2col_f32.h"
 #include "kernels/conv2d_grad/conv2d_grad.h"
@@ -28,10 +29,10 @@ Status LinearCore::Configure(const kernels::Conv2DShape& geometry, const QuantCo
   const size_t positions = geometry_.out_h() * geometry_.out_w();  // Valid(): no overflow
   QF_RETURN_IF_ERROR(TakeParams(info, depth + 1, cout));           // weights and bias
   QF_RETURN_IF_ERROR(TakeOps(info, positions, depth, cout));
-  // A float layer's forward keeps a float im2col matrix, and the im2col gradient kernels
-  // (conv2d_grad.h) allocate one in backward.
+  // A float layer's forward, and the im2col gradient kernels (conv2d_grad.h), allocate a
+  // float im2col matrix for the call (the direct ones less).
   if (!kernels::Im2ColIsIdentity(geometry_)) {
-    QF_RETURN_IF_ERROR(TakeActivations(
+    QF_RETURN_IF_ERROR(TakeScratch(
         info, uint64_t(positions) * depth,
         "an im2col matrix of " + std::to_string(positions) + " x " + std::to_string(depth)));
   }
@@ -68,10 +69,11 @@ void LinearCore::Forward(const Tensor& x, Tensor* y, Mode mode) {
   if (mode == Mode::kTrain) x_ = x;
   if (!quant_.quantized()) {
     const float* a = x.data();
+    std::unique_ptr<float[]> cols;  // not zero-filled: Im2ColF32 writes every element
     if (!kernels::Im2ColIsIdentity(s)) {
-      cols_.Resize(Shape{rows, s.depth()});
-      kernels::Im2ColF32(s, x.data(), cols_.data());
-      a = cols_.data();
+      cols.reset(new float[rows * s.depth()]);
+      kernels::Im2ColF32(s, x.data(), cols.get());
+      a = cols.get();
     }
     kernels::F32GemmFor(kernels::BestIsa())(Trans::kNo, Trans::kNo, rows, cout, s.depth(), a,
                                             s.depth(), weight_.value.data(), cout, y->data(), cout,

@@ -61,7 +61,6 @@ class LinearCore {
   bool packed_valid_ = false;
   Epilogue epilogue_;
   Tensor x_;     // the last training input
-  Tensor cols_;  // scratch: a float layer's im2col of its input, in Forward
 };
 
 }  // namespace qf::nn

@@ -45,26 +45,27 @@ StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max
 
 size_t Model::eval_batch() const {
   constexpr size_t kMaxBatch = 256, kBatchValues = size_t(1) << 26;
-  const size_t fits = kBatchValues / std::max<size_t>(1, cost_.activations);
+  const size_t fits = kBatchValues / std::max<size_t>(1, cost_.activations + cost_.scratch);
   return std::max<size_t>(1, std::min(kMaxBatch, fits));
 }
 
 // Bytes per parameter value of one more copy of the model: float shadow, gradient, two
 // optimizer moments, integer code, packed and folded copies. What a batch allocates:
 // per activation value of one sample, its float value and gradient, u8 code and the
-// layers' scratch when training, far less in inference; per parameter value, the
-// kernels' packed and dequantized weights.
+// layers' smaller scratch when training, far less in inference; per scratch value of one
+// sample, a float (the largest im2col matrix); per parameter value, the kernels' packed
+// and dequantized weights.
 constexpr uint64_t kStateBytesPerParam = 24, kStateBytesFixed = 64 << 10;
 constexpr uint64_t kTrainBytesPerActivation = 14, kEvalBytesPerActivation = 4;
+constexpr uint64_t kBytesPerScratch = 4;
 constexpr uint64_t kBatchBytesPerParam = 8, kBatchBytesFixed = 1 << 20;
 
-uint64_t Model::StateBytes() const {
-  return kStateBytesFixed + kStateBytesPerParam * cost_.params;
-}
+uint64_t Model::StateBytes() const { return kStateBytesFixed + kStateBytesPerParam * cost_.params; }
 
 uint64_t Model::BatchBytes(size_t batch, Mode mode) const {
   const uint64_t per = mode == Mode::kTrain ? kTrainBytesPerActivation : kEvalBytesPerActivation;
-  return kBatchBytesFixed + kBatchBytesPerParam * cost_.params + per * cost_.activations * batch;
+  return kBatchBytesFixed + kBatchBytesPerParam * cost_.params +
+         (per * cost_.activations + kBytesPerScratch * cost_.scratch) * batch;
 }
 
 io::Json Model::Describe() const {

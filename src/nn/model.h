@@ -59,7 +59,8 @@ class Model {
   // What the model holds and what one sample costs, as counted against the limits.
   const BuildCost& cost() const { return cost_; }
   // Samples per eval-mode Forward for callers that split a large request: at most 256,
-  // and few enough that one batch's activations stay within 64M values (256 MB); >= 1.
+  // and few enough that one batch's activations and scratch stay within 64M values
+  // (256 MB); >= 1.
   size_t eval_batch() const;
   // Upper bounds on memory, for reservations (core/memory.h); calibrated against the
   // wasm allocator's high-water mark by tests/js/memory.test.mjs.

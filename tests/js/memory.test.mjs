@@ -31,10 +31,14 @@ describe('memory', () => {
     ['mlp', 'predict'], ['lenet', 'predict'], ['lenet', 'evaluate'], ['lenet', 'metrics'],
     ['mlp', 'fit'], ['lenet', 'fit'], ['lenet', 'forget', 'qmul'], ['lenet', 'forget', 'bs'],
     ['lenet', 'forget', 'retrain'], ['resnet8', 'fit'], ['mobilenetv2', 'fit'], ['mobilenetv2', 'forget', 'qmul'],
+    // The SIMD-less build computes convolution gradients through im2col matrices.
+    ['nosimd', 'lenet', 'fit'], ['nosimd', 'lenet', 'forget', 'qmul'], ['nosimd', 'resnet8', 'fit'],
   ];
   for (const args of cases) {
     it(`the reservation of ${args.join(' ')} covers what it allocates`, async () => {
-      const { stdout } = await promisify(execFile)(process.execPath, [probe, ...args]);
+      const nosimd = args[0] === 'nosimd';
+      const env = { ...process.env, QF_PROBE_SIMD: nosimd ? '0' : '1' };
+      const { stdout } = await promisify(execFile)(process.execPath, [probe, ...args.slice(nosimd ? 1 : 0)], { env });
       const { growth, reserved, copied } = JSON.parse(stdout);
       assert.ok(growth > 0, `${args.join(' ')} allocated nothing new`);
       assert.ok(growth <= reserved + copied, `grew ${(growth / MiB).toFixed(1)} MiB, reserved ${(reserved / MiB).toFixed(1)} MiB + ${(copied / MiB).toFixed(1)} MiB copied`);

@@ -3,7 +3,8 @@
 // footprint, the most memory the engine had reserved for it, and the bytes the JS side
 // copied into the heap for it.
 // Usage: node memory_probe.mjs <arch> <predict|evaluate|fit|forget|metrics> [method] [n] [batch]
-// (28×28×1 inputs; 32×32×3 for mobilenetv2; n training samples, 384 by default; batch 32)
+// (28×28×1 inputs; 32×32×3 for mobilenetv2; n training samples, 384 by default; batch 32;
+// the build createQforget picks, the SIMD-less one with QF_PROBE_SIMD=0)
 import { createQforget } from '../../web/index.js';
 
 const [arch, op, method = 'qmul', n = '384', batch = '32'] = process.argv.slice(2);
@@ -17,7 +18,7 @@ function set(n, seed) {
   return { x, y: new Uint8Array(n).map((_, i) => i % 10), shape: [n, ...shape] };
 }
 
-const qf = await createQforget();
+const qf = await createQforget({ simd: process.env.QF_PROBE_SIMD === '0' ? false : 'auto' });
 const model = qf.createModel({ arch, inputShape: shape, numClasses: 10, weightBits: 4, seed: 1 });
 const data = set(Number(n), 1);
 const small = set(48, 2);

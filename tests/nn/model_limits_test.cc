@@ -101,5 +101,23 @@ TEST_CASE("eval batches shrink as samples grow", "[engine][limits]") {
   CHECK(bigger.value()->eval_batch() == 1);
 }
 
+TEST_CASE("im2col matrices count as scratch, the largest one only", "[engine][limits]") {
+  // lenet on 28x28: conv1's matrix is 784 x 25, conv2's 196 x 400; the dense layers
+  // have none. Layers run one at a time, so only the larger is counted, and not as kept
+  // activations.
+  auto lenet = FromJson(R"({"arch":"lenet","inputShape":[28,28,1],"numClasses":10,
+                            "weightBits":4})");
+  REQUIRE(lenet.ok());
+  CHECK(lenet.value()->cost().scratch == 196 * 400);
+  CHECK(lenet.value()->cost().activations < 196 * 400);
+  // One 3x3 filter on a 4096 x 4096 image: 16M outputs fit, its 151M-value matrix not.
+  auto big = FromJson(R"({"arch":"custom","inputShape":[4096,4096,1],"numClasses":2,
+                          "weightBits":8,"layers":[{"type":"conv2d","filters":1,"kernel":3,
+                          "padding":"same"},{"type":"global_avg_pool"},
+                          {"type":"dense","units":2}]})");
+  QF_REQUIRE_ERROR(big, StatusCode::kResourceExhausted, "an im2col matrix of 16777216 x 9");
+  CHECK_THAT(big.status().message(), Catch::Contains("activation values per sample"));
+}
+
 }  // namespace
 }  // namespace qf::nn
