@@ -168,12 +168,14 @@ for (const seed of seeds) {
   reference.model.dispose();
 }
 
-const { lines, means } = unlearningTable(methods, rows);
 if (trainOnly !== undefined) {
   log(`the ${trainOnly} model${seeds.length > 1 ? 's are' : ' is'} in ${args.cache}`);
-} else if (args.json) {
-  for (const mean of means) console.log(JSON.stringify({ event: 'mean', ...mean }));
 } else {
-  console.log(`${spec.arch} ${spec.weightBits}-bit, ${args.scenario}, ${seeds.length} seed(s), ${train.shape[0]} training images\n`);
-  console.log(lines.join('\n'));
+  const { lines, means } = unlearningTable(methods, rows);
+  if (args.json) {
+    for (const mean of means) console.log(JSON.stringify({ event: 'mean', ...mean }));
+  } else {
+    console.log(`${spec.arch} ${spec.weightBits}-bit, ${args.scenario}, ${seeds.length} seed(s), ${train.shape[0]} training images\n`);
+    console.log(lines.join('\n'));
+  }
 }

@@ -77,6 +77,9 @@ void Transpose(const float* x, size_t rows, size_t cols, size_t ld, float* t) {
   }
 }
 
+// Ends one element's chain in the output: C = s, or C = C + s when accumulating.
+void Finish(const Problem& pr, float* out, float sum) { *out = pr.accumulate ? *out + sum : sum; }
+
 // One panel's share of one output row, for V vectors of lanes from column q0: the chains
 // start at +0 (first panel) or at the partial sums in `partial`, and end in `partial`
 // (more panels follow) or in the output (last panel).
@@ -110,10 +113,7 @@ void RowVectors(const Problem& pr, const Term* terms, size_t n_terms, size_t r, 
   }
   float lanes[4 * V];
   for (size_t v = 0; v < V; v++) wasm_v128_store(lanes + 4 * v, acc[v]);
-  for (size_t l = 0; l < 4 * V; l++) {
-    float& o = out[l * pr.c_cs];
-    o = pr.accumulate ? o + lanes[l] : lanes[l];
-  }
+  for (size_t l = 0; l < 4 * V; l++) Finish(pr, out + l * pr.c_cs, lanes[l]);
 }
 
 // Tiles of V vectors from column q while they fit, then narrower ones; returns the first
@@ -138,8 +138,7 @@ void RowLane(const Problem& pr, const Term* terms, size_t n_terms, size_t r, siz
     partial[q] = sum;
     return;
   }
-  float& o = pr.c[r * pr.c_rs + q * pr.c_cs];
-  o = pr.accumulate ? o + sum : sum;
+  Finish(pr, pr.c + r * pr.c_rs + q * pr.c_cs, sum);
 }
 
 void Run(const Problem& pr) {
