@@ -153,7 +153,7 @@ export interface UnlearningMetrics {
   miaAttackAccuracy: number;
   AG?: number;
   JS?: number;
-  /** With `requantize: true`: FA after re-quantizing the float shadow weights from scratch with least-squared-error steps (the deployment check). */
+  /** With `requantize: true`: FA after re-quantizing the float shadow weights from scratch with least-squared-error steps, BatchNorm statistics re-estimated on up to 4,096 retain samples (the deployment check). */
   FARequantized?: number;
 }
 

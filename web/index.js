@@ -132,8 +132,9 @@ export class Qforget {
    * without the forget set) also AG, the average gap, and JS, the mean Jensen-Shannon
    * divergence of the two models' predictions on the forget set; with `requantize: true`
    * also FARequantized, the FA after re-quantizing the float shadow weights from scratch,
-   * each weight step replaced by its least-squared-error step (the deployment check:
-   * forgetting must not come back when the float weights are quantized again).
+   * each weight step replaced by its least-squared-error step and BatchNorm statistics
+   * re-estimated on up to 4,096 retain samples (the deployment check: forgetting must not
+   * come back when the float weights are quantized again).
    * @param {Model} model
    * @param {{forget, retain, test, reference?: Model, miaFeature?: string, seed?: number}} sets
    */

@@ -256,7 +256,7 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
   out.Set("MIA", io::Json::Number(m.mia));
   out.Set("miaAttackAccuracy", io::Json::Number(100.0 * m.mia_detail.train_accuracy));
   if (requantize) {
-    QF_ASSIGN_OR_RETURN(const double fa, unlearn::RequantizedForgetAccuracy(*model_, f));
+    QF_ASSIGN_OR_RETURN(const double fa, unlearn::RequantizedForgetAccuracy(*model_, f, r));
     out.Set("FARequantized", io::Json::Number(fa));
   }
   if (reference) {

@@ -54,6 +54,11 @@ void BatchNorm::FoldedAffine(std::vector<float>* scale, std::vector<float>* shif
   }
 }
 
+size_t BatchNorm::BeginCalibration() {
+  calibrated_batches_ = 0;
+  return 1;
+}
+
 void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
   const size_t c = channels_, rows = x.size() / c;  // rows = M values per channel
   y->Resize(x.shape());
@@ -82,7 +87,8 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
     }
   }
   inv_std_.resize(c);
-  const double mom = momentum_;
+  const bool train = mode == Mode::kTrain;
+  const double mom = train ? double(momentum_) : 1.0 / double(++calibrated_batches_);
   for (size_t ch = 0; ch < c; ch++) {
     const double var = sum2_[ch] / m;
     inv_std_[ch] = 1.0 / std::sqrt(var + double(eps_));
@@ -91,12 +97,12 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
       running_var_[ch] = float((1.0 - mom) * running_var_[ch] + mom * (sum2_[ch] / (m - 1.0)));
     }
   }
-  x_hat_.Resize(x.shape());
+  if (train) x_hat_.Resize(x.shape());
   for (size_t r = 0; r < rows; r++) {
     for (size_t ch = 0; ch < c; ch++) {
       const size_t i = r * c + ch;
       const double x_hat = (double(x[i]) - sum_[ch]) * inv_std_[ch];
-      x_hat_[i] = float(x_hat);
+      if (train) x_hat_[i] = float(x_hat);
       (*y)[i] = float(double(gamma_.value[ch]) * x_hat + double(beta_.value[ch]));
     }
   }

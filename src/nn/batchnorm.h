@@ -18,6 +18,10 @@ namespace qf::nn {
 // exist: running_var is left unchanged (PyTorch refuses such a batch).
 // Eval (Mode::kEval): y = x * scale + shift with FoldedAffine's scale and shift, running
 // statistics untouched.
+// Calibration (Mode::kCalibrate, after BeginCalibration): y as in training; the k-th
+// batch's statistics enter the running ones with weight 1 / k in place of the momentum,
+// so that they end as the mean of the run's batches' mean and unbiased variance
+// (PyTorch's momentum=None). No caches: Backward does not follow.
 // Backward is the full batch-statistics gradient of the last kTrain Forward.
 class BatchNorm : public Layer {
  public:
@@ -34,6 +38,7 @@ class BatchNorm : public Layer {
   void CollectParams(std::vector<Param*>* out) override;
   // gamma, beta, then the running statistics "<name>.running_mean" and "<name>.running_var".
   void CollectState(StateVisitor* visitor) override;
+  size_t BeginCalibration() override;
 
   // The eval-mode transform as y = x * scale[c] + shift[c]:
   //   scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale.
@@ -61,6 +66,7 @@ class BatchNorm : public Layer {
   size_t channels_ = 0;
   Param gamma_, beta_;
   Tensor running_mean_, running_var_;
+  size_t calibrated_batches_ = 0;  // of the current calibration run
   // From the last kTrain Forward, for Backward.
   Tensor x_hat_;                    // (x - mean) * inv_std, the input's shape
   std::vector<double> inv_std_;     // 1 / sqrt(var + eps) per channel

@@ -17,8 +17,11 @@
 namespace qf::nn {
 
 enum class Mode {
-  kTrain,  // batch statistics, caches for Backward
-  kEval,   // running statistics, no caches
+  kTrain,      // batch statistics, caches for Backward
+  kEval,       // running statistics, no caches
+  kCalibrate,  // as kEval, except that layers with running statistics (BatchNorm)
+               // normalize with the batch's and average them into the running ones
+               // (see BeginCalibration)
 };
 
 // A trainable tensor and its gradient (same shape; Backward accumulates into it).
@@ -221,6 +224,11 @@ class Layer {
   // Parameter values changed outside Forward/Backward (optimizer step, load): drop
   // anything derived from them, such as packed integer weights.
   virtual void OnParamsChanged() {}
+
+  // Starts a calibration run, the kCalibrate Forwards that follow: a layer with running
+  // statistics will replace them by the mean of those batches' statistics. Returns how
+  // many layers (this one, or those a container holds) have running statistics.
+  virtual size_t BeginCalibration() { return 0; }
 };
 
 }  // namespace qf::nn

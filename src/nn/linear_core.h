@@ -60,7 +60,7 @@ class LinearCore {
   kernels::PackedWeights packed_;
   bool packed_valid_ = false;
   Epilogue epilogue_;
-  Tensor x_;     // the last training input
+  Tensor x_;  // the last training input
 };
 
 }  // namespace qf::nn

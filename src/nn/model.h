@@ -92,6 +92,8 @@ class Model {
   const std::vector<Param*>& params() const { return params_; }
   // Call after changing parameter values outside Backward (optimizer, load).
   void OnParamsChanged() { net_->OnParamsChanged(); }
+  // See Layer::BeginCalibration: then Forward in Mode::kCalibrate.
+  size_t BeginCalibration() { return net_->BeginCalibration(); }
 
  private:
   Model(ModelSpec spec, std::unique_ptr<Sequential> net, const BuildCost& cost);

@@ -70,6 +70,10 @@ void Residual::CollectState(StateVisitor* visitor) {
   shortcut_->CollectState(visitor);
 }
 
+size_t Residual::BeginCalibration() {
+  return body_->BeginCalibration() + shortcut_->BeginCalibration();
+}
+
 void Residual::OnParamsChanged() {
   body_->OnParamsChanged();
   shortcut_->OnParamsChanged();

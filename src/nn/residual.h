@@ -30,6 +30,7 @@ class Residual : public Layer {
   void CollectParams(std::vector<Param*>* out) override;  // the body's, then the shortcut's
   void CollectState(StateVisitor* visitor) override;      // the body's, then the shortcut's
   void OnParamsChanged() override;
+  size_t BeginCalibration() override;
 
   Sequential& body() { return *body_; }
   Sequential& shortcut() { return *shortcut_; }

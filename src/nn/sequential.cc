@@ -107,6 +107,12 @@ void Sequential::CollectState(StateVisitor* visitor) {
   for (auto& layer : layers_) layer->CollectState(visitor);
 }
 
+size_t Sequential::BeginCalibration() {
+  size_t n = 0;
+  for (auto& layer : layers_) n += layer->BeginCalibration();
+  return n;
+}
+
 void Sequential::OnParamsChanged() {
   for (auto& layer : layers_) layer->OnParamsChanged();
 }

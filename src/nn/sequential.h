@@ -27,6 +27,7 @@ class Sequential : public Layer {
   void CollectParams(std::vector<Param*>* out) override;
   void CollectState(StateVisitor* visitor) override;  // each layer's, in order
   void OnParamsChanged() override;
+  size_t BeginCalibration() override;
   bool OutputNonNegative(bool input_non_negative) const override;
   bool OutputsInputValues() const override;
 

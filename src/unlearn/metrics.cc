@@ -31,12 +31,24 @@ class StepRefitter final : public nn::StateVisitor {
 
 }  // namespace
 
-StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget) {
-  QF_RETURN_IF_ERROR(train::ValidateDataset(forget, model.input_shape(), model.classes(), "forget"));
+StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget,
+                                           const train::Dataset& calibration) {
+  const size_t c = model.classes();
+  QF_RETURN_IF_ERROR(train::ValidateDataset(forget, model.input_shape(), c, "forget"));
+  QF_RETURN_IF_ERROR(train::ValidateDataset(calibration, model.input_shape(), c, "calibration"));
   QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> copy, io::CloneModel(model));
   StepRefitter refit;
   copy->CollectState(&refit);
   copy->OnParamsChanged();
+  if (copy->BeginCalibration() > 0) {
+    // Batches of one size: each weighs the same in the average.
+    const size_t n = std::min(calibration.size(), kCalibrationSamples);
+    const size_t batch = std::min(copy->eval_batch(), n), d = copy->input_shape().size();
+    Tensor logits;
+    for (size_t lo = 0; lo + batch <= n; lo += batch) {
+      copy->Forward(calibration.x.data() + lo * d, batch, &logits, nn::Mode::kCalibrate);
+    }
+  }
   return AccuracyPoints(PredictProbs(*copy, forget), forget);
 }
 

@@ -43,8 +43,13 @@ StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& inputs);
 // step of its weights (quant::MseStep), as a post-training quantizer handed the float
 // checkpoint would do. An FA well above the model's own means the forgetting lived in the
 // learned quantization grid rather than in the weights, and would come back with the next
-// re-quantization. Activation steps are kept. `model` is only read.
-StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget);
+// re-quantization. Activation steps are kept. BatchNorm statistics belong to the grid
+// they were measured under, so, as such a quantizer would, the copy re-estimates them
+// (Mode::kCalibrate) on up to kCalibrationSamples samples of `calibration` (the retain
+// set; never the forget set, whose statistics would favour it). `model` is only read.
+inline constexpr size_t kCalibrationSamples = 4096;
+StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget,
+                                           const train::Dataset& calibration);
 
 // Mean of |FA - FA_ref|, |RA - RA_ref|, |TA - TA_ref|, |MIA - MIA_ref| (points).
 double AverageGap(const Metrics& m, const Metrics& reference);

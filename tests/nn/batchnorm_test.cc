@@ -150,6 +150,41 @@ TEST_CASE("batch norm running statistics follow the momentum updates; eval uses 
   }
 }
 
+TEST_CASE("batch norm calibration averages the run's batch statistics", "[engine][nn]") {
+  Rng rng(38);
+  BatchNorm bn;
+  BuildWithAffine(bn, Shape{2, 2, 3}, rng);
+  Tensor y, y_train;
+  // Training first, so that the running statistics hold something to be replaced.
+  bn.Forward(test::RandomTensor(Shape{4, 2, 2, 3}, rng, 5.0f, 9.0f), &y, Mode::kTrain);
+  for (int run = 0; run < 2; run++) {  // a second run starts afresh
+    REQUIRE(bn.BeginCalibration() == 1);
+    std::vector<double> mean(3, 0.0), var(3, 0.0);
+    const int batches = 3 + run;
+    for (int batch = 0; batch < batches; batch++) {
+      const Tensor x = test::RandomTensor(Shape{5, 2, 2, 3}, rng, -1.0f - batch, 1.0f + 3 * batch);
+      bn.Forward(x, &y, Mode::kCalibrate);
+      const Stats s = BatchStats(x, 3);
+      for (size_t c = 0; c < 3; c++) {
+        mean[c] += s.mean[c] / batches;
+        var[c] += s.unbiased[c] / batches;
+      }
+      // The output is the training one (batch statistics).
+      BatchNorm twin;
+      BuildWithAffine(twin, Shape{2, 2, 3}, rng);
+      twin.gamma().value = bn.gamma().value;
+      twin.beta().value = bn.beta().value;
+      twin.Forward(x, &y_train, Mode::kTrain);
+      REQUIRE(y.values() == y_train.values());
+    }
+    for (size_t c = 0; c < 3; c++) {
+      INFO("run " << run << " channel " << c);
+      REQUIRE(std::fabs(bn.running_mean()[c] - mean[c]) <= 1e-6 * (1 + std::fabs(mean[c])));
+      REQUIRE(std::fabs(bn.running_var()[c] - var[c]) <= 1e-6 * (1 + var[c]));
+    }
+  }
+}
+
 TEST_CASE("batch norm with one value per channel keeps the running variance", "[engine][nn]") {
   BatchNorm bn;
   Rng rng(37);

@@ -63,7 +63,7 @@ TEST_CASE("class-wise forgetting drops forget accuracy and keeps retain accuracy
     CHECK(reports.back().forget_accuracy == Approx(fa).margin(1e-6));
     // The deployment check: re-quantizing the shadow weights from scratch does not bring
     // the forgotten class back (the session snapped them to the grid it forgot with).
-    auto requantized = RequantizedForgetAccuracy(*result, f.forget);
+    auto requantized = RequantizedForgetAccuracy(*result, f.forget, f.retain);
     REQUIRE(requantized.ok());
     INFO("FA requantized " << requantized.value());
     CHECK(requantized.value() < 100.0 * fa + 5.0);
@@ -73,7 +73,7 @@ TEST_CASE("class-wise forgetting drops forget accuracy and keeps retain accuracy
 TEST_CASE("re-quantizing a trained model keeps what it knows", "[unlearn]") {
   Fixture f = TrainedClassForget();
   const double fa = 100.0 * train::Evaluate(*f.model, f.forget).accuracy;
-  auto requantized = RequantizedForgetAccuracy(*f.model, f.forget);
+  auto requantized = RequantizedForgetAccuracy(*f.model, f.forget, f.retain);
   REQUIRE(requantized.ok());
   INFO("FA " << fa << " requantized " << requantized.value());
   CHECK(requantized.value() > fa - 5.0);  // the least-error steps are close to the learned ones

@@ -1,13 +1,14 @@
 // Unlearning metrics: accuracies agree with the evaluation loop, MIA is wired to the
 // attack, JS divergence and AG against their formulas, bad inputs refused.
-#include <catch.hpp>
+#include "unlearn/metrics.h"
 
+#include <catch.hpp>
 #include <cmath>
 
+#include "io/io_test_util.h"
 #include "nn/model.h"
 #include "train/synthetic.h"
 #include "train/trainer.h"
-#include "unlearn/metrics.h"
 
 namespace qf::unlearn {
 namespace {
@@ -34,9 +35,12 @@ TEST_CASE("metrics on a trained model agree with evaluation", "[unlearn]") {
   in.test = &test_set;
   auto m = ComputeMetrics(*model.value(), in);
   REQUIRE(m.ok());
-  CHECK(m.value().fa == Approx(100.0 * train::Evaluate(*model.value(), forget).accuracy).margin(1e-3));
-  CHECK(m.value().ra == Approx(100.0 * train::Evaluate(*model.value(), retain).accuracy).margin(1e-3));
-  CHECK(m.value().ta == Approx(100.0 * train::Evaluate(*model.value(), test_set).accuracy).margin(1e-3));
+  CHECK(m.value().fa ==
+        Approx(100.0 * train::Evaluate(*model.value(), forget).accuracy).margin(1e-3));
+  CHECK(m.value().ra ==
+        Approx(100.0 * train::Evaluate(*model.value(), retain).accuracy).margin(1e-3));
+  CHECK(m.value().ta ==
+        Approx(100.0 * train::Evaluate(*model.value(), test_set).accuracy).margin(1e-3));
   CHECK(m.value().ua == Approx(100.0 - m.value().fa));
   CHECK(m.value().mia >= 0.0);
   CHECK(m.value().mia <= 100.0);
@@ -72,6 +76,59 @@ TEST_CASE("JS divergence and average gap follow their formulas", "[unlearn]") {
   a.fa = 90, a.ra = 95, a.ta = 88, a.mia = 10;
   b.fa = 80, b.ra = 97, b.ta = 87, b.mia = 30;
   CHECK(AverageGap(a, b) == Approx((10 + 2 + 1 + 20) / 4.0));
+}
+
+TEST_CASE("the deployment check re-estimates BatchNorm statistics on the retain set", "[unlearn]") {
+  nn::ModelSpec spec;
+  spec.arch = "resnet8";
+  spec.input = Shape{12, 12, 1};
+  spec.classes = 9;
+  spec.weight_bits = 4;
+  auto model = nn::Model::Create(spec);
+  REQUIRE(model.ok());
+  nn::Model& m = *model.value();
+  const train::Dataset retain = test::SyntheticImages(600, 12, 9, 1);
+  const train::Dataset forget = test::SyntheticImages(90, 12, 9, 2);
+  train::FitOptions o;
+  o.epochs = 3;
+  o.batch_size = 32;
+  o.lr = 0.05f;
+  REQUIRE(train::Fit(m, retain, o).ok());
+  const double fa = 100.0 * train::Evaluate(m, forget).accuracy;
+  REQUIRE(fa > 60.0);
+  // Running statistics that do not belong to the weights, as a learned grid's do once it
+  // is replaced: every mean shifted, every variance shrunk.
+  struct Skew final : nn::StateVisitor {
+    void Float(const std::string& name, Tensor* t, nn::FloatRule) override {
+      const auto ends = [&](const std::string& suffix) {
+        return name.size() > suffix.size() &&
+               name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+      };
+      if (ends(".running_mean")) {
+        for (float& v : t->values()) v += 3.0f;
+      }
+      if (ends(".running_var")) {
+        for (float& v : t->values()) v *= 0.01f;
+      }
+    }
+    void Flag(const std::string&, bool*) override {}
+    void Quantized(const nn::QuantizedWeightState&) override {}
+  } skew;
+  m.CollectState(&skew);
+  const double skewed = 100.0 * train::Evaluate(m, forget).accuracy;
+  INFO("FA " << fa << ", with skewed statistics " << skewed);
+  REQUIRE(skewed < fa - 30.0);
+  auto requantized = RequantizedForgetAccuracy(m, forget, retain);
+  REQUIRE(requantized.ok());
+  INFO("requantized " << requantized.value());
+  CHECK(requantized.value() > fa - 10.0);
+  // The model itself was only read.
+  CHECK(100.0 * train::Evaluate(m, forget).accuracy == skewed);
+  // Bad calibration sets are refused.
+  train::Dataset wrong = retain;
+  wrong.y[0] = 9;
+  QF_REQUIRE_ERROR(RequantizedForgetAccuracy(m, forget, wrong), StatusCode::kInvalidArgument,
+                   "calibration");
 }
 
 }  // namespace
