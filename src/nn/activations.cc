@@ -13,7 +13,7 @@ StatusOr<Shape> Relu::Build(const Shape& input, const BuildInfo&) { return input
 void Relu::Forward(const Tensor& x, Tensor* y, Mode mode) {
   y->Resize(x.shape());
   for (size_t i = 0; i < x.size(); i++) (*y)[i] = std::min(std::max(x[i], 0.0f), cap_);
-  if (mode == Mode::kTrain) x_ = x;
+  if (KeepsCaches(mode)) x_ = x;
 }
 
 void Relu::Backward(const Tensor& dy, Tensor* dx) {

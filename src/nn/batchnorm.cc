@@ -62,11 +62,25 @@ size_t BatchNorm::BeginCalibration() {
 void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
   const size_t c = channels_, rows = x.size() / c;  // rows = M values per channel
   y->Resize(x.shape());
-  if (mode == Mode::kEval) {
+  if (mode == Mode::kEval || mode == Mode::kEvalGradient) {
     FoldedAffine(&scale_, &shift_);
     for (size_t r = 0; r < rows; r++) {
       for (size_t ch = 0; ch < c; ch++) {
         (*y)[r * c + ch] = x[r * c + ch] * scale_[ch] + shift_[ch];
+      }
+    }
+    if (mode == Mode::kEvalGradient) {  // Backward's x_hat and inv_std: the running ones
+      batch_statistics_ = false;
+      inv_std_.resize(c);
+      for (size_t ch = 0; ch < c; ch++) {
+        inv_std_[ch] = 1.0 / std::sqrt(double(running_var_[ch]) + double(eps_));
+      }
+      x_hat_.Resize(x.shape());
+      for (size_t r = 0; r < rows; r++) {
+        for (size_t ch = 0; ch < c; ch++) {
+          const size_t i = r * c + ch;
+          x_hat_[i] = float((double(x[i]) - running_mean_[ch]) * inv_std_[ch]);
+        }
       }
     }
     return;
@@ -97,7 +111,10 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
       running_var_[ch] = float((1.0 - mom) * running_var_[ch] + mom * (sum2_[ch] / (m - 1.0)));
     }
   }
-  if (train) x_hat_.Resize(x.shape());
+  if (train) {
+    batch_statistics_ = true;
+    x_hat_.Resize(x.shape());
+  }
   for (size_t r = 0; r < rows; r++) {
     for (size_t ch = 0; ch < c; ch++) {
       const size_t i = r * c + ch;
@@ -110,7 +127,9 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
 
 // With g = dy and h = x_hat, per channel over its M values:
 //   dbeta = sum(g), dgamma = sum(g * h),
-//   dx = gamma * inv_std * (g - dbeta / M - h * dgamma / M).
+//   dx = gamma * inv_std * (g - dbeta / M - h * dgamma / M)  after kTrain (the batch
+//        statistics depend on x),
+//   dx = gamma * inv_std * g                                   after kEvalGradient.
 void BatchNorm::Backward(const Tensor& dy, Tensor* dx) {
   const size_t c = channels_, rows = dy.size() / c;
   sum_.assign(c, 0.0);   // sum(g)
@@ -132,7 +151,9 @@ void BatchNorm::Backward(const Tensor& dy, Tensor* dx) {
   for (size_t r = 0; r < rows; r++) {
     for (size_t ch = 0; ch < c; ch++) {
       const size_t i = r * c + ch;
-      const double g = double(dy[i]) - sum_[ch] / m - double(x_hat_[i]) * sum2_[ch] / m;
+      const double g = batch_statistics_
+                           ? double(dy[i]) - sum_[ch] / m - double(x_hat_[i]) * sum2_[ch] / m
+                           : double(dy[i]);
       (*dx)[i] = float(double(gamma_.value[ch]) * inv_std_[ch] * g);
     }
   }

@@ -17,12 +17,14 @@ namespace qf::nn {
 // Statistics are accumulated in double. With M == 1 the unbiased variance does not
 // exist: running_var is left unchanged (PyTorch refuses such a batch).
 // Eval (Mode::kEval): y = x * scale + shift with FoldedAffine's scale and shift, running
-// statistics untouched.
+// statistics untouched. Mode::kEvalGradient computes the same y and keeps x_hat for
+// Backward.
 // Calibration (Mode::kCalibrate, after BeginCalibration): y as in training; the k-th
 // batch's statistics enter the running ones with weight 1 / k in place of the momentum,
 // so that they end as the mean of the run's batches' mean and unbiased variance
 // (PyTorch's momentum=None). No caches: Backward does not follow.
-// Backward is the full batch-statistics gradient of the last kTrain Forward.
+// Backward is the gradient of the last kTrain Forward (through the batch statistics) or
+// kEvalGradient Forward (of the eval affine: the running statistics are constants).
 class BatchNorm : public Layer {
  public:
   explicit BatchNorm(float momentum = 0.1f, float eps = 1e-5f) : momentum_(momentum), eps_(eps) {}
@@ -67,7 +69,8 @@ class BatchNorm : public Layer {
   Param gamma_, beta_;
   Tensor running_mean_, running_var_;
   size_t calibrated_batches_ = 0;  // of the current calibration run
-  // From the last kTrain Forward, for Backward.
+  // From the last kTrain or kEvalGradient Forward, for Backward.
+  bool batch_statistics_ = true;    // kTrain: normalized with the batch's statistics
   Tensor x_hat_;                    // (x - mean) * inv_std, the input's shape
   std::vector<double> inv_std_;     // 1 / sqrt(var + eps) per channel
   std::vector<double> sum_, sum2_;  // per-channel scratch

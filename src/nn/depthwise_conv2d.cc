@@ -66,7 +66,7 @@ void DepthwiseConv2D::Init(Rng& rng) {
 void DepthwiseConv2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
   const kernels::DwConvShape s = Batch(x.shape()[0]);
   y->Resize(output_.WithBatch(s.n));
-  if (mode == Mode::kTrain) x_ = x;
+  if (KeepsCaches(mode)) x_ = x;
   if (!quant_.quantized()) {
     kernels::DwConvF32(s, x.data(), weight_.value.data(), bias_.value.data(), y->data());
     return;

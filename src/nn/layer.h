@@ -17,12 +17,17 @@
 namespace qf::nn {
 
 enum class Mode {
-  kTrain,      // batch statistics, caches for Backward
-  kEval,       // running statistics, no caches
-  kCalibrate,  // as kEval, except that layers with running statistics (BatchNorm)
-               // normalize with the batch's and average them into the running ones
-               // (see BeginCalibration)
+  kTrain,         // batch statistics, caches for Backward
+  kEval,          // running statistics, no caches
+  kEvalGradient,  // the eval function with caches for Backward: gradients of the model
+                  // as deployed (saliency, attacks) that move no state
+  kCalibrate,     // as kEval, except that layers with running statistics (BatchNorm)
+                  // normalize with the batch's and average them into the running ones
+                  // (see BeginCalibration)
 };
+
+// Whether a Forward in `mode` keeps what Backward needs.
+inline bool KeepsCaches(Mode mode) { return mode == Mode::kTrain || mode == Mode::kEvalGradient; }
 
 // A trainable tensor and its gradient (same shape; Backward accumulates into it).
 struct Param {

@@ -66,7 +66,7 @@ void LinearCore::Forward(const Tensor& x, Tensor* y, Mode mode) {
   const kernels::Conv2DShape s = Batch(x.shape()[0]);
   const size_t rows = s.out_rows(), cout = s.cout;
   y->Resize(Shape{rows, cout});
-  if (mode == Mode::kTrain) x_ = x;
+  if (KeepsCaches(mode)) x_ = x;
   if (!quant_.quantized()) {
     const float* a = x.data();
     std::unique_ptr<float[]> cols;  // not zero-filled: Im2ColF32 writes every element

@@ -70,7 +70,7 @@ Pool2D::Range Pool2D::Cols(size_t o) const {
 void MaxPool2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
   const size_t n = x.shape()[0], c = channels_;
   y->Resize(Shape{n, out_h_, out_w_, c});
-  const bool train = mode == Mode::kTrain;
+  const bool train = KeepsCaches(mode);
   if (train) {
     argmax_.resize(y->size());
     batch_ = n;
@@ -117,7 +117,7 @@ void MaxPool2D::Backward(const Tensor& dy, Tensor* dx) {
 void AvgPool2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
   const size_t n = x.shape()[0], c = channels_;
   y->Resize(Shape{n, out_h_, out_w_, c});
-  if (mode == Mode::kTrain) batch_ = n;
+  if (KeepsCaches(mode)) batch_ = n;
   for (size_t b = 0; b < n; b++) {
     const size_t image = b * in_h_ * in_w_ * c;
     for (size_t oy = 0; oy < out_h_; oy++) {

@@ -61,23 +61,28 @@ QuantizedInput InputQuantizer::Quantize(const Tensor& x, Mode mode) {
       initialized_ = true;
     }
   }
-  std::vector<uint8_t>& codes = mode == Mode::kTrain ? codes_ : eval_codes_;
+  const bool cache = KeepsCaches(mode);
+  std::vector<uint8_t>& codes = cache ? codes_ : eval_codes_;
   codes.resize(x.size());
-  if (mode == Mode::kTrain) shape_ = x.shape();
+  if (cache) {
+    shape_ = x.shape();
+    codes_step_ = step;
+  }
   quant::QuantizeActivations(x.data(), x.size(), step, zero_point_, codes.data());
   return {codes, step};
 }
 
 void InputQuantizer::Backward(const Tensor& x, const Tensor& dx_hat, size_t features, Tensor* dx) {
   dx->Resize(x.shape());
-  const float dstep = quant::QuantizeActivationsBackward(x.data(), dx_hat.data(), x.size(),
-                                                         features, step(), zero_point_, dx->data());
+  const float dstep = quant::QuantizeActivationsBackward(
+      x.data(), dx_hat.data(), x.size(), features, codes_step_, zero_point_, dx->data());
   if (!fixed_) step_.grad[0] += dstep;
 }
 
 void InputQuantizer::Dequantize(Tensor* x_hat) const {
   x_hat->Resize(shape_);
-  quant::DequantizeActivations(codes_.data(), codes_.size(), step(), zero_point_, x_hat->data());
+  quant::DequantizeActivations(codes_.data(), codes_.size(), codes_step_, zero_point_,
+                               x_hat->data());
 }
 
 void Epilogue::Set(float input_step, const WeightQuantizer& wq, const Tensor& b,

@@ -63,9 +63,9 @@ class InputQuantizer {
   // Quantizes a batch and returns its codes with their step. The first kTrain call
   // initializes the step from its batch (LSQ). Before that, kEval quantizes each batch
   // with a step from that batch alone and keeps it nowhere: predicting with a
-  // never-trained model changes nothing. kTrain codes are kept for Backward (codes());
-  // kEval codes go to a separate buffer so an evaluation between Forward and Backward
-  // changes nothing either.
+  // never-trained model changes nothing. kTrain and kEvalGradient codes are kept for
+  // Backward (codes(), with the step they were made with); kEval codes go to a separate
+  // buffer so an evaluation between Forward and Backward changes nothing either.
   QuantizedInput Quantize(const Tensor& x, Mode mode);
   // Whether the step is set (from data, or by a loaded model). A fixed quantizer always is.
   bool initialized() const { return initialized_; }
@@ -82,7 +82,7 @@ class InputQuantizer {
   float step() const { return step_.value[0]; }
   Param& step_param() { return step_; }
   const Param& step_param() const { return step_; }
-  // The codes of the last kTrain Quantize.
+  // The codes of the last kTrain or kEvalGradient Quantize.
   const std::vector<uint8_t>& codes() const { return codes_; }
   // (codes() - zero_point) * step, computed on demand for backward passes.
   void Dequantize(Tensor* x_hat) const;
@@ -94,7 +94,8 @@ class InputQuantizer {
   bool initialized_ = false;
   Param step_;
   std::vector<uint8_t> codes_, eval_codes_;
-  Shape shape_;
+  Shape shape_;              // of codes_
+  float codes_step_ = 1.0f;  // the step codes_ were made with
 };
 
 // The float epilogue of a quantized layer's int8 kernel, per output channel c:

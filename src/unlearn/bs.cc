@@ -3,13 +3,10 @@
 // neighbour (bs.h; epsilon = bs_epsilon of the input range, the neighbour on the pixel
 // grid); when that class is the true one the sample keeps its true label, as the original
 // code does. Then every epoch fine-tunes on D_f alone with those labels (cross-entropy).
-// The attack gradient comes from a clone of the Begin model, so the training-mode forward
-// it needs does not move the working copy's BatchNorm statistics.
 #include "unlearn/bs.h"
 
 #include <cmath>
 
-#include "io/model_file.h"
 #include "train/loss.h"
 #include "unlearn/methods.h"
 
@@ -19,7 +16,7 @@ void FgsmNeighbours(nn::Model& model, const uint8_t* pixels, const uint8_t* labe
                     float epsilon, std::vector<uint8_t>* out) {
   const size_t d = model.input_shape().size();
   Tensor logits, dlogits, dinput;
-  model.Forward(pixels, n, &logits, nn::Mode::kTrain);
+  model.Forward(pixels, n, &logits, nn::Mode::kEvalGradient);
   train::SoftmaxCrossEntropy(logits, labels, nullptr, 1.0f, &dlogits);
   train::ZeroGrads(model.params());
   model.Backward(dlogits, &dinput);
@@ -42,7 +39,6 @@ class BoundaryShrink : public PhasedMethod {
   Status Begin(MethodContext& ctx) override {
     labels_.assign(ctx.forget->y.begin(), ctx.forget->y.end());
     changed_ = 0;
-    QF_ASSIGN_OR_RETURN(attack_model_, io::CloneModel(*ctx.model));
     return PhasedMethod::Begin(ctx);
   }
 
@@ -52,17 +48,12 @@ class BoundaryShrink : public PhasedMethod {
     if (epoch == 0) {
       // The relabelling scan; nothing is updated before it ends.
       phases->push_back(ForgetScanPhase(
-          "relabel", ctx, [this](MethodContext& c, const std::vector<SampleRef>& b) { Relabel(c, b); }));
+          "relabel", ctx,
+          [this](MethodContext& c, const std::vector<SampleRef>& b) { Relabel(c, b); }));
     }
-    Phase tune = CrossEntropyPhase(
+    phases->push_back(CrossEntropyPhase(
         "forget", MakeBatches(ctx, AllOf(*ctx.forget, true)),
-        [this](uint32_t i) { return labels_[i]; }, 1.0f, &meter_);
-    auto step = std::move(tune.run);
-    tune.run = [this, step](MethodContext& c, const std::vector<SampleRef>& b, float lr) {
-      attack_model_.reset();  // the scan is over
-      return step(c, b, lr);
-    };
-    phases->push_back(std::move(tune));
+        [this](uint32_t i) { return labels_[i]; }, 1.0f, &meter_));
     return OkStatus();
   }
 
@@ -75,7 +66,7 @@ class BoundaryShrink : public PhasedMethod {
  private:
   void Relabel(MethodContext& ctx, const std::vector<SampleRef>& batch) {
     Gather(ctx, batch, nullptr, &data_);
-    FgsmNeighbours(*attack_model_, data_.x.data(), data_.y.data(), data_.n, ctx.options.bs_epsilon,
+    FgsmNeighbours(*ctx.model, data_.x.data(), data_.y.data(), data_.n, ctx.options.bs_epsilon,
                    &neighbours_);
     Tensor logits;
     ctx.model->Forward(neighbours_.data(), data_.n, &logits, nn::Mode::kEval);
@@ -88,8 +79,7 @@ class BoundaryShrink : public PhasedMethod {
     }
   }
 
-  std::unique_ptr<nn::Model> attack_model_;  // the Begin model, for the scan only
-  std::vector<uint8_t> labels_;              // the boundary label of each forget sample
+  std::vector<uint8_t> labels_;  // the boundary label of each forget sample
   size_t changed_ = 0;
   LossMeter meter_;
   BatchData data_;

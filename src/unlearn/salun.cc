@@ -5,8 +5,10 @@
 // only the masked-in weight elements. Choice for the other parameters: biases, LSQ steps
 // (weight and input) and BatchNorm scale/shift are frozen. Freezing the weight steps is
 // what keeps the deployed int codes of masked-out weights bit-identical (codes =
-// quantize(weight, step)); SalUn's own code ranks biases too, we do not. BatchNorm running
-// statistics are buffers, not parameters: training-mode forwards still update them.
+// quantize(weight, step)); SalUn's own code ranks biases too, we do not. The saliency is
+// the gradient of the model as deployed (Mode::kEvalGradient, as SalUn's code takes it in
+// eval mode): the scan moves no BatchNorm statistics. BatchNorm running statistics are
+// buffers, not parameters: the training-mode forwards of the updates still move them.
 #include "unlearn/salun.h"
 
 #include <algorithm>
@@ -23,7 +25,7 @@ void AccumulateForgetGradient(MethodContext& ctx, const BatchData& batch,
                               std::vector<std::vector<float>>* sum) {
   const std::vector<nn::Param*>& params = ctx.model->params();
   Tensor logits, dlogits;
-  ctx.model->Forward(batch.x.data(), batch.n, &logits, nn::Mode::kTrain);
+  ctx.model->Forward(batch.x.data(), batch.n, &logits, nn::Mode::kEvalGradient);
   train::SoftmaxCrossEntropy(logits, batch.y.data(), nullptr, -1.0f, &dlogits);
   train::ZeroGrads(params);
   ctx.model->Backward(dlogits);
@@ -100,11 +102,11 @@ class Salun : public PhasedMethod {
     meter_.Reset();
     if (epoch == 0) {
       // The saliency scan.
-      phases->push_back(ForgetScanPhase(
-          "saliency", ctx, [this](MethodContext& c, const std::vector<SampleRef>& b) {
-            Gather(c, b, nullptr, &data_);
-            AccumulateForgetGradient(c, data_, &gradients_);
-          }));
+      phases->push_back(ForgetScanPhase("saliency", ctx,
+                                        [this](MethodContext& c, const std::vector<SampleRef>& b) {
+                                          Gather(c, b, nullptr, &data_);
+                                          AccumulateForgetGradient(c, data_, &gradients_);
+                                        }));
     }
     std::vector<SampleRef> all = AllOf(*ctx.forget, true);
     const std::vector<SampleRef> retain = AllOf(*ctx.retain, false);

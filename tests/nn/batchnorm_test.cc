@@ -70,6 +70,23 @@ TEST_CASE("batch norm gradients (dx, dgamma, dbeta) match finite differences", "
   }
 }
 
+TEST_CASE("batch norm eval-mode gradients match finite differences and move nothing",
+          "[engine][nn]") {
+  Rng rng(39);
+  BatchNorm bn;
+  BuildWithAffine(bn, Shape{3, 2, 3}, rng);
+  Tensor y;
+  for (int batch = 0; batch < 4; batch++) {  // running statistics away from 0 / 1
+    bn.Forward(test::RandomTensor(Shape{4, 3, 2, 3}, rng, -2.0f, 3.0f), &y, Mode::kTrain);
+  }
+  const std::vector<float> mean = bn.running_mean().values(), var = bn.running_var().values();
+  test::GradCheckOptions o = BatchNormGradOptions();
+  o.mode = Mode::kEvalGradient;
+  test::CheckGradients(bn, test::RandomTensor(Shape{4, 3, 2, 3}, rng, -2.0f, 3.0f), 34, o);
+  CHECK(bn.running_mean().values() == mean);
+  CHECK(bn.running_var().values() == var);
+}
+
 TEST_CASE("batch norm gradient properties: dx sums to zero per channel, null dx", "[engine][nn]") {
   Rng rng(34);
   BatchNorm bn;

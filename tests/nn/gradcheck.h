@@ -11,14 +11,15 @@
 namespace qf::test {
 
 struct GradCheckOptions {
-  float eps = 1e-2f;        // perturbation
-  float tolerance = 2e-2f;  // |analytic - numeric| <= tolerance * max(1, |numeric|)
-  size_t max_probes = 64;   // values probed per tensor (spread over the tensor)
+  float eps = 1e-2f;                 // perturbation
+  float tolerance = 2e-2f;           // |analytic - numeric| <= tolerance * max(1, |numeric|)
+  size_t max_probes = 64;            // values probed per tensor (spread over the tensor)
+  nn::Mode mode = nn::Mode::kTrain;  // of every Forward: kTrain or kEvalGradient
 };
 
-inline double DotLoss(nn::Layer& layer, const Tensor& x, const Tensor& r) {
+inline double DotLoss(nn::Layer& layer, const Tensor& x, const Tensor& r, nn::Mode mode) {
   Tensor y;
-  layer.Forward(x, &y, nn::Mode::kTrain);
+  layer.Forward(x, &y, mode);
   double sum = 0;
   for (size_t i = 0; i < y.size(); i++) sum += double(y[i]) * r[i];
   return sum;
@@ -29,14 +30,14 @@ inline void CheckGradients(nn::Layer& layer, Tensor x, uint64_t seed,
                            const GradCheckOptions& options = {}) {
   Rng rng(seed);
   Tensor y;
-  layer.Forward(x, &y, nn::Mode::kTrain);
+  layer.Forward(x, &y, options.mode);
   Tensor r(y.shape());
   for (float& v : r.values()) v = rng.Uniform(-1.0f, 1.0f);
 
   std::vector<nn::Param*> params;
   layer.CollectParams(&params);
   for (nn::Param* p : params) p->grad.Fill(0.0f);
-  layer.Forward(x, &y, nn::Mode::kTrain);
+  layer.Forward(x, &y, options.mode);
   Tensor dx;
   layer.Backward(r, &dx);
   REQUIRE(dx.shape() == x.shape());
@@ -45,10 +46,10 @@ inline void CheckGradients(nn::Layer& layer, Tensor x, uint64_t seed,
     const float saved = *value;
     *value = saved + options.eps;
     layer.OnParamsChanged();
-    const double plus = DotLoss(layer, x, r);
+    const double plus = DotLoss(layer, x, r, options.mode);
     *value = saved - options.eps;
     layer.OnParamsChanged();
-    const double minus = DotLoss(layer, x, r);
+    const double minus = DotLoss(layer, x, r, options.mode);
     *value = saved;
     layer.OnParamsChanged();
     const double numeric = (plus - minus) / (2.0 * options.eps);

@@ -53,7 +53,8 @@ TEST_CASE("a cloned model predicts like the original and trains independently", 
   CHECK(cloned.values() != before.values());
 }
 
-TEST_CASE("snapped shadow weights predict the same and hold nothing below the grid", "[engine][nn]") {
+TEST_CASE("snapped shadow weights predict the same and hold nothing below the grid",
+          "[engine][nn]") {
   const train::Dataset data = test::SyntheticImages(64, 12, 9, 1);
   const train::FitOptions o = OneEpoch();
   auto model = TrainedResnet8(data, o);
@@ -113,6 +114,43 @@ TEST_CASE("the input gradient matches finite differences", "[engine][nn]") {
     checked++;
   }
   CHECK(checked > 20);
+}
+
+TEST_CASE("eval-mode gradients move no state, also of a never-trained model", "[engine][nn]") {
+  const train::Dataset data = test::SyntheticImages(64, 12, 9, 4);
+  ModelSpec spec;
+  spec.arch = "resnet8";
+  spec.input = Shape{12, 12, 1};
+  spec.classes = 9;
+  auto fresh = Model::Create(spec);  // input steps not yet set from data
+  REQUIRE(fresh.ok());
+  std::unique_ptr<Model> trained = TrainedResnet8(data, OneEpoch());
+  for (Model* model : {fresh.value().get(), trained.get()}) {
+    INFO((model == trained.get() ? "trained" : "fresh"));
+    const auto before = io::SaveModel(*model);
+    REQUIRE(before.ok());
+    Tensor eval, logits, dlogits, dinput;
+    model->Forward(data.x.data(), 16, &eval, Mode::kEval);
+    model->Forward(data.x.data(), 16, &logits, Mode::kEvalGradient);
+    train::SoftmaxCrossEntropy(logits, data.y.data(), nullptr, 1.0f, &dlogits);
+    model->Backward(dlogits, &dinput);
+    // The eval function (BatchNorm unfolded: equal within rounding), with a gradient.
+    REQUIRE(logits.shape() == eval.shape());
+    for (size_t i = 0; i < eval.size(); i++) {
+      REQUIRE(std::fabs(logits[i] - eval[i]) <= 1e-4f * (1 + std::fabs(eval[i])));
+    }
+    double norm = 0;
+    for (float g : dinput.values()) norm += std::fabs(g);
+    CHECK(norm > 0);
+    const auto after = io::SaveModel(*model);
+    REQUIRE(after.ok());
+    CHECK(after.value() == before.value());
+  }
+  // A training-mode Forward of the fresh model does move state (its input steps).
+  const auto before = io::SaveModel(*fresh.value());
+  Tensor logits;
+  fresh.value()->Forward(data.x.data(), 16, &logits, Mode::kTrain);
+  CHECK(io::SaveModel(*fresh.value()).value() != before.value());
 }
 
 }  // namespace
