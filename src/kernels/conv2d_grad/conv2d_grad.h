@@ -42,13 +42,14 @@ template <Isa kIsa>
 void qf_conv2d_input_grad_im2col(const Conv2DShape& s, const float* dy, const float* w, float* dx);
 
 #if defined(QF_HAVE_WASMSIMD)
-// WebAssembly SIMD128, without the im2col matrix: dw from a list of each input pixel's
-// non-zero channels, dx tap by tap from each output row's non-zero gradients (wasmsimd.cc).
+// WebAssembly SIMD128, without the im2col matrix: dw from lists of the non-zero values of
+// x or of dy (whichever are fewer, per work), dx tap by tap from each output row's
+// non-zero gradients (wasmsimd.cc).
 // Bit for bit the reference, for every input: the zero terms it skips change no sum, and
 // calls where a skipped 0 would meet an Inf or NaN go to the reference. Inputs that are
 // their own im2col matrix, or have fewer than 4 channels, take the im2col way with
-// qf_f32_gemm__wasmsimd (also bit for bit). Allocates the pixel lists (2 x the input's
-// size) for dw and a transposed copy of w for dx.
+// qf_f32_gemm__wasmsimd (also bit for bit). Allocates the lists (2 x x's or dy's size)
+// and, splatting dy, dw^T for dw; a transposed copy of w for dx.
 void qf_conv2d_weight_grad__wasmsimd(const Conv2DShape& s, const float* x, const float* dy,
                                      float* dw);
 void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const float* w,

@@ -3,9 +3,14 @@
 // Both gradients multiply by mostly-zero factors: a ReLU'd input (x, for dw) and output
 // gradients that ReLU and max-pool leave at exactly zero (dy, for dx). The im2col route
 // copies x kh * kw times over and multiplies through every copied zero. Here:
-//   dw: each input pixel's non-zero channels are listed once. For each output row r in
-//       increasing order and each window cell (ky, kx) inside the image, every listed
-//       channel ci of the pixel the cell reads adds v * dy[r] to dw row (ky, kx, ci).
+//   dw: in one of two forms, whichever has less work (WeightGradCost):
+//       splat x: each input pixel's non-zero channels are listed once. For each output
+//       row r in increasing order and each window cell (ky, kx) inside the image, every
+//       listed channel ci of the pixel the cell reads adds v * dy[r] (a vector over
+//       output channels) to dw row (ky, kx, ci).
+//       splat dy: each output row's non-zero gradients are listed. For each row r in
+//       increasing order, every listed dy[r][co] adds dy[r][co] * x[pixel] (a vector over
+//       input channels) to row co of dw^T, cell by cell; dw^T is transposed at the end.
 //   dx: each output row's non-zero gradients dy[r][co] are listed. For each row r in
 //       increasing order and each window cell inside the image, the cell's sums
 //       +0 + dy[r][co] * w[(ky, kx, ci)][co] over co increasing are formed in registers
@@ -14,7 +19,8 @@
 // cells are zeros of the im2col matrix). As in qf_f32_gemm__wasmsimd, leaving out a +-0
 // term changes no bit: a chain that starts at +0 is never -0, and s + (+-0) == s. That
 // holds while the other factor is finite; a call with an Inf or NaN there goes to the
-// reference, whose 0 * Inf = NaN would otherwise be skipped. Vectors run across output
+// reference, whose 0 * Inf = NaN would otherwise be skipped (dw needs both x and dy
+// finite: the padding cells it skips are zeros times dy). Vectors run across output
 // channels (dw) or input channels (dx), never along a chain.
 #include <wasm_simd128.h>
 
@@ -47,18 +53,6 @@ struct Entry {
   float v;         // its value, non-zero
 };
 
-bool AllFinite(const float* x, size_t n) {
-  const v128_t inf = wasm_f32x4_splat(INFINITY);
-  v128_t finite = wasm_i32x4_splat(-1);
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    finite = wasm_v128_and(finite, wasm_f32x4_lt(wasm_f32x4_abs(wasm_v128_load(x + i)), inf));
-  }
-  bool ok = wasm_i32x4_all_true(finite);
-  for (; i < n; i++) ok &= std::isfinite(x[i]);
-  return ok;
-}
-
 // Appends the non-zero values of x[0, n) to `out`; returns how many. Branch-free: the
 // zeros fall where the data puts them.
 size_t AppendNonZero(const float* x, size_t n, Entry* out) {
@@ -85,28 +79,53 @@ size_t PixelOf(const Conv2DShape& s, size_t b, size_t oy, size_t ox, size_t ky, 
 
 // ---- dw ---------------------------------------------------------------------------
 
-// Input pixel `pix`'s non-zero channels are entries[start[pix], start[pix + 1]).
-struct PixelLists {
+// Row i's non-zero values (of `rows` rows of `width`) are entries[start[i], start[i + 1]).
+struct RowLists {
   std::vector<uint32_t> start;
   std::vector<Entry> entries;
 };
 
-PixelLists ListPixels(const Conv2DShape& s, const float* x) {
-  const size_t pixels = s.n * s.in_h * s.in_w;
-  PixelLists lists{std::vector<uint32_t>(pixels + 1), std::vector<Entry>(pixels * s.cin + 1)};
+RowLists ListRows(const float* v, size_t rows, size_t width) {
+  RowLists lists{std::vector<uint32_t>(rows + 1), std::vector<Entry>(rows * width + 1)};
   uint32_t n = 0;
-  for (size_t pix = 0; pix < pixels; pix++) {
-    lists.start[pix] = n;
-    n += uint32_t(AppendNonZero(x + pix * s.cin, s.cin, lists.entries.data() + n));
+  for (size_t i = 0; i < rows; i++) {
+    lists.start[i] = n;
+    n += uint32_t(AppendNonZero(v + i * width, width, lists.entries.data() + n));
   }
-  lists.start[pixels] = n;
+  lists.start[rows] = n;
   return lists;
 }
 
-// Adds output position (b, oy, ox)'s terms to dw columns [c0, c0 + 4 V + lanes): g is
-// its dy row and dw the matrix, both from column c0.
+struct Census {
+  size_t nonzero;
+  bool finite;
+};
+
+Census Count(const float* x, size_t n) {
+  const v128_t zero = wasm_f32x4_splat(0.0f), inf = wasm_f32x4_splat(INFINITY);
+  v128_t nonzero = wasm_i32x4_splat(0), finite = wasm_i32x4_splat(-1);  // lanes: counts, masks
+  Census census{0, true};
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    nonzero = wasm_i32x4_sub(nonzero, wasm_f32x4_ne(v, zero));  // a true lane is -1
+    finite = wasm_v128_and(finite, wasm_f32x4_lt(wasm_f32x4_abs(v), inf));
+  }
+  for (; i < n; i++) {
+    census.nonzero += x[i] != 0.0f;
+    census.finite &= std::isfinite(x[i]);
+  }
+  census.nonzero +=
+      size_t(wasm_i32x4_extract_lane(nonzero, 0)) + size_t(wasm_i32x4_extract_lane(nonzero, 1)) +
+      size_t(wasm_i32x4_extract_lane(nonzero, 2)) + size_t(wasm_i32x4_extract_lane(nonzero, 3));
+  census.finite &= wasm_i32x4_all_true(finite);
+  return census;
+}
+
+// Splat x: adds output position (b, oy, ox)'s terms to dw columns [c0, c0 + 4 V + lanes):
+// g is its dy row and dw the matrix, both from column c0; `lists` are x's pixels.
 template <size_t V>
-void AddPositionToWeightGrad(const Conv2DShape& s, const PixelLists& lists, size_t b, size_t oy,
+void AddPositionToWeightGrad(const Conv2DShape& s, const RowLists& lists, size_t b, size_t oy,
                              size_t ox, const float* g, size_t lanes, float* dw) {
   v128_t gv[V > 0 ? V : 1];
   for (size_t v = 0; v < V; v++) gv[v] = wasm_v128_load(g + 4 * v);
@@ -129,7 +148,7 @@ void AddPositionToWeightGrad(const Conv2DShape& s, const PixelLists& lists, size
   }
 }
 
-using AddPositionFn = void (*)(const Conv2DShape&, const PixelLists&, size_t, size_t, size_t,
+using AddPositionFn = void (*)(const Conv2DShape&, const RowLists&, size_t, size_t, size_t,
                                const float*, size_t, float*);
 template <size_t... V>
 constexpr std::array<AddPositionFn, sizeof...(V)> AddPositionTable(std::index_sequence<V...>) {
@@ -137,6 +156,98 @@ constexpr std::array<AddPositionFn, sizeof...(V)> AddPositionTable(std::index_se
 }
 // Indexed by the number of vectors.
 constexpr auto kAddPosition = AddPositionTable(std::make_index_sequence<kMaxWeightVectors + 1>());
+
+// Splat dy: adds output position (b, oy, ox)'s n non-zero gradients `terms` to dw^T (cout
+// rows of depth()), input channels [c0, c0 + 4 V + lanes) of each cell; x and dwt are
+// given from channel c0.
+template <size_t V>
+void AddPositionToWeightGradT(const Conv2DShape& s, const float* x, const Entry* terms, size_t n,
+                              size_t b, size_t oy, size_t ox, size_t lanes, float* dwt) {
+  const size_t depth = s.depth();
+  const Window win = WindowOf(s, oy, ox);
+  for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+    for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
+      const float* xp = x + PixelOf(s, b, oy, ox, ky, kx) * s.cin;
+      v128_t xv[V > 0 ? V : 1];
+      for (size_t v = 0; v < V; v++) xv[v] = wasm_v128_load(xp + 4 * v);
+      float* cell = dwt + (ky * s.kw + kx) * s.cin;
+      for (size_t t = 0; t < n; t++) {
+        const v128_t f = wasm_f32x4_splat(terms[t].v);
+        float* c = cell + size_t(terms[t].index) * depth;
+        for (size_t v = 0; v < V; v++) {
+          const v128_t sum = wasm_f32x4_add(wasm_v128_load(c + 4 * v), wasm_f32x4_mul(f, xv[v]));
+          wasm_v128_store(c + 4 * v, sum);
+        }
+        for (size_t l = 4 * V; l < 4 * V + lanes; l++) c[l] += terms[t].v * xp[l];
+      }
+    }
+  }
+}
+
+using AddPositionTFn = void (*)(const Conv2DShape&, const float*, const Entry*, size_t, size_t,
+                                size_t, size_t, size_t, float*);
+template <size_t... V>
+constexpr std::array<AddPositionTFn, sizeof...(V)> AddPositionTTable(std::index_sequence<V...>) {
+  return {AddPositionToWeightGradT<V>...};
+}
+constexpr auto kAddPositionT = AddPositionTTable(std::make_index_sequence<kMaxWeightVectors + 1>());
+
+// The work of each dw form, in vector steps: a term costs kPerTerm (reading it, its splat,
+// its row's address) plus a vector step per 4 channels of its row and one per lane left.
+// An input value enters about kh * kw / (stride_h * stride_w) windows, a gradient kh * kw.
+constexpr size_t kPerTerm = 2;
+struct WeightGradCost {
+  size_t splat_x, splat_dy;
+};
+WeightGradCost CostOf(const Conv2DShape& s, size_t x_nonzero, size_t dy_nonzero) {
+  const size_t cells = s.kh * s.kw;
+  return {x_nonzero * cells / (s.stride_h * s.stride_w) * (kPerTerm + s.cout / 4 + s.cout % 4),
+          dy_nonzero * cells * (kPerTerm + s.cin / 4 + s.cin % 4)};
+}
+
+// dw (zeroed) from x's pixel lists, in position order, 64 output channels at a time.
+void WeightGradSplatX(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
+  const RowLists lists = ListRows(x, s.n * s.in_h * s.in_w, s.cin);
+  const size_t cout = s.cout, oh = s.out_h(), ow = s.out_w();
+  for (size_t c0 = 0; c0 < cout; c0 += 4 * kMaxWeightVectors) {
+    const size_t width = std::min(cout - c0, 4 * kMaxWeightVectors);
+    const AddPositionFn add = kAddPosition[width / 4];
+    const float* g = dy + c0;
+    for (size_t b = 0; b < s.n; b++) {
+      for (size_t oy = 0; oy < oh; oy++) {
+        for (size_t ox = 0; ox < ow; ox++, g += cout) {
+          add(s, lists, b, oy, ox, g, width % 4, dw + c0);
+        }
+      }
+    }
+  }
+}
+
+// dw from dy's row lists into dw^T, in position order, 64 input channels at a time; then
+// transposed into dw.
+void WeightGradSplatDy(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
+  const size_t cin = s.cin, cout = s.cout, depth = s.depth(), oh = s.out_h(), ow = s.out_w();
+  const RowLists lists = ListRows(dy, s.out_rows(), cout);
+  std::vector<float> dwt(cout * depth, 0.0f);
+  for (size_t c0 = 0; c0 < cin; c0 += 4 * kMaxWeightVectors) {
+    const size_t width = std::min(cin - c0, 4 * kMaxWeightVectors);
+    const AddPositionTFn add = kAddPositionT[width / 4];
+    size_t r = 0;
+    for (size_t b = 0; b < s.n; b++) {
+      for (size_t oy = 0; oy < oh; oy++) {
+        for (size_t ox = 0; ox < ow; ox++, r++) {
+          const size_t n = lists.start[r + 1] - lists.start[r];
+          if (n == 0) continue;
+          add(s, x + c0, lists.entries.data() + lists.start[r], n, b, oy, ox, width % 4,
+              dwt.data() + c0);
+        }
+      }
+    }
+  }
+  for (size_t co = 0; co < cout; co++) {
+    for (size_t d = 0; d < depth; d++) dw[d * cout + co] = dwt[co * depth + d];
+  }
+}
 
 // ---- dx ---------------------------------------------------------------------------
 
@@ -179,24 +290,18 @@ void qf_conv2d_weight_grad__wasmsimd(const Conv2DShape& s, const float* x, const
     qf_conv2d_weight_grad_im2col<Isa::kWasmSimd>(s, x, dy, dw);
     return;
   }
-  if (!AllFinite(dy, rows * cout)) {
+  const Census in_x = Count(x, s.n * s.in_h * s.in_w * s.cin), in_dy = Count(dy, rows * cout);
+  if (!in_x.finite || !in_dy.finite) {
     qf_conv2d_weight_grad__ref(s, x, dy, dw);
     return;
   }
-  const PixelLists lists = ListPixels(s, x);
-  std::fill(dw, dw + depth * cout, 0.0f);
-  const size_t oh = s.out_h(), ow = s.out_w();
-  for (size_t c0 = 0; c0 < cout; c0 += 4 * kMaxWeightVectors) {
-    const size_t width = std::min(cout - c0, 4 * kMaxWeightVectors);
-    const AddPositionFn add = kAddPosition[width / 4];
-    const float* g = dy + c0;
-    for (size_t b = 0; b < s.n; b++) {
-      for (size_t oy = 0; oy < oh; oy++) {
-        for (size_t ox = 0; ox < ow; ox++, g += cout)
-          add(s, lists, b, oy, ox, g, width % 4, dw + c0);
-      }
-    }
+  const WeightGradCost cost = CostOf(s, in_x.nonzero, in_dy.nonzero);
+  if (cost.splat_dy < cost.splat_x) {
+    WeightGradSplatDy(s, x, dy, dw);
+    return;
   }
+  std::fill(dw, dw + depth * cout, 0.0f);
+  WeightGradSplatX(s, x, dy, dw);
 }
 
 void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const float* w,
@@ -207,7 +312,7 @@ void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const
     qf_conv2d_input_grad_im2col<Isa::kWasmSimd>(s, dy, w, dx);
     return;
   }
-  if (!AllFinite(w, depth * cout)) {
+  if (!Count(w, depth * cout).finite) {
     qf_conv2d_input_grad__ref(s, dy, w, dx);
     return;
   }
