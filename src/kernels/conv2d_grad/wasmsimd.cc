@@ -32,13 +32,14 @@
 #include <vector>
 
 #include "core/check.h"
+#include "kernels/census_wasmsimd.h"
 #include "kernels/conv2d/im2col_f32.h"
 #include "kernels/conv2d_grad/conv2d_grad.h"
 
 namespace qf::kernels {
 namespace {
 
-constexpr size_t kMaxWeightVectors = 16;  // dw: 64 channels of a dy row held in registers
+constexpr size_t kMaxWeightVectors = 16;  // dw: 64 channels of a dy row or x pixel in registers
 constexpr size_t kMaxInputVectors = 8;    // dx: 32 channels of sums held in registers
 
 // Shapes the direct loops do not pay off on go the im2col way, which with
@@ -94,32 +95,6 @@ RowLists ListRows(const float* v, size_t rows, size_t width) {
   }
   lists.start[rows] = n;
   return lists;
-}
-
-struct Census {
-  size_t nonzero;
-  bool finite;
-};
-
-Census Count(const float* x, size_t n) {
-  const v128_t zero = wasm_f32x4_splat(0.0f), inf = wasm_f32x4_splat(INFINITY);
-  v128_t nonzero = wasm_i32x4_splat(0), finite = wasm_i32x4_splat(-1);  // lanes: counts, masks
-  Census census{0, true};
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const v128_t v = wasm_v128_load(x + i);
-    nonzero = wasm_i32x4_sub(nonzero, wasm_f32x4_ne(v, zero));  // a true lane is -1
-    finite = wasm_v128_and(finite, wasm_f32x4_lt(wasm_f32x4_abs(v), inf));
-  }
-  for (; i < n; i++) {
-    census.nonzero += x[i] != 0.0f;
-    census.finite &= std::isfinite(x[i]);
-  }
-  census.nonzero +=
-      size_t(wasm_i32x4_extract_lane(nonzero, 0)) + size_t(wasm_i32x4_extract_lane(nonzero, 1)) +
-      size_t(wasm_i32x4_extract_lane(nonzero, 2)) + size_t(wasm_i32x4_extract_lane(nonzero, 3));
-  census.finite &= wasm_i32x4_all_true(finite);
-  return census;
 }
 
 // Splat x: adds output position (b, oy, ox)'s terms to dw columns [c0, c0 + 4 V + lanes):
@@ -290,7 +265,9 @@ void qf_conv2d_weight_grad__wasmsimd(const Conv2DShape& s, const float* x, const
     qf_conv2d_weight_grad_im2col<Isa::kWasmSimd>(s, x, dy, dw);
     return;
   }
-  const Census in_x = Count(x, s.n * s.in_h * s.in_w * s.cin), in_dy = Count(dy, rows * cout);
+  const size_t x_size = s.n * s.in_h * s.in_w * s.cin;
+  const Census in_x = CountNonZero(x, 1, x_size, x_size);
+  const Census in_dy = CountNonZero(dy, 1, rows * cout, rows * cout);
   if (!in_x.finite || !in_dy.finite) {
     qf_conv2d_weight_grad__ref(s, x, dy, dw);
     return;
@@ -312,7 +289,7 @@ void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const
     qf_conv2d_input_grad_im2col<Isa::kWasmSimd>(s, dy, w, dx);
     return;
   }
-  if (!Count(w, depth * cout).finite) {
+  if (!CountNonZero(w, depth, cout, cout).finite) {
     qf_conv2d_input_grad__ref(s, dy, w, dx);
     return;
   }

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/census_wasmsimd.h"
 #include "kernels/f32_gemm/f32_gemm.h"
 
 namespace qf::kernels {
@@ -177,35 +178,6 @@ void Run(const Problem& pr) {
   }
 }
 
-struct Census {
-  size_t nonzero = 0;
-  bool finite = true;
-};
-
-Census Count(const float* x, size_t rows, size_t cols, size_t ld) {
-  const v128_t zero = wasm_f32x4_splat(0.0f), inf = wasm_f32x4_splat(INFINITY);
-  v128_t nonzero = wasm_i32x4_splat(0), finite = wasm_i32x4_splat(-1);  // lanes: counts, masks
-  Census census;
-  for (size_t i = 0; i < rows; i++) {
-    const float* row = x + i * ld;
-    size_t j = 0;
-    for (; j + 4 <= cols; j += 4) {
-      const v128_t v = wasm_v128_load(row + j);
-      nonzero = wasm_i32x4_sub(nonzero, wasm_f32x4_ne(v, zero));  // a true lane is -1
-      finite = wasm_v128_and(finite, wasm_f32x4_lt(wasm_f32x4_abs(v), inf));
-    }
-    for (; j < cols; j++) {
-      census.nonzero += row[j] != 0.0f;
-      census.finite &= std::isfinite(row[j]);
-    }
-  }
-  census.nonzero +=
-      size_t(wasm_i32x4_extract_lane(nonzero, 0)) + size_t(wasm_i32x4_extract_lane(nonzero, 1)) +
-      size_t(wasm_i32x4_extract_lane(nonzero, 2)) + size_t(wasm_i32x4_extract_lane(nonzero, 3));
-  census.finite &= wasm_i32x4_all_true(finite);
-  return census;
-}
-
 // The work of a form, in vector multiply-add steps. Each non-zero term of the splatted
 // operand costs kPerTerm and a streamed row (cols / 4 vector steps and cols % 4 scalar
 // ones); each element of S is read and tested once, after a transposing copy if its
@@ -238,8 +210,8 @@ void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, con
     return;
   }
   const bool a_t = ta == Trans::kYes, b_t = tb == Trans::kYes;
-  const Census in_a = Count(a, a_t ? k : m, a_t ? m : k, lda);
-  const Census in_b = Count(b, b_t ? n : k, b_t ? k : n, ldb);
+  const Census in_a = CountNonZero(a, a_t ? k : m, a_t ? m : k, lda);
+  const Census in_b = CountNonZero(b, b_t ? n : k, b_t ? k : n, ldb);
   // Each form splats one operand and streams the other, packed first when its rows are
   // not contiguous.
   Problem rows{m, n, k, a, a_t ? 1 : lda, a_t ? lda : 1, b, ldb, c, ldc, 1, accumulate};
