@@ -5,6 +5,7 @@
 
 #include <catch.hpp>
 #include <cmath>
+#include <string>
 
 #include "io/model_file.h"
 #include "nn/state_snapshot.h"
@@ -76,17 +77,23 @@ TEST_CASE("snapped shadow weights predict the same and hold nothing below the gr
   CHECK(io::SaveModel(*model, io::SaveOptions{}).value() == through_codes(*model));
 }
 
-TEST_CASE("the input gradient matches finite differences", "[engine][nn]") {
+void CheckInputGradient(const std::string& arch, Mode mode) {
+  INFO(arch);
   ModelSpec spec;
-  spec.arch = "lenet";
+  spec.arch = arch;
   spec.input = Shape{8, 8, 1};
   spec.classes = 5;
   spec.weight_bits = 32;
   auto model = Model::Create(spec);
   REQUIRE(model.ok());
   const train::Dataset data = test::SyntheticImages(3, 8, 5, 2);
+  if (mode == Mode::kEvalGradient) {  // running statistics of their own, away from 0 / 1
+    train::FitOptions o = OneEpoch();
+    o.lr = 0.01f;
+    REQUIRE(train::Fit(*model.value(), test::SyntheticImages(64, 8, 5, 3), o).ok());
+  }
   Tensor logits, dlogits, dinput;
-  model.value()->Forward(data.x.data(), 3, &logits, Mode::kTrain);
+  model.value()->Forward(data.x.data(), 3, &logits, mode);
   train::SoftmaxCrossEntropy(logits, data.y.data(), nullptr, 1.0f, &dlogits);
   model.value()->Backward(dlogits, &dinput);
   REQUIRE(dinput.shape() == Shape{3, 8, 8, 1});
@@ -96,7 +103,7 @@ TEST_CASE("the input gradient matches finite differences", "[engine][nn]") {
   for (size_t i = 0; i < x.size(); i++) x[i] = data.x[i] / 255.0f;
   auto loss = [&](const Tensor& input) {
     Tensor z;
-    model.value()->net().Forward(input, &z, Mode::kTrain);
+    model.value()->net().Forward(input, &z, mode);
     return double(train::SoftmaxCrossEntropy(z, data.y.data(), nullptr, 1.0f, nullptr));
   };
   size_t checked = 0;
@@ -114,6 +121,12 @@ TEST_CASE("the input gradient matches finite differences", "[engine][nn]") {
     checked++;
   }
   CHECK(checked > 20);
+}
+
+TEST_CASE("the input gradient matches finite differences", "[engine][nn]") {
+  CheckInputGradient("lenet", Mode::kTrain);
+  // The model as deployed: BatchNorm with its running statistics, through residual blocks.
+  CheckInputGradient("resnet8", Mode::kEvalGradient);
 }
 
 TEST_CASE("eval-mode gradients move no state, also of a never-trained model", "[engine][nn]") {
