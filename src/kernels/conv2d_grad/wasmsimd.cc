@@ -180,8 +180,9 @@ WeightGradCost CostOf(const Conv2DShape& s, size_t x_nonzero, size_t dy_nonzero)
           dy_nonzero * cells * (kPerTerm + s.cin / 4 + s.cin % 4)};
 }
 
-// dw (zeroed) from x's pixel lists, in position order, 64 output channels at a time.
+// dw from x's pixel lists, in position order, 64 output channels at a time.
 void WeightGradSplatX(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
+  std::fill(dw, dw + s.depth() * s.cout, 0.0f);
   const RowLists lists = ListRows(x, s.n * s.in_h * s.in_w, s.cin);
   const size_t cout = s.cout, oh = s.out_h(), ow = s.out_w();
   for (size_t c0 = 0; c0 < cout; c0 += 4 * kMaxWeightVectors) {
@@ -260,7 +261,7 @@ constexpr auto kAddCell = AddCellTable(std::make_index_sequence<kMaxInputVectors
 void qf_conv2d_weight_grad__wasmsimd(const Conv2DShape& s, const float* x, const float* dy,
                                      float* dw) {
   QF_CHECK(s.Valid());
-  const size_t rows = s.out_rows(), depth = s.depth(), cout = s.cout;
+  const size_t rows = s.out_rows(), cout = s.cout;
   if (GoIm2Col(s)) {
     qf_conv2d_weight_grad_im2col<Isa::kWasmSimd>(s, x, dy, dw);
     return;
@@ -275,16 +276,15 @@ void qf_conv2d_weight_grad__wasmsimd(const Conv2DShape& s, const float* x, const
   const WeightGradCost cost = CostOf(s, in_x.nonzero, in_dy.nonzero);
   if (cost.splat_dy < cost.splat_x) {
     WeightGradSplatDy(s, x, dy, dw);
-    return;
+  } else {
+    WeightGradSplatX(s, x, dy, dw);
   }
-  std::fill(dw, dw + depth * cout, 0.0f);
-  WeightGradSplatX(s, x, dy, dw);
 }
 
 void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const float* w,
                                     float* dx) {
   QF_CHECK(s.Valid());
-  const size_t rows = s.out_rows(), depth = s.depth(), cin = s.cin, cout = s.cout;
+  const size_t depth = s.depth(), cin = s.cin, cout = s.cout;
   if (GoIm2Col(s)) {
     qf_conv2d_input_grad_im2col<Isa::kWasmSimd>(s, dy, w, dx);
     return;
