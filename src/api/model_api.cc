@@ -72,12 +72,9 @@ StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len
                       ReserveMemory(out_bytes + model_->BatchBytes(batch, nn::Mode::kEval),
                                     "predict of " + std::to_string(n) + " samples"));
   std::vector<float> logits(n * model_->classes());
-  Tensor out;
-  for (size_t lo = 0; lo < n; lo += batch) {
-    const size_t m = std::min(batch, n - lo);
-    model_->Forward(x + lo * per_sample, m, &out, nn::Mode::kEval);
-    std::copy(out.values().begin(), out.values().end(), logits.begin() + lo * model_->classes());
-  }
+  model_->ForwardInBatches(x, n, batch, nn::Mode::kEval, [&](size_t first, const Tensor& out) {
+    std::copy(out.values().begin(), out.values().end(), logits.begin() + first * model_->classes());
+  });
   return logits;
 }
 

@@ -4,6 +4,7 @@
 // nn/layer_list.h (arch "custom"); nn/model_json.h reads and writes specs as JSON.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -84,6 +85,17 @@ class Model {
 
   // logits [n, classes] for n samples of uint8 pixels (n * input_shape().size() bytes).
   void Forward(const uint8_t* pixels, size_t n, Tensor* logits, Mode mode);
+  // Forward over n samples in batches of `batch` (the last one may be smaller), calling
+  // visit(first, logits) after each with the index of the batch's first sample.
+  template <typename Visit>
+  void ForwardInBatches(const uint8_t* pixels, size_t n, size_t batch, Mode mode, Visit&& visit) {
+    const size_t per_sample = spec_.input.size();
+    Tensor logits;
+    for (size_t first = 0; first < n; first += batch) {
+      Forward(pixels + first * per_sample, std::min(batch, n - first), &logits, mode);
+      visit(first, logits);
+    }
+  }
   // Back-propagates dL/dlogits of the last kTrain Forward into parameter gradients and,
   // when `dinput` is given, writes dL/d(input) with the input as Forward saw it
   // (pixels / 255, shape [n, ...input_shape()]): what adversarial inputs (FGSM) need.

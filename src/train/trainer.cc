@@ -145,16 +145,16 @@ size_t CountCorrect(const Tensor& logits, const uint8_t* labels) {
 
 EvalResult Evaluate(nn::Model& model, const Dataset& data, size_t batch_size) {
   batch_size = std::max<size_t>(1, std::min(batch_size, model.eval_batch()));
-  const size_t n = data.size(), d = model.input_shape().size();
-  Tensor logits;
+  const size_t n = data.size();
   double loss = 0;
   size_t correct = 0;
-  for (size_t lo = 0; lo < n; lo += batch_size) {
-    const size_t m = std::min(batch_size, n - lo);
-    model.Forward(data.x.data() + lo * d, m, &logits, nn::Mode::kEval);
-    loss += double(SoftmaxCrossEntropy(logits, data.y.data() + lo, nullptr, 1.0f, nullptr)) * m;
-    correct += CountCorrect(logits, data.y.data() + lo);
-  }
+  model.ForwardInBatches(data.x.data(), n, batch_size, nn::Mode::kEval,
+                         [&](size_t first, const Tensor& logits) {
+                           const uint8_t* y = data.y.data() + first;
+                           loss += double(SoftmaxCrossEntropy(logits, y, nullptr, 1.0f, nullptr)) *
+                                   double(logits.shape()[0]);
+                           correct += CountCorrect(logits, y);
+                         });
   EvalResult result;
   result.accuracy = n ? float(double(correct) / double(n)) : 0.0f;
   result.loss = n ? float(loss / double(n)) : 0.0f;

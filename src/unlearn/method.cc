@@ -78,16 +78,21 @@ std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget) {
 
 namespace {
 
+// `samples` cut, in order, into batches of ctx.options.batch_size (the last may be smaller).
+std::vector<std::vector<SampleRef>> Chunks(const MethodContext& ctx,
+                                           const std::vector<SampleRef>& samples) {
+  const size_t bs = ctx.options.batch_size;
+  std::vector<std::vector<SampleRef>> batches;
+  for (size_t lo = 0; lo < samples.size(); lo += bs) {
+    batches.emplace_back(samples.begin() + lo, samples.begin() + std::min(lo + bs, samples.size()));
+  }
+  return batches;
+}
+
 // Batches of all of `data` in order, unshuffled (for scans that update nothing).
 std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
                                                    const train::Dataset& data, bool forget) {
-  const std::vector<SampleRef> all = AllOf(data, forget);
-  const size_t bs = ctx.options.batch_size;
-  std::vector<std::vector<SampleRef>> batches;
-  for (size_t lo = 0; lo < all.size(); lo += bs) {
-    batches.emplace_back(all.begin() + lo, all.begin() + std::min(lo + bs, all.size()));
-  }
-  return batches;
+  return Chunks(ctx, AllOf(data, forget));
 }
 
 }  // namespace
@@ -95,12 +100,7 @@ std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
 std::vector<std::vector<SampleRef>> MakeBatches(MethodContext& ctx,
                                                 std::vector<SampleRef> samples) {
   ctx.rng.Shuffle(samples.data(), samples.size());
-  std::vector<std::vector<SampleRef>> batches;
-  const size_t bs = ctx.options.batch_size;
-  for (size_t lo = 0; lo < samples.size(); lo += bs) {
-    batches.emplace_back(samples.begin() + lo, samples.begin() + std::min(lo + bs, samples.size()));
-  }
-  return batches;
+  return Chunks(ctx, samples);
 }
 
 StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, float sign, float lr) {

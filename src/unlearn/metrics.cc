@@ -43,25 +43,22 @@ StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Datase
   if (copy->BeginCalibration() > 0) {
     // Batches of one size: each weighs the same in the average.
     const size_t n = std::min(calibration.size(), kCalibrationSamples);
-    const size_t batch = std::min(copy->eval_batch(), n), d = copy->input_shape().size();
-    Tensor logits;
-    for (size_t lo = 0; lo + batch <= n; lo += batch) {
-      copy->Forward(calibration.x.data() + lo * d, batch, &logits, nn::Mode::kCalibrate);
-    }
+    const size_t batch = std::min(copy->eval_batch(), n);
+    copy->ForwardInBatches(calibration.x.data(), n - n % batch, batch, nn::Mode::kCalibrate,
+                           [](size_t, const Tensor&) {});
   }
   return AccuracyPoints(PredictProbs(*copy, forget), forget);
 }
 
 Tensor PredictProbs(nn::Model& model, const train::Dataset& data) {
-  const size_t batch = model.eval_batch();
-  const size_t n = data.size(), d = model.input_shape().size(), c = model.classes();
-  Tensor probs(Shape{n, c}), logits;
-  for (size_t lo = 0; lo < n; lo += batch) {
-    const size_t m = std::min(batch, n - lo);
-    model.Forward(data.x.data() + lo * d, m, &logits, nn::Mode::kEval);
-    train::Softmax(logits, &logits);
-    std::copy(logits.values().begin(), logits.values().end(), probs.data() + lo * c);
-  }
+  const size_t c = model.classes();
+  Tensor probs(Shape{data.size(), c}), batch_probs;
+  model.ForwardInBatches(data.x.data(), data.size(), model.eval_batch(), nn::Mode::kEval,
+                         [&](size_t first, const Tensor& logits) {
+                           train::Softmax(logits, &batch_probs);
+                           std::copy(batch_probs.values().begin(), batch_probs.values().end(),
+                                     probs.data() + first * c);
+                         });
   return probs;
 }
 

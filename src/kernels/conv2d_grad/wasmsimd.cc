@@ -28,6 +28,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,17 @@ namespace {
 
 constexpr size_t kMaxWeightVectors = 16;  // dw: 64 channels of a dy row or x pixel in registers
 constexpr size_t kMaxInputVectors = 8;    // dx: 32 channels of sums held in registers
+
+// A kernel templated on its vector count V, as a table of its instantiations for
+// V = 0 .. N, indexed by V: make(std::integral_constant<size_t, V>) returns instance V.
+template <typename Make, size_t... V>
+constexpr auto TableOf(Make make, std::index_sequence<V...>) {
+  return std::array{make(std::integral_constant<size_t, V>())...};
+}
+template <size_t N, typename Make>
+constexpr auto TableOf(Make make) {
+  return TableOf(make, std::make_index_sequence<N + 1>());
+}
 
 // Shapes the direct loops do not pay off on go the im2col way, which with
 // qf_f32_gemm__wasmsimd is bit for bit the reference too: inputs that already are their
@@ -123,14 +135,8 @@ void AddPositionToWeightGrad(const Conv2DShape& s, const RowLists& lists, size_t
   }
 }
 
-using AddPositionFn = void (*)(const Conv2DShape&, const RowLists&, size_t, size_t, size_t,
-                               const float*, size_t, float*);
-template <size_t... V>
-constexpr std::array<AddPositionFn, sizeof...(V)> AddPositionTable(std::index_sequence<V...>) {
-  return {AddPositionToWeightGrad<V>...};
-}
-// Indexed by the number of vectors.
-constexpr auto kAddPosition = AddPositionTable(std::make_index_sequence<kMaxWeightVectors + 1>());
+constexpr auto kAddPosition =
+    TableOf<kMaxWeightVectors>([](auto v) { return &AddPositionToWeightGrad<decltype(v)::value>; });
 
 // Splat dy: adds output position (b, oy, ox)'s n non-zero gradients `terms` to dw^T (cout
 // rows of depth()), input channels [c0, c0 + 4 V + lanes) of each cell; x and dwt are
@@ -159,13 +165,8 @@ void AddPositionToWeightGradT(const Conv2DShape& s, const float* x, const Entry*
   }
 }
 
-using AddPositionTFn = void (*)(const Conv2DShape&, const float*, const Entry*, size_t, size_t,
-                                size_t, size_t, size_t, float*);
-template <size_t... V>
-constexpr std::array<AddPositionTFn, sizeof...(V)> AddPositionTTable(std::index_sequence<V...>) {
-  return {AddPositionToWeightGradT<V>...};
-}
-constexpr auto kAddPositionT = AddPositionTTable(std::make_index_sequence<kMaxWeightVectors + 1>());
+constexpr auto kAddPositionT = TableOf<kMaxWeightVectors>(
+    [](auto v) { return &AddPositionToWeightGradT<decltype(v)::value>; });
 
 // The work of each dw form, in vector steps: a term costs kPerTerm (reading it, its splat,
 // its row's address) plus a vector step per 4 channels of its row and one per lane left.
@@ -187,7 +188,7 @@ void WeightGradSplatX(const Conv2DShape& s, const float* x, const float* dy, flo
   const size_t cout = s.cout, oh = s.out_h(), ow = s.out_w();
   for (size_t c0 = 0; c0 < cout; c0 += 4 * kMaxWeightVectors) {
     const size_t width = std::min(cout - c0, 4 * kMaxWeightVectors);
-    const AddPositionFn add = kAddPosition[width / 4];
+    const auto add = kAddPosition[width / 4];
     const float* g = dy + c0;
     for (size_t b = 0; b < s.n; b++) {
       for (size_t oy = 0; oy < oh; oy++) {
@@ -207,7 +208,7 @@ void WeightGradSplatDy(const Conv2DShape& s, const float* x, const float* dy, fl
   std::vector<float> dwt(cout * depth, 0.0f);
   for (size_t c0 = 0; c0 < cin; c0 += 4 * kMaxWeightVectors) {
     const size_t width = std::min(cin - c0, 4 * kMaxWeightVectors);
-    const AddPositionTFn add = kAddPositionT[width / 4];
+    const auto add = kAddPositionT[width / 4];
     size_t r = 0;
     for (size_t b = 0; b < s.n; b++) {
       for (size_t oy = 0; oy < oh; oy++) {
@@ -249,12 +250,8 @@ void AddCellToInputGrad(const Entry* terms, size_t n, const float* w, size_t ld,
   for (size_t l = 0; l < lanes; l++) dst[4 * V + l] += tail[l];
 }
 
-using AddCellFn = void (*)(const Entry*, size_t, const float*, size_t, size_t, float*);
-template <size_t... V>
-constexpr std::array<AddCellFn, sizeof...(V)> AddCellTable(std::index_sequence<V...>) {
-  return {AddCellToInputGrad<V>...};
-}
-constexpr auto kAddCell = AddCellTable(std::make_index_sequence<kMaxInputVectors + 1>());
+constexpr auto kAddCell =
+    TableOf<kMaxInputVectors>([](auto v) { return &AddCellToInputGrad<decltype(v)::value>; });
 
 }  // namespace
 
