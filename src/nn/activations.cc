@@ -13,13 +13,13 @@ StatusOr<Shape> Relu::Build(const Shape& input, const BuildInfo&) { return input
 void Relu::Forward(const Tensor& x, Tensor* y, Mode mode) {
   y->Resize(x.shape());
   for (size_t i = 0; i < x.size(); i++) (*y)[i] = std::min(std::max(x[i], 0.0f), cap_);
-  if (KeepsCaches(mode)) x_ = x;
+  if (KeepsCaches(mode)) x_ = &x;
 }
 
 void Relu::Backward(const Tensor& dy, Tensor* dx) {
   if (!dx) return;
   dx->Resize(dy.shape());
-  const float *x = x_.data(), *g = dy.data();
+  const float *x = x_->data(), *g = dy.data();
   float* out = dx->data();
   for (size_t i = 0; i < dy.size(); i++) {
     // '&', not '&&': no branch on data the predictor cannot guess, and the loop vectorizes.

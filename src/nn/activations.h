@@ -18,7 +18,7 @@ class Relu : public Layer {
 
  private:
   float cap_;
-  Tensor x_;
+  const Tensor* x_ = nullptr;  // the last caching Forward's input
 };
 
 // [N, ...] -> [N, product of the rest]. Values are unchanged.

@@ -66,7 +66,7 @@ void DepthwiseConv2D::Init(Rng& rng) {
 void DepthwiseConv2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
   const kernels::DwConvShape s = Batch(x.shape()[0]);
   y->Resize(output_.WithBatch(s.n));
-  if (KeepsCaches(mode)) x_ = x;
+  if (KeepsCaches(mode)) x_ = &x;
   if (!quant_.quantized()) {
     kernels::DwConvF32(s, x.data(), weight_.value.data(), bias_.value.data(), y->data());
     return;
@@ -95,7 +95,7 @@ void DepthwiseConv2D::ForwardQuantized(const Tensor& x, Tensor* y, Mode mode,
 }
 
 void DepthwiseConv2D::Backward(const Tensor& dy, Tensor* dx) {
-  const kernels::DwConvShape s = Batch(x_.shape()[0]);
+  const kernels::DwConvShape s = Batch(x_->shape()[0]);
   const size_t rows = s.out_rows();
   for (size_t i = 0; i < rows; i++) {
     for (size_t c = 0; c < s.c; c++) bias_.grad[c] += dy[i * s.c + c];
@@ -103,10 +103,10 @@ void DepthwiseConv2D::Backward(const Tensor& dy, Tensor* dx) {
   const bool quantized = quant_.quantized();
   Tensor x_hat;
   if (quantized) iq_.Dequantize(&x_hat);
-  const Tensor& x_used = quantized ? x_hat : x_;
+  const Tensor& x_used = quantized ? x_hat : *x_;
   const float* w_used = quantized ? wq_.dequantized().data() : weight_.value.data();
   const bool need_dx = dx || (quantized && !iq_.fixed());
-  Tensor dx_hat(need_dx ? x_.shape() : Shape{0});
+  Tensor dx_hat(need_dx ? x_->shape() : Shape{0});
   Tensor dw_hat(weight_.value.shape());
   kernels::DwConvF32BackwardAccumulate(s, x_used.data(), w_used, dy.data(),
                                        need_dx ? dx_hat.data() : nullptr, dw_hat.data());
@@ -122,7 +122,7 @@ void DepthwiseConv2D::Backward(const Tensor& dy, Tensor* dx) {
     return;
   }
   Tensor scratch;
-  iq_.Backward(x_, dx_hat, x_.size() / x_.shape()[0], dx ? dx : &scratch);
+  iq_.Backward(*x_, dx_hat, x_->size() / x_->shape()[0], dx ? dx : &scratch);
 }
 
 void DepthwiseConv2D::CollectState(StateVisitor* visitor) {

@@ -52,7 +52,7 @@ class DepthwiseConv2D : public Layer {
   InputQuantizer iq_;
   kernels::DwConvConfig kernels_{};
   Epilogue epilogue_;
-  Tensor x_;
+  const Tensor* x_ = nullptr;  // the last caching Forward's input
 };
 
 }  // namespace qf::nn

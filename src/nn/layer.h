@@ -200,12 +200,15 @@ class Layer {
   // Draws initial parameter values.
   virtual void Init(Rng& /*rng*/) {}
 
-  // y = f(x) for a batch (first dimension). In kTrain mode the layer keeps what
-  // Backward needs until the next Forward.
+  // y = f(x) for a batch (first dimension). In a mode that KeepsCaches, the layer keeps
+  // what Backward needs until the next Forward, and may keep a reference to x instead of
+  // a copy: x must stay alive and unchanged until then. (Sequential, Residual and Model
+  // hold their activations and input for exactly that long.)
   virtual void Forward(const Tensor& x, Tensor* y, Mode mode) = 0;
 
-  // Given dL/dy for the last kTrain Forward: adds parameter gradients into Param::grad
-  // and writes dL/dx into `dx` unless it is null (the first layer needs none).
+  // Given dL/dy for the last Forward, which was in a mode that KeepsCaches: adds parameter
+  // gradients into Param::grad and writes dL/dx into `dx` unless it is null (the first
+  // layer needs none).
   virtual void Backward(const Tensor& dy, Tensor* dx) = 0;
 
   // Eval-mode Forward with a per-output-channel affine z = y * scale[c] + shift[c]

@@ -66,7 +66,7 @@ void LinearCore::Forward(const Tensor& x, Tensor* y, Mode mode) {
   const kernels::Conv2DShape s = Batch(x.shape()[0]);
   const size_t rows = s.out_rows(), cout = s.cout;
   y->Resize(Shape{rows, cout});
-  if (KeepsCaches(mode)) x_ = x;
+  if (KeepsCaches(mode)) x_ = &x;
   if (!quant_.quantized()) {
     const float* a = x.data();
     std::unique_ptr<float[]> cols;  // not zero-filled: Im2ColF32 writes every element
@@ -111,7 +111,7 @@ void LinearCore::ForwardQuantized(const Tensor& x, Tensor* y, Mode mode,
 }
 
 void LinearCore::Backward(const Tensor& dy, Tensor* dx) {
-  const kernels::Conv2DShape s = Batch(x_.shape()[0]);
+  const kernels::Conv2DShape s = Batch(x_->shape()[0]);
   const size_t rows = s.out_rows(), cout = s.cout;
   const kernels::Conv2DGradKernel& grad = kernels::Conv2DGradFor(kernels::BestIsa());
   for (size_t i = 0; i < rows; i++) {
@@ -120,7 +120,7 @@ void LinearCore::Backward(const Tensor& dy, Tensor* dx) {
   // The forward in float terms: y = conv(x_hat, w_hat) + b, with x_hat = x and w_hat = w
   // when not quantized.
   Tensor x_hat_storage;
-  const Tensor* x_hat = &x_;
+  const Tensor* x_hat = x_;
   if (quant_.quantized()) {
     iq_.Dequantize(&x_hat_storage);
     x_hat = &x_hat_storage;
@@ -138,14 +138,14 @@ void LinearCore::Backward(const Tensor& dy, Tensor* dx) {
 
   // The input gradient is needed for dx, and for the input step even without dx.
   if (!dx && !(quant_.quantized() && !iq_.fixed())) return;
-  Tensor dx_hat(x_.shape());
+  Tensor dx_hat(x_->shape());
   grad.input(s, dy.data(), w_hat, dx_hat.data());
   if (!quant_.quantized()) {
     *dx = std::move(dx_hat);
     return;
   }
   Tensor scratch;
-  iq_.Backward(x_, dx_hat, x_.size() / x_.shape()[0], dx ? dx : &scratch);
+  iq_.Backward(*x_, dx_hat, x_->size() / x_->shape()[0], dx ? dx : &scratch);
 }
 
 void LinearCore::CollectParams(std::vector<Param*>* out) {

@@ -60,7 +60,7 @@ class LinearCore {
   kernels::PackedWeights packed_;
   bool packed_valid_ = false;
   Epilogue epilogue_;
-  Tensor x_;  // the last training input
+  const Tensor* x_ = nullptr;  // the last caching Forward's input
 };
 
 }  // namespace qf::nn

@@ -96,7 +96,8 @@ class Model {
       visit(first, logits);
     }
   }
-  // Back-propagates dL/dlogits of the last kTrain Forward into parameter gradients and,
+  // Back-propagates dL/dlogits of the last Forward, which must have been in a mode that
+  // KeepsCaches (layers read the activations it left), into parameter gradients and,
   // when `dinput` is given, writes dL/d(input) with the input as Forward saw it
   // (pixels / 255, shape [n, ...input_shape()]): what adversarial inputs (FGSM) need.
   void Backward(const Tensor& dlogits, Tensor* dinput = nullptr);
