@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/check.h"
 #include "core/random.h"
 #include "core/status.h"
 #include "io/json.h"
@@ -89,6 +90,7 @@ class Model {
   // visit(first, logits) after each with the index of the batch's first sample.
   template <typename Visit>
   void ForwardInBatches(const uint8_t* pixels, size_t n, size_t batch, Mode mode, Visit&& visit) {
+    QF_CHECK(batch > 0);
     const size_t per_sample = spec_.input.size();
     Tensor logits;
     for (size_t first = 0; first < n; first += batch) {
