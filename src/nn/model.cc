@@ -56,7 +56,7 @@ size_t Model::eval_batch() const {
 // sample, a float (the largest im2col matrix); per parameter value, the kernels' packed
 // and dequantized weights.
 constexpr uint64_t kStateBytesPerParam = 24, kStateBytesFixed = 64 << 10;
-constexpr uint64_t kTrainBytesPerActivation = 10, kEvalBytesPerActivation = 4;
+constexpr uint64_t kTrainBytesPerActivation = 12, kEvalBytesPerActivation = 4;
 constexpr uint64_t kBytesPerScratch = 4;
 constexpr uint64_t kBatchBytesPerParam = 8, kBatchBytesFixed = 1 << 20;
 
