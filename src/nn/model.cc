@@ -79,8 +79,12 @@ void Model::Forward(const uint8_t* pixels, size_t n, Tensor* logits, Mode mode) 
   input_.Resize(spec_.input.WithBatch(n));
   for (size_t i = 0; i < n * per_sample; i++) input_[i] = float(pixels[i]) * (1.0f / 255.0f);
   net_->Forward(input_, logits, mode);
+  ready_for_backward_ = KeepsCaches(mode);
 }
 
-void Model::Backward(const Tensor& dlogits, Tensor* dinput) { net_->Backward(dlogits, dinput); }
+void Model::Backward(const Tensor& dlogits, Tensor* dinput) {
+  QF_CHECK(ready_for_backward_);
+  net_->Backward(dlogits, dinput);
+}
 
 }  // namespace qf::nn

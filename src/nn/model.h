@@ -98,11 +98,15 @@ class Model {
       visit(first, logits);
     }
   }
-  // Back-propagates dL/dlogits of the last Forward, which must have been in a mode that
-  // KeepsCaches (layers read the activations it left), into parameter gradients and,
+  // Back-propagates dL/dlogits of the last Forward into parameter gradients and,
   // when `dinput` is given, writes dL/d(input) with the input as Forward saw it
   // (pixels / 255, shape [n, ...input_shape()]): what adversarial inputs (FGSM) need.
+  // That Forward must have been in a mode that KeepsCaches: layers read the activations
+  // and input it left, which any later Forward overwrites (checked: a kEval Forward in
+  // between stops the program rather than yield wrong gradients).
   void Backward(const Tensor& dlogits, Tensor* dinput = nullptr);
+  // Whether Backward may be called: the last Forward kept caches.
+  bool ready_for_backward() const { return ready_for_backward_; }
 
   const std::vector<Param*>& params() const { return params_; }
   // Call after changing parameter values outside Backward (optimizer, load).
@@ -118,6 +122,7 @@ class Model {
   std::unique_ptr<Sequential> net_;
   std::vector<Param*> params_;
   Tensor input_;
+  bool ready_for_backward_ = false;
 };
 
 }  // namespace qf::nn

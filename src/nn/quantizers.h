@@ -65,7 +65,8 @@ class InputQuantizer {
   // with a step from that batch alone and keeps it nowhere: predicting with a
   // never-trained model changes nothing. kTrain and kEvalGradient codes are kept for
   // Backward (codes(), with the step they were made with); kEval codes go to a separate
-  // buffer so an evaluation between Forward and Backward changes nothing either.
+  // buffer so an evaluation between Forward and Backward changes nothing either (of this
+  // layer's state; a network's activations are another matter, see Model::Backward).
   QuantizedInput Quantize(const Tensor& x, Mode mode);
   // Whether the step is set (from data, or by a loaded model). A fixed quantizer always is.
   bool initialized() const { return initialized_; }

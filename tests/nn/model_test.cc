@@ -6,6 +6,7 @@
 #include <catch.hpp>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "io/model_file.h"
 #include "nn/state_snapshot.h"
@@ -16,16 +17,22 @@
 namespace qf::nn {
 namespace {
 
-// A resnet8 on 12x12 inputs, trained one epoch on `data` (64 synthetic images).
-std::unique_ptr<Model> TrainedResnet8(const train::Dataset& data, const train::FitOptions& o) {
+// A fresh `arch` on 12x12 inputs, 9 classes.
+std::unique_ptr<Model> Create12x12(const std::string& arch) {
   ModelSpec spec;
-  spec.arch = "resnet8";
+  spec.arch = arch;
   spec.input = Shape{12, 12, 1};
   spec.classes = 9;
   auto model = Model::Create(spec);
   REQUIRE(model.ok());
-  REQUIRE(train::Fit(*model.value(), data, o).ok());
   return std::move(model).value();
+}
+
+// A resnet8 on 12x12 inputs, trained one epoch on `data` (64 synthetic images).
+std::unique_ptr<Model> TrainedResnet8(const train::Dataset& data, const train::FitOptions& o) {
+  std::unique_ptr<Model> model = Create12x12("resnet8");
+  REQUIRE(train::Fit(*model, data, o).ok());
+  return model;
 }
 
 train::FitOptions OneEpoch() {
@@ -131,14 +138,9 @@ TEST_CASE("the input gradient matches finite differences", "[engine][nn]") {
 
 TEST_CASE("eval-mode gradients move no state, also of a never-trained model", "[engine][nn]") {
   const train::Dataset data = test::SyntheticImages(64, 12, 9, 4);
-  ModelSpec spec;
-  spec.arch = "resnet8";
-  spec.input = Shape{12, 12, 1};
-  spec.classes = 9;
-  auto fresh = Model::Create(spec);  // input steps not yet set from data
-  REQUIRE(fresh.ok());
+  std::unique_ptr<Model> fresh = Create12x12("resnet8");  // input steps not yet set from data
   std::unique_ptr<Model> trained = TrainedResnet8(data, OneEpoch());
-  for (Model* model : {fresh.value().get(), trained.get()}) {
+  for (Model* model : {fresh.get(), trained.get()}) {
     INFO((model == trained.get() ? "trained" : "fresh"));
     const auto before = io::SaveModel(*model);
     REQUIRE(before.ok());
@@ -160,10 +162,30 @@ TEST_CASE("eval-mode gradients move no state, also of a never-trained model", "[
     CHECK(after.value() == before.value());
   }
   // A training-mode Forward of the fresh model does move state (its input steps).
-  const auto before = io::SaveModel(*fresh.value());
+  const auto before = io::SaveModel(*fresh);
   Tensor logits;
-  fresh.value()->Forward(data.x.data(), 16, &logits, Mode::kTrain);
-  CHECK(io::SaveModel(*fresh.value()).value() != before.value());
+  fresh->Forward(data.x.data(), 16, &logits, Mode::kTrain);
+  CHECK(io::SaveModel(*fresh).value() != before.value());
+}
+
+// Layers read the activations a caching Forward left (no copies), so any Forward after
+// it ends what Backward may use; Model::Backward checks this flag and stops the program
+// when it is unset.
+TEST_CASE("Backward is allowed only right after a caching Forward", "[engine][nn]") {
+  const train::Dataset data = test::SyntheticImages(16, 12, 9, 6);
+  std::unique_ptr<Model> model = Create12x12("lenet");
+  Model& m = *model;
+  CHECK_FALSE(m.ready_for_backward());
+  Tensor logits;
+  const std::pair<Mode, bool> runs[] = {{Mode::kTrain, true},
+                                        {Mode::kEval, false},
+                                        {Mode::kEvalGradient, true},
+                                        {Mode::kCalibrate, false},
+                                        {Mode::kTrain, true}};
+  for (const auto& [mode, ready] : runs) {
+    m.Forward(data.x.data(), 4, &logits, mode);
+    CHECK(m.ready_for_backward() == ready);
+  }
 }
 
 }  // namespace
