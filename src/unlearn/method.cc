@@ -78,10 +78,8 @@ std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget) {
 
 namespace {
 
-// `samples` cut, in order, into batches of ctx.options.batch_size (the last may be smaller).
-std::vector<std::vector<SampleRef>> Chunks(const MethodContext& ctx,
-                                           const std::vector<SampleRef>& samples) {
-  const size_t bs = ctx.options.batch_size;
+// `samples` cut, in order, into batches of `bs` (the last may be smaller).
+std::vector<std::vector<SampleRef>> Chunks(const std::vector<SampleRef>& samples, size_t bs) {
   std::vector<std::vector<SampleRef>> batches;
   for (size_t lo = 0; lo < samples.size(); lo += bs) {
     batches.emplace_back(samples.begin() + lo, samples.begin() + std::min(lo + bs, samples.size()));
@@ -92,7 +90,7 @@ std::vector<std::vector<SampleRef>> Chunks(const MethodContext& ctx,
 // Batches of all of `data` in order, unshuffled (for scans that update nothing).
 std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
                                                    const train::Dataset& data, bool forget) {
-  return Chunks(ctx, AllOf(data, forget));
+  return Chunks(AllOf(data, forget), ctx.options.batch_size);
 }
 
 }  // namespace
@@ -100,7 +98,7 @@ std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
 std::vector<std::vector<SampleRef>> MakeBatches(MethodContext& ctx,
                                                 std::vector<SampleRef> samples) {
   ctx.rng.Shuffle(samples.data(), samples.size());
-  return Chunks(ctx, samples);
+  return Chunks(samples, ctx.options.batch_size);
 }
 
 StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, float sign, float lr) {
