@@ -120,6 +120,28 @@ StatusOr<FitSession> ModelHandle::StartFit(const DatasetBuffers& buffers,
 
 namespace {
 
+// {value, n, low, high}: a fraction with its sample count and 95 % interval.
+io::Json ProportionJson(const unlearn::Proportion& p) {
+  io::Json out = io::Json::MakeObject();
+  out.Set("value", io::Json::Number(p.value));
+  out.Set("n", io::Json::Number(double(p.n)));
+  out.Set("low", io::Json::Number(p.low));
+  out.Set("high", io::Json::Number(p.high));
+  return out;
+}
+
+// {accuracy, informative, members, nonMembers, note}: what the membership attack could
+// do with these sets (accuracy null and a note when the sets were too small for it).
+io::Json MiaAttackJson(const unlearn::MiaResult& r) {
+  io::Json out = io::Json::MakeObject();
+  out.Set("accuracy", r.available ? ProportionJson(r.attack_accuracy) : io::Json::Null());
+  out.Set("informative", io::Json::Bool(r.informative));
+  out.Set("members", io::Json::Number(double(r.members)));
+  out.Set("nonMembers", io::Json::Number(double(r.non_members)));
+  out.Set("note", r.note.empty() ? io::Json::Null() : io::Json::String(r.note));
+  return out;
+}
+
 io::Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
   io::Json out = io::Json::MakeObject();
   out.Set("epoch", io::Json::Number(r.epoch));
@@ -246,15 +268,16 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
   in.test = &t;
   QF_ASSIGN_OR_RETURN(const unlearn::Metrics m, unlearn::ComputeMetrics(*model_, in));
   io::Json out = io::Json::MakeObject();
-  out.Set("FA", io::Json::Number(m.fa));
-  out.Set("UA", io::Json::Number(m.ua));
-  out.Set("RA", io::Json::Number(m.ra));
-  out.Set("TA", io::Json::Number(m.ta));
-  out.Set("MIA", io::Json::Number(m.mia));
-  out.Set("miaAttackAccuracy", io::Json::Number(100.0 * m.mia_detail.train_accuracy));
+  out.Set("FA", ProportionJson(m.fa));
+  out.Set("UA", ProportionJson(m.ua));
+  out.Set("RA", ProportionJson(m.ra));
+  out.Set("TA", ProportionJson(m.ta));
+  out.Set("MIA", m.mia.available ? ProportionJson(m.mia.efficacy) : io::Json::Null());
+  out.Set("miaAttack", MiaAttackJson(m.mia));
   if (requantize) {
-    QF_ASSIGN_OR_RETURN(const double fa, unlearn::RequantizedForgetAccuracy(*model_, f, r));
-    out.Set("FARequantized", io::Json::Number(fa));
+    QF_ASSIGN_OR_RETURN(const unlearn::Proportion fa,
+                        unlearn::RequantizedForgetAccuracy(*model_, f, r));
+    out.Set("FARequantized", ProportionJson(fa));
   }
   if (reference) {
     if (reference->model_->classes() != model_->classes() ||

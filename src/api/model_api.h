@@ -71,9 +71,11 @@ class ModelHandle {
   Status CommitForget(ForgetHandle& forget);
   Status RevertForget(ForgetHandle& forget);
 
-  // {"FA","UA","RA","TA","MIA" (points), "miaAttackAccuracy"} of this model; with a
-  // reference (the retrained model) also "AG" and "JS" (mean JS divergence on D_f).
-  // options: {miaFeature: 'confidence'|'entropy'|'modifiedEntropy', seed}.
+  // {"FA","UA","RA","TA","MIA"} of this model, each {value (a fraction), n, low, high}
+  // (95 % Wilson interval; MIA null when the sets are too small for the attack) and
+  // "miaAttack" {accuracy, informative, members, nonMembers, note}; with a reference (the
+  // retrained model) also "AG" (fraction) and "JS" (mean JS divergence on D_f).
+  // options: {miaFeature: 'confidence'|'entropy'|'modifiedEntropy', seed, requantize}.
   StatusOr<std::string> Metrics(const DatasetBuffers& forget, const DatasetBuffers& retain,
                                 const DatasetBuffers& test, const ModelHandle* reference,
                                 std::string_view options_json) const;

@@ -12,8 +12,8 @@
 namespace qf::unlearn {
 namespace {
 
-double AccuracyPoints(const Tensor& probs, const train::Dataset& data) {
-  return 100.0 * double(train::CountCorrect(probs, data.y.data())) / double(data.size());
+Proportion Accuracy(const Tensor& probs, const train::Dataset& data) {
+  return WilsonProportion(train::CountCorrect(probs, data.y.data()), data.size());
 }
 
 // Re-quantizes every quantized weight from its float shadow weights alone: each step
@@ -31,7 +31,7 @@ class StepRefitter final : public nn::StateVisitor {
 
 }  // namespace
 
-StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget,
+StatusOr<Proportion> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget,
                                            const train::Dataset& calibration) {
   const size_t c = model.classes();
   QF_RETURN_IF_ERROR(train::ValidateDataset(forget, model.input_shape(), c, "forget"));
@@ -47,7 +47,7 @@ StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Datase
     copy->ForwardInBatches(calibration.x.data(), n - n % batch, batch, nn::Mode::kCalibrate,
                            [](size_t, const Tensor&) {});
   }
-  return AccuracyPoints(PredictProbs(*copy, forget), forget);
+  return Accuracy(PredictProbs(*copy, forget), forget);
 }
 
 Tensor PredictProbs(nn::Model& model, const train::Dataset& data) {
@@ -74,10 +74,10 @@ StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& in) {
   const Tensor pr = PredictProbs(model, *in.retain);
   const Tensor pt = PredictProbs(model, *in.test);
   Metrics m;
-  m.fa = AccuracyPoints(pf, *in.forget);
-  m.ua = 100.0 - m.fa;
-  m.ra = AccuracyPoints(pr, *in.retain);
-  m.ta = AccuracyPoints(pt, *in.test);
+  m.fa = Accuracy(pf, *in.forget);
+  m.ua = Complement(m.fa);
+  m.ra = Accuracy(pr, *in.retain);
+  m.ta = Accuracy(pt, *in.test);
 
   MiaInputs mia;
   mia.num_features = MiaFeatureDims(in.mia_feature);
@@ -88,15 +88,16 @@ StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& in) {
                                                      in.retain->size(), c, in.mia_feature));
   QF_ASSIGN_OR_RETURN(mia.test, ComputeMiaFeatures(pt.data(), in.test->y.data(), in.test->size(), c,
                                                    in.mia_feature));
-  QF_ASSIGN_OR_RETURN(m.mia_detail, RunMiaAttack(mia));
-  m.mia = 100.0 * m.mia_detail.efficacy;
+  QF_ASSIGN_OR_RETURN(m.mia, RunMiaAttack(mia));
   return m;
 }
 
 double AverageGap(const Metrics& m, const Metrics& r) {
-  return (std::fabs(m.fa - r.fa) + std::fabs(m.ra - r.ra) + std::fabs(m.ta - r.ta) +
-          std::fabs(m.mia - r.mia)) /
-         4.0;
+  double sum = std::fabs(m.fa.value - r.fa.value) + std::fabs(m.ra.value - r.ra.value) +
+               std::fabs(m.ta.value - r.ta.value);
+  if (!m.mia.available || !r.mia.available) return sum / 3.0;
+  sum += std::fabs(m.mia.efficacy.value - r.mia.efficacy.value);
+  return sum / 4.0;
 }
 
 double MeanJsDivergence(const Tensor& p, const Tensor& q) {

@@ -1,6 +1,6 @@
 // The standard unlearning metrics (SPEC §4, as the SalUn codebase computes them),
 // measured on the deployed integer model: FA / UA on the forget set, RA on the retain
-// set, TA on the test set, MIA-efficacy, and against a retrained reference the average
+// set, TA on the test set, MIA-efficacy (each with its sample count and 95 % interval), and against a retrained reference the average
 // gap AG and the Jensen-Shannon divergence of predictions on the forget set. Metrics
 // only: nothing here changes a model.
 #pragma once
@@ -15,14 +15,15 @@
 
 namespace qf::unlearn {
 
-// All percentages are in points, [0, 100].
+// Every accuracy and rate is a fraction in [0, 1] with its sample count and 95 % interval.
 struct Metrics {
-  double fa = 0;   // accuracy on the forget set
-  double ua = 0;   // 100 - fa
-  double ra = 0;   // accuracy on the retain set
-  double ta = 0;   // accuracy on the test set
-  double mia = 0;  // MIA-efficacy: forget samples the attack calls non-members
-  MiaResult mia_detail;
+  Proportion fa;  // accuracy on the forget set
+  Proportion ua;  // 1 - fa
+  Proportion ra;  // accuracy on the retain set
+  Proportion ta;  // accuracy on the test set
+  // MIA-efficacy (mia.efficacy: forget samples the attack calls non-members), with the
+  // attack's own accuracy; mia.available is false when the sets are too small for it.
+  MiaResult mia;
 };
 
 struct MetricsInputs {
@@ -38,7 +39,7 @@ Tensor PredictProbs(nn::Model& model, const train::Dataset& data);
 
 StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& inputs);
 
-// The deployment check (SPEC §4): FA (points) of a copy of `model` re-quantized from its
+// The deployment check (SPEC §4): FA of a copy of `model` re-quantized from its
 // float shadow weights alone: every weight step is replaced by the least-squared-error
 // step of its weights (quant::MseStep), as a post-training quantizer handed the float
 // checkpoint would do. An FA well above the model's own means the forgetting lived in the
@@ -48,10 +49,11 @@ StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& inputs);
 // (Mode::kCalibrate) on up to kCalibrationSamples samples of `calibration` (the retain
 // set; never the forget set, whose statistics would favour it). `model` is only read.
 inline constexpr size_t kCalibrationSamples = 4096;
-StatusOr<double> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget,
+StatusOr<Proportion> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget,
                                            const train::Dataset& calibration);
 
-// Mean of |FA - FA_ref|, |RA - RA_ref|, |TA - TA_ref|, |MIA - MIA_ref| (points).
+// Mean of |FA - FA_ref|, |RA - RA_ref|, |TA - TA_ref| and |MIA - MIA_ref| (fractions);
+// the MIA term only when both attacks are available (else the mean of the other three).
 double AverageGap(const Metrics& m, const Metrics& reference);
 
 // Mean over samples of the Jensen-Shannon divergence (natural log, in [0, ln 2]) between

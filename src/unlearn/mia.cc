@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -94,63 +95,96 @@ StatusOr<std::vector<float>> ComputeMiaFeatures(const float* probs, const uint8_
   return out;
 }
 
+namespace {
+
+// `count` of [0, n) chosen with `rng`, ascending (a partial Fisher-Yates shuffle).
+std::vector<uint32_t> SubsetOf(size_t n, size_t count, Rng& rng) {
+  std::vector<uint32_t> ids(n);
+  for (size_t i = 0; i < n; i++) ids[i] = uint32_t(i);
+  for (size_t i = 0; i < count; i++) std::swap(ids[i], ids[i + rng.Below(uint32_t(n - i))]);
+  ids.resize(count);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace
+
+MiaSides BalancedMiaSides(size_t n_retain, size_t n_test, uint64_t seed) {
+  const size_t side = std::min(n_retain, n_test);
+  Rng rng(seed);
+  return {SubsetOf(n_retain, side, rng), SubsetOf(n_test, side, rng)};
+}
+
 StatusOr<MiaResult> RunMiaAttack(const MiaInputs& in) {
   const size_t d = in.num_features;
   if (d == 0) return InvalidArgument("mia: num_features must be at least 1");
+  if (in.min_per_side == 0) return InvalidArgument("mia: min_per_side must be at least 1");
   QF_RETURN_IF_ERROR(CheckSet(in.retain, d, "retain"));
   QF_RETURN_IF_ERROR(CheckSet(in.test, d, "test"));
   QF_RETURN_IF_ERROR(CheckSet(in.forget, d, "forget"));
   const size_t n_retain = in.retain.size() / d, n_test = in.test.size() / d;
   const size_t n_forget = in.forget.size() / d;
-  if (n_retain > std::numeric_limits<uint32_t>::max()) {
-    return InvalidArgument("mia: the retain set has too many samples (" + std::to_string(n_retain) +
-                           ")");
+  if (std::max(n_retain, n_test) > std::numeric_limits<uint32_t>::max()) {
+    return InvalidArgument("mia: the retain or test set has too many samples (" +
+                           std::to_string(std::max(n_retain, n_test)) + ")");
   }
 
-  // Members: all of D_r, or a seeded random subset of test-set size (kept in D_r order).
-  std::vector<uint32_t> members(n_retain);
-  for (size_t i = 0; i < n_retain; i++) members[i] = uint32_t(i);
-  if (n_retain > n_test) {
-    Rng rng(in.seed);
-    for (size_t i = 0; i < n_test; i++) {  // partial Fisher-Yates: the first n_test
-      std::swap(members[i], members[i + rng.Below(uint32_t(n_retain - i))]);
-    }
-    members.resize(n_test);
-    std::sort(members.begin(), members.end());
+  MiaResult r;
+  r.efficacy.n = n_forget;
+  if (std::min(n_retain, n_test) < in.min_per_side) {
+    r.note = "not enough samples: the attack needs " + std::to_string(in.min_per_side) +
+             " members (retain) and " + std::to_string(in.min_per_side) +
+             " non-members (test), got " + std::to_string(n_retain) + " and " +
+             std::to_string(n_test);
+    return r;
   }
 
+  const MiaSides sides = BalancedMiaSides(n_retain, n_test, in.seed);
   std::vector<float> x;
-  x.reserve((members.size() + n_test) * d);
+  x.reserve(2 * sides.members.size() * d);
   std::vector<int> y;
-  y.reserve(members.size() + n_test);
-  for (uint32_t m : members) {
+  y.reserve(2 * sides.members.size());
+  for (uint32_t m : sides.members) {
     x.insert(x.end(), in.retain.begin() + m * d, in.retain.begin() + (m + 1) * d);
     y.push_back(+1);
   }
-  x.insert(x.end(), in.test.begin(), in.test.end());
-  y.insert(y.end(), n_test, -1);
+  for (uint32_t t : sides.non_members) {
+    x.insert(x.end(), in.test.begin() + t * d, in.test.begin() + (t + 1) * d);
+    y.push_back(-1);
+  }
 
   QF_ASSIGN_OR_RETURN(const RbfSvm svm, TrainRbfSvm(x, d, y, in.svm));
 
-  MiaResult r;
-  r.members = members.size();
-  r.non_members = n_test;
+  r.available = true;
+  r.members = sides.members.size();
+  r.non_members = sides.non_members.size();
   r.support_vectors = svm.num_support_vectors();
   r.converged = svm.converged();
   size_t correct = 0;
   for (size_t i = 0; i < y.size(); i++) {
     correct += (svm.training_decisions()[i] > 0 ? 1 : -1) == y[i];
   }
-  r.train_accuracy = double(correct) / double(y.size());
+  r.attack_accuracy = WilsonProportion(correct, y.size());
+  r.informative =
+      r.attack_accuracy.value >= kMiaMinAttackAccuracy && r.attack_accuracy.low > 0.5;
+  if (!r.informative) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  "uninformative: the attack tells members from non-members with accuracy "
+                  "%.3f (95 %% interval %.3f-%.3f), too close to chance (0.5) to say much",
+                  r.attack_accuracy.value, r.attack_accuracy.low, r.attack_accuracy.high);
+    r.note = buf;
+  }
   size_t non_member = 0;
   for (size_t i = 0; i < n_forget; i++) non_member += svm.Predict(in.forget.data() + i * d) < 0;
-  r.efficacy = double(non_member) / double(n_forget);
+  r.efficacy = WilsonProportion(non_member, n_forget);
   return r;
 }
 
 StatusOr<double> MiaEfficacy(const MiaInputs& inputs) {
   QF_ASSIGN_OR_RETURN(const MiaResult r, RunMiaAttack(inputs));
-  return r.efficacy;
+  if (!r.available) return FailedPrecondition("mia: " + r.note);
+  return r.efficacy.value;
 }
 
 }  // namespace qf::unlearn

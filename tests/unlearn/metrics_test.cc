@@ -35,24 +35,48 @@ TEST_CASE("metrics on a trained model agree with evaluation", "[unlearn]") {
   in.test = &test_set;
   auto m = ComputeMetrics(*model.value(), in);
   REQUIRE(m.ok());
-  CHECK(m.value().fa ==
-        Approx(100.0 * train::Evaluate(*model.value(), forget).accuracy).margin(1e-3));
-  CHECK(m.value().ra ==
-        Approx(100.0 * train::Evaluate(*model.value(), retain).accuracy).margin(1e-3));
-  CHECK(m.value().ta ==
-        Approx(100.0 * train::Evaluate(*model.value(), test_set).accuracy).margin(1e-3));
-  CHECK(m.value().ua == Approx(100.0 - m.value().fa));
-  CHECK(m.value().mia >= 0.0);
-  CHECK(m.value().mia <= 100.0);
-  CHECK(m.value().mia_detail.members == 200);  // capped at the test set's size
-  CHECK(m.value().mia_detail.non_members == 200);
+  CHECK(m.value().fa.value ==
+        Approx(train::Evaluate(*model.value(), forget).accuracy).margin(1e-5));
+  CHECK(m.value().ra.value ==
+        Approx(train::Evaluate(*model.value(), retain).accuracy).margin(1e-5));
+  CHECK(m.value().ta.value ==
+        Approx(train::Evaluate(*model.value(), test_set).accuracy).margin(1e-5));
+  CHECK(m.value().fa.n == 40);
+  CHECK(m.value().ra.n == 300);
+  CHECK(m.value().ta.n == 200);
+  // Each interval holds its value.
+  for (const Proportion& p : {m.value().fa, m.value().ra, m.value().ta}) {
+    CHECK(p.low <= p.value);
+    CHECK(p.value <= p.high);
+  }
+  CHECK(m.value().ua.value == Approx(1.0 - m.value().fa.value));
+  CHECK(m.value().ua.low == Approx(1.0 - m.value().fa.high));
+  REQUIRE(m.value().mia.available);
+  CHECK(m.value().mia.efficacy.n == 40);
+  CHECK(m.value().mia.efficacy.value >= 0.0);
+  CHECK(m.value().mia.efficacy.value <= 1.0);
+  CHECK(m.value().mia.members == 200);  // balanced: the test set's size
+  CHECK(m.value().mia.non_members == 200);
 
   // The forget set was never trained on, like the test set: the attack calls most of it
   // non-member only if it can tell members apart at all; either way the same call with
   // the same seed gives the same number.
   auto again = ComputeMetrics(*model.value(), in);
   REQUIRE(again.ok());
-  CHECK(again.value().mia == m.value().mia);
+  CHECK(again.value().mia.efficacy.value == m.value().mia.efficacy.value);
+
+  // A test set too small for the attack: no MIA and a note why; the accuracies stand.
+  std::vector<uint32_t> first(kMiaMinSamplesPerSide - 1);
+  for (uint32_t i = 0; i < first.size(); i++) first[i] = i;
+  const train::Dataset small_test = train::Subset(test_set, first);
+  in.test = &small_test;
+  auto few = ComputeMetrics(*model.value(), in);
+  REQUIRE(few.ok());
+  CHECK_FALSE(few.value().mia.available);
+  CHECK(few.value().mia.note.find("not enough samples") != std::string::npos);
+  CHECK(few.value().ta.n == first.size());
+  CHECK(few.value().fa.value == m.value().fa.value);
+  in.test = &test_set;
 
   in.test = nullptr;
   CHECK(!ComputeMetrics(*model.value(), in).ok());
@@ -73,9 +97,14 @@ TEST_CASE("JS divergence and average gap follow their formulas", "[unlearn]") {
   CHECK(MeanJsDivergence(p, p) == Approx(0.0).margin(1e-12));
 
   Metrics a, b;
-  a.fa = 90, a.ra = 95, a.ta = 88, a.mia = 10;
-  b.fa = 80, b.ra = 97, b.ta = 87, b.mia = 30;
-  CHECK(AverageGap(a, b) == Approx((10 + 2 + 1 + 20) / 4.0));
+  a.fa.value = 0.90, a.ra.value = 0.95, a.ta.value = 0.88, a.mia.efficacy.value = 0.10;
+  b.fa.value = 0.80, b.ra.value = 0.97, b.ta.value = 0.87, b.mia.efficacy.value = 0.30;
+  // Without an attack on either side, MIA is left out of the mean.
+  CHECK(AverageGap(a, b) == Approx((0.10 + 0.02 + 0.01) / 3.0));
+  a.mia.available = true;
+  CHECK(AverageGap(a, b) == Approx((0.10 + 0.02 + 0.01) / 3.0));
+  b.mia.available = true;
+  CHECK(AverageGap(a, b) == Approx((0.10 + 0.02 + 0.01 + 0.20) / 4.0));
 }
 
 TEST_CASE("the deployment check re-estimates BatchNorm statistics on the retain set", "[unlearn]") {
@@ -94,8 +123,8 @@ TEST_CASE("the deployment check re-estimates BatchNorm statistics on the retain 
   o.batch_size = 32;
   o.lr = 0.05f;
   REQUIRE(train::Fit(m, retain, o).ok());
-  const double fa = 100.0 * train::Evaluate(m, forget).accuracy;
-  REQUIRE(fa > 60.0);
+  const double fa = train::Evaluate(m, forget).accuracy;
+  REQUIRE(fa > 0.6);
   // Running statistics that do not belong to the weights, as a learned grid's do once it
   // is replaced: every mean shifted, every variance shrunk.
   struct Skew final : nn::StateVisitor {
@@ -115,15 +144,16 @@ TEST_CASE("the deployment check re-estimates BatchNorm statistics on the retain 
     void Quantized(const nn::QuantizedWeightState&) override {}
   } skew;
   m.CollectState(&skew);
-  const double skewed = 100.0 * train::Evaluate(m, forget).accuracy;
+  const double skewed = train::Evaluate(m, forget).accuracy;
   INFO("FA " << fa << ", with skewed statistics " << skewed);
-  REQUIRE(skewed < fa - 30.0);
+  REQUIRE(skewed < fa - 0.3);
   auto requantized = RequantizedForgetAccuracy(m, forget, retain);
   REQUIRE(requantized.ok());
-  INFO("requantized " << requantized.value());
-  CHECK(requantized.value() > fa - 10.0);
+  INFO("requantized " << requantized.value().value);
+  CHECK(requantized.value().value > fa - 0.1);
+  CHECK(requantized.value().n == forget.size());
   // The model itself was only read.
-  CHECK(100.0 * train::Evaluate(m, forget).accuracy == skewed);
+  CHECK(train::Evaluate(m, forget).accuracy == skewed);
   // Bad calibration sets are refused.
   train::Dataset wrong = retain;
   wrong.y[0] = 9;
