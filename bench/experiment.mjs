@@ -159,9 +159,15 @@ for (const seed of seeds) {
       }
     }
     const m = qf.unlearningMetrics(model, { forget, retain, test, reference: reference.model, seed, requantize: true });
-    const row = { method, seed, FA: m.FA, FARequantized: m.FARequantized, RA: m.RA, TA: m.TA, MIA: m.MIA, AG: m.AG, JS: m.JS, seconds, cached, retained };
+    // The tables are in points, as the papers' are; the API gives fractions.
+    const points = (p) => (p === null ? null : 100 * p.value);
+    const row = {
+      method, seed, FA: points(m.FA), FARequantized: points(m.FARequantized), RA: points(m.RA), TA: points(m.TA), MIA: points(m.MIA),
+      miaAttackAccuracy: points(m.miaAttack.accuracy), AG: 100 * m.AG, JS: m.JS, seconds, cached, retained,
+    };
     rows.push(row);
-    log(`  ${method.padEnd(9)} FA ${m.FA.toFixed(2)}  RA ${m.RA.toFixed(2)}  TA ${m.TA.toFixed(2)}  MIA ${m.MIA.toFixed(2)}  AG ${m.AG.toFixed(2)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}`);
+    const fixed = (v) => (v === null ? 'n/a' : v.toFixed(2));
+    log(`  ${method.padEnd(9)} FA ${fixed(row.FA)}  RA ${fixed(row.RA)}  TA ${fixed(row.TA)}  MIA ${fixed(row.MIA)}  AG ${fixed(row.AG)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}`);
     if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, bits: spec.weightBits, scenario: args.scenario, ...row, settings }));
     if (model !== reference.model) model.dispose();
   }

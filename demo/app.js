@@ -27,6 +27,8 @@ const LR = 0.05;
 
 const $ = (id) => document.getElementById(id);
 const percent = (x) => `${x.toFixed(1)} %`;
+// A metric from the engine ({value, n, low, high}, fractions) as "87.5 % (53–98 %, n = 8)".
+const withInterval = (p) => `${percent(100 * p.value)} (${(100 * p.low).toFixed(0)}–${(100 * p.high).toFixed(0)} %, n = ${p.n})`;
 function element(tag, props = {}, ...children) {
   const e = Object.assign(document.createElement(tag), props);
   e.append(...children);
@@ -309,23 +311,41 @@ async function forgetMyData() {
   await renderAccuracy(`Forgot ${receipt.forgotten} item(s) with ${receipt.method} in ${receipt.seconds.toFixed(1)} s.`);
 }
 
+// A table cell for a metric: its value, interval and count, and a bar; for MIA, what the
+// attack could not tell (too few samples, or near chance).
+function metricCell(metrics, key, { before } = {}) {
+  const p = metrics[key];
+  if (p === null) return element('td', { className: 'note', textContent: `not enough samples — ${metrics.miaAttack.note}` });
+  const cell = element('td', {}, withInterval(p), bar(p.value, { before }));
+  if (key === 'MIA' && !metrics.miaAttack.informative) {
+    cell.append(element('div', { className: 'note', textContent: 'the attack is near chance here: this number says little', title: metrics.miaAttack.note }));
+  }
+  return cell;
+}
+
 function renderBeforeAfter(before, after, confBefore, confAfter, receipt) {
   const mean = (xs) => (xs.length ? (100 * xs.reduce((a, b) => a + b, 0)) / xs.length : 0);
-  const rows = [
-    ['FA', 'Accuracy on your items (FA)', before.FA, after.FA],
-    ['confidence', 'Confidence on your items (mean)', mean(confBefore), mean(confAfter)],
-    ['RA', 'Accuracy on the rest of the training data (RA)', before.RA, after.RA],
-    ['TA', 'Accuracy on the test set (TA)', before.TA, after.TA],
-    ['MIA', 'MIA-efficacy (higher = better forgotten)', before.MIA, after.MIA],
-  ];
+  const points = (p) => (p === null ? 'null' : String(100 * p.value));
   const table = $('before-after');
   table.replaceChildren(element('tr', {}, ...['', 'before', 'after'].map((t) => element('th', { scope: 'col', textContent: t }))));
-  for (const [key, name, b, a] of rows) {
-    const cell = (v, isBefore) => element('td', {}, percent(v), bar(v / 100, { before: isBefore }));
-    const row = element('tr', {}, element('th', { scope: 'row', textContent: name }), cell(b, true), cell(a, false));
+  const rows = [
+    ['FA', 'Accuracy on your items (FA)'],
+    ['confidence', 'Confidence on your items (mean)'],
+    ['RA', 'Accuracy on the rest of the training data (RA)'],
+    ['TA', 'Accuracy on the test set (TA)'],
+    ['MIA', 'MIA-efficacy (higher = better forgotten)'],
+  ];
+  for (const [key, name] of rows) {
+    const row = element('tr', {}, element('th', { scope: 'row', textContent: name }));
+    if (key === 'confidence') {
+      const [b, a] = [mean(confBefore), mean(confAfter)];
+      row.append(element('td', {}, percent(b), bar(b / 100, { before: true })), element('td', {}, percent(a), bar(a / 100)));
+      [row.dataset.before, row.dataset.after] = [String(b), String(a)];
+    } else {
+      row.append(metricCell(before, key, { before: true }), metricCell(after, key));
+      [row.dataset.before, row.dataset.after] = [points(before[key]), points(after[key])];
+    }
     row.dataset.metric = key;
-    row.dataset.before = String(b);
-    row.dataset.after = String(a);
     table.append(row);
   }
   table.append(element('tr', {}, element('th', { scope: 'row', textContent: 'Time' }),
@@ -444,8 +464,8 @@ async function compare() {
     const slowest = Math.max(...results.map((r) => r.seconds));
     for (const { method, metrics, seconds } of results) {
       const row = element('tr', {}, element('th', { scope: 'row', textContent: method }),
-        ...['FA', 'RA', 'TA', 'MIA'].map((k) => element('td', {}, percent(metrics[k]), bar(metrics[k] / 100))),
-        element('td', { textContent: metrics.AG.toFixed(2) }),
+        ...['FA', 'RA', 'TA', 'MIA'].map((k) => metricCell(metrics, k)),
+        element('td', { textContent: (100 * metrics.AG).toFixed(2) }),
         element('td', {}, `${seconds.toFixed(1)} s`, bar(seconds / slowest, { label: `${seconds.toFixed(1)} seconds` })));
       row.dataset.method = method;
       table.append(row);

@@ -86,6 +86,12 @@ export interface ForgetOptions extends TrainingOptions {
   retain: Dataset;
   /** A held-out set: the receipt then carries the unlearning metrics. Checked up front. */
   test?: Dataset;
+  /**
+   * With `test`: retain samples the method does not train on (e.g. the rest of the data
+   * beyond the `retain` sample). RA and the membership attack's members are then measured
+   * on them rather than on `retain`, which the method fits to; `metrics.retainSet` says which.
+   */
+  heldOutRetain?: Dataset;
   /** The last receipt of this model's log: the new receipt chains to it. */
   previousReceipt?: ForgetReceipt | null;
   method?: Method;
@@ -116,7 +122,7 @@ export interface ForgetEpoch {
  * sorted) of every other field, and `previousSha256` names the receipt before it.
  */
 export interface ForgetReceipt {
-  format: 'qforget-receipt/1';
+  format: 'qforget-receipt/2';
   engine: { version: string; isa: string };
   /** ISO 8601 time the receipt was sealed. */
   createdAt: string;
@@ -132,7 +138,7 @@ export interface ForgetReceipt {
   modelBeforeSha256: string;
   modelAfterSha256: string;
   /** With options.test: the metrics of the unlearned model; otherwise null. */
-  metrics: UnlearningMetrics | null;
+  metrics: (UnlearningMetrics & { retainSet: 'heldOut' | 'trainedOn' }) | null;
   epochs: ForgetEpoch[];
   /** Wall time of the unlearning itself (not the hashing). */
   seconds: number;
@@ -144,17 +150,45 @@ export type ReceiptCheck =
   | { ok: true; count: number }
   | { ok: false; count: number; brokenAt: number; reason: string };
 
+/** A fraction measured on `n` samples, with its 95 % Wilson score interval [low, high]. */
+export interface Proportion {
+  value: number;
+  n: number;
+  low: number;
+  high: number;
+}
+
 export interface UnlearningMetrics {
-  FA: number;
-  UA: number;
-  RA: number;
-  TA: number;
-  MIA: number;
-  miaAttackAccuracy: number;
+  /** Accuracy on the forget set. */
+  FA: Proportion;
+  /** 1 − FA. */
+  UA: Proportion;
+  /** Accuracy on the retain set. */
+  RA: Proportion;
+  /** Accuracy on the test set. */
+  TA: Proportion;
+  /**
+   * MIA-efficacy: the forget samples the membership attack calls non-members. null when
+   * the retain or the test set has fewer than 100 samples (miaAttack.note says so).
+   */
+  MIA: Proportion | null;
+  /** The attack itself, trained on equal numbers of retain (members) and test samples. */
+  miaAttack: {
+    /** On its own training set; null when it could not be trained. */
+    accuracy: Proportion | null;
+    /** False when its accuracy is too close to chance for MIA to say much (below 0.55, or its interval reaching 0.5). */
+    informative: boolean;
+    members: number;
+    nonMembers: number;
+    /** Why MIA is null or uninformative; null otherwise. */
+    note: string | null;
+  };
+  /** With `reference`: the mean of |FA−FA'|, |RA−RA'|, |TA−TA'| and |MIA−MIA'| (MIA only when both have it), a fraction. */
   AG?: number;
+  /** With `reference`: the mean Jensen–Shannon divergence (nats) of the two models' predictions on the forget set. */
   JS?: number;
   /** With `requantize: true`: FA after re-quantizing the float shadow weights from scratch with least-squared-error steps, BatchNorm statistics re-estimated on up to 4,096 retain samples (the deployment check). */
-  FARequantized?: number;
+  FARequantized?: Proportion;
 }
 
 export class Model {
@@ -237,7 +271,7 @@ export interface MemoryStats {
 }
 
 export function createQforget(options?: CreateOptions): Promise<Qforget>;
-export const RECEIPT_FORMAT: 'qforget-receipt/1';
+export const RECEIPT_FORMAT: 'qforget-receipt/2';
 /**
  * Checks a receipt log, oldest first: each seal matches its contents and each receipt
  * names the one before it (the first names none, or `options.previous`).

@@ -128,10 +128,14 @@ export class Qforget {
 
   /**
    * The standard unlearning metrics of `model` (SPEC §4), on the deployed integer model:
-   * FA, UA, RA, TA and MIA-efficacy in points; with `reference` (the model retrained
-   * without the forget set) also AG, the average gap, and JS, the mean Jensen-Shannon
-   * divergence of the two models' predictions on the forget set; with `requantize: true`
-   * also FARequantized, the FA after re-quantizing the float shadow weights from scratch,
+   * FA, UA, RA, TA and MIA-efficacy, each `{value, n, low, high}` (a fraction, its sample
+   * count and 95 % Wilson interval); MIA is null when the retain or the test set has fewer
+   * than 100 samples, and `miaAttack` tells how well the attack separates members from
+   * non-members (its balanced training set, accuracy, `informative`, `note`). With
+   * `reference` (the model retrained without the forget set) also AG, the average gap (a
+   * fraction), and JS, the mean Jensen-Shannon divergence of the two models' predictions on
+   * the forget set; with `requantize: true` also FARequantized, the FA after re-quantizing
+   * the float shadow weights from scratch,
    * each weight step replaced by its least-squared-error step and BatchNorm statistics
    * re-estimated on up to 4,096 retain samples (the deployment check: forgetting must not
    * come back when the float weights are quantized again).

@@ -150,6 +150,8 @@ export class Model {
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} forgetSet
    * @param {object} options retain (required: the training data that stays, or a sample),
    *   test (optional: a held-out set; the receipt then carries the metrics),
+   *   heldOutRetain (optional, with test: retain samples the method does not train on;
+   *   RA and the attack's members are measured on them, `metrics.retainSet` says which),
    *   previousReceipt (optional: the last receipt of this model's log, to chain to),
    *   method ('qmul' | 'ft' | 'ga' | 'rl' | ...), epochs, batchSize, lr, optimizer,
    *   momentum, nesterov, weightDecay, schedule, seed, qmulMode, qmulRetainScanBatches,
@@ -161,13 +163,17 @@ export class Model {
     this.#idle('forget');
     checkDataset('forgetSet', forgetSet);
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
-    const { retain, test, previousReceipt, ...rest } = engineOptions;
+    const { retain, test, heldOutRetain, previousReceipt, ...rest } = engineOptions;
     if (retain === undefined) throw invalid('options.retain is required: the training data that stays (or a sample of it)');
     checkDataset('options.retain', retain);
-    if (test !== undefined) {
-      checkDataset('options.test', test);
-      withHeap(this.#module, (heap) => unwrap(handle.checkDataset(heapDataset(heap, test), 'options.test')));
+    if (heldOutRetain !== undefined && test === undefined) throw invalid('options.heldOutRetain is for the metrics: give options.test too');
+    for (const [name, ds] of [['options.test', test], ['options.heldOutRetain', heldOutRetain]]) {
+      if (ds === undefined) continue;
+      checkDataset(name, ds);
+      withHeap(this.#module, (heap) => unwrap(handle.checkDataset(heapDataset(heap, ds), name)));
     }
+    // RA and the attack's members: on retain samples the method did not fit to, if given.
+    const metricsRetain = heldOutRetain ?? retain;
     const previousSha256 = previousHash(previousReceipt);
     if (signal?.aborted) throw new QforgetError('ABORTED', 'forget was aborted before it started; the model is unchanged');
     const aborted = (epochs) => new QforgetError('ABORTED', `forget was aborted after ${epochs} epoch(s); the model is unchanged`);
@@ -201,9 +207,12 @@ export class Model {
       unwrap(handle.commitForget(session));
       const seconds = (performance.now() - started) / 1000;
       try {
-        const metrics = test === undefined ? null : withHeap(this.#module, (heap) =>
-          JSON.parse(unwrap(handle.metrics(heapDataset(heap, forgetSet), heapDataset(heap, retain), heapDataset(heap, test), '{}'))),
-        );
+        const metrics = test === undefined ? null : {
+          ...withHeap(this.#module, (heap) =>
+            JSON.parse(unwrap(handle.metrics(heapDataset(heap, forgetSet), heapDataset(heap, metricsRetain), heapDataset(heap, test), '{}'))),
+          ),
+          retainSet: heldOutRetain === undefined ? 'trainedOn' : 'heldOut',
+        };
         return await sealReceipt({
           engine: { version: this.#module.version(), isa: this.#module.kernelIsa() },
           createdAt: new Date().toISOString(),

@@ -3,8 +3,12 @@
 // Web Crypto. No model math here: the receipt records what the engine reported.
 import { checkOptions, invalid } from './errors.js';
 
-/** The receipt format this version writes and verifies. */
-export const RECEIPT_FORMAT = 'qforget-receipt/1';
+/**
+ * The receipt format this version writes. Format 2 has metrics as fractions with sample
+ * counts and intervals; format 1 (points) is still verified: the seal is the same.
+ */
+export const RECEIPT_FORMAT = 'qforget-receipt/2';
+const VERIFIED_FORMATS = ['qforget-receipt/1', RECEIPT_FORMAT];
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -86,7 +90,7 @@ export async function verifyReceipts(receipts, options = {}) {
     const r = receipts[i];
     const broken = (reason) => ({ ok: false, count: receipts.length, brokenAt: i, reason });
     if (r === null || typeof r !== 'object') return broken('not a receipt object');
-    if (r.format !== RECEIPT_FORMAT) return broken(`format is ${JSON.stringify(r.format)}, expected ${RECEIPT_FORMAT}`);
+    if (!VERIFIED_FORMATS.includes(r.format)) return broken(`format is ${JSON.stringify(r.format)}, expected one of ${VERIFIED_FORMATS.join(', ')}`);
     if (r.sha256 !== await receiptSha256(r)) return broken('its contents do not match its sha256 (altered)');
     if (r.previousSha256 !== previous) {
       return broken(`previousSha256 is ${r.previousSha256}, but the receipt before it is ${previous}`);

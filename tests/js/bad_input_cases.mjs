@@ -611,6 +611,7 @@ function mainRows() {
   add('model.forget', 'missing', [
     ['options: {}', IA, /options\.retain is required/, (c) => c.model.forget(c.forget, {})],
     ['options missing', IA, /options\.retain is required/, (c) => c.model.forget(c.forget)],
+    ['heldOutRetain without test', IA, /options\.heldOutRetain is for the metrics: give options\.test too/, (c) => c.model.forget(c.forget, { retain: c.retain, heldOutRetain: c.retain })],
   ]);
   add('model.forget', 'dtype', [
     ['forgetSet.x: an Array', IA, /forgetSet\.x must be a Uint8Array/, (c) => c.model.forget({ ...c.forget, x: Array.from(c.forget.x) }, { retain: c.retain })],
@@ -622,6 +623,7 @@ function mainRows() {
     ['forgetSet.shape [4, 144] (same size)', IA, /forget has samples of shape \[144\]/, (c) => c.model.forget({ ...c.forget, shape: [4, 144] }, { retain: c.retain })],
     ['retain.shape [20, 144] (same size)', IA, /retain has samples of shape \[144\]/, (c) => c.model.forget(c.forget, { retain: { ...c.retain, shape: [20, 144] } })],
     ['test.shape [24, 28, 28, 1]', IA, /options\.test/, (c) => c.model.forget(c.forget, { retain: c.retain, test: { ...c.data, shape: [24, 28, 28, 1] } })],
+    ['heldOutRetain.shape [20, 144] (same size)', IA, /options\.heldOutRetain has samples of shape \[144\]/, (c) => c.model.forget(c.forget, { retain: c.retain, test: c.data, heldOutRetain: { ...c.retain, shape: [20, 144] } })],
   ]);
   add('model.forget', 'length', [
     ['forgetSet.y one short', IA, /forget\.y has 3 labels|forgetSet\.y/, (c) => c.model.forget({ ...c.forget, y: c.forget.y.subarray(0, 3) }, { retain: c.retain })],

@@ -65,6 +65,11 @@ for (const simd of [true, false]) {
       assert.ok(fa.after <= 50, `after forgetting, most are gone (FA ${fa.after})`);
       assert.ok(confidence.after < confidence.before - 30, `confidence on the items dropped: ${confidence.before} -> ${confidence.after}`);
       assert.ok(ta.after > ta.before - 3 && ra.after > ra.before - 3, `the rest held: TA ${ta.before} -> ${ta.after}, RA ${ra.before} -> ${ra.after}`);
+      // The attack trains on as many test samples as retain ones: items the model holds are
+      // not all "non-members" (an attack taught the 300:1,000 prior said 100 % everywhere).
+      const mia = await metric('MIA');
+      assert.ok(mia.before < 100, `MIA before forgetting ${mia.before}`);
+      assert.match(await page.textContent('#before-after tr[data-metric="FA"] td'), /^100\.0 % \(\d+–100 %, n = \d+\)/, 'FA with its interval and count');
       assert.ok(await page.$('#weights-chart canvas'), "Q-MUL's reweighting was charted");
       assert.ok((await page.$$('#similar-labels tr')).length > 1, 'the similar labels were listed');
       const receipt = JSON.parse(await page.textContent('#receipt'));

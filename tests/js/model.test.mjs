@@ -179,13 +179,39 @@ async function classForgetSetup(qf) {
   return { model, forget: pick((y) => y === 0), retain: pick((y) => y !== 0), test: synthetic(200, 22) };
 }
 
+// The sets a device has: a retain sample of a few hundred, smaller than the test set.
+describe('unlearning metrics on device-sized sets', () => {
+  it('balance the attack, give every rate its count and interval, and say when MIA cannot be measured', async () => {
+    const qf = await createQforget();
+    const model = qf.createModel(SPEC);
+    const retain = synthetic(300, 31), forget = synthetic(8, 32), test = synthetic(600, 33);
+    await model.fit(retain, { epochs: 1, batchSize: 32, lr: 0.05 });
+    const m = qf.unlearningMetrics(model, { forget, retain, test });
+    assert.deepEqual([m.miaAttack.members, m.miaAttack.nonMembers], [300, 300], 'as many non-members as members');
+    assert.equal(m.MIA.n, 8);
+    assert.ok(m.MIA.low <= m.MIA.value && m.MIA.value <= m.MIA.high);
+    assert.equal(m.miaAttack.accuracy.n, 600);
+    assert.equal(m.miaAttack.informative, m.miaAttack.note === null, m.miaAttack.note ?? '');
+    // Eight items: FA moves in steps of 1/8, and its interval says how little that pins down.
+    assert.equal(m.FA.n, 8);
+    assert.ok(m.FA.high - m.FA.low > 0.3, `FA interval [${m.FA.low}, ${m.FA.high}]`);
+    // Too few test samples for the attack: no number, and why.
+    const few = qf.unlearningMetrics(model, { forget, retain, test: synthetic(99, 34) });
+    assert.equal(few.MIA, null);
+    assert.equal(few.miaAttack.accuracy, null);
+    assert.match(few.miaAttack.note, /^not enough samples: the attack needs 100 members \(retain\) and 100 non-members \(test\), got 300 and 99$/);
+    assert.equal(few.TA.n, 99);
+    model.dispose();
+  });
+});
+
 for (const simd of [true, false]) {
   describe(`forget (${simd ? 'SIMD' : 'no-SIMD'} build)`, () => {
     it('qmul forgets a class, reports each epoch, and the metrics show it', async () => {
       const qf = await createQforget({ simd });
       const { model, forget, retain, test } = await classForgetSetup(qf);
       const before = qf.unlearningMetrics(model, { forget, retain, test });
-      assert.ok(before.FA > 90, `FA before ${before.FA}`);
+      assert.ok(before.FA.value > 0.9, `FA before ${before.FA.value}`);
       const seen = [];
       const result = await model.forget(forget, { retain, method: 'qmul', epochs: 5, batchSize: 32, lr: 0.05, onProgress: (e) => seen.push(e) });
       assert.equal(result.method, 'qmul');
@@ -195,18 +221,23 @@ for (const simd of [true, false]) {
       assert.equal(seen[0].qmul.similarLabels.length, 9);
       assert.equal(seen[0].qmul.similarLabels[0][0], 0, 'never the true label');
       const after = qf.unlearningMetrics(model, { forget, retain, test, requantize: true });
-      assert.ok(after.FARequantized < after.FA + 5, `re-quantizing the shadow weights does not bring the class back (${after.FARequantized})`);
+      assert.ok(after.FARequantized.value < after.FA.value + 0.05, `re-quantizing the shadow weights does not bring the class back (${after.FARequantized.value})`);
       // Because the forget left nothing below the integer grid: the shadow weights are
       // exactly what the integer weights stand for.
       const codesOnly = qf.loadModel(model.save({ shadow: false }));
       assert.deepEqual(codesOnly.save(), model.save());
       codesOnly.dispose();
-      assert.ok(after.FA < 50 && after.RA > 85, `FA ${after.FA} RA ${after.RA}`);
-      assert.equal(after.UA, 100 - after.FA);
+      assert.ok(after.FA.value < 0.5 && after.RA.value > 0.85, `FA ${after.FA.value} RA ${after.RA.value}`);
+      assert.equal(after.UA.value, 1 - after.FA.value);
+      assert.deepEqual([after.FA.n, after.RA.n, after.TA.n], [forget.y.length, retain.y.length, test.y.length]);
+      for (const key of ['FA', 'UA', 'RA', 'TA']) {
+        const { value, low, high } = after[key];
+        assert.ok(low <= value && value <= high && low >= 0 && high <= 1, `${key} [${low}, ${high}] holds ${value}`);
+      }
       const retrained = qf.createModel(SPEC);
       await retrained.fit(retain, { epochs: 2, batchSize: 32, lr: 0.01 });
       const gap = qf.unlearningMetrics(model, { forget, retain, test, reference: retrained });
-      assert.ok(gap.AG >= 0 && gap.JS >= 0 && gap.JS <= Math.log(2));
+      assert.ok(gap.AG >= 0 && gap.AG <= 1 && gap.JS >= 0 && gap.JS <= Math.log(2));
       retrained.dispose();
       model.dispose();
     });

@@ -15,7 +15,8 @@ it('the README Node example runs and prints what it promises', { timeout: 240_00
   try {
     const { stdout } = await promisify(execFile)(process.execPath, [file.pathname], { timeout: 230_000 });
     assert.match(stdout, /test accuracy 0\.[6-9]/);
-    assert.match(stdout, /FA: \d/);
+    assert.match(stdout, /FA: \{\s*value: [\d.]+,\s*n: 20,\s*low: [\d.]+,\s*high: [\d.]+/);
+    assert.match(stdout, /MIA: \{\s*value: [\d.]+,\s*n: 20,/, "the attack had 500 retain and 500 test samples");
     assert.match(stdout, /\{ ok: true, count: 2 \}/);
     assert.match(stdout, /reloaded/);
   } finally {

@@ -26,6 +26,7 @@ import {
   type Method,
   type ModelOptions,
   type PackedMatrixS8,
+  type Proportion,
   type UnlearningMetrics,
   type WeightBits,
 } from 'qforget';
@@ -171,7 +172,9 @@ const receiptMetrics: UnlearningMetrics | null = result.metrics;
 const next = await model.forget(forgetSet, { retain: train, test: train, method: 'ft', epochs: 1, previousReceipt: result });
 const check: ReceiptCheck = await verifyReceipts([result, next]);
 if (!check.ok) console.log(check.brokenAt, check.reason);
-const format: 'qforget-receipt/1' = RECEIPT_FORMAT;
+const format: 'qforget-receipt/2' = RECEIPT_FORMAT;
+const retainSet: 'heldOut' | 'trainedOn' | undefined = next.metrics?.retainSet;
+await model.forget(forgetSet, { retain: train, test: train, heldOutRetain: train });
 // @ts-expect-error a receipt log is an array of receipts
 await verifyReceipts(result);
 // @ts-expect-error previousReceipt takes a receipt, not its hash
@@ -197,7 +200,14 @@ const withReference = qf.unlearningMetrics(model, {
 });
 const gap: number | undefined = withReference.AG;
 const js: number | undefined = withReference.JS;
-const points: number[] = [metrics.FA, metrics.UA, metrics.RA, metrics.TA, metrics.MIA, metrics.miaAttackAccuracy];
+const rates: Proportion[] = [metrics.FA, metrics.UA, metrics.RA, metrics.TA];
+const fractions: number[] = rates.map((p) => p.value + p.low + p.high + p.n);
+const mia: Proportion | null = metrics.MIA;
+const attack: Proportion | null = metrics.miaAttack.accuracy;
+const why: string | null = metrics.miaAttack.note;
+const balanced: boolean = metrics.miaAttack.members === metrics.miaAttack.nonMembers && metrics.miaAttack.informative;
+// @ts-expect-error MIA may be null (too few samples): not a plain number
+const notChecked: number = metrics.MIA.value;
 // @ts-expect-error the test set is required
 qf.unlearningMetrics(model, { forget: forgetSet, retain: train });
 // @ts-expect-error not an MIA feature
@@ -280,6 +290,6 @@ model[Symbol.dispose]();
 
 export const used = [
   canSimd, handles, version, isSimd, inputShape, numClasses, describedArch, describedLayers, badX, noShape,
-  lastLoss, logits, evaluation, forgotten, method, perEpoch, gap, js, points, forgetIds, retainIds, excluded,
+  lastLoss, logits, evaluation, forgotten, method, perEpoch, gap, js, fractions, mia, attack, why, balanced, notChecked, retainSet, forgetIds, retainIds, excluded,
   small, idx, isa, c, product, packedShape, made, sealed, chained, receiptMetrics, format, heapBytes,
 ];
