@@ -82,7 +82,7 @@ for (let r = 0; r < num('requests'); r++) {
 const chain = await verifyReceipts(log_);
 const bytes = model.save();
 const reloaded = qf.loadModel(bytes);
-const [a, b] = [model, reloaded].map((m) => m.predict(test.x, test.shape[0]));
+const [a, b] = [model, reloaded].map((m) => m.predict(test.x));
 const reproduces = a.length === b.length && a.every((v, i) => v === b[i]);
 reloaded.dispose();
 model.dispose();

@@ -147,7 +147,7 @@ function retainSet() {
 /** Softmax probability of each item's label under the current model. */
 async function confidences(model, items) {
   if (items.length === 0) return [];
-  const logits = await model.predict(datasetOf(items).x, items.length);
+  const logits = await model.predict(datasetOf(items).x);
   const c = state.manifest.classNames.length;
   return items.map((item, i) => {
     const row = logits.subarray(i * c, (i + 1) * c);
@@ -214,7 +214,7 @@ async function addUploads(files) {
   for (const file of files) {
     try {
       const pixels = await pixelsFromImage(file);
-      const logits = await state.model.predict(pixels, 1);
+      const logits = await state.model.predict(pixels);
       const label = logits.indexOf(Math.max(...logits));  // starts as the model's guess
       state.items.push({ pixels, label, name: `your picture ${file.name}` });
     } catch (error) {

@@ -197,8 +197,8 @@ export class Model {
   readonly inputShape: number[];
   readonly numClasses: number;
   describe(): ModelOptions & { layers: object[] };
-  /** Logits of the deployed integer model, n × numClasses. */
-  predict(x: Uint8Array, n: number): Float32Array;
+  /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. */
+  predict(x: Uint8Array): Float32Array;
   evaluate(ds: Dataset): { accuracy: number; loss: number };
   fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;
   /** Makes the model forget a set of samples; atomic (see README). */

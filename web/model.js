@@ -1,7 +1,7 @@
 // The Model class: a trained or trainable network living in wasm memory. Moves data
 // in and out and drives long work (fit) in steps so progress can be reported and the
 // work cancelled; every decision and all math are the engine's.
-import { QforgetError, checkArray, checkDim, checkOptions, engineCrashed, guardMethods, invalid, unwrap } from './errors.js';
+import { QforgetError, checkArray, checkOptions, engineCrashed, guardMethods, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { abandon, adopt, release } from './handles.js';
 import { datasetSha256, previousHash, sealReceipt, sha256 } from './receipts.js';
@@ -80,15 +80,14 @@ export class Model {
 
   /**
    * Logits of the deployed integer model.
-   * @param {Uint8Array} x n samples of pixels, NHWC
-   * @param {number} n
-   * @returns {Float32Array} n × numClasses
+   * @param {Uint8Array} x samples of pixels, NHWC: a whole number of samples of inputShape
+   * @returns {Float32Array} n × numClasses, n = x.length / (the size of one sample)
    */
-  predict(x, n) {
+  predict(x, ...extra) {
     const handle = this.#live();
-    checkDim('n', n);
+    if (extra.length) throw invalid('predict(x) takes the samples only: their count comes from x.length and the input shape');
     checkArray('x', x, Uint8Array);
-    return withHeap(this.#module, (heap) => unwrap(handle.predict(heap.copyIn(x), x.length, n)));
+    return withHeap(this.#module, (heap) => unwrap(handle.predict(heap.copyIn(x), x.length)));
   }
 
   /** @returns {{accuracy: number, loss: number}} accuracy as a fraction in [0, 1] */

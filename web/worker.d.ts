@@ -41,8 +41,8 @@ export class RemoteModel {
   readonly inputShape: number[];
   readonly numClasses: number;
   describe(): Promise<ReturnType<Model['describe']>>;
-  /** Logits of the deployed integer model, n × numClasses. `x` is copied, never moved. */
-  predict(x: Uint8Array, n: number): Promise<Float32Array>;
+  /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. `x` is copied, never moved. */
+  predict(x: Uint8Array): Promise<Float32Array>;
   evaluate(ds: Dataset): Promise<ReturnType<Model['evaluate']>>;
   /** `signal` aborting rejects with code ABORTED; onProgress runs on the caller's thread. */
   fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;

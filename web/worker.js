@@ -348,11 +348,12 @@ export class RemoteModel {
 
   /**
    * Logits of the deployed integer model.
-   * @param {Uint8Array} x n samples of pixels, NHWC (copied; the caller keeps it)
-   * @returns {Promise<Float32Array>} n × numClasses
+   * @param {Uint8Array} x samples of pixels, NHWC (copied; the caller keeps it)
+   * @returns {Promise<Float32Array>} n × numClasses, n = x.length / (the size of one sample)
    */
-  async predict(x, n) {
-    return send(this.#client, 'predict', [this.#live(), checkSendable('x', x), checkSendable('n', n)]);
+  async predict(x, ...extra) {
+    // Extra arguments go along so the engine's side refuses them as the main thread does.
+    return send(this.#client, 'predict', [this.#live(), checkSendable('x', x), ...extra.map((v, i) => checkSendable(`argument ${i + 2}`, v))]);
   }
 
   /** @returns {Promise<{accuracy: number, loss: number}>} */

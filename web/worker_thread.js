@@ -57,7 +57,7 @@ const ops = {
     return qf.unlearningMetrics(model, { ...sets, reference: modelOf(referenceId) });
   },
   describe: ([id]) => modelOf(id).describe(),
-  predict: ([id, x, n]) => modelOf(id).predict(x, n),
+  predict: ([id, ...args]) => modelOf(id).predict(...args),
   evaluate: ([id, ds]) => modelOf(id).evaluate(ds),
   fit: ([id, ds, options], call) => modelOf(id).fit(ds, withHooks(options, call)),
   forget: ([id, forgetSet, options], call) => modelOf(id).forget(forgetSet, withHooks(options, call)),

@@ -58,14 +58,15 @@ StatusOr<std::vector<uint8_t>> ModelHandle::Save(bool with_shadow) const {
 
 std::string ModelHandle::Describe() const { return model_->Describe().Dump(); }
 
-StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len, size_t n) const {
+StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len) const {
   const size_t per_sample = sample_size();
-  if (n == 0) return InvalidArgument("n must be >= 1");
-  if (x_len / per_sample != n || x_len % per_sample != 0) {
-    return InvalidArgument("x has " + std::to_string(x_len) + " values, " + std::to_string(n) +
-                           " samples of shape " + model_->input_shape().ToString() + " need " +
-                           std::to_string(uint64_t(n) * per_sample));
+  if (x_len == 0 || x_len % per_sample != 0) {
+    return InvalidArgument("x has " + std::to_string(x_len) +
+                           " values: not a whole, non-zero number of samples of shape " +
+                           model_->input_shape().ToString() + " (" + std::to_string(per_sample) +
+                           " values each)");
   }
+  const size_t n = x_len / per_sample;
   const size_t batch = std::min(n, model_->eval_batch());  // bounds a big request's memory
   const uint64_t out_bytes = uint64_t(n) * model_->classes() * sizeof(float);
   QF_ASSIGN_OR_RETURN(const MemoryReservation memory,

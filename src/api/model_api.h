@@ -50,9 +50,10 @@ class ModelHandle {
   // What the model holds and what one sample costs (nn::Model::cost).
   const nn::BuildCost& cost() const { return model_->cost(); }
 
-  // The logits (n x classes floats) of the deployed integer model for n samples of x,
-  // allocated only once the request is validated and its memory reserved.
-  StatusOr<std::vector<float>> Predict(const uint8_t* x, size_t x_len, size_t n) const;
+  // The logits (n x classes floats) of the deployed integer model for the samples of x
+  // (n = x_len / the sample size; x_len must be a non-zero multiple of it), allocated
+  // only once the request is validated and its memory reserved.
+  StatusOr<std::vector<float>> Predict(const uint8_t* x, size_t x_len) const;
 
   // OK when `data` could be evaluated on this model (shape, sizes, label range, finite
   // values); the error names `name` otherwise. Lets callers refuse a request up front.

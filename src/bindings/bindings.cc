@@ -85,8 +85,8 @@ val SaveModel(const qf::api::ModelHandle& self, bool with_shadow) {
 }
 
 // A Float32Array copy of the logits.
-val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, size_t n) {
-  auto logits = self.Predict(Ptr<const uint8_t>(x), x_len, n);
+val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len) {
+  auto logits = self.Predict(Ptr<const uint8_t>(x), x_len);
   if (!logits.ok()) return Error(logits.status());
   return Value(val::global("Float32Array")
                    .new_(emscripten::typed_memory_view(logits.value().size(), logits.value().data())));

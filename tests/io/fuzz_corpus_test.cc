@@ -24,9 +24,10 @@ std::vector<uint8_t> Corpus(const std::string& target, const std::string& name) 
 }
 
 std::vector<float> Predict(const api::ModelHandle& m, const std::vector<uint8_t>& x, size_t n) {
-  StatusOr<std::vector<float>> logits = m.Predict(x.data(), x.size(), n);
+  StatusOr<std::vector<float>> logits = m.Predict(x.data(), x.size());
   INFO(logits.status().message());
   REQUIRE(logits.ok());
+  REQUIRE(logits.value().size() % n == 0);  // n samples' rows
   return std::move(logits).value();
 }
 

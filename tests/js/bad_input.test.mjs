@@ -119,7 +119,7 @@ for (const simd of [true, false]) {
       // The rebuilt-file helper itself must produce a loadable file, or its cases prove nothing.
       qf.loadModel(rebuildModelFile(ctx.bytes)).dispose();
       const probe = ctx.data.x.subarray(0, 3 * 144);
-      const baseline = ctx.model.predict(probe, 3);
+      const baseline = ctx.model.predict(probe);
       const handles = liveHandles();
       const rows = await sweep(t, MAIN_CASES, {
         ctx,
@@ -136,9 +136,9 @@ for (const simd of [true, false]) {
       report.sweeps[`main-${build}`] = { counts, cases: rows };
 
       // The instance still works: the subject predicts as before, and new models work.
-      assert.deepEqual(ctx.model.predict(probe, 3), baseline);
+      assert.deepEqual(ctx.model.predict(probe), baseline);
       const fresh = qf.createModel(SPEC);
-      assert.equal(fresh.predict(probe, 3).length, 27);
+      assert.equal(fresh.predict(probe).length, 27);
       fresh.dispose();
       assert.equal(liveHandles(), handles, 'the refused calls left no wasm object behind');
       ctx.dispose();
@@ -155,7 +155,7 @@ for (const simd of [true, false]) {
       const ctx = await workerContext(worker, bytes);
       const handles = await worker.liveHandles();
       const probe = ctx.data.x.subarray(0, 3 * 144);
-      const baseline = await ctx.remote.predict(probe, 3);
+      const baseline = await ctx.remote.predict(probe);
       const rows = await sweep(t, WORKER_CASES, {
         ctx,
         simd,
@@ -170,7 +170,7 @@ for (const simd of [true, false]) {
       printCounts(t, `worker ${build}`, counts);
       report.sweeps[`worker-${build}`] = { counts, cases: rows };
 
-      assert.deepEqual(await ctx.remote.predict(probe, 3), baseline);
+      assert.deepEqual(await ctx.remote.predict(probe), baseline);
       assert.equal(await worker.liveHandles(), handles, 'the refused calls left no wasm object behind in the worker');
       await ctx.remote.dispose();
       assert.equal(await worker.liveHandles(), 0);

@@ -440,33 +440,23 @@ function mainRows() {
 
   // model.predict
   add('model.predict', 'dtype', [
-    ['x: an Array', IA, /x must be a Uint8Array, got Array/, (c) => c.model.predict(Array.from(x1), 1)],
-    ['x: a Float32Array', IA, /x must be a Uint8Array, got Float32Array/, (c) => c.model.predict(new Float32Array(144), 1)],
-    ['x: an Int8Array', IA, /x must be a Uint8Array/, (c) => c.model.predict(new Int8Array(144), 1)],
-    ['x: a Uint8ClampedArray', IA, /x must be a Uint8Array/, (c) => c.model.predict(new Uint8ClampedArray(144), 1)],
-    ['x: an ArrayBuffer', IA, /x must be a Uint8Array/, (c) => c.model.predict(new ArrayBuffer(144), 1)],
-    ['x: null', IA, /x must be a Uint8Array, got null/, (c) => c.model.predict(null, 1)],
-    ["n: '1'", IA, /n must be an integer/, (c) => c.model.predict(x1, '1')],
-    ['n: missing', IA, /n must be an integer/, (c) => c.model.predict(x1)],
+    ['x: an Array', IA, /x must be a Uint8Array, got Array/, (c) => c.model.predict(Array.from(x1))],
+    ['x: a Float32Array', IA, /x must be a Uint8Array, got Float32Array/, (c) => c.model.predict(new Float32Array(144))],
+    ['x: an Int8Array', IA, /x must be a Uint8Array/, (c) => c.model.predict(new Int8Array(144))],
+    ['x: a Uint8ClampedArray', IA, /x must be a Uint8Array/, (c) => c.model.predict(new Uint8ClampedArray(144))],
+    ['x: an ArrayBuffer', IA, /x must be a Uint8Array/, (c) => c.model.predict(new ArrayBuffer(144))],
+    ['x: null', IA, /x must be a Uint8Array, got null/, (c) => c.model.predict(null)],
+    ['x: missing', IA, /x must be a Uint8Array, got undefined/, (c) => c.model.predict()],
   ]);
   add('model.predict', 'length', [
-    ['x: 10 values for n = 1', IA, /x has 10 values/, (c) => c.model.predict(new Uint8Array(10), 1)],
-    ['x: 288 values for n = 1', IA, /x has 288 values/, (c) => c.model.predict(new Uint8Array(288), 1)],
-    ['x: 144 values for n = 2', IA, /x has 144 values/, (c) => c.model.predict(x1, 2)],
-    ['n = 2^31 - 1 for 144 values', IA, /x has 144 values/, (c) => c.model.predict(x1, 2 ** 31 - 1)],
-    ['n = 2^30 + 1 for 144 values (n × 144 wraps to 144)', IA, /x has 144 values/, (c) => c.model.predict(x1, 2 ** 30 + 1), { isolated: true }],
+    ['x: 10 values', IA, /x has 10 values: not a whole, non-zero number of samples of shape \[12, 12, 1\] \(144 values each\)/, (c) => c.model.predict(new Uint8Array(10))],
+    ['x: 145 values', IA, /x has 145 values/, (c) => c.model.predict(new Uint8Array(145))],
+    ['x: empty', IA, /x has 0 values/, (c) => c.model.predict(new Uint8Array(0))],
   ]);
-  add('model.predict', 'hyperparameter', [
-    ['n: 0', IA, /n must be an integer in \[1,/, (c) => c.model.predict(x1, 0)],
-    ['n: -1', IA, /n must be an integer/, (c) => c.model.predict(x1, -1)],
-    ['n: 1.5', IA, /n must be an integer/, (c) => c.model.predict(x1, 1.5)],
-    ['n: 2^31', IA, /n must be an integer/, (c) => c.model.predict(x1, 2 ** 31)],
+  add('model.predict', 'unknown-option', [
+    ['a sample count after x (before 1.0)', IA, /predict\(x\) takes the samples only: their count comes from x\.length/, (c) => c.model.predict(x1, 1)],
   ]);
-  add('model.predict', 'nan-inf', [
-    ['n: NaN', IA, /n must be an integer/, (c) => c.model.predict(x1, Number.NaN)],
-    ['n: Infinity', IA, /n must be an integer/, (c) => c.model.predict(x1, Infinity)],
-  ]);
-  add('model.predict', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.predict(x1, 1)]]);
+  add('model.predict', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.predict(x1)]]);
 
   // model.evaluate
   const evaluate = (ds) => (c) => c.model.evaluate(typeof ds === 'function' ? ds(c) : ds);
@@ -834,14 +824,12 @@ function workerRows() {
   add('worker.createModel', 'unknown-option', [['options.colour', IA, /colour/, create({ colour: 'red' })]]);
 
   add('remote.predict', 'dtype', [
-    ['x: an Array', IA, /x must be a Uint8Array/, (c) => c.remote.predict(Array.from(x1), 1)],
-    ['x: a Float32Array', IA, /x must be a Uint8Array/, (c) => c.remote.predict(new Float32Array(144), 1)],
-    ["n: '1'", IA, /n must be an integer/, (c) => c.remote.predict(x1, '1')],
+    ['x: an Array', IA, /x must be a Uint8Array/, (c) => c.remote.predict(Array.from(x1))],
+    ['x: a Float32Array', IA, /x must be a Uint8Array/, (c) => c.remote.predict(new Float32Array(144))],
   ]);
-  add('remote.predict', 'length', [['x: 10 values for n = 1', IA, /x has 10 values/, (c) => c.remote.predict(new Uint8Array(10), 1)]]);
-  add('remote.predict', 'hyperparameter', [['n: 0', IA, /n must be an integer/, (c) => c.remote.predict(x1, 0)]]);
-  add('remote.predict', 'nan-inf', [['n: NaN', IA, /n must be an integer/, (c) => c.remote.predict(x1, Number.NaN)]]);
-  add('remote.predict', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.predict(x1, 1)]]);
+  add('remote.predict', 'length', [['x: 10 values', IA, /x has 10 values/, (c) => c.remote.predict(new Uint8Array(10))]]);
+  add('remote.predict', 'unknown-option', [['a sample count after x', IA, /predict\(x\) takes the samples only/, (c) => c.remote.predict(x1, 1)]]);
+  add('remote.predict', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.predict(x1)]]);
 
   add('remote.fit', 'option-type', [
     ['options: null', IA, /options must be an object/, (c) => c.remote.fit(c.data, null)],
@@ -965,7 +953,7 @@ if (!isMainThread && workerData?.badInputCase) {
   const result = await runCase(c, ctx);
   let stillWorks;
   try {
-    stillWorks = ctx.model.predict(ctx.data.x, 24).length === 24 * 9 && (await modelHash(ctx.model)) === before;
+    stillWorks = ctx.model.predict(ctx.data.x).length === 24 * 9 && (await modelHash(ctx.model)) === before;
   } catch {
     stillWorks = false;
   }

@@ -105,7 +105,7 @@ for (const simd of [true, false]) {
         const outcome = await settle(op === 'fit' ? model.fit(train, options) : model.forget(forgetSet, options));
         if (outcome.error) assert.ok(isError('ABORTED', /disposed/)(outcome.error), `${op}: ${outcome.error}`);
         else assert.deepEqual(work(op, outcome.value), expected(op), `${op} went on after dispose: it must then be unaffected`);
-        assert.throws(() => model.predict(train.x.subarray(0, 144), 1), isError('FAILED_PRECONDITION', /disposed/));
+        assert.throws(() => model.predict(train.x.subarray(0, 144)), isError('FAILED_PRECONDITION', /disposed/));
         assert.equal(liveHandles(), 0, `${op}: the session was freed with the model`);
       }
     });
@@ -170,7 +170,7 @@ for (const simd of [true, false]) {
         await disposing;
         if (outcome.error) assert.ok(isError('ABORTED', /disposed/)(outcome.error), `${outcome.error}`);
         else assert.deepEqual(outcome.value.map(withoutSeconds), alone.fit.history);
-        await assert.rejects(remote.predict(train.x.subarray(0, 144), 1), isError('FAILED_PRECONDITION', /disposed/));
+        await assert.rejects(remote.predict(train.x.subarray(0, 144)), isError('FAILED_PRECONDITION', /disposed/));
       });
 
       it('dispose right after fit starts stops the fit with ABORTED', async () => {

@@ -58,7 +58,7 @@ describe('memory', () => {
       const limited = /needs about \d+ MiB of working memory; \d+ MiB are in use, and the engine's memory limit is \d+ MiB/;
       await assert.rejects(model.forget(forgetSet, { ...FORGET, retain: train }), isError('RESOURCE_EXHAUSTED', /^forget \(qmul\) needs about/));
       await assert.rejects(model.fit(train, { epochs: 1, batchSize: 256 }), isError('RESOURCE_EXHAUSTED', limited));
-      assert.throws(() => model.predict(train.x, 256), isError('RESOURCE_EXHAUSTED', /^predict of 256 samples needs about/));
+      assert.throws(() => model.predict(train.x), isError('RESOURCE_EXHAUSTED', /^predict of 256 samples needs about/));
       assert.equal(qf.memoryStats().reserved, 0);
     } finally {
       qf.setMemoryLimit(null);
@@ -84,7 +84,7 @@ describe('memory', () => {
         // Room for b's predict alone, not for it and a's reservation together.
         qf.setMemoryLimit(during.inUse + during.reserved - MiB);
         try {
-          b.predict(big.x, 2048);
+          b.predict(big.x);
         } catch (error) {
           refused = error;
         } finally {
@@ -96,7 +96,7 @@ describe('memory', () => {
     assert.ok(isError('RESOURCE_EXHAUSTED', /MiB reserved by work in progress/)(refused), String(refused));
     assert.equal(receipt.epochs.length, 2);
     assert.equal(qf.memoryStats().reserved, 0);
-    b.predict(big.x, 2048);
+    b.predict(big.x);
     a.dispose();
     b.dispose();
   });
@@ -158,7 +158,7 @@ describe('memory', () => {
       const model = qf.createModel(LENET);
       const other = qf.createModel(LENET);
       const x = train.x.subarray(0, 144 * 8);
-      const logits = model.predict(x, 8);
+      const logits = model.predict(x);
       const hash = sha256(model.save());
       // Between the forget's first and second epoch, something else takes every byte left:
       // the forget's next allocation fails inside the engine.
@@ -166,8 +166,8 @@ describe('memory', () => {
       await assert.rejects(model.forget(forgetSet, { ...FORGET, retain: train, onProgress }),
         isError('INTERNAL', /^forget stopped: the engine crashed .*This model is as it was before the call, moved into a new qforget instance/));
       assert.equal(sha256(model.save()), hash);
-      assert.deepEqual(model.predict(x, 8), logits);
-      assert.throws(() => other.predict(x, 8), isError('FAILED_PRECONDITION', /stopped earlier/));
+      assert.deepEqual(model.predict(x), logits);
+      assert.throws(() => other.predict(x), isError('FAILED_PRECONDITION', /stopped earlier/));
       assert.throws(() => qf.memoryStats(), isError('FAILED_PRECONDITION', /stopped earlier/));
       const receipt = await model.forget(forgetSet, { ...FORGET, retain: train });
       assert.equal(receipt.modelBeforeSha256, hash);
@@ -200,7 +200,7 @@ describe('memory', () => {
       // Building a model reserves nothing: with no byte left, its allocation ends the instance.
       assert.throws(() => qf.createModel({ ...LENET, arch: 'resnet8' }), isError('INTERNAL', /the engine stopped: .*createQforget/));
       assert.throws(() => qf.memoryStats(), isError('FAILED_PRECONDITION', /this qforget instance stopped earlier/));
-      assert.throws(() => model.predict(train.x.subarray(0, 144), 1), isError('FAILED_PRECONDITION', /stopped earlier/));
+      assert.throws(() => model.predict(train.x.subarray(0, 144)), isError('FAILED_PRECONDITION', /stopped earlier/));
       await assert.rejects(model.fit(train), isError('FAILED_PRECONDITION', /stopped earlier/));
       model.dispose();  // nothing to free, and no error
       assert.throws(() => model.save(), isError('FAILED_PRECONDITION', /stopped earlier/));

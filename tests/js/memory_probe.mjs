@@ -22,10 +22,10 @@ const qf = await createQforget({ simd: process.env.QF_PROBE_SIMD === '0' ? false
 const model = qf.createModel({ arch, inputShape: shape, numClasses: 10, weightBits: 4, seed: 1 });
 const data = set(Number(n), 1);
 const small = set(48, 2);
-model.predict(small.x.subarray(0, size), 1);  // what the model allocates once, on first use
+model.predict(small.x.subarray(0, size));  // what the model allocates once, on first use
 const before = qf.memoryStats();
 let copied = data.x.length + data.y.length;
-if (op === 'predict') model.predict(data.x, Number(n));
+if (op === 'predict') model.predict(data.x);
 if (op === 'evaluate') model.evaluate(data);
 if (op === 'fit') await model.fit(data, { epochs: 1, batchSize });
 if (op === 'forget') await model.forget(small, { retain: data, method, epochs: 1, batchSize });

@@ -29,7 +29,7 @@ for (const simd of [true, false]) {
       assert.ok(history[2].loss < history[0].loss, 'the loss goes down');
       const after = model.evaluate(test).accuracy;
       assert.ok(before < 0.3 && after > 0.9, `accuracy ${before} -> ${after}`);
-      const logits = model.predict(test.x.subarray(0, 5 * 144), 5);
+      const logits = model.predict(test.x.subarray(0, 5 * 144));
       assert.ok(logits instanceof Float32Array);
       assert.equal(logits.length, 5 * 9);
       assert.equal(model.describe().arch, 'mlp');
@@ -42,7 +42,7 @@ for (const simd of [true, false]) {
       const run = async () => {
         const model = qf.createModel(SPEC);
         await model.fit(data, { epochs: 1, batchSize: 16, lr: 0.05, seed: 7 });
-        const out = model.predict(data.x, 100);
+        const out = model.predict(data.x);
         model.dispose();
         return out;
       };
@@ -56,7 +56,7 @@ for (const simd of [true, false]) {
       const fitting = model.fit(synthetic(2000, 5), { epochs: 50, batchSize: 8, signal: controller.signal });
       setTimeout(() => controller.abort(), 5);
       await assert.rejects(fitting, isError('ABORTED', /aborted/));
-      assert.equal(model.predict(synthetic(1, 6).x, 1).length, 9);
+      assert.equal(model.predict(synthetic(1, 6).x).length, 9);
       const aborted = AbortSignal.abort();
       await assert.rejects(model.fit(synthetic(10, 7), { signal: aborted }), isError('ABORTED', /before it started/));
       model.dispose();
@@ -67,7 +67,7 @@ for (const simd of [true, false]) {
       const model = qf.createModel(SPEC);
       const data = synthetic(20, 8);
       const probe = synthetic(3, 9);
-      const baseline = model.predict(probe.x, 3);
+      const baseline = model.predict(probe.x);
       const bad = { ...data, y: data.y.slice() };
       bad.y[4] = 9;
       const cases = [
@@ -76,9 +76,10 @@ for (const simd of [true, false]) {
         [() => qf.createModel({ ...SPEC, numClasses: 1 }), /numClasses/],
         [() => qf.createModel({ ...SPEC, colour: 'red' }), /colour/],
         [() => qf.createModel(null), /options must be an object/],
-        [() => model.predict(new Uint8Array(10), 1), /x has 10 values/],
-        [() => model.predict(new Float32Array(144), 1), /x must be a Uint8Array/],
-        [() => model.predict(new Uint8Array(144), 0), /n must be an integer/],
+        [() => model.predict(new Uint8Array(10)), /x has 10 values/],
+        [() => model.predict(new Float32Array(144)), /x must be a Uint8Array/],
+        [() => model.predict(new Uint8Array(144), 1), /predict\(x\) takes the samples only/],
+        [() => model.predict(new Uint8Array(0)), /x has 0 values: not a whole, non-zero number of samples of shape \[12, 12, 1\] \(144 values each\)/],
         [() => model.evaluate({ x: data.x, y: data.y, shape: [20, 28, 28, 1] }), /shape/],
         [() => model.evaluate(bad), /dataset.y\[4\] = 9 is not a class/],
         [() => model.evaluate({ x: data.x, y: data.y.subarray(0, 5), shape: data.shape }), /dataset.y has 5 labels/],
@@ -98,7 +99,7 @@ for (const simd of [true, false]) {
         await assert.rejects(model.fit(data, options), isError('INVALID_ARGUMENT', pattern), String(pattern));
       }
       await assert.rejects(model.fit(bad, {}), isError('INVALID_ARGUMENT', /not a class/));
-      assert.deepEqual(model.predict(probe.x, 3), baseline, 'refused calls changed nothing');
+      assert.deepEqual(model.predict(probe.x), baseline, 'refused calls changed nothing');
       model.dispose();
     });
 
@@ -107,7 +108,7 @@ for (const simd of [true, false]) {
       const model = qf.createModel(SPEC);
       model.dispose();
       model.dispose();
-      assert.throws(() => model.predict(new Uint8Array(144), 1), isError('FAILED_PRECONDITION', /disposed/));
+      assert.throws(() => model.predict(new Uint8Array(144)), isError('FAILED_PRECONDITION', /disposed/));
       await assert.rejects(model.fit(synthetic(4, 1)), isError('FAILED_PRECONDITION', /disposed/));
       const scoped = qf.createModel(SPEC);
       assert.equal(liveHandles(), 1);
@@ -136,11 +137,11 @@ for (const simd of [true, false]) {
       const model = qf.createModel({ ...SPEC, arch: 'lenet' });
       const data = synthetic(64, 11);
       await model.fit(data, { epochs: 1, batchSize: 16 });
-      const want = model.predict(data.x, 64);
+      const want = model.predict(data.x);
       for (const shadow of [true, false]) {
         const bytes = model.save({ shadow });
         const loaded = qf.loadModel(bytes);
-        assert.deepEqual(loaded.predict(data.x, 64), want, `shadow ${shadow}`);
+        assert.deepEqual(loaded.predict(data.x), want, `shadow ${shadow}`);
         assert.deepEqual(loaded.describe(), model.describe());
         loaded.dispose();
       }

@@ -187,17 +187,17 @@ for (const simd of [true, false]) {
   await model.fit(train, { epochs: 2, batchSize: 32, lr: 0.05, seed: 1 });
   const accuracy = model.evaluate(synthetic(100, 2)).accuracy;
   const probe = synthetic(50, 3);
-  const before = model.predict(probe.x, 50);
+  const before = model.predict(probe.x);
   const forgetSet = slice(train, 0, 6);
   const retain = slice(train, 6, 300);
   await model.forget(forgetSet, { retain, method: 'ft', epochs: 1 });
-  const want = model.predict(probe.x, 50);
+  const want = model.predict(probe.x);
   const bytes = model.save();
   const loaded = qf.loadModel(bytes);
-  const got = loaded.predict(probe.x, 50);
+  const got = loaded.predict(probe.x);
   let refused = false;
   try {
-    loaded.predict(new Uint8Array(3), 1);
+    loaded.predict(new Uint8Array(3));
   } catch (e) {
     refused = e instanceof QforgetError && e.code === 'INVALID_ARGUMENT';
   }

@@ -83,7 +83,7 @@ describe('qforget/storage', () => {
         const probe = synthetic(16, 99);
         const result = {
           simd: qf.simd, info, size: model.save().length,
-          logits: Array.from(model.predict(probe.x, 16)),
+          logits: Array.from(model.predict(probe.x)),
           has: [await store.has('digits'), await store.has('other')],
           list: await store.list(),
           receipts: await store.receipts('digits'),
@@ -117,7 +117,7 @@ describe('qforget/storage', () => {
         window.qf = await qforget.createQforget();
         window.store = await storage.openStorage(DB);
         window.model = await store.loadModel(qf, 'digits');
-        return Array.from(model.predict(synthetic(16, 99).x, 16));
+        return Array.from(model.predict(synthetic(16, 99).x));
       }, { DB });
       assert.deepEqual(loaded, logits);
     });
@@ -135,7 +135,7 @@ describe('qforget/storage', () => {
           verify: await store.verify('digits'),
           list: await store.list(),
           storedSha: await sha256Hex(reloaded.save()),
-          same: Array.from(reloaded.predict(probe.x, 16)).join() === Array.from(model.predict(probe.x, 16)).join(),
+          same: Array.from(reloaded.predict(probe.x)).join() === Array.from(model.predict(probe.x)).join(),
           chained: await caught(store.forget('digits', model, synthetic(5, 6), { retain, method: 'ga', previousReceipt: first })),
           unknown: await caught(store.forget('nothing', model, synthetic(5, 6), { retain, method: 'ga' })),
           noRetain: await caught(store.forget('digits', model, synthetic(5, 6), { method: 'ga' })),
@@ -311,7 +311,7 @@ describe('qforget/storage', () => {
       const result = await page.evaluate(async ({ SPEC }) => {
         const qf = await qforget.createQforget({ simd: false });
         const model = qf.createModel(SPEC);
-        const logits = model.predict(synthetic(4, 11).x, 4);
+        const logits = model.predict(synthetic(4, 11).x);
         model.dispose();
         return { simd: qf.simd, isa: qf.kernels.isa, length: logits.length, finite: logits.every(Number.isFinite) };
       }, { SPEC });

@@ -54,9 +54,9 @@ for (const simd of [true, false]) {
       assert.deepEqual(seen, history, 'onProgress got each epoch as fit returns it');
       assert.deepEqual(history.map(withoutSeconds), localHistory.map(withoutSeconds));
 
-      const logits = await remote.predict(test.x, 100);
+      const logits = await remote.predict(test.x);
       assert.ok(logits instanceof Float32Array && logits.length === 900);
-      assert.deepEqual(bits(logits), bits(local.predict(test.x, 100)), 'bit-identical logits');
+      assert.deepEqual(bits(logits), bits(local.predict(test.x)), 'bit-identical logits');
       assert.deepEqual(await remote.evaluate(test), local.evaluate(test));
       assert.deepEqual(await remote.describe(), local.describe());
       assert.equal(train.x.byteLength, 300 * 144, 'the caller keeps its arrays (cloned, not transferred)');
@@ -85,7 +85,7 @@ for (const simd of [true, false]) {
       await remote.fit(all, fitOptions);
       const bytesBefore = await remote.save();
       assert.deepEqual(bytesBefore, localBefore);
-      const predictedBefore = await remote.predict(forget.x, forget.y.length);
+      const predictedBefore = await remote.predict(forget.x);
 
       const seen = [];
       const result = await remote.forget(forget, { ...forgetOptions, onProgress: (e) => seen.push(e) });
@@ -93,9 +93,9 @@ for (const simd of [true, false]) {
       assert.equal(result.forgotten, forget.y.length);
       assert.deepEqual(seen, result.epochs, 'onProgress got each forget epoch');
       assert.ok(seen[0].qmul.wForget > 0);
-      const predictedAfter = await remote.predict(forget.x, forget.y.length);
+      const predictedAfter = await remote.predict(forget.x);
       assert.notDeepEqual(bits(predictedAfter), bits(predictedBefore), 'forget changed the model');
-      assert.deepEqual(bits(predictedAfter), bits(local.predict(forget.x, forget.y.length)), 'bit-identical to the main thread');
+      assert.deepEqual(bits(predictedAfter), bits(local.predict(forget.x)), 'bit-identical to the main thread');
 
       // The model before forgetting stands in for the reference (only AG and JS need one).
       const reference = await worker.loadModel(bytesBefore);
@@ -156,21 +156,21 @@ for (const simd of [true, false]) {
       const remote = await worker.createModel({ ...SPEC, arch: 'lenet' });
       const data = synthetic(64, 11);
       await remote.fit(data, { epochs: 1, batchSize: 16 });
-      const want = await remote.predict(data.x, 64);
+      const want = await remote.predict(data.x);
       const bytes = await remote.save();
       assert.ok(bytes instanceof Uint8Array);
       const loaded = await worker.loadModel(bytes);
-      assert.deepEqual(bits(await loaded.predict(data.x, 64)), bits(want));
+      assert.deepEqual(bits(await loaded.predict(data.x)), bits(want));
       assert.deepEqual(await loaded.describe(), await remote.describe());
       const onMain = qf.loadModel(bytes);  // still the caller's: loadModel copied it
-      assert.deepEqual(bits(onMain.predict(data.x, 64)), bits(want));
+      assert.deepEqual(bits(onMain.predict(data.x)), bits(want));
       onMain.dispose();
       assert.ok((await remote.save({ shadow: false })).length < bytes.length);
       await assert.rejects(worker.loadModel(bytes.subarray(0, bytes.length - 1)), isError('DATA_LOSS', /./));
 
       await worker.setMemoryLimit(2 ** 20);
       assert.equal((await worker.memoryStats()).limit, 2 ** 20);
-      await assert.rejects(remote.predict(data.x, 64), isError('RESOURCE_EXHAUSTED', /predict of 64 samples needs about \d+ MiB/));
+      await assert.rejects(remote.predict(data.x), isError('RESOURCE_EXHAUSTED', /predict of 64 samples needs about \d+ MiB/));
       await worker.setMemoryLimit(null);
       assert.equal((await worker.memoryStats()).limit, 2 ** 31);
       const idx = await worker.parseIdx(new Uint8Array([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6]));
@@ -186,15 +186,15 @@ for (const simd of [true, false]) {
       const qf = await createQforget({ simd });
       const remote = await worker.createModel(SPEC);
       const data = synthetic(20, 8);
-      const baseline = await remote.predict(data.x, 20);
+      const baseline = await remote.predict(data.x);
       const bad = { ...data, y: data.y.slice() };
       bad.y[4] = 9;
       const local = qf.createModel(SPEC);
       const sets = { forget: data, retain: data, test: data };
       const cases = [
         // Refused by the real API in the worker.
-        [() => remote.predict(new Float32Array(144), 1), /x must be a Uint8Array/],
-        [() => remote.predict(new Uint8Array(144), Number.NaN), /n must be an integer/],
+        [() => remote.predict(new Float32Array(144)), /x must be a Uint8Array/],
+        [() => remote.predict(new Uint8Array(144), Number.NaN), /predict\(x\) takes the samples only/],
         [() => remote.evaluate(bad), /dataset.y\[4\] = 9 is not a class/],
         [() => remote.fit(bad), /not a class/],
         [() => remote.fit(data, { lr: Number.NaN }), /options.lr/],
@@ -218,7 +218,7 @@ for (const simd of [true, false]) {
         [() => worker.unlearningMetrics(remote, { ...sets, seed: () => 1 }), /sets.seed is a function/],
       ];
       for (const [call, pattern] of cases) await assert.rejects(call(), isError('INVALID_ARGUMENT', pattern), String(pattern));
-      assert.deepEqual(bits(await remote.predict(data.x, 20)), bits(baseline), 'refused calls changed nothing');
+      assert.deepEqual(bits(await remote.predict(data.x)), bits(baseline), 'refused calls changed nothing');
       assert.equal((await worker.unlearningMetrics(remote, sets)).FA.value >= 0, true);
 
       local.dispose();
@@ -235,7 +235,7 @@ for (const simd of [true, false]) {
       await remote.dispose();
       const data = synthetic(4, 1);
       const calls = [
-        () => remote.predict(data.x, 4), () => remote.evaluate(data), () => remote.fit(data), () => remote.describe(),
+        () => remote.predict(data.x), () => remote.evaluate(data), () => remote.fit(data), () => remote.describe(),
         () => remote.forget(data, { retain: data }), () => remote.save(),
         () => worker.unlearningMetrics(remote, { forget: data, retain: data, test: data }),
         () => worker.unlearningMetrics(other, { forget: data, retain: data, test: data, reference: remote }),
@@ -252,7 +252,7 @@ for (const simd of [true, false]) {
       const fitting = remote.fit(synthetic(300, 5), { epochs: 100, batchSize: 16, onProgress: () => (terminated ??= worker.terminate()) });
       await assert.rejects(fitting, isError('ABORTED', /the worker was terminated/));
       await terminated;
-      const later = [() => remote.predict(new Uint8Array(144), 1), () => worker.createModel(SPEC), () => worker.liveHandles()];
+      const later = [() => remote.predict(new Uint8Array(144)), () => worker.createModel(SPEC), () => worker.liveHandles()];
       for (const call of later) await assert.rejects(call(), isError('FAILED_PRECONDITION', /the worker was terminated/));
       await remote.dispose();  // nothing left to free, and no error
       await worker.terminate();  // safe twice
@@ -291,11 +291,11 @@ describe('worker options and failures', () => {
       }
     }
     assert.ok(isError('INTERNAL', /the engine stopped/)(crash), String(crash));
-    await assert.rejects(small.predict(new Uint8Array(144), 1), isError('FAILED_PRECONDITION', /stopped earlier/));
+    await assert.rejects(small.predict(new Uint8Array(144)), isError('FAILED_PRECONDITION', /stopped earlier/));
     // The worker's next calls run on a fresh instance.
     assert.ok((await worker.memoryStats()).inUse < 64 * 2 ** 20);
     const again = await worker.createModel(SPEC);
-    assert.equal((await again.predict(new Uint8Array(144), 1)).length, 9);
+    assert.equal((await again.predict(new Uint8Array(144))).length, 9);
   });
 
   it('a crashed worker rejects pending calls with INTERNAL and later ones with FAILED_PRECONDITION', async (t) => {
@@ -311,7 +311,7 @@ describe('worker options and failures', () => {
     const worker = await start(t, { workerUrl: pathToFileURL(script) });
     const remote = await worker.createModel(SPEC);
     await assert.rejects(remote.fit(synthetic(10, 1)), isError('INTERNAL', /simulated crash/));
-    await assert.rejects(remote.predict(new Uint8Array(144), 1), isError('FAILED_PRECONDITION', /the worker was terminated \(the worker failed: simulated crash\)/));
+    await assert.rejects(remote.predict(new Uint8Array(144)), isError('FAILED_PRECONDITION', /the worker was terminated \(the worker failed: simulated crash\)/));
     await assert.rejects(createQforgetWorker({ workerUrl: pathToFileURL(path.join(dir, 'missing.mjs')) }), isError('INTERNAL', /missing\.mjs/));
   });
 });

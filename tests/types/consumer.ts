@@ -127,11 +127,11 @@ await model.fit(train, { optimizer: 'rmsprop' });
 await model.fit(train, { schedule: 'linear' });
 
 // --- predict, evaluate --------------------------------------------------------------------
-const logits: Float32Array = model.predict(train.x, n);
+const logits: Float32Array = model.predict(train.x);
 // @ts-expect-error pixels are a Uint8Array
-model.predict(new Float32Array(144), 1);
-// @ts-expect-error predict needs the sample count
-model.predict(train.x);
+model.predict(new Float32Array(144));
+// @ts-expect-error predict takes the samples only (the count comes from x.length)
+model.predict(train.x, 4);
 const evaluation: { accuracy: number; loss: number } = model.evaluate(train);
 assertType<Equal<ReturnType<Model['evaluate']>, { accuracy: number; loss: number }>>();
 
@@ -248,7 +248,7 @@ packed.dispose();
 
 // --- errors ------------------------------------------------------------------------------
 try {
-  model.predict(new Uint8Array(1), 1);
+  model.predict(new Uint8Array(1));
 } catch (e) {
   if (e instanceof QforgetError) {
     const code: QforgetError['code'] = e.code;
@@ -285,7 +285,7 @@ loaded.dispose();
 model[Symbol.dispose]();
 {
   using scoped = qf.createModel(spec);
-  scoped.predict(new Uint8Array(144), 1);
+  scoped.predict(new Uint8Array(144));
 }
 
 export const used = [

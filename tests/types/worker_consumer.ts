@@ -9,10 +9,10 @@ await createQforgetWorker({ locateFile: (file: string) => file });
 const train: Dataset = { x: new Uint8Array(144), y: new Uint8Array(1), shape: [1, 12, 12, 1] };
 const model: RemoteModel = await qf.createModel({ arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 4 });
 const history = await model.fit(train, { epochs: 1, onProgress: (e) => console.log(e.loss) });
-const logits: Float32Array = await model.predict(train.x, 1);
+const logits: Float32Array = await model.predict(train.x);
 const receipt: ForgetReceipt = await model.forget(train, { retain: train, method: 'qmul', signal: new AbortController().signal });
 // @ts-expect-error predict is asynchronous in a worker
-const sync: Float32Array = model.predict(train.x, 1);
+const sync: Float32Array = model.predict(train.x);
 const metrics = await qf.unlearningMetrics(model, { forget: train, retain: train, test: train, reference: model });
 const bytes: Uint8Array = await model.save({ shadow: false });
 const copy: RemoteModel = await qf.loadModel(bytes);
