@@ -82,8 +82,8 @@ export type Method = 'ft' | 'ga' | 'rl' | 'qmul' | 'retrain' | 'l1sparse' | 'sal
 type TrainingOptions = Pick<FitOptions, 'epochs' | 'batchSize' | 'lr' | 'optimizer' | 'momentum' | 'nesterov' | 'weightDecay' | 'schedule' | 'seed'>;
 
 export interface ForgetOptions extends TrainingOptions {
-  /** The training data that stays (or a sample of it). */
-  retain: Dataset;
+  /** The training data that stays (or a sample of it). Required by every method but `ga` and `bs`, which never look at it (the engine refuses the others without it). */
+  retain?: Dataset;
   /** A held-out set: the receipt then carries the unlearning metrics. Checked up front. */
   test?: Dataset;
   /**
@@ -200,6 +200,7 @@ export class Model {
   /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. */
   predict(x: Uint8Array): Float32Array;
   evaluate(ds: Dataset): { accuracy: number; loss: number };
+  /** Trains on `ds`. Atomic: when it rejects (ABORTED, a divergence, any error) the model is as it was before the call; a cancelled fit keeps none of its epochs. */
   fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;
   /** Makes the model forget a set of samples; atomic (see README). */
   forget(forgetSet: Dataset, options: ForgetOptions): Promise<ForgetReceipt>;

@@ -23,6 +23,11 @@ export function checkDataset(name, ds) {
   return ds;
 }
 
+/** A dataset of no samples of `inputShape` (what a forget without retain data passes). */
+function emptyDataset(inputShape) {
+  return { x: new Uint8Array(0), y: new Uint8Array(0), shape: [0, ...inputShape] };
+}
+
 /** Copies a dataset into the heap scope; returns what the engine's bindings take. */
 export function heapDataset(heap, ds) {
   return { x: heap.copyIn(ds.x), xLen: ds.x.length, y: heap.copyIn(ds.y), yLen: ds.y.length, shape: JSON.stringify(ds.shape) };
@@ -100,9 +105,9 @@ export class Model {
   }
 
   /**
-   * Trains on a dataset. Resolves to the per-epoch history; rejects with a QforgetError
-   * (code ABORTED when `signal` fires: the model keeps the batches trained so far;
-   * FAILED_PRECONDITION when training diverges: the model is restored as it was).
+   * Trains on a dataset. Resolves to the per-epoch history. Atomic, as forget is: when it
+   * rejects (ABORTED when `signal` fires or the model is disposed, FAILED_PRECONDITION when
+   * training diverges, any other error) the model is exactly as it was before the call.
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} ds
    * @param {object} [options] epochs, batchSize, lr, optimizer, momentum, nesterov,
    *   weightDecay, schedule, clipNorm, augment, seed, onProgress(epochStats), signal
@@ -114,8 +119,9 @@ export class Model {
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
     if (signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
     const module = this.#module;
-    const before = unwrap(handle.save(true));  // what a crash of the engine restores
+    const before = unwrap(handle.save(true));  // what an abort or a crash of the engine restores
     let session = null;
+    let restore = false;
     this.#busy = true;
     const history = [];
     try {
@@ -130,15 +136,26 @@ export class Model {
         }
         if (done) return history;
         await nextTask();
-        if (signal?.aborted) throw new QforgetError('ABORTED', `fit was aborted after ${history.length} epoch(s)`);
+        if (signal?.aborted) throw new QforgetError('ABORTED', `fit was aborted after ${history.length} epoch(s); the model is unchanged`);
         this.#ensureNotDisposed('fit');
       }
     } catch (error) {
+      // The engine restores a diverged model itself; the rest is put back below, once the
+      // session (which trains this model in place) is gone.
+      restore = session !== null && !(error instanceof QforgetError && error.code === 'FAILED_PRECONDITION');
       throw await this.#survive(module, error, before, 'fit');
     } finally {
       if (session) (module.qforgetLost ? abandon : release)(session);
+      if (restore && this.#handle && !this.#module.qforgetLost && this.#module === module) this.#reload(before);
       this.#busy = false;
     }
+  }
+
+  // Replaces this model's engine object by one loaded from `bytes` (model.save(true)).
+  #reload(bytes) {
+    const handle = withHeap(this.#module, (heap) => unwrap(this.#module.loadModel(heap.copyIn(bytes), bytes.length)));
+    release(this.#handle);
+    this.#handle = adopt(handle);
   }
 
   /**
@@ -162,10 +179,13 @@ export class Model {
     this.#idle('forget');
     checkDataset('forgetSet', forgetSet);
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
-    const { retain, test, heldOutRetain, previousReceipt, ...rest } = engineOptions;
-    if (retain === undefined) throw invalid('options.retain is required: the training data that stays (or a sample of it)');
-    checkDataset('options.retain', retain);
+    const { retain: givenRetain, test, heldOutRetain, previousReceipt, ...rest } = engineOptions;
+    // Methods that never look at D_r (ga, bs) run without it; the engine refuses the others.
+    const retain = givenRetain === undefined ? emptyDataset(this.inputShape) : checkDataset('options.retain', givenRetain);
     if (heldOutRetain !== undefined && test === undefined) throw invalid('options.heldOutRetain is for the metrics: give options.test too');
+    if (test !== undefined && givenRetain === undefined && heldOutRetain === undefined) {
+      throw invalid('options.test needs options.retain or options.heldOutRetain: RA and the membership attack are measured on retain data');
+    }
     for (const [name, ds] of [['options.test', test], ['options.heldOutRetain', heldOutRetain]]) {
       if (ds === undefined) continue;
       checkDataset(name, ds);

@@ -316,7 +316,7 @@ export class ModelStore {
    * @param {string} key
    * @param {import('./model.js').Model} model the model stored under `key`, loaded
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} forgetSet
-   * @param {object} options as model.forget's (retain is required), minus previousReceipt
+   * @param {object} options as model.forget's, minus previousReceipt
    * @returns {Promise<object>} the new receipt
    */
   async forget(key, model, forgetSet, options = {}) {

@@ -45,6 +45,7 @@ export class RemoteModel {
   predict(x: Uint8Array): Promise<Float32Array>;
   evaluate(ds: Dataset): Promise<ReturnType<Model['evaluate']>>;
   /** `signal` aborting rejects with code ABORTED; onProgress runs on the caller's thread. */
+  /** Trains on `ds`. Atomic: when it rejects (ABORTED, a divergence, any error) the model is as it was before the call; a cancelled fit keeps none of its epochs. */
   fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;
   /** Resolves to what Model.forget resolves to; an abort or an error leaves the model unchanged. */
   forget(forgetSet: Dataset, options: ForgetOptions): ReturnType<Model['forget']>;

@@ -35,6 +35,7 @@ namespace {
 class BoundaryShrink : public PhasedMethod {
  public:
   const char* name() const override { return "bs"; }
+  bool uses_retain() const override { return false; }
 
   Status Begin(MethodContext& ctx) override {
     labels_.assign(ctx.forget->y.begin(), ctx.forget->y.end());

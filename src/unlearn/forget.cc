@@ -13,8 +13,15 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
   QF_RETURN_IF_ERROR(ValidateUnlearnOptions(request.options));
   QF_RETURN_IF_ERROR(
       train::ValidateDataset(request.forget, model.input_shape(), model.classes(), "forget"));
-  QF_RETURN_IF_ERROR(
-      train::ValidateDataset(request.retain, model.input_shape(), model.classes(), "retain"));
+  if (method->uses_retain() && request.retain.size() == 0) {
+    return InvalidArgument(std::string("retain is required by ") + method->name() +
+                           ": the training data that stays, or a sample of it (ga and bs "
+                           "run without it)");
+  }
+  if (request.retain.size() > 0) {
+    QF_RETURN_IF_ERROR(
+        train::ValidateDataset(request.retain, model.input_shape(), model.classes(), "retain"));
+  }
   std::unique_ptr<ForgetSession> session(new ForgetSession());
   session->request_ = std::move(request);
   QF_ASSIGN_OR_RETURN(session->working_, io::CloneModel(model));

@@ -19,7 +19,7 @@ namespace qf::unlearn {
 
 struct ForgetRequest {
   train::Dataset forget;  // D_f, with the true labels
-  train::Dataset retain;  // D_r (or a sample of it)
+  train::Dataset retain;  // D_r (or a sample of it); may be empty for methods that do not use it
   std::string method = "qmul";
   UnlearnOptions options;
 };

@@ -7,6 +7,7 @@ namespace {
 class GradientAscent : public PhasedMethod {
  public:
   const char* name() const override { return "ga"; }
+  bool uses_retain() const override { return false; }
 
  protected:
   Status PlanEpoch(MethodContext& ctx, int, std::vector<Phase>* phases) override {

@@ -82,6 +82,8 @@ class Method {
  public:
   virtual ~Method() = default;
   virtual const char* name() const = 0;
+  // False for methods that never look at D_r (ga, bs): they run without a retain set.
+  virtual bool uses_retain() const { return true; }
   // Prepares the method on a context whose data and options are validated.
   virtual Status Begin(MethodContext& ctx) = 0;
   // Runs up to max_batches batches. Appends the reports of epochs that ended.

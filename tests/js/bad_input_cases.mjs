@@ -599,8 +599,8 @@ function mainRows() {
     ["signal: 'stop'", IA, /options\.signal must be an AbortSignal/, forgetWith({ signal: 'stop' })],
   ]);
   add('model.forget', 'missing', [
-    ['options: {}', IA, /options\.retain is required/, (c) => c.model.forget(c.forget, {})],
-    ['options missing', IA, /options\.retain is required/, (c) => c.model.forget(c.forget)],
+    ['options: {}', IA, /retain is required by qmul: the training data that stays, or a sample of it \(ga and bs run without it\)/, (c) => c.model.forget(c.forget, {})],
+    ['options missing', IA, /retain is required by qmul: the training data that stays, or a sample of it \(ga and bs run without it\)/, (c) => c.model.forget(c.forget)],
     ['heldOutRetain without test', IA, /options\.heldOutRetain is for the metrics: give options\.test too/, (c) => c.model.forget(c.forget, { retain: c.retain, heldOutRetain: c.retain })],
   ]);
   add('model.forget', 'dtype', [
@@ -618,7 +618,7 @@ function mainRows() {
   add('model.forget', 'length', [
     ['forgetSet.y one short', IA, /forget\.y has 3 labels|forgetSet\.y/, (c) => c.model.forget({ ...c.forget, y: c.forget.y.subarray(0, 3) }, { retain: c.retain })],
     ['forgetSet empty', IA, /forget is empty/, (c) => c.model.forget(EMPTY, { retain: c.retain })],
-    ['retain empty', IA, /retain is empty/, (c) => c.model.forget(c.forget, { retain: EMPTY })],
+    ['retain empty', IA, /retain is required by qmul/, (c) => c.model.forget(c.forget, { retain: EMPTY })],
   ]);
   add('model.forget', 'label', [
     ['forgetSet.y[1] = 9', IA, /forget\.y\[1\] = 9 is not a class/, (c) => c.model.forget(relabel(c.forget, 1, 9), { retain: c.retain })],
@@ -855,7 +855,7 @@ function workerRows() {
   add('remote.fit', 'aborted', [['an aborted signal', 'ABORTED', /fit was aborted before it started/, fit({ signal: AbortSignal.abort() })]]);
   add('remote.fit', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.fit(c.data)]]);
 
-  add('remote.forget', 'missing', [['options: {}', IA, /options\.retain is required/, (c) => c.remote.forget(c.forget, {})]]);
+  add('remote.forget', 'missing', [['options: {}', IA, /retain is required by qmul: the training data that stays, or a sample of it \(ga and bs run without it\)/, (c) => c.remote.forget(c.forget, {})]]);
   add('remote.forget', 'option-type', [
     ['options: null', IA, /options must be an object/, (c) => c.remote.forget(c.forget, null)],
     ["previousReceipt: 'abc'", IA, /options\.previousReceipt/, forgetWith({ previousReceipt: 'abc' })],

@@ -111,7 +111,7 @@ for (const simd of [true, false]) {
       assert.equal(await worker.liveHandles(), 0);
     });
 
-    it('an aborted fit or forget rejects with ABORTED; an aborted forget changes nothing', async (t) => {
+    it('an aborted fit or forget rejects with ABORTED and changes nothing', async (t) => {
       const worker = await start(t, { simd });
       const remote = await worker.createModel(SPEC);
       const data = synthetic(300, 5);
@@ -123,8 +123,10 @@ for (const simd of [true, false]) {
         fitEpochs.push(e);
         fitting.abort();
       };
-      await assert.rejects(remote.fit(data, { ...long, signal: fitting.signal, onProgress: onFitProgress }), isError('ABORTED', /fit was aborted after/));
+      const bytesBeforeFit = await remote.save();
+      await assert.rejects(remote.fit(data, { ...long, signal: fitting.signal, onProgress: onFitProgress }), isError('ABORTED', /fit was aborted after \d+ epoch\(s\); the model is unchanged/));
       assert.ok(fitEpochs.length >= 1 && fitEpochs.length < 100, `stopped after ${fitEpochs.length} epoch(s)`);
+      assert.deepEqual(await remote.save(), bytesBeforeFit, 'an aborted fit changes nothing');
 
       const forget = subset(data, [0, 1, 2, 3, 4, 5, 6, 7]);
       const retain = subset(data, Array.from({ length: 100 }, (_, i) => i + 8));
@@ -200,7 +202,7 @@ for (const simd of [true, false]) {
         [() => remote.fit(data, { lr: Number.NaN }), /options.lr/],
         [() => remote.fit(data, { onProgress: 3 }), /onProgress must be a function/],
         [() => remote.fit(data, { signal: 'stop', onProgress: () => {} }), /signal must be an AbortSignal/],
-        [() => remote.forget(data, {}), /options.retain is required/],
+        [() => remote.forget(data, {}), /retain is required by qmul/],
         [() => remote.save({ shadow: 'yes' }), /options.shadow must be a boolean/],
         [() => worker.createModel({ ...SPEC, arch: 'vgg' }), /arch must be one of/],
         [() => worker.createModel(null), /options must be an object/],
@@ -243,6 +245,12 @@ for (const simd of [true, false]) {
       for (const call of calls) await assert.rejects(call(), isError('FAILED_PRECONDITION', /the model was disposed/));
       other[Symbol.dispose]();  // not awaited: calls reach the worker in order
       assert.equal(await worker.liveHandles(), 0);
+      // What `await using` calls: resolves once the worker has freed the model.
+      const scoped = await worker.createModel(SPEC);
+      assert.equal(await worker.liveHandles(), 1);
+      await scoped[Symbol.asyncDispose]();
+      assert.equal(await worker.liveHandles(), 0);
+      await assert.rejects(scoped.predict(data.x), isError('FAILED_PRECONDITION', /the model was disposed/));
     });
 
     it('terminate() rejects a pending fit with ABORTED and later calls with FAILED_PRECONDITION', async (t) => {

@@ -315,5 +315,37 @@ TEST_CASE("the new options are validated", "[unlearn]") {
   refused(r, "bsEpsilon");
 }
 
+TEST_CASE("ga and bs run without a retain set; the others refuse to", "[unlearn]") {
+  Fixture f = TrainedClassForget();
+  for (const std::string& name : MethodNames()) {
+    INFO(name);
+    ForgetRequest request{f.forget, train::Dataset{f.retain.sample, {}, {}}, name, {}};
+    request.options.epochs = 1;
+    request.options.batch_size = 32;
+    request.options.lr = 1e-3f;
+    auto made = MakeMethod(name);
+    REQUIRE(made.ok());
+    if (made.value()->uses_retain()) {
+      auto session = ForgetSession::Start(*f.model, std::move(request));
+      REQUIRE_FALSE(session.ok());
+      CHECK(session.status().code() == StatusCode::kInvalidArgument);
+      CHECK(session.status().message() ==
+            "retain is required by " + name +
+                ": the training data that stays, or a sample of it (ga and bs run without it)");
+    } else {
+      std::vector<EpochReport> reports;
+      auto result = RunToEnd(*f.model, std::move(request), &reports);
+      REQUIRE(result);
+      CHECK(reports.size() == 1);
+    }
+  }
+  // Only ga and bs: a change here is a change of the documented API.
+  std::vector<std::string> without;
+  for (const std::string& name : MethodNames()) {
+    if (!MakeMethod(name).value()->uses_retain()) without.push_back(name);
+  }
+  CHECK(without == std::vector<std::string>{"ga", "bs"});
+}
+
 }  // namespace
 }  // namespace qf::unlearn
