@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
+#include "core/check.h"
 #include "io/model_file.h"
 #include "quant/lsq.h"
 #include "train/loss.h"
@@ -62,7 +64,8 @@ Tensor PredictProbs(nn::Model& model, const train::Dataset& data) {
   return probs;
 }
 
-StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& in) {
+StatusOr<std::unique_ptr<MetricsSession>> MetricsSession::Start(nn::Model& model,
+                                                                 const MetricsInputs& in) {
   if (!in.forget || !in.retain || !in.test) {
     return InvalidArgument("metrics need the forget, retain and test sets");
   }
@@ -70,26 +73,78 @@ StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& in) {
   QF_RETURN_IF_ERROR(train::ValidateDataset(*in.forget, model.input_shape(), c, "forget"));
   QF_RETURN_IF_ERROR(train::ValidateDataset(*in.retain, model.input_shape(), c, "retain"));
   QF_RETURN_IF_ERROR(train::ValidateDataset(*in.test, model.input_shape(), c, "test"));
-  const Tensor pf = PredictProbs(model, *in.forget);
-  const Tensor pr = PredictProbs(model, *in.retain);
-  const Tensor pt = PredictProbs(model, *in.test);
-  Metrics m;
-  m.fa = Accuracy(pf, *in.forget);
-  m.ua = Complement(m.fa);
-  m.ra = Accuracy(pr, *in.retain);
-  m.ta = Accuracy(pt, *in.test);
+  std::unique_ptr<MetricsSession> s(new MetricsSession());
+  s->model_ = &model;
+  s->in_ = in;
+  const train::Dataset* sets[3] = {in.forget, in.retain, in.test};
+  const size_t batch = model.eval_batch();
+  for (size_t k = 0; k < 3; k++) {
+    s->probs_[k] = Tensor(Shape{sets[k]->size(), c});
+    for (size_t first = 0; first < sets[k]->size(); first += batch) {
+      s->batches_.push_back({k, first, std::min(batch, sets[k]->size() - first)});
+    }
+  }
+  return s;
+}
 
+Status MetricsSession::Step(size_t max_units) {
+  const train::Dataset* sets[3] = {in_.forget, in_.retain, in_.test};
+  const size_t c = model_->classes(), sample = model_->input_shape().size();
+  for (size_t unit = 0; unit < std::max<size_t>(1, max_units) && !done_; unit++) {
+    if (batch_ < batches_.size()) {
+      const Batch& b = batches_[batch_++];
+      Tensor& out = probs_[b.set];
+      model_->ForwardInBatches(sets[b.set]->x.data() + b.first * sample, b.count, b.count,
+                               nn::Mode::kEval, [&](size_t, const Tensor& logits) {
+                                 Tensor p;
+                                 train::Softmax(logits, &p);
+                                 std::copy(p.values().begin(), p.values().end(),
+                                           out.data() + b.first * c);
+                               });
+      if (batch_ == batches_.size()) QF_RETURN_IF_ERROR(StartAttack());
+      continue;
+    }
+    attack_->Step(kSvmStepsPerUnit);
+    svm_steps_ = attack_->done() ? svm_steps_ : attack_->svm_steps();
+    if (attack_->done()) {
+      metrics_.mia = attack_->result();
+      attack_.reset();
+      done_ = true;
+    }
+  }
+  return OkStatus();
+}
+
+// Once every set has its probabilities: the accuracies, and the attack's set-up.
+Status MetricsSession::StartAttack() {
+  const train::Dataset* sets[3] = {in_.forget, in_.retain, in_.test};
+  metrics_.fa = Accuracy(probs_[0], *in_.forget);
+  metrics_.ua = Complement(metrics_.fa);
+  metrics_.ra = Accuracy(probs_[1], *in_.retain);
+  metrics_.ta = Accuracy(probs_[2], *in_.test);
   MiaInputs mia;
-  mia.num_features = MiaFeatureDims(in.mia_feature);
-  mia.seed = in.seed;
-  QF_ASSIGN_OR_RETURN(mia.forget, ComputeMiaFeatures(pf.data(), in.forget->y.data(),
-                                                     in.forget->size(), c, in.mia_feature));
-  QF_ASSIGN_OR_RETURN(mia.retain, ComputeMiaFeatures(pr.data(), in.retain->y.data(),
-                                                     in.retain->size(), c, in.mia_feature));
-  QF_ASSIGN_OR_RETURN(mia.test, ComputeMiaFeatures(pt.data(), in.test->y.data(), in.test->size(), c,
-                                                   in.mia_feature));
-  QF_ASSIGN_OR_RETURN(m.mia, RunMiaAttack(mia));
-  return m;
+  mia.num_features = MiaFeatureDims(in_.mia_feature);
+  mia.seed = in_.seed;
+  std::vector<float>* features[3] = {&mia.forget, &mia.retain, &mia.test};
+  for (size_t k = 0; k < 3; k++) {
+    QF_ASSIGN_OR_RETURN(*features[k],
+                        ComputeMiaFeatures(probs_[k].data(), sets[k]->y.data(), sets[k]->size(),
+                                           model_->classes(), in_.mia_feature));
+  }
+  QF_ASSIGN_OR_RETURN(attack_, MiaSession::Start(std::move(mia)));
+  return OkStatus();
+}
+
+const Metrics& MetricsSession::result() const {
+  QF_CHECK(done_);
+  return metrics_;
+}
+
+StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& in) {
+  QF_ASSIGN_OR_RETURN(const std::unique_ptr<MetricsSession> session,
+                      MetricsSession::Start(model, in));
+  while (!session->done()) QF_RETURN_IF_ERROR(session->Step(std::numeric_limits<size_t>::max()));
+  return session->result();
 }
 
 double AverageGap(const Metrics& m, const Metrics& r) {

@@ -5,6 +5,8 @@
 // only: nothing here changes a model.
 #pragma once
 
+#include <array>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -38,6 +40,47 @@ struct MetricsInputs {
 Tensor PredictProbs(nn::Model& model, const train::Dataset& data);
 
 StatusOr<Metrics> ComputeMetrics(nn::Model& model, const MetricsInputs& inputs);
+
+// ComputeMetrics as resumable work, for callers that report progress or stop between
+// steps. A unit of work is one evaluation batch of the forget, retain or test set, or
+// kSvmStepsPerUnit SMO steps of the membership attack. `model` and the datasets `inputs`
+// points at must stay alive and unchanged until the session is done or dropped.
+class MetricsSession {
+ public:
+  static constexpr size_t kSvmStepsPerUnit = 1000;
+
+  // Validates as ComputeMetrics does.
+  static StatusOr<std::unique_ptr<MetricsSession>> Start(nn::Model& model,
+                                                         const MetricsInputs& inputs);
+  // Up to max_units units (at least one).
+  Status Step(size_t max_units);
+  bool done() const { return done_; }
+  // Evaluation batches: done so far and in all; then the attack's SMO steps so far.
+  size_t batches_done() const { return batch_; }
+  size_t batches_total() const { return batches_.size(); }
+  size_t svm_steps() const { return svm_steps_; }
+  // Requires done().
+  const Metrics& result() const;
+  // Softmax rows of the model on the forget set (for MeanJsDivergence).
+  const Tensor& forget_probs() const { return probs_[0]; }
+
+ private:
+  MetricsSession() = default;
+  Status StartAttack();
+
+  nn::Model* model_ = nullptr;
+  MetricsInputs in_;
+  std::array<Tensor, 3> probs_;  // forget, retain, test
+  // Every evaluation batch: (set, first sample, count).
+  struct Batch {
+    size_t set, first, count;
+  };
+  std::vector<Batch> batches_;
+  size_t batch_ = 0, svm_steps_ = 0;
+  std::unique_ptr<MiaSession> attack_;
+  Metrics metrics_;
+  bool done_ = false;
+};
 
 // The deployment check (SPEC §4): FA of a copy of `model` re-quantized from its
 // float shadow weights alone: every weight step is replaced by the least-squared-error

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "core/check.h"
 #include "core/random.h"
 
 namespace qf::unlearn {
@@ -115,7 +116,7 @@ MiaSides BalancedMiaSides(size_t n_retain, size_t n_test, uint64_t seed) {
   return {SubsetOf(n_retain, side, rng), SubsetOf(n_test, side, rng)};
 }
 
-StatusOr<MiaResult> RunMiaAttack(const MiaInputs& in) {
+StatusOr<std::unique_ptr<MiaSession>> MiaSession::Start(MiaInputs in) {
   const size_t d = in.num_features;
   if (d == 0) return InvalidArgument("mia: num_features must be at least 1");
   if (in.min_per_side == 0) return InvalidArgument("mia: min_per_side must be at least 1");
@@ -123,26 +124,26 @@ StatusOr<MiaResult> RunMiaAttack(const MiaInputs& in) {
   QF_RETURN_IF_ERROR(CheckSet(in.test, d, "test"));
   QF_RETURN_IF_ERROR(CheckSet(in.forget, d, "forget"));
   const size_t n_retain = in.retain.size() / d, n_test = in.test.size() / d;
-  const size_t n_forget = in.forget.size() / d;
   if (std::max(n_retain, n_test) > std::numeric_limits<uint32_t>::max()) {
     return InvalidArgument("mia: the retain or test set has too many samples (" +
                            std::to_string(std::max(n_retain, n_test)) + ")");
   }
 
-  MiaResult r;
-  r.efficacy.n = n_forget;
+  std::unique_ptr<MiaSession> session(new MiaSession());
+  MiaResult& r = session->result_;
+  r.efficacy.n = in.forget.size() / d;
   if (std::min(n_retain, n_test) < in.min_per_side) {
     r.note = "not enough samples: the attack needs " + std::to_string(in.min_per_side) +
              " members (retain) and " + std::to_string(in.min_per_side) +
              " non-members (test), got " + std::to_string(n_retain) + " and " +
              std::to_string(n_test);
-    return r;
+    return session;  // done: nothing to train
   }
 
   const MiaSides sides = BalancedMiaSides(n_retain, n_test, in.seed);
   std::vector<float> x;
   x.reserve(2 * sides.members.size() * d);
-  std::vector<int> y;
+  std::vector<int>& y = session->labels_;
   y.reserve(2 * sides.members.size());
   for (uint32_t m : sides.members) {
     x.insert(x.end(), in.retain.begin() + m * d, in.retain.begin() + (m + 1) * d);
@@ -152,19 +153,30 @@ StatusOr<MiaResult> RunMiaAttack(const MiaInputs& in) {
     x.insert(x.end(), in.test.begin() + t * d, in.test.begin() + (t + 1) * d);
     y.push_back(-1);
   }
-
-  QF_ASSIGN_OR_RETURN(const RbfSvm svm, TrainRbfSvm(x, d, y, in.svm));
-
-  r.available = true;
   r.members = sides.members.size();
   r.non_members = sides.non_members.size();
+  QF_ASSIGN_OR_RETURN(session->solver_, SvmSolver::Start(std::move(x), d, y, in.svm));
+  session->forget_ = std::move(in.forget);
+  session->num_features_ = d;
+  return session;
+}
+
+void MiaSession::Step(size_t max_svm_steps) {
+  if (done()) return;
+  solver_->Step(max_svm_steps);
+  if (!solver_->done()) return;
+
+  const RbfSvm svm = solver_->Finish();
+  solver_.reset();
+  MiaResult& r = result_;
+  r.available = true;
   r.support_vectors = svm.num_support_vectors();
   r.converged = svm.converged();
   size_t correct = 0;
-  for (size_t i = 0; i < y.size(); i++) {
-    correct += (svm.training_decisions()[i] > 0 ? 1 : -1) == y[i];
+  for (size_t i = 0; i < labels_.size(); i++) {
+    correct += (svm.training_decisions()[i] > 0 ? 1 : -1) == labels_[i];
   }
-  r.attack_accuracy = WilsonProportion(correct, y.size());
+  r.attack_accuracy = WilsonProportion(correct, labels_.size());
   r.informative =
       r.attack_accuracy.value >= kMiaMinAttackAccuracy && r.attack_accuracy.low > 0.5;
   if (!r.informative) {
@@ -175,10 +187,25 @@ StatusOr<MiaResult> RunMiaAttack(const MiaInputs& in) {
                   r.attack_accuracy.value, r.attack_accuracy.low, r.attack_accuracy.high);
     r.note = buf;
   }
+  const size_t n_forget = r.efficacy.n, d = num_features_;
   size_t non_member = 0;
-  for (size_t i = 0; i < n_forget; i++) non_member += svm.Predict(in.forget.data() + i * d) < 0;
+  for (size_t i = 0; i < n_forget; i++) non_member += svm.Predict(forget_.data() + i * d) < 0;
   r.efficacy = WilsonProportion(non_member, n_forget);
-  return r;
+}
+
+bool MiaSession::done() const { return !solver_; }
+
+size_t MiaSession::svm_steps() const { return solver_ ? solver_->iterations() : 0; }
+
+const MiaResult& MiaSession::result() const {
+  QF_CHECK(done());
+  return result_;
+}
+
+StatusOr<MiaResult> RunMiaAttack(const MiaInputs& inputs) {
+  QF_ASSIGN_OR_RETURN(const std::unique_ptr<MiaSession> session, MiaSession::Start(inputs));
+  session->Step(std::numeric_limits<size_t>::max());
+  return session->result();
 }
 
 StatusOr<double> MiaEfficacy(const MiaInputs& inputs) {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,29 @@ MiaSides BalancedMiaSides(size_t n_retain, size_t n_test, uint64_t seed);
 // Deterministic for given inputs (including seed). Cost: the SVM on 2 * min(|D_r|, |test|)
 // samples; see TrainRbfSvm.
 StatusOr<MiaResult> RunMiaAttack(const MiaInputs& inputs);
+
+// RunMiaAttack as resumable work: the SVM's SMO steps are most of the metrics' time, so
+// callers that report progress or stop between steps run the attack through this.
+class MiaSession {
+ public:
+  // Checks the inputs as RunMiaAttack does and sets up the SVM; a session that is done at
+  // once (result().available false) when a side is below min_per_side.
+  static StatusOr<std::unique_ptr<MiaSession>> Start(MiaInputs inputs);
+  // Up to max_svm_steps SMO steps; scores the forget set when the SVM is done.
+  void Step(size_t max_svm_steps);
+  bool done() const;
+  size_t svm_steps() const;  // taken so far (0 once done)
+  const MiaResult& result() const;  // requires done()
+
+ private:
+  MiaSession() = default;
+  std::unique_ptr<SvmSolver> solver_;  // null once done
+  std::vector<int> labels_;            // the attack's training labels, members first
+  std::vector<float> forget_;
+  size_t num_features_ = 1;
+  MiaResult result_;
+};
+
 // RunMiaAttack(inputs).efficacy.value; FailedPrecondition when the attack is unavailable.
 StatusOr<double> MiaEfficacy(const MiaInputs& inputs);
 

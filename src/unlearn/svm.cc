@@ -16,7 +16,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
+
+#include "core/check.h"
 
 namespace qf::unlearn {
 namespace {
@@ -155,127 +158,166 @@ Status Validate(const std::vector<float>& features, size_t d, const std::vector<
 
 }  // namespace
 
-// Runs SMO and fills an RbfSvm; a friend of RbfSvm so the model's fields stay read-only
-// for everyone else.
-class SvmTrainer {
- public:
-  static RbfSvm Train(const float* x, size_t n, size_t d, const std::vector<int>& labels,
-                      const SvmOptions& o) {
-    const double c = o.c;
-    const double gamma = o.gamma > 0 ? o.gamma : 1.0 / double(d);
-    const size_t max_iter =
-        o.max_iterations > 0 ? o.max_iterations : std::max<size_t>(10'000'000, 100 * n);
-    std::vector<double> y(n), alpha(n, 0.0), grad(n, -1.0);
-    for (size_t t = 0; t < n; t++) y[t] = labels[t];
-    KernelCache cache(x, n, d, gamma, o.cache_bytes);
-    auto in_up = [&](size_t t) { return y[t] > 0 ? alpha[t] < c : alpha[t] > 0; };
-    auto in_low = [&](size_t t) { return y[t] > 0 ? alpha[t] > 0 : alpha[t] < c; };
+// The solver's state between steps: the training set (owned: the kernel cache points
+// into it), the dual variables and their gradient.
+struct SvmSolver::State {
+  std::vector<float> x;
+  size_t n = 0, d = 0;
+  double c = 0, gamma = 0, eps = 0;
+  size_t max_iter = 0;
+  std::vector<double> y, alpha, grad;
+  std::unique_ptr<KernelCache> cache;
+  size_t iter = 0;
+  bool done = false, converged = false;
 
-    size_t iter = 0;
-    bool converged = false;
-    for (;; iter++) {
-      // i: the most violating index from above.
-      double g_max = -std::numeric_limits<double>::infinity();
-      size_t i = n;
-      for (size_t t = 0; t < n; t++) {
-        if (in_up(t) && -y[t] * grad[t] > g_max) {
-          g_max = -y[t] * grad[t];
-          i = t;
+  bool InUp(size_t t) const { return y[t] > 0 ? alpha[t] < c : alpha[t] > 0; }
+  bool InLow(size_t t) const { return y[t] > 0 ? alpha[t] > 0 : alpha[t] < c; }
+
+  // One SMO step; sets done (and converged) instead when there is nothing left to do.
+  void Advance() {
+    // i: the most violating index from above.
+    double g_max = -std::numeric_limits<double>::infinity();
+    size_t i = n;
+    for (size_t t = 0; t < n; t++) {
+      if (InUp(t) && -y[t] * grad[t] > g_max) {
+        g_max = -y[t] * grad[t];
+        i = t;
+      }
+    }
+    if (i == n) {  // I_up empty: cannot happen with both classes present, but harmless
+      done = converged = true;
+      return;
+    }
+    const float* ki = cache->Row(i);
+    // j: the largest second-order decrease among indices that violate with i; on the way,
+    // -M(a) = max_{I_low} y_t G_t for the stopping test.
+    double neg_m_low = -std::numeric_limits<double>::infinity();
+    double best = std::numeric_limits<double>::infinity();
+    size_t j = n;
+    for (size_t t = 0; t < n; t++) {
+      if (!InLow(t)) continue;
+      const double v = y[t] * grad[t];
+      neg_m_low = std::max(neg_m_low, v);
+      const double b = g_max + v;
+      if (b > 0) {
+        double a = 2.0 - 2.0 * double(ki[t]);  // K_ii = K_tt = 1 for the RBF kernel
+        if (a <= 0) a = kTau;
+        const double obj = -(b * b) / a;
+        if (obj < best) {
+          best = obj;
+          j = t;
         }
       }
-      if (i == n) {  // I_up empty: cannot happen with both classes present, but harmless
-        converged = true;
-        break;
-      }
-      const float* ki = cache.Row(i);
-      // j: the largest second-order decrease among indices that violate with i; on the way,
-      // -M(a) = max_{I_low} y_t G_t for the stopping test.
-      double neg_m_low = -std::numeric_limits<double>::infinity();
-      double best = std::numeric_limits<double>::infinity();
-      size_t j = n;
-      for (size_t t = 0; t < n; t++) {
-        if (!in_low(t)) continue;
-        const double v = y[t] * grad[t];
-        neg_m_low = std::max(neg_m_low, v);
-        const double b = g_max + v;
-        if (b > 0) {
-          double a = 2.0 - 2.0 * double(ki[t]);  // K_ii = K_tt = 1 for the RBF kernel
-          if (a <= 0) a = kTau;
-          const double obj = -(b * b) / a;
-          if (obj < best) {
-            best = obj;
-            j = t;
-          }
-        }
-      }
-      if (g_max + neg_m_low < o.eps || j == n) {
-        converged = true;
-        break;
-      }
-      if (iter >= max_iter) break;
-      const float* kj = cache.Row(j);
+    }
+    if (g_max + neg_m_low < eps || j == n) {
+      done = converged = true;
+      return;
+    }
+    if (iter >= max_iter) {
+      done = true;
+      return;
+    }
+    const float* kj = cache->Row(j);
 
-      double a = 2.0 - 2.0 * double(ki[j]);
-      if (a <= 0) a = kTau;
-      const double b = g_max + y[j] * grad[j];
-      // Room along u before a box bound: y_i a_i grows, y_j a_j shrinks.
-      const double room_i = y[i] > 0 ? c - alpha[i] : alpha[i];
-      const double room_j = y[j] > 0 ? alpha[j] : c - alpha[j];
-      const double step = std::min(b / a, std::min(room_i, room_j));
-      const double old_i = alpha[i], old_j = alpha[j];
-      // A clipped variable lands exactly on its bound, not a rounding error away.
-      alpha[i] = step == room_i ? (y[i] > 0 ? c : 0.0) : old_i + y[i] * step;
-      alpha[j] = step == room_j ? (y[j] > 0 ? 0.0 : c) : old_j - y[j] * step;
-      const double di = y[i] * (alpha[i] - old_i), dj = y[j] * (alpha[j] - old_j);
-      for (size_t t = 0; t < n; t++) {
-        grad[t] += y[t] * (di * double(ki[t]) + dj * double(kj[t]));
-      }
-    }
-
-    // rho: for a free alpha_i (0 < alpha_i < C), KKT says y_i f(x_i) = 1, i.e.
-    // rho = y_i G_i; average those. Without free ones, the bounded ones only bracket rho:
-    // alpha = 0 needs y f >= 1 and alpha = C needs y f <= 1, which gives
-    // rho <= y_i G_i for (y = +1, alpha = 0) and (y = -1, alpha = C), rho >= y_i G_i for the
-    // other two; take the middle of the bracket.
-    double upper = std::numeric_limits<double>::infinity();
-    double lower = -upper;
-    double free_sum = 0;
-    size_t free_count = 0;
+    double a = 2.0 - 2.0 * double(ki[j]);
+    if (a <= 0) a = kTau;
+    const double b = g_max + y[j] * grad[j];
+    // Room along u before a box bound: y_i a_i grows, y_j a_j shrinks.
+    const double room_i = y[i] > 0 ? c - alpha[i] : alpha[i];
+    const double room_j = y[j] > 0 ? alpha[j] : c - alpha[j];
+    const double step = std::min(b / a, std::min(room_i, room_j));
+    const double old_i = alpha[i], old_j = alpha[j];
+    // A clipped variable lands exactly on its bound, not a rounding error away.
+    alpha[i] = step == room_i ? (y[i] > 0 ? c : 0.0) : old_i + y[i] * step;
+    alpha[j] = step == room_j ? (y[j] > 0 ? 0.0 : c) : old_j - y[j] * step;
+    const double di = y[i] * (alpha[i] - old_i), dj = y[j] * (alpha[j] - old_j);
     for (size_t t = 0; t < n; t++) {
-      const double yg = y[t] * grad[t];
-      const bool at_c = alpha[t] >= c, at_zero = alpha[t] <= 0;
-      if (!at_c && !at_zero) {
-        free_sum += yg;
-        free_count++;
-      } else if ((at_zero && y[t] > 0) || (at_c && y[t] < 0)) {
-        upper = std::min(upper, yg);
-      } else {
-        lower = std::max(lower, yg);
-      }
+      grad[t] += y[t] * (di * double(ki[t]) + dj * double(kj[t]));
     }
-    RbfSvm m;
-    m.num_features_ = d;
-    m.gamma_ = gamma;
-    m.c_ = c;
-    m.rho_ = free_count > 0 ? free_sum / double(free_count) : (upper + lower) / 2;
-    m.iterations_ = iter;
-    m.converged_ = converged;
-    // 1/2 a'Qa - e'a = 1/2 sum a_t (G_t - 1), since Qa = G + e.
-    double objective = 0;
-    for (size_t t = 0; t < n; t++) objective += alpha[t] * (grad[t] - 1.0);
-    m.objective_ = objective / 2;
-    m.train_decision_.resize(n);
-    for (size_t t = 0; t < n; t++) m.train_decision_[t] = y[t] * (grad[t] + 1.0) - m.rho_;
-    for (size_t t = 0; t < n; t++) {
-      if (alpha[t] > 0) {
-        m.sv_index_.push_back(uint32_t(t));
-        m.coef_.push_back(y[t] * alpha[t]);
-        m.sv_.insert(m.sv_.end(), x + t * d, x + (t + 1) * d);
-      }
-    }
-    return m;
+    iter++;
   }
 };
+
+StatusOr<std::unique_ptr<SvmSolver>> SvmSolver::Start(std::vector<float> features,
+                                                      size_t num_features,
+                                                      const std::vector<int>& labels,
+                                                      const SvmOptions& o) {
+  QF_RETURN_IF_ERROR(Validate(features, num_features, labels, o));
+  auto s = std::make_unique<State>();
+  const size_t n = labels.size(), d = num_features;
+  s->x = std::move(features);
+  s->n = n;
+  s->d = d;
+  s->c = o.c;
+  s->gamma = o.gamma > 0 ? o.gamma : 1.0 / double(d);
+  s->eps = o.eps;
+  s->max_iter = o.max_iterations > 0 ? o.max_iterations : std::max<size_t>(10'000'000, 100 * n);
+  s->y.assign(labels.begin(), labels.end());
+  s->alpha.assign(n, 0.0);
+  s->grad.assign(n, -1.0);
+  s->cache = std::make_unique<KernelCache>(s->x.data(), n, d, s->gamma, o.cache_bytes);
+  return std::unique_ptr<SvmSolver>(new SvmSolver(std::move(s)));
+}
+
+SvmSolver::SvmSolver(std::unique_ptr<State> state) : state_(std::move(state)) {}
+SvmSolver::~SvmSolver() = default;
+
+void SvmSolver::Step(size_t max_steps) {
+  for (size_t k = 0; k < max_steps && !state_->done; k++) state_->Advance();
+}
+
+bool SvmSolver::done() const { return state_->done; }
+size_t SvmSolver::iterations() const { return state_->iter; }
+
+RbfSvm SvmSolver::Finish() const {
+  QF_CHECK(state_->done);
+  const State& s = *state_;
+  const size_t n = s.n, d = s.d;
+  const std::vector<double>&y = s.y, &alpha = s.alpha, &grad = s.grad;
+  const double c = s.c;
+  // rho: for a free alpha_i (0 < alpha_i < C), KKT says y_i f(x_i) = 1, i.e.
+  // rho = y_i G_i; average those. Without free ones, the bounded ones only bracket rho:
+  // alpha = 0 needs y f >= 1 and alpha = C needs y f <= 1, which gives
+  // rho <= y_i G_i for (y = +1, alpha = 0) and (y = -1, alpha = C), rho >= y_i G_i for the
+  // other two; take the middle of the bracket.
+  double upper = std::numeric_limits<double>::infinity();
+  double lower = -upper;
+  double free_sum = 0;
+  size_t free_count = 0;
+  for (size_t t = 0; t < n; t++) {
+    const double yg = y[t] * grad[t];
+    const bool at_c = alpha[t] >= c, at_zero = alpha[t] <= 0;
+    if (!at_c && !at_zero) {
+      free_sum += yg;
+      free_count++;
+    } else if ((at_zero && y[t] > 0) || (at_c && y[t] < 0)) {
+      upper = std::min(upper, yg);
+    } else {
+      lower = std::max(lower, yg);
+    }
+  }
+  RbfSvm m;
+  m.num_features_ = d;
+  m.gamma_ = s.gamma;
+  m.c_ = c;
+  m.rho_ = free_count > 0 ? free_sum / double(free_count) : (upper + lower) / 2;
+  m.iterations_ = s.iter;
+  m.converged_ = s.converged;
+  // 1/2 a'Qa - e'a = 1/2 sum a_t (G_t - 1), since Qa = G + e.
+  double objective = 0;
+  for (size_t t = 0; t < n; t++) objective += alpha[t] * (grad[t] - 1.0);
+  m.objective_ = objective / 2;
+  m.train_decision_.resize(n);
+  for (size_t t = 0; t < n; t++) m.train_decision_[t] = y[t] * (grad[t] + 1.0) - m.rho_;
+  for (size_t t = 0; t < n; t++) {
+    if (alpha[t] > 0) {
+      m.sv_index_.push_back(uint32_t(t));
+      m.coef_.push_back(y[t] * alpha[t]);
+      m.sv_.insert(m.sv_.end(), s.x.data() + t * d, s.x.data() + (t + 1) * d);
+    }
+  }
+  return m;
+}
 
 double RbfSvm::Decision(const float* features) const {
   double sum = 0;
@@ -300,8 +342,10 @@ size_t RbfSvm::num_bounded_support_vectors() const {
 
 StatusOr<RbfSvm> TrainRbfSvm(const std::vector<float>& features, size_t num_features,
                              const std::vector<int>& labels, const SvmOptions& options) {
-  QF_RETURN_IF_ERROR(Validate(features, num_features, labels, options));
-  return SvmTrainer::Train(features.data(), labels.size(), num_features, labels, options);
+  QF_ASSIGN_OR_RETURN(const std::unique_ptr<SvmSolver> solver,
+                      SvmSolver::Start(features, num_features, labels, options));
+  solver->Step(std::numeric_limits<size_t>::max());
+  return solver->Finish();
 }
 
 StatusOr<RbfSvm> TrainRbfSvm(const std::vector<std::vector<float>>& features,

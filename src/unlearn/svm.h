@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/status.h"
@@ -63,7 +64,7 @@ class RbfSvm {
   double objective() const { return objective_; }
 
  private:
-  friend class SvmTrainer;
+  friend class SvmSolver;
   size_t num_features_ = 0;
   double gamma_ = 0, c_ = 0, rho_ = 0, objective_ = 0;
   std::vector<float> sv_;
@@ -72,6 +73,31 @@ class RbfSvm {
   std::vector<double> train_decision_;
   size_t iterations_ = 0;
   bool converged_ = false;
+};
+
+// SMO as resumable work, for callers that report progress or stop between steps (the
+// metrics' membership attack). TrainRbfSvm is Start, Step until done(), Finish; stepping
+// in any chunks gives the same model, bit for bit.
+class SvmSolver {
+ public:
+  // Validates as TrainRbfSvm does and takes the features (the solver keeps them).
+  static StatusOr<std::unique_ptr<SvmSolver>> Start(std::vector<float> features,
+                                                    size_t num_features,
+                                                    const std::vector<int>& labels,
+                                                    const SvmOptions& options = {});
+  ~SvmSolver();
+
+  // Up to max_steps SMO steps; nothing once done() (converged or out of iterations).
+  void Step(size_t max_steps);
+  bool done() const;
+  size_t iterations() const;
+  // The trained model. Requires done().
+  RbfSvm Finish() const;
+
+ private:
+  struct State;
+  explicit SvmSolver(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 // Trains on `labels.size()` samples whose features are row-major in `features`

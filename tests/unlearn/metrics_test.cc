@@ -78,6 +78,26 @@ TEST_CASE("metrics on a trained model agree with evaluation", "[unlearn]") {
   CHECK(few.value().fa.value == m.value().fa.value);
   in.test = &test_set;
 
+  // Stepped one unit at a time: the same numbers, and the counters say how far it got.
+  auto session = MetricsSession::Start(*model.value(), in);
+  REQUIRE(session.ok());
+  MetricsSession& s = *session.value();
+  CHECK(s.batches_total() >= 3);
+  size_t steps = 0, last_batches = 0;
+  while (!s.done()) {
+    REQUIRE(s.Step(1).ok());
+    CHECK(s.batches_done() >= last_batches);
+    CHECK(s.batches_done() <= last_batches + 1);
+    last_batches = s.batches_done();
+    steps++;
+  }
+  CHECK(steps > s.batches_total());  // the attack took units of its own
+  CHECK(s.result().fa.value == m.value().fa.value);
+  CHECK(s.result().ta.value == m.value().ta.value);
+  CHECK(s.result().mia.efficacy.value == m.value().mia.efficacy.value);
+  CHECK(s.result().mia.attack_accuracy.value == m.value().mia.attack_accuracy.value);
+  CHECK(s.forget_probs().shape()[0] == forget.size());
+
   in.test = nullptr;
   CHECK(!ComputeMetrics(*model.value(), in).ok());
   train::Dataset bad = forget;

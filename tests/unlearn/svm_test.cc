@@ -267,6 +267,34 @@ TEST_CASE("svm is deterministic and independent of the cache size", "[unlearn][s
   CHECK(nested.value().rho() == full.rho());
 }
 
+TEST_CASE("svm stepped in any chunks trains the same model", "[unlearn][svm]") {
+  Rng rng(test::TestSeed());
+  const Data train = Blobs(rng, 300, 0.7f, 1.0f);
+  const RbfSvm whole = Train(train);
+  REQUIRE(whole.iterations() > 10);
+  for (size_t chunk : {size_t(1), size_t(7), whole.iterations() - 1, whole.iterations() + 5}) {
+    INFO("chunks of " << chunk);
+    auto solver = SvmSolver::Start(train.x, 2, train.y);
+    REQUIRE(solver.ok());
+    size_t steps = 0;
+    while (!solver.value()->done()) {
+      solver.value()->Step(chunk);
+      steps++;
+      REQUIRE(steps <= whole.iterations() + 1);
+    }
+    CHECK(solver.value()->iterations() == whole.iterations());
+    solver.value()->Step(chunk);  // nothing once done
+    CHECK(solver.value()->iterations() == whole.iterations());
+    const RbfSvm stepped = solver.value()->Finish();
+    CHECK(stepped.rho() == whole.rho());
+    CHECK(stepped.coefficients() == whole.coefficients());
+    CHECK(stepped.training_decisions() == whole.training_decisions());
+    CHECK(stepped.converged() == whole.converged());
+  }
+  auto bad = SvmSolver::Start({1.0f, NAN}, 1, {1, -1});
+  QF_REQUIRE_ERROR(bad, StatusCode::kInvalidArgument, "not finite");
+}
+
 TEST_CASE("svm copes with duplicates and constant features", "[unlearn][svm]") {
   SECTION("every sample identical, labels mixed 3:1") {
     Data data;
