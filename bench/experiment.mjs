@@ -158,7 +158,7 @@ for (const seed of seeds) {
         continue;
       }
     }
-    const m = qf.unlearningMetrics(model, { forget, retain, test, reference: reference.model, seed, requantize: true });
+    const m = await qf.unlearningMetrics(model, { forget, retain, test, reference: reference.model, seed, requantize: true });
     // The tables are in points, as the papers' are; the API gives fractions.
     const points = (p) => (p === null ? null : 100 * p.value);
     const row = {

@@ -150,6 +150,14 @@ export type ReceiptCheck =
   | { ok: true; count: number }
   | { ok: false; count: number; brokenAt: number; reason: string };
 
+/** How far unlearningMetrics got: the stage, its evaluation batches, the attack's SMO steps so far. */
+export interface MetricsProgress {
+  done: boolean;
+  stage: 'model' | 'reference' | 'requantize';
+  batches: [number, number];
+  svmSteps: number;
+}
+
 /** A fraction measured on `n` samples, with its 95 % Wilson score interval [low, high]. */
 export interface Proportion {
   value: number;
@@ -234,10 +242,21 @@ export class Qforget {
   readonly simd: boolean;
   readonly kernels: Kernels;
   createModel(options: ModelOptions): Model;
+  /** The unlearning metrics (see README, "Metrics"); the models are busy until it settles. */
   unlearningMetrics(
     model: Model,
-    sets: { forget: Dataset; retain: Dataset; test: Dataset; reference?: Model; miaFeature?: 'confidence' | 'entropy' | 'modifiedEntropy'; seed?: number; requantize?: boolean },
-  ): UnlearningMetrics;
+    sets: {
+      forget: Dataset;
+      retain: Dataset;
+      test: Dataset;
+      reference?: Model;
+      miaFeature?: 'confidence' | 'entropy' | 'modifiedEntropy';
+      seed?: number;
+      requantize?: boolean;
+      onProgress?: (progress: MetricsProgress) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<UnlearningMetrics>;
   resolveScenario(
     labels: Uint8Array,
     scenario: string,

@@ -4,7 +4,7 @@
 import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
-import { Model, checkDataset, handleOf, heapDataset } from './model.js';
+import { Model, checkDataset, handleOf, heapDataset, isLive, occupy, runMetrics } from './model.js';
 
 export { QforgetError } from './errors.js';
 export { liveHandles } from './handles.js';
@@ -139,22 +139,42 @@ export class Qforget {
    * each weight step replaced by its least-squared-error step and BatchNorm statistics
    * re-estimated on up to 4,096 retain samples (the deployment check: forgetting must not
    * come back when the float weights are quantized again).
+   * Resolves once done; reports `{stage, batches: [done, total], svmSteps}` to
+   * `onProgress` and stops with ABORTED when `signal` fires. The models are busy meanwhile
+   * (a fit or forget on them is refused).
    * @param {Model} model
-   * @param {{forget, retain, test, reference?: Model, miaFeature?: string, seed?: number}} sets
+   * @param {{forget, retain, test, reference?: Model, miaFeature?: string, seed?: number,
+   *   requantize?: boolean, onProgress?: (progress: object) => void, signal?: AbortSignal}} sets
+   * @returns {Promise<object>}
    */
-  unlearningMetrics(model, sets) {
+  async unlearningMetrics(model, sets) {
     if (!(model instanceof Model)) throw invalid('model must be a Model');
     if (sets === null || typeof sets !== 'object') throw invalid('the second argument must be {forget, retain, test}');
-    const { forget, retain, test, reference, ...options } = sets;
+    const { forget, retain, test, reference, onProgress, signal, ...options } = sets;
     for (const [name, ds] of [['forget', forget], ['retain', retain], ['test', test]]) checkDataset(name, ds);
     if (reference !== undefined && !(reference instanceof Model)) throw invalid('reference must be a Model');
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('onProgress must be a function');
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
+    if (signal?.aborted) throw new QforgetError('ABORTED', 'the metrics were aborted before they started');
     const handle = handleOf(model);
-    return withHeap(this.#module, (heap) => {
-      const [f, r, t] = [forget, retain, test].map((ds) => heapDataset(heap, ds));
+    const referenceHandle = reference === undefined ? undefined : handleOf(reference);
+    const frees = [occupy(model, 'measure')];
+    try {
+      if (reference !== undefined && reference !== model) frees.push(occupy(reference, 'measure'));
       const json = JSON.stringify(options);
-      const result = reference ? handle.metricsWithReference(f, r, t, handleOf(reference), json) : handle.metrics(f, r, t, json);
-      return JSON.parse(unwrap(result));
-    });
+      const start = () => withHeap(this.#module, (heap) => {
+        const [f, r, t] = [forget, retain, test].map((ds) => heapDataset(heap, ds));
+        return unwrap(referenceHandle ? handle.startMetricsWithReference(f, r, t, referenceHandle, json) : handle.startMetrics(f, r, t, json));
+      });
+      const check = () => {
+        for (const m of [model, reference]) {
+          if (m !== undefined && !isLive(m)) throw new QforgetError('ABORTED', 'the metrics stopped: a model was disposed');
+        }
+      };
+      return await runMetrics(this.#module, start, { onProgress, signal, check });
+    } finally {
+      for (const free of frees) free();
+    }
   }
 
   /**

@@ -35,6 +35,34 @@ export function heapDataset(heap, ds) {
 
 /** The engine handle of a live model (for qf.unlearningMetrics); not public API. */
 export let handleOf;
+/** Whether a model is not disposed. Not public API. */
+export let isLive;
+/** Marks a live, idle model busy being measured; returns the function that frees it. Not public API. */
+export let occupy;
+
+/** Evaluation batches or SMO chunks of the metrics per step between chances to report and cancel. */
+const METRIC_UNITS_PER_STEP = 4;
+
+/**
+ * Runs an engine metrics job (from `start()`, in `module`) to its end a few units per task: reports
+ * each step's progress, stops with ABORTED when `signal` fires or `check()` throws.
+ * @returns {Promise<object>} the metrics (MetricsJob::Result)
+ */
+export async function runMetrics(module, start, { onProgress, signal, check }) {
+  const job = adopt(start());
+  try {
+    for (;;) {
+      const progress = JSON.parse(unwrap(job.step(METRIC_UNITS_PER_STEP)));
+      onProgress?.(progress);
+      if (progress.done) return JSON.parse(unwrap(job.result()));
+      await nextTask();
+      if (signal?.aborted) throw new QforgetError('ABORTED', 'the metrics were aborted');
+      check();
+    }
+  } finally {
+    (module.qforgetLost ? abandon : release)(job);
+  }
+}
 
 function splitCallbacks(options) {
   checkOptions('options', options);
@@ -47,10 +75,17 @@ function splitCallbacks(options) {
 export class Model {
   #module;
   #handle;
-  #busy = false;
+  #busy = null;  // what the model is busy with: 'training' (fit, forget), 'being measured'
 
   static {
     handleOf = (model) => model.#live();
+    isLive = (model) => model.#handle !== null;
+    occupy = (model, what) => {
+      model.#live();
+      model.#idle(what);
+      model.#busy = 'being measured';
+      return () => { model.#busy = null; };
+    };
     guardMethods(Model, ['describe', 'predict', 'evaluate', 'fit', 'forget', 'save'], (model) => model.#module);
   }
 
@@ -75,7 +110,7 @@ export class Model {
   }
 
   #idle(what) {
-    if (this.#busy) throw new QforgetError('FAILED_PRECONDITION', `cannot ${what} while the model is training`);
+    if (this.#busy) throw new QforgetError('FAILED_PRECONDITION', `cannot ${what} while the model is ${this.#busy}`);
   }
 
   /** The architecture as a JSON-able object (what createModel accepts back). */
@@ -122,7 +157,7 @@ export class Model {
     const before = unwrap(handle.save(true));  // what an abort or a crash of the engine restores
     let session = null;
     let restore = false;
-    this.#busy = true;
+    this.#busy = 'training';
     const history = [];
     try {
       session = adopt(withHeap(module, (heap) =>
@@ -147,7 +182,7 @@ export class Model {
     } finally {
       if (session) (module.qforgetLost ? abandon : release)(session);
       if (restore && this.#handle && !this.#module.qforgetLost && this.#module === module) this.#reload(before);
-      this.#busy = false;
+      this.#busy = null;
     }
   }
 
@@ -199,7 +234,7 @@ export class Model {
 
     const module = this.#module;
     const before = unwrap(handle.save(true));
-    this.#busy = true;
+    this.#busy = 'training';
     let session = null;
     try {
       const [forgetSetSha256, retainSetSha256, modelBeforeSha256] = await Promise.all([
@@ -226,10 +261,13 @@ export class Model {
       unwrap(handle.commitForget(session));
       const seconds = (performance.now() - started) / 1000;
       try {
+        // The metrics of the result, stepped like the forget: the same signal stops them
+        // (and so the forget, which is then put back below).
+        const start = () => withHeap(module, (heap) =>
+          unwrap(handle.startMetrics(heapDataset(heap, forgetSet), heapDataset(heap, metricsRetain), heapDataset(heap, test), '{}')));
+        const check = () => this.#ensureNotDisposed('forget');
         const metrics = test === undefined ? null : {
-          ...withHeap(this.#module, (heap) =>
-            JSON.parse(unwrap(handle.metrics(heapDataset(heap, forgetSet), heapDataset(heap, metricsRetain), heapDataset(heap, test), '{}'))),
-          ),
+          ...(await runMetrics(module, start, { signal, check })),
           retainSet: heldOutRetain === undefined ? 'trainedOn' : 'heldOut',
         };
         return await sealReceipt({
@@ -258,7 +296,7 @@ export class Model {
       throw await this.#survive(module, error, before, 'forget');
     } finally {
       if (session) (module.qforgetLost ? abandon : release)(session);
-      this.#busy = false;
+      this.#busy = null;
     }
   }
 

@@ -288,14 +288,17 @@ export class QforgetWorker {
   /**
    * The standard unlearning metrics of `model` (see Qforget.unlearningMetrics).
    * @param {RemoteModel} model a model of this worker
-   * @param {{forget, retain, test, reference?: RemoteModel, miaFeature?: string, seed?: number}} sets
+   * @param {{forget, retain, test, reference?: RemoteModel, miaFeature?: string, seed?: number,
+   *   requantize?: boolean, onProgress?: function, signal?: AbortSignal}} sets
    */
   async unlearningMetrics(model, sets) {
     const modelId = modelIdOf(this, model, 'model');
     if (sets === null || typeof sets !== 'object') return send(this, 'unlearningMetrics', [modelId, sets]);  // refused there
     const { reference, ...rest } = sets;
     const referenceId = reference === undefined ? undefined : modelIdOf(this, reference, 'reference');
-    return send(this, 'unlearningMetrics', [modelId, checkSendable('sets', rest), referenceId]);
+    const { sent, hooks } = splitHooks(rest);
+    if (hooks?.signal?.aborted) throw new QforgetError('ABORTED', 'the metrics were aborted before they started');
+    return send(this, 'unlearningMetrics', [modelId, checkSendable('sets', sent), referenceId], hooks);
   }
 
   /**

@@ -51,10 +51,11 @@ const ops = {
   memoryStats: () => qf.memoryStats(),
   setMemoryLimit: ([bytes]) => qf.setMemoryLimit(bytes),
   resolveScenario: ([labels, scenario, options]) => qf.resolveScenario(labels, scenario, options),
-  unlearningMetrics([modelId, sets, referenceId]) {
+  unlearningMetrics([modelId, sets, referenceId], call) {
     const model = modelOf(modelId);
-    if (referenceId === undefined) return qf.unlearningMetrics(model, sets);
-    return qf.unlearningMetrics(model, { ...sets, reference: modelOf(referenceId) });
+    const wired = withHooks(sets, call);
+    if (referenceId === undefined) return qf.unlearningMetrics(model, wired);
+    return qf.unlearningMetrics(model, { ...wired, reference: modelOf(referenceId) });
   },
   describe: ([id]) => modelOf(id).describe(),
   predict: ([id, ...args]) => modelOf(id).predict(...args),

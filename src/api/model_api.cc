@@ -227,10 +227,11 @@ StatusOr<std::string> ForgetHandle::Step(size_t max_batches) {
   return out.Dump();
 }
 
-StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
-                                           const DatasetBuffers& retain, const DatasetBuffers& test,
-                                           const ModelHandle* reference,
-                                           std::string_view options_json) const {
+StatusOr<MetricsJob> ModelHandle::StartMetrics(const DatasetBuffers& forget,
+                                                const DatasetBuffers& retain,
+                                                const DatasetBuffers& test,
+                                                const ModelHandle* reference,
+                                                std::string_view options_json) const {
   QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
   QF_RETURN_IF_ERROR(CheckKeys(options, {"miaFeature", "seed", "requantize"}, "options"));
   QF_ASSIGN_OR_RETURN(const bool requantize,
@@ -238,36 +239,88 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
   QF_ASSIGN_OR_RETURN(const std::string feature,
                       io::GetStringOr(options, "miaFeature", "confidence", "options"));
   QF_ASSIGN_OR_RETURN(const int64_t seed, io::GetIntOr(options, "seed", 0, "options"));
+  MetricsJob job;
+  if (feature == "confidence") {
+    job.inputs_.mia_feature = unlearn::MiaFeature::kConfidence;
+  } else if (feature == "entropy") {
+    job.inputs_.mia_feature = unlearn::MiaFeature::kEntropy;
+  } else if (feature == "modifiedEntropy") {
+    job.inputs_.mia_feature = unlearn::MiaFeature::kModifiedEntropy;
+  } else {
+    return InvalidArgument(
+        "options.miaFeature must be 'confidence', 'entropy' or 'modifiedEntropy'");
+  }
+  if (seed < 0) return InvalidArgument("options.seed must be >= 0");
+  job.inputs_.seed = uint64_t(seed);
+  if (reference && (reference->model_->classes() != model_->classes() ||
+                    reference->model_->input_shape() != model_->input_shape())) {
+    return InvalidArgument("reference must take the same inputs and classes as the model");
+  }
   // The three sets' copies, per-sample predictions of both models, the membership
   // attack's SVM (features and a kernel-row cache of at most 64 MiB), an evaluation batch.
   const uint64_t sets = Bytes(forget) + Bytes(retain) + Bytes(test);
   const uint64_t samples = sets / std::max<size_t>(1, sample_size());
   const uint64_t svm = std::min(4 * samples * samples, uint64_t(64) << 20);
   QF_ASSIGN_OR_RETURN(
-      const MemoryReservation memory,
+      job.memory_,
       ReserveMemory(sets + 16 * samples * model_->classes() + svm +
                         EvalBatchBytes(*model_, samples) + (requantize ? model_->StateBytes() : 0),
                     "metrics"));
-  unlearn::MetricsInputs in;
-  if (feature == "confidence") {
-    in.mia_feature = unlearn::MiaFeature::kConfidence;
-  } else if (feature == "entropy") {
-    in.mia_feature = unlearn::MiaFeature::kEntropy;
-  } else if (feature == "modifiedEntropy") {
-    in.mia_feature = unlearn::MiaFeature::kModifiedEntropy;
-  } else {
-    return InvalidArgument(
-        "options.miaFeature must be 'confidence', 'entropy' or 'modifiedEntropy'");
+  job.sets_ = std::make_unique<std::array<train::Dataset, 3>>();
+  auto& [f, r, t] = *job.sets_;
+  QF_ASSIGN_OR_RETURN(f, ToDataset(forget, "forget"));
+  QF_ASSIGN_OR_RETURN(r, ToDataset(retain, "retain"));
+  QF_ASSIGN_OR_RETURN(t, ToDataset(test, "test"));
+  job.inputs_.forget = &f;
+  job.inputs_.retain = &r;
+  job.inputs_.test = &t;
+  job.model_ = model_;
+  if (reference) job.reference_ = reference->model_;
+  job.requantize_ = requantize;
+  QF_ASSIGN_OR_RETURN(job.session_, unlearn::MetricsSession::Start(*model_, job.inputs_));
+  return job;
+}
+
+StatusOr<std::string> MetricsJob::Step(size_t max_units) {
+  if (!done_) {
+    QF_RETURN_IF_ERROR(session_->Step(max_units));
+    if (session_->done()) {
+      std::unique_ptr<unlearn::MetricsSession> finished = std::move(session_);
+      if (stage_ == "model") {
+        metrics_ = finished->result();
+        if (reference_) {
+          stage_ = "reference";
+          QF_ASSIGN_OR_RETURN(session_, unlearn::MetricsSession::Start(*reference_, inputs_));
+          forget_probs_ = finished->forget_probs();
+        }
+      } else {
+        reference_metrics_ = finished->result();
+        js_ = unlearn::MeanJsDivergence(forget_probs_, finished->forget_probs());
+      }
+      if (!session_) {
+        if (requantize_) {
+          stage_ = "requantize";  // one unit: a copy of the model over D_f and the calibration
+          QF_ASSIGN_OR_RETURN(requantized_, unlearn::RequantizedForgetAccuracy(
+                                                *model_, *inputs_.forget, *inputs_.retain));
+        }
+        done_ = true;
+      }
+    }
   }
-  if (seed < 0) return InvalidArgument("options.seed must be >= 0");
-  in.seed = uint64_t(seed);
-  QF_ASSIGN_OR_RETURN(const train::Dataset f, ToDataset(forget, "forget"));
-  QF_ASSIGN_OR_RETURN(const train::Dataset r, ToDataset(retain, "retain"));
-  QF_ASSIGN_OR_RETURN(const train::Dataset t, ToDataset(test, "test"));
-  in.forget = &f;
-  in.retain = &r;
-  in.test = &t;
-  QF_ASSIGN_OR_RETURN(const unlearn::Metrics m, unlearn::ComputeMetrics(*model_, in));
+  io::Json out = io::Json::MakeObject();
+  out.Set("done", io::Json::Bool(done_));
+  out.Set("stage", io::Json::String(stage_));
+  io::Json batches = io::Json::MakeArray();
+  batches.Push(io::Json::Number(double(session_ ? session_->batches_done() : 0)));
+  batches.Push(io::Json::Number(double(session_ ? session_->batches_total() : 0)));
+  out.Set("batches", std::move(batches));
+  out.Set("svmSteps", io::Json::Number(double(session_ ? session_->svm_steps() : 0)));
+  return out.Dump();
+}
+
+StatusOr<std::string> MetricsJob::Result() const {
+  if (!done_) return FailedPrecondition("the metrics are not done");
+  const unlearn::Metrics& m = *metrics_;
   io::Json out = io::Json::MakeObject();
   out.Set("FA", ProportionJson(m.fa));
   out.Set("UA", ProportionJson(m.ua));
@@ -275,22 +328,10 @@ StatusOr<std::string> ModelHandle::Metrics(const DatasetBuffers& forget,
   out.Set("TA", ProportionJson(m.ta));
   out.Set("MIA", m.mia.available ? ProportionJson(m.mia.efficacy) : io::Json::Null());
   out.Set("miaAttack", MiaAttackJson(m.mia));
-  if (requantize) {
-    QF_ASSIGN_OR_RETURN(const unlearn::Proportion fa,
-                        unlearn::RequantizedForgetAccuracy(*model_, f, r));
-    out.Set("FARequantized", ProportionJson(fa));
-  }
-  if (reference) {
-    if (reference->model_->classes() != model_->classes() ||
-        reference->model_->input_shape() != model_->input_shape()) {
-      return InvalidArgument("reference must take the same inputs and classes as the model");
-    }
-    QF_ASSIGN_OR_RETURN(const unlearn::Metrics ref,
-                        unlearn::ComputeMetrics(*reference->model_, in));
-    out.Set("AG", io::Json::Number(unlearn::AverageGap(m, ref)));
-    out.Set("JS",
-            io::Json::Number(unlearn::MeanJsDivergence(
-                unlearn::PredictProbs(*model_, f), unlearn::PredictProbs(*reference->model_, f))));
+  if (requantized_) out.Set("FARequantized", ProportionJson(*requantized_));
+  if (reference_metrics_) {
+    out.Set("AG", io::Json::Number(unlearn::AverageGap(m, *reference_metrics_)));
+    out.Set("JS", io::Json::Number(js_));
   }
   return out.Dump();
 }

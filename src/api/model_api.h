@@ -4,7 +4,9 @@
 // are borrowed for the call, sizes in elements; results leave as JSON text or copies.
 #pragma once
 
+#include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,11 +16,13 @@
 #include "nn/model.h"
 #include "train/trainer.h"
 #include "unlearn/forget.h"
+#include "unlearn/metrics.h"
 
 namespace qf::api {
 
 class FitSession;
 class ForgetHandle;
+class MetricsJob;
 
 // A dataset in wasm memory as JS hands it over: pixels, labels and the JSON of its
 // shape [n, ...sample dims]. Borrowed for the call.
@@ -76,10 +80,12 @@ class ModelHandle {
   // (95 % Wilson interval; MIA null when the sets are too small for the attack) and
   // "miaAttack" {accuracy, informative, members, nonMembers, note}; with a reference (the
   // retrained model) also "AG" (fraction) and "JS" (mean JS divergence on D_f).
-  // options: {miaFeature: 'confidence'|'entropy'|'modifiedEntropy', seed, requantize}.
-  StatusOr<std::string> Metrics(const DatasetBuffers& forget, const DatasetBuffers& retain,
-                                const DatasetBuffers& test, const ModelHandle* reference,
-                                std::string_view options_json) const;
+  // options: {miaFeature: 'confidence'|'entropy'|'modifiedEntropy', seed, requantize
+  // (adds "FARequantized")}. Computed as work stepped a few units at a time (MetricsJob),
+  // so that JS can report progress and stop between steps; MetricsJob::Result gives them.
+  StatusOr<MetricsJob> StartMetrics(const DatasetBuffers& forget, const DatasetBuffers& retain,
+                                    const DatasetBuffers& test, const ModelHandle* reference,
+                                    std::string_view options_json) const;
 
   // Validates data and options and returns a session that trains this model.
   StatusOr<FitSession> StartFit(const DatasetBuffers& data, std::string_view options_json);
@@ -118,6 +124,35 @@ class ForgetHandle {
   std::string method_;
   size_t forgotten_ = 0;
   size_t classes_ = 0;
+  MemoryReservation memory_;
+};
+
+// The metrics of a model (ModelHandle::StartMetrics): its own, then the reference's (for
+// AG and JS), then the deployment check (requantize). Holds copies of the sets, the
+// models (alive, even if disposed meanwhile) and its memory reservation. The models must
+// not change while it runs (the JS Model is busy meanwhile).
+class MetricsJob {
+ public:
+  // Up to max_units units of work (unlearn::MetricsSession's). Returns {"done": bool,
+  // "stage": "model" | "reference" | "requantize", "batches": [done, total] of the
+  // stage's evaluation batches, "svmSteps": the attack's SMO steps so far}.
+  StatusOr<std::string> Step(size_t max_units);
+  // The metrics as ModelHandle::StartMetrics describes them; FailedPrecondition before done.
+  StatusOr<std::string> Result() const;
+
+ private:
+  friend class ModelHandle;
+  std::shared_ptr<nn::Model> model_, reference_;
+  std::unique_ptr<std::array<train::Dataset, 3>> sets_;  // forget, retain, test
+  unlearn::MetricsInputs inputs_;
+  bool requantize_ = false;
+  std::unique_ptr<unlearn::MetricsSession> session_;  // the stage running now
+  std::string stage_ = "model";
+  std::optional<unlearn::Metrics> metrics_, reference_metrics_;
+  std::optional<unlearn::Proportion> requantized_;
+  Tensor forget_probs_;  // the model's, kept for JS against the reference's
+  double js_ = 0;
+  bool done_ = false;
   MemoryReservation memory_;
 };
 

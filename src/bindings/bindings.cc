@@ -132,18 +132,23 @@ val ForgetStep(qf::api::ForgetHandle& self, size_t max_batches) {
   return Result(self.Step(max_batches));
 }
 
-val Metrics(const qf::api::ModelHandle& self, const val& forget, const val& retain, const val& test,
-            const std::string& options_json) {
+val StartMetrics(const qf::api::ModelHandle& self, const val& forget, const val& retain,
+                 const val& test, const std::string& options_json) {
   return Result(
-      self.Metrics(Buffers(forget), Buffers(retain), Buffers(test), nullptr, options_json));
+      self.StartMetrics(Buffers(forget), Buffers(retain), Buffers(test), nullptr, options_json));
 }
 
-val MetricsWithReference(const qf::api::ModelHandle& self, const val& forget, const val& retain,
-                         const val& test, const qf::api::ModelHandle& reference,
-                         const std::string& options_json) {
-  return Result(
-      self.Metrics(Buffers(forget), Buffers(retain), Buffers(test), &reference, options_json));
+val StartMetricsWithReference(const qf::api::ModelHandle& self, const val& forget,
+                              const val& retain, const val& test,
+                              const qf::api::ModelHandle& reference,
+                              const std::string& options_json) {
+  return Result(self.StartMetrics(Buffers(forget), Buffers(retain), Buffers(test), &reference,
+                                  options_json));
 }
+
+val MetricsStep(qf::api::MetricsJob& self, size_t max_units) { return Result(self.Step(max_units)); }
+
+val MetricsResult(const qf::api::MetricsJob& self) { return Result(self.Result()); }
 
 val FitStep(qf::api::FitSession& self, size_t max_batches) {
   return Result(self.Step(max_batches));
@@ -221,11 +226,14 @@ EMSCRIPTEN_BINDINGS(qforget) {
       .function("startForget", &StartForget)
       .function("commitForget", &CommitForget)
       .function("revertForget", &RevertForget)
-      .function("metrics", &Metrics)
-      .function("metricsWithReference", &MetricsWithReference)
+      .function("startMetrics", &StartMetrics)
+      .function("startMetricsWithReference", &StartMetricsWithReference)
       .property("numClasses", &qf::api::ModelHandle::num_classes)
       .property("sampleSize", &qf::api::ModelHandle::sample_size);
   emscripten::class_<qf::api::FitSession>("FitSession").function("step", &FitStep);
+  emscripten::class_<qf::api::MetricsJob>("MetricsJob")
+      .function("step", &MetricsStep)
+      .function("result", &MetricsResult);
   emscripten::class_<qf::api::ForgetHandle>("ForgetHandle")
       .function("step", &ForgetStep)
       .property("forgotten", &qf::api::ForgetHandle::forgotten)

@@ -114,7 +114,7 @@ export async function mainContext(qf) {
 
 // Entry points that return a promise: they must reject, never throw synchronously. The
 // others must throw synchronously.
-export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'verifyReceipts']);
+export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'verifyReceipts', 'qf.unlearningMetrics']);
 
 /**
  * Cases as [api, cls, name, code, message, run, extra?]. `run(ctx)` makes the one call;
@@ -399,12 +399,17 @@ function mainRows() {
     ['reference: a plain object', IA, /reference must be a Model/, metrics(() => ({ reference: {} }))],
   ]);
   add('qf.unlearningMetrics', 'option-type', [
+    ['onProgress: 3', IA, /onProgress must be a function/, metrics(() => ({ onProgress: 3 }))],
+    ["signal: 'stop'", IA, /signal must be an AbortSignal/, metrics(() => ({ signal: 'stop' }))],
     ['sets: null', IA, /the second argument must be \{forget, retain, test\}/, (c) => c.qf.unlearningMetrics(c.model, null)],
     ['sets: a string', IA, /the second argument must be/, (c) => c.qf.unlearningMetrics(c.model, 'all')],
     ['sets: an array', IA, /forget must be an object/, (c) => c.qf.unlearningMetrics(c.model, [c.forget, c.retain, c.data])],
     ['retain: null', IA, /retain must be an object/, metrics(() => ({ retain: null }))],
     ['miaFeature: 42', IA, /miaFeature/, metrics(() => ({ miaFeature: 42 }))],
     ["seed: '1'", IA, /seed/, metrics(() => ({ seed: '1' }))],
+  ]);
+  add('qf.unlearningMetrics', 'aborted', [
+    ['an aborted signal', 'ABORTED', /the metrics were aborted before they started/, metrics(() => ({ signal: AbortSignal.abort() }))],
   ]);
   add('qf.unlearningMetrics', 'unknown-option', [
     ['options.colour', IA, /colour/, metrics(() => ({ colour: 1 }))],

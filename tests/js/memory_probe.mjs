@@ -30,7 +30,7 @@ if (op === 'evaluate') model.evaluate(data);
 if (op === 'fit') await model.fit(data, { epochs: 1, batchSize });
 if (op === 'forget') await model.forget(small, { retain: data, method, epochs: 1, batchSize });
 if (op === 'metrics') {
-  qf.unlearningMetrics(model, { forget: small, retain: data, test: data });
+  await qf.unlearningMetrics(model, { forget: small, retain: data, test: data });
   copied *= 2;
 }
 if (op === 'forget' || op === 'metrics') copied += small.x.length + small.y.length;

@@ -193,7 +193,7 @@ describe('unlearning metrics on device-sized sets', () => {
     const model = qf.createModel(SPEC);
     const retain = synthetic(300, 31), forget = synthetic(8, 32), test = synthetic(600, 33);
     await model.fit(retain, { epochs: 1, batchSize: 32, lr: 0.05 });
-    const m = qf.unlearningMetrics(model, { forget, retain, test });
+    const m = await qf.unlearningMetrics(model, { forget, retain, test });
     assert.deepEqual([m.miaAttack.members, m.miaAttack.nonMembers], [300, 300], 'as many non-members as members');
     assert.equal(m.MIA.n, 8);
     assert.ok(m.MIA.low <= m.MIA.value && m.MIA.value <= m.MIA.high);
@@ -203,11 +203,33 @@ describe('unlearning metrics on device-sized sets', () => {
     assert.equal(m.FA.n, 8);
     assert.ok(m.FA.high - m.FA.low > 0.3, `FA interval [${m.FA.low}, ${m.FA.high}]`);
     // Too few test samples for the attack: no number, and why.
-    const few = qf.unlearningMetrics(model, { forget, retain, test: synthetic(99, 34) });
+    const few = await qf.unlearningMetrics(model, { forget, retain, test: synthetic(99, 34) });
     assert.equal(few.MIA, null);
     assert.equal(few.miaAttack.accuracy, null);
     assert.match(few.miaAttack.note, /^not enough samples: the attack needs 100 members \(retain\) and 100 non-members \(test\), got 300 and 99$/);
     assert.equal(few.TA.n, 99);
+    model.dispose();
+  });
+
+  it('are asynchronous: they report progress, stop on a signal, and keep the model busy meanwhile', async () => {
+    const qf = await createQforget();
+    const model = qf.createModel(SPEC);
+    const retain = synthetic(1500, 41), forget = synthetic(20, 42), test = synthetic(1500, 43);
+    await model.fit(retain, { epochs: 1, batchSize: 32, lr: 0.05 });
+    const seen = [];
+    const measuring = qf.unlearningMetrics(model, { forget, retain, test, onProgress: (p) => seen.push(p) });
+    await assert.rejects(model.fit(retain, { epochs: 1 }), isError('FAILED_PRECONDITION', /cannot fit while the model is being measured/));
+    await assert.rejects(qf.unlearningMetrics(model, { forget, retain, test }), isError('FAILED_PRECONDITION', /cannot measure while the model is being measured/));
+    const m = await measuring;
+    assert.ok(seen.length >= 2 && !seen[0].done, `${seen.length} progress reports, the first one before the end`);
+    assert.equal(seen.at(-1).done, true);
+    assert.ok(seen.every((p) => p.stage === 'model' && p.batches[0] <= p.batches[1]));
+    assert.deepEqual(await qf.unlearningMetrics(model, { forget, retain, test }), m, 'the same numbers without hooks');
+
+    const controller = new AbortController();
+    const stopped = qf.unlearningMetrics(model, { forget, retain, test, signal: controller.signal, onProgress: () => controller.abort() });
+    await assert.rejects(stopped, isError('ABORTED', /the metrics were aborted/));
+    await model.fit(retain, { epochs: 1, batchSize: 64 });  // free again
     model.dispose();
   });
 });
@@ -217,7 +239,7 @@ for (const simd of [true, false]) {
     it('qmul forgets a class, reports each epoch, and the metrics show it', async () => {
       const qf = await createQforget({ simd });
       const { model, forget, retain, test } = await classForgetSetup(qf);
-      const before = qf.unlearningMetrics(model, { forget, retain, test });
+      const before = await qf.unlearningMetrics(model, { forget, retain, test });
       assert.ok(before.FA.value > 0.9, `FA before ${before.FA.value}`);
       const seen = [];
       const result = await model.forget(forget, { retain, method: 'qmul', epochs: 5, batchSize: 32, lr: 0.05, onProgress: (e) => seen.push(e) });
@@ -227,7 +249,7 @@ for (const simd of [true, false]) {
       assert.ok(seen[0].qmul.wForget > 0 && seen[0].qmul.wRetain > 0);
       assert.equal(seen[0].qmul.similarLabels.length, 9);
       assert.equal(seen[0].qmul.similarLabels[0][0], 0, 'never the true label');
-      const after = qf.unlearningMetrics(model, { forget, retain, test, requantize: true });
+      const after = await qf.unlearningMetrics(model, { forget, retain, test, requantize: true });
       assert.ok(after.FARequantized.value < after.FA.value + 0.05, `re-quantizing the shadow weights does not bring the class back (${after.FARequantized.value})`);
       // Because the forget left nothing below the integer grid: the shadow weights are
       // exactly what the integer weights stand for.
@@ -243,7 +265,7 @@ for (const simd of [true, false]) {
       }
       const retrained = qf.createModel(SPEC);
       await retrained.fit(retain, { epochs: 2, batchSize: 32, lr: 0.01 });
-      const gap = qf.unlearningMetrics(model, { forget, retain, test, reference: retrained });
+      const gap = await qf.unlearningMetrics(model, { forget, retain, test, reference: retrained });
       assert.ok(gap.AG >= 0 && gap.AG <= 1 && gap.JS >= 0 && gap.JS <= Math.log(2));
       retrained.dispose();
       model.dispose();

@@ -138,7 +138,7 @@ describe('qforget/storage', () => {
           same: Array.from(reloaded.predict(probe.x)).join() === Array.from(model.predict(probe.x)).join(),
           chained: await caught(store.forget('digits', model, synthetic(5, 6), { retain, method: 'ga', previousReceipt: first })),
           unknown: await caught(store.forget('nothing', model, synthetic(5, 6), { retain, method: 'ga' })),
-          noRetain: await caught(store.forget('digits', model, synthetic(5, 6), { method: 'ga' })),
+          noRetain: await caught(store.forget('digits', model, synthetic(5, 6), { method: 'qmul' })),
         };
         reloaded.dispose();
         return out;
@@ -154,7 +154,7 @@ describe('qforget/storage', () => {
       assert.equal(result.chained.code, 'INVALID_ARGUMENT');
       assert.match(result.chained.message, /previousReceipt/);
       assert.equal(result.unknown.code, 'NOT_FOUND');
-      assert.equal(result.noRetain.code, 'INVALID_ARGUMENT', 'model.forget refuses; nothing stored');
+      assert.equal(result.noRetain.code, 'INVALID_ARGUMENT', 'qmul without retain data is refused; nothing stored');
       assert.equal(result.list[0].receiptCount, 2);
     });
 

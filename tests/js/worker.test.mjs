@@ -101,7 +101,7 @@ for (const simd of [true, false]) {
       const reference = await worker.loadModel(bytesBefore);
       const localReference = qf.loadModel(localBefore);
       const metrics = await worker.unlearningMetrics(remote, { forget, retain, test, reference });
-      assert.deepEqual(metrics, qf.unlearningMetrics(local, { forget, retain, test, reference: localReference }));
+      assert.deepEqual(metrics, await qf.unlearningMetrics(local, { forget, retain, test, reference: localReference }));
       assert.ok(metrics.AG >= 0 && metrics.JS >= 0 && metrics.FA.n === forget.y.length);
 
       local.dispose();

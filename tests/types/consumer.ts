@@ -26,6 +26,7 @@ import {
   type Method,
   type ModelOptions,
   type PackedMatrixS8,
+  type MetricsProgress,
   type Proportion,
   type UnlearningMetrics,
   type WeightBits,
@@ -189,8 +190,10 @@ await model.forget(forgetSet);
 await model.forget(forgetSet, { retain: train, qmulMode: 'parallel' });
 
 // --- metrics, scenarios ------------------------------------------------------------------
-const metrics: UnlearningMetrics = qf.unlearningMetrics(model, { forget: forgetSet, retain: train, test: train });
-const withReference = qf.unlearningMetrics(model, {
+const metrics: UnlearningMetrics = await qf.unlearningMetrics(model, { forget: forgetSet, retain: train, test: train });
+const withReference = await qf.unlearningMetrics(model, {
+  onProgress: (p: MetricsProgress) => console.log(p.stage, p.batches[0], p.batches[1], p.svmSteps),
+  signal: new AbortController().signal,
   forget: forgetSet,
   retain: train,
   test: train,
