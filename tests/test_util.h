@@ -26,7 +26,7 @@ inline std::string EnvVar(const char* name) {
   EM_ASM(
       {
         const v = process.env[UTF8ToString($0)];
-        if (v !== undefined) stringToUTF8(v, $1, $2);
+        if (v) stringToUTF8(v, $1, $2);
       },
       name, value, sizeof value);
   return value;

@@ -120,7 +120,9 @@ void CheckQuantizedGradients(Pair p, Tensor x, uint64_t seed) {
   for (size_t k = 0; k < steps.size(); k++) {
     double top = 0;
     for (size_t i = 0; i < p.weight.value.size(); i++) {
-      if (steps.size() == 1 || i % channels == k) top = std::max(top, unclipped(p.weight.value[i], wr.qn, wr.qp));
+      if (steps.size() == 1 || i % channels == k) {
+        top = std::max(top, unclipped(p.weight.value[i], wr.qn, wr.qp));
+      }
     }
     steps[k] = float(0.8 * top * (1.0 - 0.05 * double(k)));
   }
@@ -244,8 +246,9 @@ TEST_CASE("quantized conv2d gradients match finite differences of the STE surrog
     size_t k, stride;
     Padding::Mode padding;
   };
-  for (const Geometry& g : {Geometry{3, 1, Padding::Mode::kSame}, Geometry{3, 2, Padding::Mode::kValid},
-                            Geometry{1, 1, Padding::Mode::kValid}}) {
+  for (const Geometry& g :
+       {Geometry{3, 1, Padding::Mode::kSame}, Geometry{3, 2, Padding::Mode::kValid},
+        Geometry{1, 1, Padding::Mode::kValid}}) {
     for (const Variant& v : Variants()) {
       INFO("k " << g.k << " stride " << g.stride << " bits " << v.bits << " per_channel "
                 << v.per_channel << " non_negative " << v.non_negative);

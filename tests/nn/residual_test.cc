@@ -58,7 +58,7 @@ TEST_CASE("residual with an identity shortcut: gradients", "[engine][nn]") {
   Rng rng(42);
   RandomBiases(block, rng);
   test::GradCheckOptions o;
-  o.eps = 1e-3f;  // keeps hidden units on their side of ReLU's kink
+  o.eps = 1e-3f;            // keeps hidden units on their side of ReLU's kink
   o.tolerance.atol = 1e-3;  // the rounding term at eps 1e-3 (GradTolerance)
   test::CheckGradients(block, test::RandomTensor(Shape{3, 4}, rng), 43, o);
 }

@@ -22,7 +22,8 @@ Dataset ToDataset(io::Dataset d) {
 }
 
 TEST_CASE("lenet 4-bit learns Fashion-MNIST from 2,000 images", "[engine][data]") {
-  const std::string labels = std::string(io::kDebianFashionMnistDir) + "/train-labels-idx1-ubyte.gz";
+  const std::string labels =
+      std::string(io::kDebianFashionMnistDir) + "/train-labels-idx1-ubyte.gz";
   if (!test::PresentOrSkip(bool(std::ifstream(labels)),
                            labels + " (Debian: dataset-fashion-mnist)")) {
     return;
