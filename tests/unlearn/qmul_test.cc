@@ -6,12 +6,14 @@
 // Not the similar-label rule (methods_test.cc) nor what Q-MUL does to accuracy.
 #include <catch.hpp>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "io/model_file.h"
 #include "train/loss.h"
+#include "unlearn/forget.h"
 #include "unlearn/method.h"
 #include "unlearn/unlearn_test_util.h"
 
@@ -281,6 +283,48 @@ TEST_CASE(
   Grads retain_step;
   AddGradients(m1, f.retain, 0, n_r, nullptr, w_r / double(n_r), &retain_step);
   CheckUpdate(run.states[1], run.states[2], retain_step, o.lr, *f.model);
+}
+
+// SPEC §4 leaves no weights when G_f or G_r is not finite: that must be an error naming
+// it, not a 1/2-1/2 weighting (before, NaN > 0 was false and gave 1/2 each).
+TEST_CASE("qmul fails naming G_f or G_r when it is not finite", "[unlearn][qmul]") {
+  Fixture f = TrainedClassForget();
+  SECTION("a forget that diverged in an earlier epoch") {
+    // One batch per phase at an absurd rate: the first two epochs' steps leave finite
+    // losses (the integer forward clamps the codes) but weights the third epoch's forget
+    // scan gets no finite gradient from.
+    ForgetRequest request{f.forget, f.retain, "qmul", {}};
+    request.options.epochs = 3;
+    request.options.lr = 1e20f;
+    request.options.batch_size = 1000;
+    auto session = ForgetSession::Start(*f.model, std::move(request));
+    REQUIRE(session.ok());
+    std::vector<EpochReport> reports;
+    Status status = OkStatus();
+    while (status.ok() && !session.value()->done()) status = session.value()->Step(1, &reports);
+    INFO(status.message());
+    REQUIRE(!status.ok());
+    CHECK(status.code() == StatusCode::kFailedPrecondition);
+    CHECK_THAT(status.message(),
+               Catch::StartsWith("qmul: G_f (the mean gradient norm over the forget batches) "
+                                 "is nan (over 1 batch): the model or its loss diverged"));
+    CHECK(reports.size() == 2);
+    CHECK(!session.value()->done());
+  }
+  SECTION("an empty retain set: a scan of no batch") {
+    // A ForgetSession refuses an empty retain set; the method itself must not weigh the
+    // forget samples by G_r / (G_f + 0) = 0 either.
+    train::Dataset empty;
+    empty.sample = f.retain.sample;
+    const Run run = RunQmul(*f.model, f.forget, empty, PlainSgd(32, "mixed"));
+    INFO(run.status.message());
+    REQUIRE(!run.status.ok());
+    CHECK(run.status.code() == StatusCode::kFailedPrecondition);
+    CHECK_THAT(run.status.message(),
+               Catch::StartsWith("qmul: G_r (the mean gradient norm over the retain batches) "
+                                 "is nan (no batch): no retain batch was scanned"));
+    CHECK(run.states.size() == 1);  // no update
+  }
 }
 
 }  // namespace
