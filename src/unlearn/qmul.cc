@@ -4,13 +4,17 @@
 //     ties go to the lowest class);
 //  2. adaptive reweighting: g_b = sum over trainable tensors of ||d mean-CE_b / d theta||_2
 //     per batch; G_f, G_r = mean g_b over forget batches (similar labels) and retain
-//     batches (optionally capped); w_f = G_r / (G_f + G_r), w_r = G_f / (G_f + G_r);
+//     batches (optionally capped); w_f = G_r / (G_f + G_r), w_r = G_f / (G_f + G_r). A G
+//     that is not finite (a diverged model or loss, or a scan of no batch) is an error,
+//     never a weighting; with both 0 (no gradient anywhere) the sides weigh 1/2 each;
 //  3. the weighted pass: loss = (1/B) sum w(i) CE_i over batches of D_f (similar labels)
 //     and D_r shuffled together ("mixed"), or all forget batches then all retain batches
 //     ("sequential").
 // The gradient scans run training-mode forwards (BatchNorm uses batch statistics and
 // updates its running averages, as a training step would), without updating weights.
 #include <cmath>
+#include <limits>
+#include <string>
 
 #include "train/loss.h"
 #include "unlearn/methods.h"
@@ -62,7 +66,7 @@ class Qmul : public PhasedMethod {
                        }});
     // 3. The weighted pass.
     auto weighted = [this](MethodContext& c, const std::vector<SampleRef>& b, float lr) -> Status {
-      if (!weights_ready_) ComputeWeights();
+      if (!weights_ready_) QF_RETURN_IF_ERROR(ComputeWeights());
       Gather(
           c, b, [this](uint32_t i) { return labels_[i]; }, &data_);
       data_.weights.resize(b.size());
@@ -86,8 +90,8 @@ class Qmul : public PhasedMethod {
     return OkStatus();
   }
 
+  // The weighted pass ran (the forget set is never empty), so the weights are set.
   void FinishEpoch(MethodContext&, EpochReport* report) override {
-    if (!weights_ready_) ComputeWeights();
     report->losses.push_back({"weighted_ce", meter_.Mean()});
     report->qmul = stats_;
   }
@@ -111,13 +115,33 @@ class Qmul : public PhasedMethod {
     }
   }
 
-  void ComputeWeights() {
-    stats_.g_forget = forget_norms_.Mean();
-    stats_.g_retain = retain_norms_.Mean();
+  Status ComputeWeights() {
+    const double none = std::numeric_limits<double>::quiet_NaN();  // the mean of no batch
+    stats_.g_forget = forget_norms_.count ? forget_norms_.Mean() : none;
+    stats_.g_retain = retain_norms_.count ? retain_norms_.Mean() : none;
+    std::string bad;
+    auto check = [&bad](const char* name, const std::string& set, double g, size_t batches) {
+      if (std::isfinite(g)) return;
+      const std::string scanned = batches == 0   ? "no batch"
+                                  : batches == 1 ? "over 1 batch"
+                                                 : "over " + std::to_string(batches) + " batches";
+      bad += std::string(bad.empty() ? "" : "; ") + name + " (the mean gradient norm over the " +
+             set + " batches) is " + (std::isnan(g) ? "nan" : std::to_string(g)) + " (" + scanned +
+             "): " +
+             (batches ? "the model or its loss diverged (try a smaller lr)"
+                      : "no " + set + " batch was scanned");
+    };
+    check("G_f", "forget", stats_.g_forget, forget_norms_.count);
+    check("G_r", "retain", stats_.g_retain, retain_norms_.count);
+    if (!bad.empty()) {
+      return FailedPrecondition("qmul: " + bad +
+                                "; the weights w_f, w_r need both G_f and G_r finite");
+    }
     const double total = stats_.g_forget + stats_.g_retain;
     stats_.w_forget = total > 0 ? stats_.g_retain / total : 0.5;
     stats_.w_retain = total > 0 ? stats_.g_forget / total : 0.5;
     weights_ready_ = true;
+    return OkStatus();
   }
 
   std::vector<uint8_t> labels_;  // the similar label of each forget sample

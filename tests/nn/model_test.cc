@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "io/model_file.h"
+#include "nn/gradcheck.h"
 #include "nn/state_snapshot.h"
 #include "train/loss.h"
 #include "train/synthetic.h"
@@ -122,9 +123,10 @@ void CheckInputGradient(const std::string& arch, Mode mode) {
     x[i] = saved - eps;
     const double minus = loss(x);
     x[i] = saved;
-    const double numeric = (plus - minus) / (2 * eps);
-    INFO("input " << i << " analytic " << dinput[i] << " numeric " << numeric);
-    CHECK(std::fabs(dinput[i] - numeric) <= 2e-2 * std::max(1.0, std::fabs(numeric)));
+    // A probe moves every activation the input reaches: some cross a ReLU or max-pool
+    // kink within +-eps. Measured natively: at most 2.7e-3 absolute error (at |g| 8e-2).
+    test::CheckGradient(dinput[i], (plus - minus) / (2 * eps), {2e-2, 2e-3},
+                        "input " + std::to_string(i));
     checked++;
   }
   CHECK(checked > 20);

@@ -58,7 +58,8 @@ TEST_CASE("residual with an identity shortcut: gradients", "[engine][nn]") {
   Rng rng(42);
   RandomBiases(block, rng);
   test::GradCheckOptions o;
-  o.eps = 1e-3f;  // keeps hidden units on their side of ReLU's kink
+  o.eps = 1e-3f;            // keeps hidden units on their side of ReLU's kink
+  o.tolerance.atol = 1e-3;  // the rounding term at eps 1e-3 (GradTolerance)
   test::CheckGradients(block, test::RandomTensor(Shape{3, 4}, rng), 43, o);
 }
 
@@ -72,6 +73,7 @@ TEST_CASE("residual with a dense shortcut: gradients into both branches", "[engi
   RandomBiases(block, rng);
   test::GradCheckOptions o;
   o.eps = 1e-3f;
+  o.tolerance.atol = 1e-3;
   test::CheckGradients(block, test::RandomTensor(Shape{3, 4}, rng), 46, o);
 
   // Without dx, the shortcut's parameters still get their gradient.
@@ -112,7 +114,7 @@ TEST_CASE("residual of image layers: batch norm, pooling, gradients", "[engine][
   for (size_t i = 0; i < x.size(); i++) x[i] = (float(order[i]) - 36.0f) * 0.02f;
   test::GradCheckOptions g;
   g.eps = 1e-3f;
-  g.tolerance = 2e-3f;  // as in the batch norm tests
+  g.tolerance = {2e-3, 1e-3};  // as in the batch norm tests
   g.max_probes = 72;
   test::CheckGradients(block, x, 49, g);
 }

@@ -1,6 +1,7 @@
 // RbfSvm: input validation, separable / overlapping / XOR toy data with the KKT conditions
 // checked at the solution, cache-size and run-to-run determinism, degenerate data, and
-// agreement with Debian's libsvm (svm-train / svm-predict) when it is installed.
+// agreement with Debian's libsvm (svm-train / svm-predict) when it is installed (under
+// CI=true it must be).
 #include "unlearn/svm.h"
 
 #include <cmath>
@@ -452,9 +453,9 @@ void CompareWithLibsvm(const char* name, const Data& train, const Data& test, do
 }
 
 TEST_CASE("svm agrees with libsvm's svm-train and svm-predict", "[unlearn][svm][libsvm]") {
-  if (!test::RunShell("command -v svm-train > /dev/null 2>&1 && "
-                      "command -v svm-predict > /dev/null 2>&1")) {
-    WARN("svm-train / svm-predict not found (Debian: libsvm-tools): skipping");
+  if (!test::PresentOrSkip(test::RunShell("command -v svm-train > /dev/null 2>&1 && "
+                                          "command -v svm-predict > /dev/null 2>&1"),
+                           "svm-train / svm-predict (Debian: libsvm-tools)")) {
     return;
   }
   const uint64_t seed = test::TestSeed();
