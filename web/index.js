@@ -5,6 +5,11 @@ import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
 import { Model, checkDataset, handleOf, heapDataset } from './model.js';
+import { isNode, nodeBuiltin } from './platform.js';
+// Both builds' glue, imported statically: a dynamic import would make a worker's bundle a
+// code-split one, which Vite's default worker format (iife) refuses. 15 kB gzipped each.
+import createSimdModule from './dist/qforget-simd.js';
+import createNoSimdModule from './dist/qforget-nosimd.js';
 
 export { QforgetError } from './errors.js';
 export { liveHandles } from './handles.js';
@@ -24,7 +29,6 @@ export function simdSupported() {
   return WebAssembly.validate(SIMD_PROBE);
 }
 
-const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 const instances = new Map();  // 'simd' | 'nosimd' -> Promise<Qforget>
 
 /**
@@ -60,25 +64,38 @@ export function createQforget(options = {}) {
   return instances.get(build);
 }
 
+// Each build's glue and .wasm. The .wasm URLs are written literally as
+// `new URL('./dist/….wasm', import.meta.url)`, the form bundlers (Vite, webpack, Rollup,
+// Parcel) follow: they copy the file and rewrite the URL.
+const BUILDS = {
+  simd: { factory: createSimdModule, wasmUrl: () => new URL('./dist/qforget-simd.wasm', import.meta.url) },
+  nosimd: { factory: createNoSimdModule, wasmUrl: () => new URL('./dist/qforget-nosimd.wasm', import.meta.url) },
+};
+
 async function load(build, locateFile) {
   const base = `qforget-${build}`;
-  const where = (file) => String(locateFile ? locateFile(file) : new URL(`./dist/${file}`, import.meta.url));
-  const missing = (file, error) => new QforgetError('NOT_FOUND', `could not load ${where(file)} (see options.locateFile): ${error.message}`);
-  let factory;
-  try {
-    ({ default: factory } = await import(where(`${base}.js`)));
-  } catch (error) {
-    throw missing(`${base}.js`, error);
+  const where = (file) => String(locateFile(file));
+  const wasmUrl = locateFile ? where(`${base}.wasm`) : String(BUILDS[build].wasmUrl());
+  const missing = (url, error) => new QforgetError('NOT_FOUND', `could not load ${url} (see options.locateFile): ${error.message}`);
+  let factory = BUILDS[build].factory;
+  if (locateFile) {
+    // Self-hosted or CDN files: the glue comes from there too, so it matches the .wasm.
+    const glueUrl = where(`${base}.js`);
+    try {
+      ({ default: factory } = await import(/* webpackIgnore: true */ /* @vite-ignore */ glueUrl));
+    } catch (error) {
+      throw missing(glueUrl, error);
+    }
   }
-  const moduleOptions = { locateFile: (file) => where(file) };
+  // The .wasm is the only file the glue asks for (no file system, -sFILESYSTEM=0).
+  const moduleOptions = { locateFile: (file) => (file.endsWith('.wasm') ? wasmUrl : file) };
   if (isNode) {
     // Emscripten 3.1.6 hands Node's fetch a file path; give it the bytes instead.
-    const { readFile } = await import('node:fs/promises');
-    const url = where(`${base}.wasm`);
+    const { readFile } = await nodeBuiltin('fs/promises');
     try {
-      moduleOptions.wasmBinary = await readFile(url.startsWith('file:') ? new URL(url) : url);
+      moduleOptions.wasmBinary = await readFile(wasmUrl.startsWith('file:') ? new URL(wasmUrl) : wasmUrl);
     } catch (error) {
-      throw missing(`${base}.wasm`, error);
+      throw missing(wasmUrl, error);
     }
   }
   let module;
