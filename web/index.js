@@ -2,6 +2,7 @@
 // the JS API. No math here; the engine does the work, this file moves bytes and
 // turns engine errors into QforgetError.
 import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, unwrap } from './errors.js';
+import { wasmUrl as bundledWasmUrl } from './files.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
 import { Model, checkDataset, handleOf, heapDataset } from './model.js';
@@ -64,23 +65,17 @@ export function createQforget(options = {}) {
   return instances.get(build);
 }
 
-// Each build's glue and .wasm. The .wasm URLs are written literally as
-// `new URL('./dist/….wasm', import.meta.url)`, the form bundlers (Vite, webpack, Rollup,
-// Parcel) follow: they copy the file and rewrite the URL.
-const BUILDS = {
-  simd: { factory: createSimdModule, wasmUrl: () => new URL('./dist/qforget-simd.wasm', import.meta.url) },
-  nosimd: { factory: createNoSimdModule, wasmUrl: () => new URL('./dist/qforget-nosimd.wasm', import.meta.url) },
-};
+// Each build's glue factory; its .wasm is named in ./files.js.
+const FACTORIES = { simd: createSimdModule, nosimd: createNoSimdModule };
 
 async function load(build, locateFile) {
   const base = `qforget-${build}`;
-  const where = (file) => String(locateFile(file));
-  const wasmUrl = locateFile ? where(`${base}.wasm`) : String(BUILDS[build].wasmUrl());
+  const wasmUrl = String(locateFile ? locateFile(`${base}.wasm`) : bundledWasmUrl(build));
   const missing = (url, error) => new QforgetError('NOT_FOUND', `could not load ${url} (see options.locateFile): ${error.message}`);
-  let factory = BUILDS[build].factory;
+  let factory = FACTORIES[build];
   if (locateFile) {
     // Self-hosted or CDN files: the glue comes from there too, so it matches the .wasm.
-    const glueUrl = where(`${base}.js`);
+    const glueUrl = String(locateFile(`${base}.js`));
     try {
       ({ default: factory } = await import(/* webpackIgnore: true */ /* @vite-ignore */ glueUrl));
     } catch (error) {

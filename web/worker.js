@@ -8,6 +8,7 @@
 // Inputs are structured-cloned (the caller keeps its arrays); the worker transfers the
 // fresh typed arrays it returns.
 import { QforgetError, invalid } from './errors.js';
+import { rewrittenByBundler } from './files.js';
 import { isNode, nodeBuiltin } from './platform.js';
 
 export { QforgetError } from './errors.js';
@@ -68,9 +69,7 @@ function folderUrl(value) {
 }
 
 // The one place the two environments differ: start the worker and talk to it. `url`
-// undefined starts the package's own worker_thread.js, named by the literal
-// `new Worker(new URL('./worker_thread.js', import.meta.url), { type: 'module' })` that
-// bundlers (Vite, webpack, Rollup, Parcel) recognize as a worker entry to bundle.
+// undefined starts the package's own worker_thread.js.
 async function openChannel(url) {
   if (isNode) {
     const { Worker } = await nodeBuiltin('worker_threads');
@@ -89,7 +88,7 @@ async function openChannel(url) {
       terminate: () => worker.terminate(),
     };
   }
-  const worker = url === undefined ? new Worker(new URL('./worker_thread.js', import.meta.url), { type: 'module' }) : new Worker(url, { type: 'module' });
+  const worker = url !== undefined ? new Worker(url, { type: 'module' }) : startPackageWorker();
   return {
     send: (message) => worker.postMessage(message),
     listen(onMessage, onFailure) {
@@ -103,6 +102,15 @@ async function openChannel(url) {
     hold: () => {},
     terminate: async () => worker.terminate(),
   };
+}
+
+// The package's own worker_thread.js, named by the literal
+// `new Worker(new URL('…', import.meta.url), { type: 'module' })` that bundlers (Vite and
+// webpack among them) recognize as a worker entry to bundle; relative, or through
+// the package's name where a bundler rewrites that (./files.js says why and when).
+function startPackageWorker() {
+  if (rewrittenByBundler) return new Worker(new URL('qforget/worker_thread.js', import.meta.url), { type: 'module' });
+  return new Worker(new URL('./worker_thread.js', import.meta.url), { type: 'module' });
 }
 
 // The path of the first value inside `value` that cannot be sent to a worker, and why;
