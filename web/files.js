@@ -11,23 +11,21 @@
 //    moves the package's code into its dependency cache (node_modules/.vite/deps/), where
 //    the relative URLs name files that are not there; it rewrites these to the real ones.
 // A URL through the package's name is used only where a bundler rewrote it: unrewritten,
-// it would name a folder 'qforget/' next to this file.
-
-// The same URL as the literal below, written so that no bundler rewrites it (a variable
-// path and import.meta.url in a template string: webpack would take the plain
-// `new URL(variable, import.meta.url)` for a folder of modules to bundle).
-const unrewritten = new URL(['qforget', 'dist', 'qforget-simd.wasm'].join('/'), `${import.meta.url}`).href;
+// it would name a folder 'qforget/' next to this file. webpack is told to leave those
+// alone (it rewrites the relative ones), so that a copy installed under another name
+// (an npm alias), where 'qforget/…' resolves to nothing, still builds.
 
 /**
  * True where a bundler rewrote the URLs that go through the package's name: they then
  * name the files wherever the bundler put them (or left them, as Vite's dev server does).
+ * Unrewritten, such a URL still ends in the path written here.
  */
-export const rewrittenByBundler = new URL('qforget/dist/qforget-simd.wasm', import.meta.url).href !== unrewritten;
+export const rewrittenByBundler = !new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-simd.wasm', import.meta.url).pathname.endsWith('/qforget/dist/qforget-simd.wasm');
 
 /** The .wasm of each build: 'simd' or 'nosimd'. */
 export function wasmUrl(build) {
   if (build === 'simd') {
-    return rewrittenByBundler ? new URL('qforget/dist/qforget-simd.wasm', import.meta.url) : new URL('./dist/qforget-simd.wasm', import.meta.url);
+    return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-simd.wasm', import.meta.url) : new URL('./dist/qforget-simd.wasm', import.meta.url);
   }
-  return rewrittenByBundler ? new URL('qforget/dist/qforget-nosimd.wasm', import.meta.url) : new URL('./dist/qforget-nosimd.wasm', import.meta.url);
+  return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-nosimd.wasm', import.meta.url) : new URL('./dist/qforget-nosimd.wasm', import.meta.url);
 }

@@ -73,8 +73,8 @@ function folderUrl(value) {
 async function openChannel(url) {
   if (isNode) {
     const { Worker } = await nodeBuiltin('worker_threads');
-    // import.meta.url in a template string: no bundler takes this for an asset to copy.
-    const worker = new Worker(url ?? new URL('./worker_thread.js', `${import.meta.url}`));
+    // Not for bundlers to copy into a browser bundle as an asset.
+    const worker = new Worker(url ?? new URL(/* webpackIgnore: true */ /* @vite-ignore */ './worker_thread.js', import.meta.url));
     return {
       send: (message) => worker.postMessage(message),
       listen(onMessage, onFailure) {
@@ -109,7 +109,7 @@ async function openChannel(url) {
 // webpack among them) recognize as a worker entry to bundle; relative, or through
 // the package's name where a bundler rewrites that (./files.js says why and when).
 function startPackageWorker() {
-  if (rewrittenByBundler) return new Worker(new URL('qforget/worker_thread.js', import.meta.url), { type: 'module' });
+  if (rewrittenByBundler) return new Worker(new URL(/* webpackIgnore: true */ 'qforget/worker_thread.js', import.meta.url), { type: 'module' });
   return new Worker(new URL('./worker_thread.js', import.meta.url), { type: 'module' });
 }
 
