@@ -2,9 +2,15 @@
 // the JS API. No math here; the engine does the work, this file moves bytes and
 // turns engine errors into QforgetError.
 import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, unwrap } from './errors.js';
+import { wasmUrl as bundledWasmUrl } from './files.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
 import { Model, checkDataset, handleOf, heapDataset, isLive, occupy, runMetrics } from './model.js';
+import { isNode, nodeBuiltin } from './platform.js';
+// Both builds' glue, imported statically: a dynamic import would make a worker's bundle a
+// code-split one, which Vite's default worker format (iife) refuses. 15 kB gzipped each.
+import createSimdModule from './dist/qforget-simd.js';
+import createNoSimdModule from './dist/qforget-nosimd.js';
 
 export { QforgetError } from './errors.js';
 export { liveHandles } from './handles.js';
@@ -24,7 +30,6 @@ export function simdSupported() {
   return WebAssembly.validate(SIMD_PROBE);
 }
 
-const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 const instances = new Map();  // 'simd' | 'nosimd' -> Promise<Qforget>
 
 /**
@@ -60,25 +65,32 @@ export function createQforget(options = {}) {
   return instances.get(build);
 }
 
+// Each build's glue factory; its .wasm is named in ./files.js.
+const FACTORIES = { simd: createSimdModule, nosimd: createNoSimdModule };
+
 async function load(build, locateFile) {
   const base = `qforget-${build}`;
-  const where = (file) => String(locateFile ? locateFile(file) : new URL(`./dist/${file}`, import.meta.url));
-  const missing = (file, error) => new QforgetError('NOT_FOUND', `could not load ${where(file)} (see options.locateFile): ${error.message}`);
-  let factory;
-  try {
-    ({ default: factory } = await import(where(`${base}.js`)));
-  } catch (error) {
-    throw missing(`${base}.js`, error);
+  const wasmUrl = String(locateFile ? locateFile(`${base}.wasm`) : bundledWasmUrl(build));
+  const missing = (url, error) => new QforgetError('NOT_FOUND', `could not load ${url} (see options.locateFile): ${error.message}`);
+  let factory = FACTORIES[build];
+  if (locateFile) {
+    // Self-hosted or CDN files: the glue comes from there too, so it matches the .wasm.
+    const glueUrl = String(locateFile(`${base}.js`));
+    try {
+      ({ default: factory } = await import(/* webpackIgnore: true */ /* @vite-ignore */ glueUrl));
+    } catch (error) {
+      throw missing(glueUrl, error);
+    }
   }
-  const moduleOptions = { locateFile: (file) => where(file) };
+  // The .wasm is the only file the glue asks for (no file system, -sFILESYSTEM=0).
+  const moduleOptions = { locateFile: (file) => (file.endsWith('.wasm') ? wasmUrl : file) };
   if (isNode) {
     // Emscripten 3.1.6 hands Node's fetch a file path; give it the bytes instead.
-    const { readFile } = await import('node:fs/promises');
-    const url = where(`${base}.wasm`);
+    const { readFile } = await nodeBuiltin('fs/promises');
     try {
-      moduleOptions.wasmBinary = await readFile(url.startsWith('file:') ? new URL(url) : url);
+      moduleOptions.wasmBinary = await readFile(wasmUrl.startsWith('file:') ? new URL(wasmUrl) : wasmUrl);
     } catch (error) {
-      throw missing(`${base}.wasm`, error);
+      throw missing(wasmUrl, error);
     }
   }
   let module;

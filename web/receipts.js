@@ -2,6 +2,7 @@
 // receipt before it, so a log of them is tamper-evident. Hashing uses the platform's
 // Web Crypto. No model math here: the receipt records what the engine reported.
 import { checkOptions, invalid } from './errors.js';
+import { nodeBuiltin } from './platform.js';
 
 /**
  * The receipt format this version writes. Format 2 has metrics as fractions with sample
@@ -14,7 +15,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 async function subtle() {
   if (globalThis.crypto?.subtle) return globalThis.crypto.subtle;
-  return (await import('node:crypto')).webcrypto.subtle;  // Node 18 without the global
+  return (await nodeBuiltin('crypto')).webcrypto.subtle;  // Node 18 without the global
 }
 
 function hex(buffer) {

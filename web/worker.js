@@ -8,10 +8,11 @@
 // Inputs are structured-cloned (the caller keeps its arrays); the worker transfers the
 // fresh typed arrays it returns.
 import { QforgetError, invalid } from './errors.js';
+import { rewrittenByBundler } from './files.js';
+import { isNode, nodeBuiltin } from './platform.js';
 
 export { QforgetError } from './errors.js';
 
-const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 const terminatedMessage = 'the worker was terminated';
 
 /**
@@ -25,19 +26,19 @@ const terminatedMessage = 'the worker was terminated';
  */
 export async function createQforgetWorker(options = {}) {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object');
-  const { simd = 'auto', wasmBaseUrl, workerUrl = new URL('./worker_thread.js', import.meta.url), ...rest } = options;
+  const { simd = 'auto', wasmBaseUrl, workerUrl, ...rest } = options;
   if ('locateFile' in rest) {
     throw invalid('options.locateFile cannot be sent to a worker; give options.wasmBaseUrl, the URL of the folder holding the qforget-*.js/.wasm files');
   }
   const unknown = Object.keys(rest);
   if (unknown.length) throw invalid(`options.${unknown[0]}: unknown option (known: simd, wasmBaseUrl, workerUrl)`);
-  if (typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) throw invalid('options.workerUrl must be a string or a URL');
+  if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) throw invalid('options.workerUrl must be a string or a URL');
   const base = wasmBaseUrl === undefined ? undefined : folderUrl(wasmBaseUrl);
   let channel;
   try {
     channel = await openChannel(workerUrl);
   } catch (error) {
-    throw invalid(`options.workerUrl: no worker could be started from ${String(workerUrl)} (${error?.message ?? error})`);
+    throw invalid(`options.workerUrl: no worker could be started from ${String(workerUrl ?? 'worker_thread.js')} (${error?.message ?? error})`);
   }
   const client = new QforgetWorker(channel);
   try {
@@ -67,11 +68,13 @@ function folderUrl(value) {
   return url.href;
 }
 
-// The one place the two environments differ: start the worker and talk to it.
+// The one place the two environments differ: start the worker and talk to it. `url`
+// undefined starts the package's own worker_thread.js.
 async function openChannel(url) {
   if (isNode) {
-    const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(url);
+    const { Worker } = await nodeBuiltin('worker_threads');
+    // Not for bundlers to copy into a browser bundle as an asset.
+    const worker = new Worker(url ?? new URL(/* webpackIgnore: true */ /* @vite-ignore */ './worker_thread.js', import.meta.url));
     return {
       send: (message) => worker.postMessage(message),
       listen(onMessage, onFailure) {
@@ -85,7 +88,7 @@ async function openChannel(url) {
       terminate: () => worker.terminate(),
     };
   }
-  const worker = new Worker(url, { type: 'module' });
+  const worker = url !== undefined ? new Worker(url, { type: 'module' }) : startPackageWorker();
   return {
     send: (message) => worker.postMessage(message),
     listen(onMessage, onFailure) {
@@ -99,6 +102,15 @@ async function openChannel(url) {
     hold: () => {},
     terminate: async () => worker.terminate(),
   };
+}
+
+// The package's own worker_thread.js, named by the literal
+// `new Worker(new URL('…', import.meta.url), { type: 'module' })` that bundlers (Vite and
+// webpack among them) recognize as a worker entry to bundle; relative, or through
+// the package's name where a bundler rewrites that (./files.js says why and when).
+function startPackageWorker() {
+  if (rewrittenByBundler) return new Worker(new URL(/* webpackIgnore: true */ 'qforget/worker_thread.js', import.meta.url), { type: 'module' });
+  return new Worker(new URL('./worker_thread.js', import.meta.url), { type: 'module' });
 }
 
 // The path of the first value inside `value` that cannot be sent to a worker, and why;

@@ -3,6 +3,7 @@
 // models in a table by id. The protocol is described in ./worker.js. No math here, and
 // no argument checks of its own: the real API's errors go back as they are.
 import { QforgetError, createQforget, liveHandles } from './index.js';
+import { nodeBuiltin } from './platform.js';
 
 let qf = null;  // the engine, once 'init' has run
 let engineOptions = null;  // what 'init' loaded it with
@@ -103,23 +104,18 @@ function receive(message, post) {
 }
 
 // The one place the two environments differ: a browser worker's global scope, or Node's
-// parentPort. Between the module starting and the listener being attached only
-// microtasks run in a browser, so no message event is missed; Node's port queues
-// messages until a listener is attached.
-async function connect() {
+// parentPort. A browser worker listens before its first turn ends, so no message event
+// is missed; Node's port queues messages until a listener is attached. No top-level
+// await: bundlers' classic (iife) worker bundles cannot have one.
+function connect() {
   if (typeof WorkerGlobalScope === 'function' && globalThis instanceof WorkerGlobalScope) {
-    return {
-      post: (message, transfer = []) => globalThis.postMessage(message, transfer),
-      listen: (onMessage) => globalThis.addEventListener('message', (event) => onMessage(event.data)),
-    };
+    globalThis.addEventListener('message', (event) => receive(event.data, (message, transfer = []) => globalThis.postMessage(message, transfer)));
+    return;
   }
-  const { parentPort } = await import('node:worker_threads');
-  if (!parentPort) throw new Error('qforget: worker_thread.js runs inside a worker; start it with createQforgetWorker()');
-  return {
-    post: (message, transfer = []) => parentPort.postMessage(message, transfer),
-    listen: (onMessage) => parentPort.on('message', onMessage),
-  };
+  nodeBuiltin('worker_threads').then(({ parentPort }) => {
+    if (!parentPort) throw new Error('qforget: worker_thread.js runs inside a worker; start it with createQforgetWorker()');
+    parentPort.on('message', (message) => receive(message, (reply, transfer = []) => parentPort.postMessage(reply, transfer)));
+  });
 }
 
-const port = await connect();
-port.listen((message) => receive(message, port.post));
+connect();

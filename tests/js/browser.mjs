@@ -9,10 +9,10 @@ import { chromium } from 'playwright-core';
 
 import { startServer as startDemoServer } from '../../demo/server.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = '/usr/bin/chromium';
 // ../shared/docs/TOOLCHAIN.md: no network here, so Chromium's own background calls
 // would only fail noisily; no GPU in the test machines.
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',
