@@ -40,7 +40,7 @@ const b = new Int8Array(64).fill(-2);
 // Each workload: (qf, model) => seconds per call, measured over enough calls.
 const WORKLOADS = {
   'tiny matmul': (qf) => perCall(200_000, () => qf.kernels.matmulU8S8(a, b, 1, 8, 8)),
-  predict: (qf, model) => perCall(50_000, () => model.predict(one, 1)),
+  predict: (qf, model) => perCall(50_000, () => model.predict(one)),
   'fit epoch': async (qf, model) => {
     const start = performance.now();
     await model.fit(train, { epochs: 1, batchSize: 64, lr: 0.01 });
@@ -68,7 +68,7 @@ for (const [name, glue] of Object.entries(BUILDS)) {
 }
 const models = Object.fromEntries(Object.entries(engines).map(([name, qf]) => [name, qf.createModel(spec)]));
 // The two builds run the same engine: the same predictions, bit for bit.
-const [p, q] = Object.values(models).map((m) => m.predict(one, 1));
+const [p, q] = Object.values(models).map((m) => m.predict(one));
 if (!p.every((v, i) => v === q[i])) throw new Error('the two builds predict differently');
 
 const times = {};
