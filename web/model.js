@@ -199,7 +199,8 @@ export class Model {
    * error or an abort leaves it exactly as it was. At the end the float shadow weights
    * are set to the integer weights' values, so nothing forgotten survives below the grid.
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} forgetSet
-   * @param {object} options retain (required: the training data that stays, or a sample),
+   * @param {object} options retain (the training data that stays, or a sample of it; every
+   *   method but ga and bs requires it),
    *   test (optional: a held-out set; the receipt then carries the metrics),
    *   heldOutRetain (optional, with test: retain samples the method does not train on;
    *   RA and the attack's members are measured on them, `metrics.retainSet` says which),
