@@ -30,10 +30,13 @@ export function simdSupported() {
   return WebAssembly.validate(SIMD_PROBE);
 }
 
-const instances = new Map();  // 'simd' | 'nosimd' -> Promise<Qforget>
+// 'simd' | 'nosimd' -> Map(options.locateFile (a function or undefined) -> Promise<Qforget>)
+const instances = new Map();
 
 /**
- * Loads qforget once per build and returns the cached instance.
+ * Loads qforget once per build and per `locateFile` and returns the cached instance: a
+ * call with another `locateFile` function (files from elsewhere) gets an instance of its
+ * own, never one loaded from other files.
  * @param {{simd?: 'auto'|boolean, locateFile?: (file: string) => string|URL}} [options]
  */
 export function createQforget(options = {}) {
@@ -55,20 +58,23 @@ export function createQforget(options = {}) {
     return Promise.reject(new QforgetError('UNIMPLEMENTED', 'options.simd is true but this runtime has no WebAssembly SIMD'));
   }
   const build = useSimd ? 'simd' : 'nosimd';
-  if (!instances.has(build)) {
-    const loading = load(build, locateFile).catch((error) => {
-      instances.delete(build);  // a failed load may be retried
+  if (!instances.has(build)) instances.set(build, new Map());
+  const cache = instances.get(build);
+  if (!cache.has(locateFile)) {
+    // A failed load may be retried; a crashed instance is not handed out again.
+    const forget = () => cache.delete(locateFile);
+    cache.set(locateFile, load(build, locateFile, forget).catch((error) => {
+      forget();
       throw error;
-    });
-    instances.set(build, loading);
+    }));
   }
-  return instances.get(build);
+  return cache.get(locateFile);
 }
 
 // Each build's glue factory; its .wasm is named in ./files.js.
 const FACTORIES = { simd: createSimdModule, nosimd: createNoSimdModule };
 
-async function load(build, locateFile) {
+async function load(build, locateFile, onLost) {
   const base = `qforget-${build}`;
   const wasmUrl = String(locateFile ? locateFile(`${base}.wasm`) : bundledWasmUrl(build));
   const missing = (url, error) => new QforgetError('NOT_FOUND', `could not load ${url} (see options.locateFile): ${error.message}`);
@@ -101,7 +107,7 @@ async function load(build, locateFile) {
   }
   // A crashed instance is not handed out again; a model that survives the crash moves
   // into the fresh one (model.js, #survive).
-  module.qforgetOnLost = () => instances.delete(build);
+  module.qforgetOnLost = onLost;
   module.qforgetRelaunch = async () => moduleOf(await createQforget({ simd: build === 'simd', locateFile }));
   return new Qforget(module, build === 'simd');
 }

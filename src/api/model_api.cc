@@ -364,4 +364,10 @@ StatusOr<io::IdxArray> ParseIdxBytes(const uint8_t* bytes, size_t size) {
   return io::ParseIdx(bytes, size);
 }
 
+StatusOr<unlearn::ScenarioSplit> ResolveScenario(const uint8_t* labels, size_t n,
+                                                 const std::string& spec, size_t classes,
+                                                 uint64_t seed) {
+  return unlearn::ResolveScenario(spec, std::vector<uint8_t>(labels, labels + n), classes, seed);
+}
+
 }  // namespace qf::api

@@ -17,6 +17,7 @@
 #include "train/trainer.h"
 #include "unlearn/forget.h"
 #include "unlearn/metrics.h"
+#include "unlearn/scenario.h"
 
 namespace qf::api {
 
@@ -158,5 +159,11 @@ class MetricsJob {
 
 // An IDX file's bytes (gzip-compressed or plain) parsed into dims and uint8 data.
 StatusOr<io::IdxArray> ParseIdxBytes(const uint8_t* bytes, size_t size);
+
+// The training samples a forget scenario names (unlearn::ResolveScenario) for n labels;
+// the labels are only read.
+StatusOr<unlearn::ScenarioSplit> ResolveScenario(const uint8_t* labels, size_t n,
+                                                 const std::string& spec, size_t classes,
+                                                 uint64_t seed);
 
 }  // namespace qf::api

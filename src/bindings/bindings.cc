@@ -8,7 +8,6 @@
 #include "api/kernels_api.h"
 #include "api/model_api.h"
 #include "core/memory.h"
-#include "unlearn/scenario.h"
 
 namespace {
 
@@ -157,8 +156,7 @@ val FitStep(qf::api::FitSession& self, size_t max_batches) {
 // {forgetIds: Uint32Array, retainIds: Uint32Array, excludedClass: number | null}.
 val ResolveScenario(uintptr_t labels, size_t n, const std::string& spec, size_t classes,
                     double seed) {
-  const std::vector<uint8_t> y(Ptr<const uint8_t>(labels), Ptr<const uint8_t>(labels) + n);
-  auto split = qf::unlearn::ResolveScenario(spec, y, classes, uint64_t(seed));
+  auto split = qf::api::ResolveScenario(Ptr<const uint8_t>(labels), n, spec, classes, uint64_t(seed));
   if (!split.ok()) return Error(split.status());
   auto ids = [](const std::vector<uint32_t>& v) {
     return val::global("Uint32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));

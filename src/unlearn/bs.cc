@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "train/loss.h"
-#include "unlearn/methods.h"
+#include "unlearn/method_factories.h"
 
 namespace qf::unlearn {
 

@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "nn/state_snapshot.h"
-#include "unlearn/methods.h"
+#include "unlearn/method_factories.h"
 
 namespace qf::unlearn {
 namespace {

@@ -1,5 +1,5 @@
 // ga: gradient ascent on the forget set only: minimize -CE on D_f with its true labels.
-#include "unlearn/methods.h"
+#include "unlearn/method_factories.h"
 
 namespace qf::unlearn {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "train/loss.h"
 #include "train/optimizer.h"
-#include "unlearn/methods.h"
+#include "unlearn/method_factories.h"
 
 namespace qf::unlearn {
 namespace {

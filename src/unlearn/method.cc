@@ -6,7 +6,7 @@
 
 #include "train/loss.h"
 #include "train/trainer.h"
-#include "unlearn/methods.h"
+#include "unlearn/method_factories.h"
 
 namespace qf::unlearn {
 

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "train/loss.h"
-#include "unlearn/methods.h"
+#include "unlearn/method_factories.h"
 
 namespace qf::unlearn {
 namespace {

@@ -1,7 +1,7 @@
 // rl: random labels. Each forget sample gets a label drawn uniformly from all classes
 // (it may equal the true one), once, when the method begins; then the forget set with
 // those labels and the retain set are trained together with cross-entropy.
-#include "unlearn/methods.h"
+#include "unlearn/method_factories.h"
 
 namespace qf::unlearn {
 namespace {

@@ -35,6 +35,14 @@ for (const simd of [true, false]) {
       assert.equal(qf.kernels.isa, simd ? 'wasmsimd' : 'scalar');
       assert.match(qf.version, /^\d+\.\d+\.\d+$/);
       assert.equal(await createQforget({ simd }), qf, 'instances are cached');
+      // Files from elsewhere get an instance of their own, cached per locateFile function.
+      const files = [];
+      const locateFile = (file) => { files.push(file); return new URL(`../../web/dist/${file}`, import.meta.url); };
+      const own = await createQforget({ simd, locateFile });
+      assert.notEqual(own, qf, 'not the instance loaded from the package\'s own files');
+      assert.deepEqual(files.sort(), [`qforget-${simd ? 'simd' : 'nosimd'}.js`, `qforget-${simd ? 'simd' : 'nosimd'}.wasm`]);
+      assert.equal(await createQforget({ simd, locateFile }), own);
+      assert.equal(own.simd, simd);
     });
 
     it('matmulU8S8 equals a plain JS product', async () => {

@@ -1,5 +1,5 @@
-// The im2col + GEMM variants: the reference (qf_f32_gemm__ref, im2col always) and one
-// per ISA's GEMM (im2col skipped where it is the identity).
+// The im2col + GEMM variants, one per ISA's GEMM: the reference's three steps (ref.cc),
+// with the im2col step skipped where the input already is the im2col matrix.
 #include <memory>
 
 #include "core/check.h"
@@ -10,12 +10,11 @@
 namespace qf::kernels {
 namespace {
 
-void WeightGrad(F32GemmFn gemm, bool always_im2col, const Conv2DShape& s, const float* x,
-                const float* dy, float* dw) {
+void WeightGrad(F32GemmFn gemm, const Conv2DShape& s, const float* x, const float* dy, float* dw) {
   QF_CHECK(s.Valid());
   const size_t rows = s.out_rows(), depth = s.depth();
   std::unique_ptr<float[]> cols;  // not zero-filled: Im2ColF32 writes every element
-  if (always_im2col || !Im2ColIsIdentity(s)) {
+  if (!Im2ColIsIdentity(s)) {
     cols.reset(new float[rows * depth]);
     Im2ColF32(s, x, cols.get());
     x = cols.get();
@@ -23,11 +22,10 @@ void WeightGrad(F32GemmFn gemm, bool always_im2col, const Conv2DShape& s, const 
   gemm(Trans::kYes, Trans::kNo, depth, s.cout, rows, x, depth, dy, s.cout, dw, s.cout, false);
 }
 
-void InputGrad(F32GemmFn gemm, bool always_im2col, const Conv2DShape& s, const float* dy,
-               const float* w, float* dx) {
+void InputGrad(F32GemmFn gemm, const Conv2DShape& s, const float* dy, const float* w, float* dx) {
   QF_CHECK(s.Valid());
   const size_t rows = s.out_rows(), depth = s.depth();
-  if (!always_im2col && Im2ColIsIdentity(s)) {  // dx is dcols: accumulate into it
+  if (Im2ColIsIdentity(s)) {  // dx is dcols: accumulate into it
     gemm(Trans::kNo, Trans::kYes, rows, depth, s.cout, dy, s.cout, w, s.cout, dx, depth, true);
     return;
   }
@@ -39,23 +37,15 @@ void InputGrad(F32GemmFn gemm, bool always_im2col, const Conv2DShape& s, const f
 
 }  // namespace
 
-void qf_conv2d_weight_grad__ref(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
-  WeightGrad(qf_f32_gemm__ref, true, s, x, dy, dw);
-}
-
-void qf_conv2d_input_grad__ref(const Conv2DShape& s, const float* dy, const float* w, float* dx) {
-  InputGrad(qf_f32_gemm__ref, true, s, dy, w, dx);
-}
-
 template <Isa kIsa>
 void qf_conv2d_weight_grad_im2col(const Conv2DShape& s, const float* x, const float* dy,
                                   float* dw) {
-  WeightGrad(F32GemmFor(kIsa), false, s, x, dy, dw);
+  WeightGrad(F32GemmFor(kIsa), s, x, dy, dw);
 }
 
 template <Isa kIsa>
 void qf_conv2d_input_grad_im2col(const Conv2DShape& s, const float* dy, const float* w, float* dx) {
-  InputGrad(F32GemmFor(kIsa), false, s, dy, w, dx);
+  InputGrad(F32GemmFor(kIsa), s, dy, w, dx);
 }
 
 template void qf_conv2d_weight_grad_im2col<Isa::kScalar>(const Conv2DShape&, const float*,

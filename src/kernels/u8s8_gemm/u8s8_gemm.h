@@ -1,6 +1,6 @@
 // u8 x s8 -> int32 GEMM: the reference, the packed weight layout, the microkernels and
 // their registry. Knows nothing of layers or models; requantization lives in
-// kernels/requant, tiling over whole matrices in kernels/gemm_driver.h.
+// kernels/requant, tiling over whole matrices in u8s8_gemm/driver.h.
 //
 // Numeric definition (for every variant, exactly):
 //   C[i][j] = sum_k (A[i][k] - a_zero_point) * B[k][j]      (int32 accumulation)

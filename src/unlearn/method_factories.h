@@ -1,6 +1,6 @@
-// Factories of the unlearning methods, one file each (retrain.cc, ft.cc, ga.cc, rl.cc,
-// l1sparse.cc, salun.cc, bs.cc, qmul.cc, oeu.cc).
-// Private to src/unlearn: everyone else goes through MakeMethod.
+// Factories of the unlearning methods, one file each (ft.cc, which retrain shares, ga.cc,
+// rl.cc, l1sparse.cc, salun.cc, bs.cc, qmul.cc, oeu.cc). The interface they implement is
+// method.h. Private to src/unlearn: everyone else goes through MakeMethod.
 #pragma once
 
 #include <memory>
