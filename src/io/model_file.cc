@@ -512,9 +512,4 @@ StatusOr<std::unique_ptr<nn::Model>> LoadModel(const uint8_t* bytes, size_t size
   return std::move(built).value();
 }
 
-StatusOr<std::unique_ptr<nn::Model>> CloneModel(nn::Model& model) {
-  QF_ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, SaveModel(model, SaveOptions{}));
-  return LoadModel(bytes.data(), bytes.size());
-}
-
 }  // namespace qf::io

@@ -77,8 +77,4 @@ StatusOr<std::vector<uint8_t>> SaveModel(nn::Model& model, const SaveOptions& op
 // Never returns a partly loaded model; memory use is bounded by a multiple of `size`.
 StatusOr<std::unique_ptr<nn::Model>> LoadModel(const uint8_t* bytes, size_t size);
 
-// A deep copy of `model` (architecture, weights, steps, statistics, flags) through the
-// model file with shadow weights: it predicts and trains exactly as the original.
-StatusOr<std::unique_ptr<nn::Model>> CloneModel(nn::Model& model);
-
 }  // namespace qf::io

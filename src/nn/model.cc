@@ -6,12 +6,20 @@
 #include "nn/architectures.h"
 #include "nn/layer_list.h"
 #include "nn/model_json.h"
+#include "nn/state_snapshot.h"
 
 namespace qf::nn {
 
 Model::Model(ModelSpec spec, std::unique_ptr<Sequential> net, const BuildCost& cost)
     : spec_(std::move(spec)), cost_(cost), net_(std::move(net)) {
   net_->CollectParams(&params_);
+}
+
+StatusOr<std::unique_ptr<Model>> Model::Copy() {
+  QF_ASSIGN_OR_RETURN(std::unique_ptr<Model> copy,
+                      Create(spec_, std::max(kMaxParamValues, cost_.params)));
+  StateSnapshot(*this).Restore(*copy);
+  return copy;
 }
 
 StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max_param_values) {

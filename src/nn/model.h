@@ -55,6 +55,10 @@ class Model {
   static StatusOr<std::unique_ptr<Model>> Create(const ModelSpec& spec,
                                                  size_t max_param_values = kMaxParamValues);
 
+  // A deep copy: the same network built again from spec(), with this model's whole state
+  // (weights, steps, BatchNorm statistics, flags) copied in. The two share nothing.
+  StatusOr<std::unique_ptr<Model>> Copy();
+
   const ModelSpec& spec() const { return spec_; }
   size_t classes() const { return spec_.classes; }
   const Shape& input_shape() const { return spec_.input; }

@@ -2,7 +2,6 @@
 #include "unlearn/forget.h"
 
 #include "core/check.h"
-#include "io/model_file.h"
 #include "nn/state_snapshot.h"
 
 namespace qf::unlearn {
@@ -24,7 +23,7 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
   }
   std::unique_ptr<ForgetSession> session(new ForgetSession());
   session->request_ = std::move(request);
-  QF_ASSIGN_OR_RETURN(session->working_, io::CloneModel(model));
+  QF_ASSIGN_OR_RETURN(session->working_, model.Copy());
   MethodContext& ctx = session->ctx_;
   ctx.model = session->working_.get();
   ctx.forget = &session->request_.forget;

@@ -6,7 +6,6 @@
 #include <limits>
 
 #include "core/check.h"
-#include "io/model_file.h"
 #include "quant/lsq.h"
 #include "train/loss.h"
 #include "train/trainer.h"
@@ -38,7 +37,7 @@ StatusOr<Proportion> RequantizedForgetAccuracy(nn::Model& model, const train::Da
   const size_t c = model.classes();
   QF_RETURN_IF_ERROR(train::ValidateDataset(forget, model.input_shape(), c, "forget"));
   QF_RETURN_IF_ERROR(train::ValidateDataset(calibration, model.input_shape(), c, "calibration"));
-  QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> copy, io::CloneModel(model));
+  QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> copy, model.Copy());
   StepRefitter refit;
   copy->CollectState(&refit);
   copy->OnParamsChanged();

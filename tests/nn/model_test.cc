@@ -43,14 +43,14 @@ train::FitOptions OneEpoch() {
   return o;
 }
 
-TEST_CASE("a cloned model predicts like the original and trains independently", "[engine][nn]") {
+TEST_CASE("a copied model predicts like the original and trains independently", "[engine][nn]") {
   const train::Dataset data = test::SyntheticImages(64, 12, 9, 1);
   const train::FitOptions o = OneEpoch();
   auto model = TrainedResnet8(data, o);
   Tensor before, cloned, after;
   model->Forward(data.x.data(), 64, &before, Mode::kEval);
 
-  auto clone = io::CloneModel(*model);
+  auto clone = model->Copy();
   REQUIRE(clone.ok());
   clone.value()->Forward(data.x.data(), 64, &cloned, Mode::kEval);
   CHECK(cloned.values() == before.values());

@@ -150,7 +150,7 @@ TEST_CASE("salun moves only the salient weights", "[unlearn]") {
     request.options.batch_size = 32;
     request.options.salun_ratio = ratio;
     // The mask the method will compute: the same scan over the forget set, in order.
-    auto clone = std::move(io::CloneModel(*f.model)).value();
+    auto clone = std::move(f.model->Copy()).value();
     MethodContext ctx;
     ctx.model = clone.get();
     ctx.forget = &f.forget;
@@ -173,7 +173,7 @@ TEST_CASE("salun moves only the salient weights", "[unlearn]") {
     // A forget's result has its shadow weights snapped to its grid, so the masked-out
     // weights are compared with the original's snapped to it: they kept their integer
     // values, and their float values are exactly those.
-    auto snapped = std::move(io::CloneModel(*f.model)).value();
+    auto snapped = std::move(f.model->Copy()).value();
     nn::SnapShadowWeights(*snapped);
     const auto& before = snapped->params();
     const auto& after = result->params();

@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "io/model_file.h"
 #include "train/loss.h"
 #include "unlearn/forget.h"
 #include "unlearn/method.h"
@@ -130,7 +129,7 @@ Run RunQmul(nn::Model& original, const train::Dataset& forget, const train::Data
   auto made = MakeMethod("qmul");
   REQUIRE(made.ok());
   std::unique_ptr<Method> method = std::move(made).value();
-  auto copy = io::CloneModel(original);
+  auto copy = original.Copy();
   REQUIRE(copy.ok());
   std::unique_ptr<nn::Model> model = std::move(copy).value();
   MethodContext ctx;
@@ -275,7 +274,7 @@ TEST_CASE(
   CheckUpdate(run.states[0], run.states[1], forget_step, o.lr, *f.model);
   // The retain step, from the model the forget step left (its values, as the run has
   // them): w_r times the retain samples' mean gradient there.
-  auto after_forget = io::CloneModel(*f.model);
+  auto after_forget = f.model->Copy();
   REQUIRE(after_forget.ok());
   nn::Model& m1 = *after_forget.value();
   for (size_t t = 0; t < m1.params().size(); t++) m1.params()[t]->value.values() = run.states[1][t];
