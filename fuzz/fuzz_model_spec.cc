@@ -9,16 +9,16 @@
 
 #include "api/model_api.h"
 #include "fuzz_util.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "nn/model_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
-  const qf::StatusOr<qf::io::Json> json = qf::io::ParseJson(text);
+  const qf::StatusOr<qf::Json> json = qf::ParseJson(text);
   if (json.ok()) {
     const std::string dumped = json.value().Dump();
-    const qf::StatusOr<qf::io::Json> back = qf::io::ParseJson(dumped);
+    const qf::StatusOr<qf::Json> back = qf::ParseJson(dumped);
     QF_FUZZ_REQUIRE(back.ok());
     QF_FUZZ_REQUIRE(back.value() == json.value());
     QF_FUZZ_REQUIRE(back.value().Dump() == dumped);
@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The description rebuilds the same architecture.
   const std::string described = model.Describe();
-  const qf::StatusOr<qf::io::Json> description = qf::io::ParseJson(described);
+  const qf::StatusOr<qf::Json> description = qf::ParseJson(described);
   QF_FUZZ_REQUIRE(description.ok());
   qf::StatusOr<std::unique_ptr<qf::nn::Model>> rebuilt =
       qf::nn::ModelFromDescription(description.value());
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (qf::fuzz::CheapToRun(model)) {
     const std::vector<uint8_t> x = qf::fuzz::Pixels(model.sample_size(), size);
-    QF_FUZZ_REQUIRE(model.Predict(x.data(), x.size(), 1).ok());
+    QF_FUZZ_REQUIRE(model.Predict(x.data(), x.size()).ok());
   }
   return 0;
 }

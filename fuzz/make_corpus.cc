@@ -12,7 +12,7 @@
 
 #include "api/model_api.h"
 #include "fuzz_util.h"
-#include "io/json.h"
+#include "core/json.h"
 
 namespace {
 
@@ -103,9 +103,9 @@ int main(int argc, char** argv) {
     const std::vector<uint8_t> x = qf::fuzz::Pixels(n * sample, 42);
     std::vector<uint8_t> y(n);
     for (size_t i = 0; i < n; i++) y[i] = uint8_t(i % model.num_classes());
-    const qf::io::Json description = qf::io::ParseJson(model.Describe()).value();
+    const qf::Json description = qf::ParseJson(model.Describe()).value();
     std::string shape_json = "[" + std::to_string(n);
-    for (const qf::io::Json& d : description.Find("inputShape")->AsArray()) {
+    for (const qf::Json& d : description.Find("inputShape")->AsArray()) {
       shape_json += "," + d.Dump();
     }
     shape_json += "]";

@@ -6,7 +6,7 @@
 
 #include "api/options.h"
 #include "io/inflate.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "io/model_file.h"
 #include "nn/model_json.h"
 #include "unlearn/metrics.h"
@@ -27,14 +27,14 @@ uint64_t EvalBatchBytes(const nn::Model& model, uint64_t samples) {
 }
 
 StatusOr<train::Dataset> ToDataset(const DatasetBuffers& b, std::string_view what) {
-  QF_ASSIGN_OR_RETURN(const io::Json shape, io::ParseJson(b.shape_json));
+  QF_ASSIGN_OR_RETURN(const Json shape, ParseJson(b.shape_json));
   return DatasetFromBuffers(b.x, b.x_len, b.y, b.y_len, shape, what);
 }
 
 }  // namespace
 
 StatusOr<ModelHandle> ModelHandle::Create(std::string_view options_json) {
-  QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
+  QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
   QF_ASSIGN_OR_RETURN(const nn::ModelSpec spec, nn::ModelSpecFromJson(options));
   QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> model, nn::Model::Create(spec));
   ModelHandle handle;
@@ -94,15 +94,15 @@ StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const
   QF_RETURN_IF_ERROR(
       train::ValidateDataset(data, model_->input_shape(), model_->classes(), "dataset"));
   const train::EvalResult r = train::Evaluate(*model_, data);
-  io::Json out = io::Json::MakeObject();
-  out.Set("accuracy", io::Json::Number(r.accuracy));
-  out.Set("loss", io::Json::Number(r.loss));
+  Json out = Json::MakeObject();
+  out.Set("accuracy", Json::Number(r.accuracy));
+  out.Set("loss", Json::Number(r.loss));
   return out.Dump();
 }
 
 StatusOr<FitSession> ModelHandle::StartFit(const DatasetBuffers& buffers,
                                            std::string_view options_json) {
-  QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
+  QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
   QF_ASSIGN_OR_RETURN(const train::FitOptions fit, FitOptionsFromJson(options));
   // The dataset's copy, the model's state as it was (restored on divergence) and the
   // optimizer's, one training batch.
@@ -122,47 +122,47 @@ StatusOr<FitSession> ModelHandle::StartFit(const DatasetBuffers& buffers,
 namespace {
 
 // {value, n, low, high}: a fraction with its sample count and 95 % interval.
-io::Json ProportionJson(const unlearn::Proportion& p) {
-  io::Json out = io::Json::MakeObject();
-  out.Set("value", io::Json::Number(p.value));
-  out.Set("n", io::Json::Number(double(p.n)));
-  out.Set("low", io::Json::Number(p.low));
-  out.Set("high", io::Json::Number(p.high));
+Json ProportionJson(const unlearn::Proportion& p) {
+  Json out = Json::MakeObject();
+  out.Set("value", Json::Number(p.value));
+  out.Set("n", Json::Number(double(p.n)));
+  out.Set("low", Json::Number(p.low));
+  out.Set("high", Json::Number(p.high));
   return out;
 }
 
 // {accuracy, informative, members, nonMembers, note}: what the membership attack could
 // do with these sets (accuracy null and a note when the sets were too small for it).
-io::Json MiaAttackJson(const unlearn::MiaResult& r) {
-  io::Json out = io::Json::MakeObject();
-  out.Set("accuracy", r.available ? ProportionJson(r.attack_accuracy) : io::Json::Null());
-  out.Set("informative", io::Json::Bool(r.informative));
-  out.Set("members", io::Json::Number(double(r.members)));
-  out.Set("nonMembers", io::Json::Number(double(r.non_members)));
-  out.Set("note", r.note.empty() ? io::Json::Null() : io::Json::String(r.note));
+Json MiaAttackJson(const unlearn::MiaResult& r) {
+  Json out = Json::MakeObject();
+  out.Set("accuracy", r.available ? ProportionJson(r.attack_accuracy) : Json::Null());
+  out.Set("informative", Json::Bool(r.informative));
+  out.Set("members", Json::Number(double(r.members)));
+  out.Set("nonMembers", Json::Number(double(r.non_members)));
+  out.Set("note", r.note.empty() ? Json::Null() : Json::String(r.note));
   return out;
 }
 
-io::Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
-  io::Json out = io::Json::MakeObject();
-  out.Set("epoch", io::Json::Number(r.epoch));
-  out.Set("lr", io::Json::Number(r.lr));
-  out.Set("seconds", io::Json::Number(r.seconds));
-  io::Json losses = io::Json::MakeObject();
-  for (const auto& [name, value] : r.losses) losses.Set(name, io::Json::Number(value));
+Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
+  Json out = Json::MakeObject();
+  out.Set("epoch", Json::Number(r.epoch));
+  out.Set("lr", Json::Number(r.lr));
+  out.Set("seconds", Json::Number(r.seconds));
+  Json losses = Json::MakeObject();
+  for (const auto& [name, value] : r.losses) losses.Set(name, Json::Number(value));
   out.Set("losses", std::move(losses));
-  out.Set("forgetAccuracy", io::Json::Number(r.forget_accuracy));
+  out.Set("forgetAccuracy", Json::Number(r.forget_accuracy));
   if (r.qmul) {
-    io::Json q = io::Json::MakeObject();
-    q.Set("gForget", io::Json::Number(r.qmul->g_forget));
-    q.Set("gRetain", io::Json::Number(r.qmul->g_retain));
-    q.Set("wForget", io::Json::Number(r.qmul->w_forget));
-    q.Set("wRetain", io::Json::Number(r.qmul->w_retain));
-    io::Json rows = io::Json::MakeArray();
+    Json q = Json::MakeObject();
+    q.Set("gForget", Json::Number(r.qmul->g_forget));
+    q.Set("gRetain", Json::Number(r.qmul->g_retain));
+    q.Set("wForget", Json::Number(r.qmul->w_forget));
+    q.Set("wRetain", Json::Number(r.qmul->w_retain));
+    Json rows = Json::MakeArray();
     for (size_t y = 0; y < classes; y++) {
-      io::Json row = io::Json::MakeArray();
+      Json row = Json::MakeArray();
       for (size_t j = 0; j < classes; j++) {
-        row.Push(io::Json::Number(r.qmul->similar_labels[y * classes + j]));
+        row.Push(Json::Number(r.qmul->similar_labels[y * classes + j]));
       }
       rows.Push(std::move(row));
     }
@@ -177,7 +177,7 @@ io::Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
 StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
                                                 const DatasetBuffers& retain,
                                                 std::string_view options_json) {
-  QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
+  QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
   unlearn::ForgetRequest request;
   QF_ASSIGN_OR_RETURN(request.options, UnlearnOptionsFromJson(options, &request.method));
   // The sets' copies and the subsets methods gather from them; the working copy of the
@@ -219,9 +219,9 @@ StatusOr<std::string> ForgetHandle::Step(size_t max_batches) {
   if (!session_) return FailedPrecondition("the forget session was committed already");
   std::vector<unlearn::EpochReport> reports;
   QF_RETURN_IF_ERROR(session_->Step(max_batches, &reports));
-  io::Json out = io::Json::MakeObject();
-  out.Set("done", io::Json::Bool(session_->done()));
-  io::Json epochs = io::Json::MakeArray();
+  Json out = Json::MakeObject();
+  out.Set("done", Json::Bool(session_->done()));
+  Json epochs = Json::MakeArray();
   for (const auto& r : reports) epochs.Push(ReportJson(r, classes_));
   out.Set("epochs", std::move(epochs));
   return out.Dump();
@@ -232,13 +232,13 @@ StatusOr<MetricsJob> ModelHandle::StartMetrics(const DatasetBuffers& forget,
                                                 const DatasetBuffers& test,
                                                 const ModelHandle* reference,
                                                 std::string_view options_json) const {
-  QF_ASSIGN_OR_RETURN(const io::Json options, ParseOptions(options_json, "options"));
+  QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
   QF_RETURN_IF_ERROR(CheckKeys(options, {"miaFeature", "seed", "requantize"}, "options"));
   QF_ASSIGN_OR_RETURN(const bool requantize,
-                      io::GetBoolOr(options, "requantize", false, "options"));
+                      GetBoolOr(options, "requantize", false, "options"));
   QF_ASSIGN_OR_RETURN(const std::string feature,
-                      io::GetStringOr(options, "miaFeature", "confidence", "options"));
-  QF_ASSIGN_OR_RETURN(const int64_t seed, io::GetIntOr(options, "seed", 0, "options"));
+                      GetStringOr(options, "miaFeature", "confidence", "options"));
+  QF_ASSIGN_OR_RETURN(const int64_t seed, GetIntOr(options, "seed", 0, "options"));
   MetricsJob job;
   if (feature == "confidence") {
     job.inputs_.mia_feature = unlearn::MiaFeature::kConfidence;
@@ -307,49 +307,49 @@ StatusOr<std::string> MetricsJob::Step(size_t max_units) {
       }
     }
   }
-  io::Json out = io::Json::MakeObject();
-  out.Set("done", io::Json::Bool(done_));
-  out.Set("stage", io::Json::String(stage_));
-  io::Json batches = io::Json::MakeArray();
-  batches.Push(io::Json::Number(double(session_ ? session_->batches_done() : 0)));
-  batches.Push(io::Json::Number(double(session_ ? session_->batches_total() : 0)));
+  Json out = Json::MakeObject();
+  out.Set("done", Json::Bool(done_));
+  out.Set("stage", Json::String(stage_));
+  Json batches = Json::MakeArray();
+  batches.Push(Json::Number(double(session_ ? session_->batches_done() : 0)));
+  batches.Push(Json::Number(double(session_ ? session_->batches_total() : 0)));
   out.Set("batches", std::move(batches));
-  out.Set("svmSteps", io::Json::Number(double(session_ ? session_->svm_steps() : 0)));
+  out.Set("svmSteps", Json::Number(double(session_ ? session_->svm_steps() : 0)));
   return out.Dump();
 }
 
 StatusOr<std::string> MetricsJob::Result() const {
   if (!done_) return FailedPrecondition("the metrics are not done");
   const unlearn::Metrics& m = *metrics_;
-  io::Json out = io::Json::MakeObject();
+  Json out = Json::MakeObject();
   out.Set("FA", ProportionJson(m.fa));
   out.Set("UA", ProportionJson(m.ua));
   out.Set("RA", ProportionJson(m.ra));
   out.Set("TA", ProportionJson(m.ta));
-  out.Set("MIA", m.mia.available ? ProportionJson(m.mia.efficacy) : io::Json::Null());
+  out.Set("MIA", m.mia.available ? ProportionJson(m.mia.efficacy) : Json::Null());
   out.Set("miaAttack", MiaAttackJson(m.mia));
   if (requantized_) out.Set("FARequantized", ProportionJson(*requantized_));
   if (reference_metrics_) {
-    out.Set("AG", io::Json::Number(unlearn::AverageGap(m, *reference_metrics_)));
-    out.Set("JS", io::Json::Number(js_));
+    out.Set("AG", Json::Number(unlearn::AverageGap(m, *reference_metrics_)));
+    out.Set("JS", Json::Number(js_));
   }
   return out.Dump();
 }
 
 StatusOr<std::string> FitSession::Step(size_t max_batches) {
   QF_ASSIGN_OR_RETURN(const std::optional<train::EpochStats> epoch, trainer_->Step(max_batches));
-  io::Json out = io::Json::MakeObject();
-  out.Set("done", io::Json::Bool(trainer_->done()));
+  Json out = Json::MakeObject();
+  out.Set("done", Json::Bool(trainer_->done()));
   if (epoch) {
-    io::Json e = io::Json::MakeObject();
-    e.Set("epoch", io::Json::Number(epoch->epoch));
-    e.Set("loss", io::Json::Number(epoch->loss));
-    e.Set("accuracy", io::Json::Number(epoch->accuracy));
-    e.Set("lr", io::Json::Number(epoch->lr));
-    e.Set("seconds", io::Json::Number(epoch->seconds));
+    Json e = Json::MakeObject();
+    e.Set("epoch", Json::Number(epoch->epoch));
+    e.Set("loss", Json::Number(epoch->loss));
+    e.Set("accuracy", Json::Number(epoch->accuracy));
+    e.Set("lr", Json::Number(epoch->lr));
+    e.Set("seconds", Json::Number(epoch->seconds));
     out.Set("epoch", std::move(e));
   } else {
-    out.Set("epoch", io::Json::Null());
+    out.Set("epoch", Json::Null());
   }
   return out.Dump();
 }

@@ -5,8 +5,6 @@
 
 namespace qf::api {
 
-using io::Json;
-
 Status CheckKeys(const Json& obj, std::initializer_list<std::string_view> allowed,
                  std::string_view where) {
   for (const auto& [key, value] : obj.AsObject()) {
@@ -15,14 +13,14 @@ Status CheckKeys(const Json& obj, std::initializer_list<std::string_view> allowe
     if (!known) {
       std::string list;
       for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return InvalidArgument(io::JsonPath(where, key) + ": unknown option (known: " + list + ")");
+      return InvalidArgument(JsonPath(where, key) + ": unknown option (known: " + list + ")");
     }
   }
   return OkStatus();
 }
 
 StatusOr<Json> ParseOptions(std::string_view json, std::string_view where) {
-  StatusOr<Json> parsed = io::ParseJson(json);
+  StatusOr<Json> parsed = ParseJson(json);
   if (!parsed.ok()) return InvalidArgument(std::string(where) + ": " + parsed.status().message());
   if (!parsed.value().is_object())
     return InvalidArgument(std::string(where) + " must be an object");
@@ -35,12 +33,12 @@ namespace {
 Status ParseOptimization(const Json& o, train::OptimizerOptions* opt,
                          train::ScheduleOptions* schedule) {
   constexpr std::string_view kWhere = "options";
-  QF_ASSIGN_OR_RETURN(opt->name, io::GetStringOr(o, "optimizer", opt->name, kWhere));
-  QF_ASSIGN_OR_RETURN(const double momentum, io::GetNumberOr(o, "momentum", opt->momentum, kWhere));
+  QF_ASSIGN_OR_RETURN(opt->name, GetStringOr(o, "optimizer", opt->name, kWhere));
+  QF_ASSIGN_OR_RETURN(const double momentum, GetNumberOr(o, "momentum", opt->momentum, kWhere));
   opt->momentum = float(momentum);
-  QF_ASSIGN_OR_RETURN(opt->nesterov, io::GetBoolOr(o, "nesterov", opt->nesterov, kWhere));
+  QF_ASSIGN_OR_RETURN(opt->nesterov, GetBoolOr(o, "nesterov", opt->nesterov, kWhere));
   QF_ASSIGN_OR_RETURN(const double wd,
-                      io::GetNumberOr(o, "weightDecay", opt->weight_decay, kWhere));
+                      GetNumberOr(o, "weightDecay", opt->weight_decay, kWhere));
   opt->weight_decay = float(wd);
   if (const Json* s = o.Find("schedule")) {
     if (s->is_string()) {
@@ -48,14 +46,14 @@ Status ParseOptimization(const Json& o, train::OptimizerOptions* opt,
     } else if (s->is_object()) {
       const std::string where = "options.schedule";
       QF_RETURN_IF_ERROR(CheckKeys(*s, {"name", "stepEpochs", "gamma"}, where));
-      QF_ASSIGN_OR_RETURN(schedule->name, io::GetString(*s, "name", where));
+      QF_ASSIGN_OR_RETURN(schedule->name, GetString(*s, "name", where));
       QF_ASSIGN_OR_RETURN(const int64_t step,
-                          io::GetIntOr(*s, "stepEpochs", schedule->step_epochs, where));
+                          GetIntOr(*s, "stepEpochs", schedule->step_epochs, where));
       if (step < 1 || step > 100000) {
         return InvalidArgument("options.schedule.stepEpochs must be in [1, 100000]");
       }
       schedule->step_epochs = int(step);
-      QF_ASSIGN_OR_RETURN(const double gamma, io::GetNumberOr(*s, "gamma", schedule->gamma, where));
+      QF_ASSIGN_OR_RETURN(const double gamma, GetNumberOr(*s, "gamma", schedule->gamma, where));
       schedule->gamma = float(gamma);
     } else {
       return InvalidArgument("options.schedule must be a name or {name, stepEpochs, gamma}");
@@ -67,14 +65,14 @@ Status ParseOptimization(const Json& o, train::OptimizerOptions* opt,
 // epochs, batchSize, lr and seed, range-checked.
 Status ParseLoop(const Json& o, int* epochs, size_t* batch_size, float* lr, uint64_t* seed) {
   constexpr std::string_view kWhere = "options";
-  QF_ASSIGN_OR_RETURN(const int64_t e, io::GetIntOr(o, "epochs", *epochs, kWhere));
+  QF_ASSIGN_OR_RETURN(const int64_t e, GetIntOr(o, "epochs", *epochs, kWhere));
   if (e < 1 || e > 100000)
     return InvalidArgument("options.epochs must be in [1, 100000], got " + std::to_string(e));
-  QF_ASSIGN_OR_RETURN(const int64_t b, io::GetIntOr(o, "batchSize", int64_t(*batch_size), kWhere));
+  QF_ASSIGN_OR_RETURN(const int64_t b, GetIntOr(o, "batchSize", int64_t(*batch_size), kWhere));
   if (b < 1 || b > 65536)
     return InvalidArgument("options.batchSize must be in [1, 65536], got " + std::to_string(b));
-  QF_ASSIGN_OR_RETURN(const double l, io::GetNumberOr(o, "lr", *lr, kWhere));
-  QF_ASSIGN_OR_RETURN(const int64_t s, io::GetIntOr(o, "seed", int64_t(*seed), kWhere));
+  QF_ASSIGN_OR_RETURN(const double l, GetNumberOr(o, "lr", *lr, kWhere));
+  QF_ASSIGN_OR_RETURN(const int64_t s, GetIntOr(o, "seed", int64_t(*seed), kWhere));
   if (s < 0) return InvalidArgument("options.seed must be an integer >= 0");
   *epochs = int(e);
   *batch_size = size_t(b);
@@ -94,16 +92,16 @@ StatusOr<train::FitOptions> FitOptionsFromJson(const Json& o) {
   train::FitOptions f;
   QF_RETURN_IF_ERROR(ParseLoop(o, &f.epochs, &f.batch_size, &f.lr, &f.seed));
   QF_RETURN_IF_ERROR(ParseOptimization(o, &f.optimizer, &f.schedule));
-  QF_ASSIGN_OR_RETURN(const double clip, io::GetNumberOr(o, "clipNorm", f.clip_norm, kWhere));
+  QF_ASSIGN_OR_RETURN(const double clip, GetNumberOr(o, "clipNorm", f.clip_norm, kWhere));
   f.clip_norm = float(clip);
   if (const Json* augment = o.Find("augment")) {
     const std::string where = "options.augment";
     if (!augment->is_object()) return InvalidArgument(where + " must be {cropPadding, flip}");
     QF_RETURN_IF_ERROR(CheckKeys(*augment, {"cropPadding", "flip"}, where));
-    QF_ASSIGN_OR_RETURN(const int64_t pad, io::GetIntOr(*augment, "cropPadding", 0, where));
+    QF_ASSIGN_OR_RETURN(const int64_t pad, GetIntOr(*augment, "cropPadding", 0, where));
     if (pad < 0 || pad > 16) return InvalidArgument(where + ".cropPadding must be in [0, 16]");
     f.augment.crop_padding = size_t(pad);
-    QF_ASSIGN_OR_RETURN(f.augment.flip, io::GetBoolOr(*augment, "flip", false, where));
+    QF_ASSIGN_OR_RETURN(f.augment.flip, GetBoolOr(*augment, "flip", false, where));
   }
   QF_RETURN_IF_ERROR(train::ValidateFitOptions(f));
   return f;
@@ -116,19 +114,19 @@ StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::str
                                 "nesterov", "weightDecay", "schedule", "seed", "qmulMode",
                                 "qmulRetainScanBatches", "l1Alpha", "salunRatio", "bsEpsilon"},
                                kWhere));
-  QF_ASSIGN_OR_RETURN(*method, io::GetStringOr(o, "method", "qmul", kWhere));
+  QF_ASSIGN_OR_RETURN(*method, GetStringOr(o, "method", "qmul", kWhere));
   unlearn::UnlearnOptions u;
   QF_RETURN_IF_ERROR(ParseLoop(o, &u.epochs, &u.batch_size, &u.lr, &u.seed));
   QF_RETURN_IF_ERROR(ParseOptimization(o, &u.optimizer, &u.schedule));
-  QF_ASSIGN_OR_RETURN(u.qmul_mode, io::GetStringOr(o, "qmulMode", u.qmul_mode, kWhere));
-  QF_ASSIGN_OR_RETURN(const int64_t scan, io::GetIntOr(o, "qmulRetainScanBatches", 0, kWhere));
+  QF_ASSIGN_OR_RETURN(u.qmul_mode, GetStringOr(o, "qmulMode", u.qmul_mode, kWhere));
+  QF_ASSIGN_OR_RETURN(const int64_t scan, GetIntOr(o, "qmulRetainScanBatches", 0, kWhere));
   if (scan < 0) return InvalidArgument("options.qmulRetainScanBatches must be >= 0 (0: all)");
   u.qmul_retain_scan_batches = size_t(scan);
-  QF_ASSIGN_OR_RETURN(const double l1, io::GetNumberOr(o, "l1Alpha", u.l1_alpha, kWhere));
+  QF_ASSIGN_OR_RETURN(const double l1, GetNumberOr(o, "l1Alpha", u.l1_alpha, kWhere));
   u.l1_alpha = float(l1);
-  QF_ASSIGN_OR_RETURN(const double ratio, io::GetNumberOr(o, "salunRatio", u.salun_ratio, kWhere));
+  QF_ASSIGN_OR_RETURN(const double ratio, GetNumberOr(o, "salunRatio", u.salun_ratio, kWhere));
   u.salun_ratio = float(ratio);
-  QF_ASSIGN_OR_RETURN(const double eps, io::GetNumberOr(o, "bsEpsilon", u.bs_epsilon, kWhere));
+  QF_ASSIGN_OR_RETURN(const double eps, GetNumberOr(o, "bsEpsilon", u.bs_epsilon, kWhere));
   u.bs_epsilon = float(eps);
   QF_RETURN_IF_ERROR(unlearn::ValidateUnlearnOptions(u));
   return u;
@@ -144,9 +142,9 @@ StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, cons
   std::vector<size_t> dims;
   for (size_t i = 0; i < shape.size(); i++) {
     QF_ASSIGN_OR_RETURN(const int64_t d,
-                        io::ToInt(shape.AsArray()[i], io::JsonPath(name + ".shape", i)));
+                        ToInt(shape.AsArray()[i], JsonPath(name + ".shape", i)));
     if (d < 0 || d > (int64_t(1) << 31))
-      return InvalidArgument(io::JsonPath(name + ".shape", i) + " must be in [0, 2^31]");
+      return InvalidArgument(JsonPath(name + ".shape", i) + " must be in [0, 2^31]");
     dims.push_back(size_t(d));
   }
   train::Dataset data;

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
 #include "unlearn/method.h"
@@ -16,28 +16,28 @@
 namespace qf::api {
 
 // InvalidArgument naming the first key of `obj` (an object) not in `allowed`.
-Status CheckKeys(const io::Json& obj, std::initializer_list<std::string_view> allowed,
+Status CheckKeys(const Json& obj, std::initializer_list<std::string_view> allowed,
                  std::string_view where);
 
 // Parses JSON text that must be an object; `where` names it in messages.
-StatusOr<io::Json> ParseOptions(std::string_view json, std::string_view where);
+StatusOr<Json> ParseOptions(std::string_view json, std::string_view where);
 
 // fit() options: epochs, batchSize, lr, optimizer ('sgd' | 'adam'), momentum, nesterov,
 // weightDecay, schedule ('constant' | 'step' | 'cosine' or {name, stepEpochs, gamma}),
 // clipNorm, augment ({cropPadding, flip}), seed.
-StatusOr<train::FitOptions> FitOptionsFromJson(const io::Json& options);
+StatusOr<train::FitOptions> FitOptionsFromJson(const Json& options);
 
 // forget() options (besides the data): method, epochs, batchSize, lr, optimizer,
 // momentum, nesterov, weightDecay, schedule, seed, qmulMode, qmulRetainScanBatches,
 // l1Alpha, salunRatio, bsEpsilon.
 // Writes the method's name to *method (default "qmul").
-StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const io::Json& options,
+StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& options,
                                                          std::string* method);
 
 // A dataset handed over from JS: `shape` is [n, ...sample]; x holds n * sample bytes, y
 // n labels. Copies the bytes. `what` names it in messages ("dataset", "forget", ...).
 StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, const uint8_t* y,
-                                            size_t y_len, const io::Json& shape,
+                                            size_t y_len, const Json& shape,
                                             std::string_view what);
 
 }  // namespace qf::api

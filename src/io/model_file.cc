@@ -10,7 +10,7 @@
 #include <unordered_map>
 
 #include "io/inflate.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "kernels/bitpack/bitpack.h"
 #include "nn/model_json.h"
 #include "quant/lsq.h"

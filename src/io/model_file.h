@@ -10,7 +10,7 @@
 //   0           8     magic "QFMODEL\0"
 //   8           4     format version, uint32 (1)
 //   12          4     header length H, uint32
-//   16          H     header: JSON text (io/json.h), below
+//   16          H     header: JSON text (core/json.h), below
 //   16 + H      pad   zero bytes up to P = the next multiple of 8
 //   P           L     payload: one section per tensor, each starting at a multiple of 8
 //                     from P, in header order, zero bytes between sections

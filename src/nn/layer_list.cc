@@ -19,9 +19,6 @@
 namespace qf::nn {
 namespace {
 
-using io::Json;
-using io::JsonPath;
-
 constexpr int64_t kMaxUnits = 65536;  // dense units, conv filters
 constexpr int64_t kMaxExtent = 4096;  // kernel, pool and stride extents, pads
 constexpr int kMaxNesting = 16;       // residual / sequential levels (JSON depth 64 holds 16)
@@ -58,7 +55,7 @@ StatusOr<Extent2> ReadExtent2(const Json& obj, const char* key, const std::strin
     return InvalidArgument(at + ": required key is missing");
   }
   auto in_range = [&](const Json& x, const std::string& where) -> StatusOr<size_t> {
-    StatusOr<int64_t> n = io::ToInt(x, where);
+    StatusOr<int64_t> n = ToInt(x, where);
     if (!n.ok()) return n.status();
     if (n.value() < lo || n.value() > hi) {
       return InvalidArgument(where + ": " + std::to_string(n.value()) +
@@ -81,7 +78,7 @@ StatusOr<Extent2> ReadExtent2(const Json& obj, const char* key, const std::strin
   }
   return InvalidArgument(at + ": expected an integer or [height, width], found " +
                          (v->is_array() ? "an array of " + std::to_string(v->size())
-                                        : std::string(io::JsonTypeName(v->type()))));
+                                        : std::string(JsonTypeName(v->type()))));
 }
 
 StatusOr<Padding> ReadPadding(const Json& obj, const std::string& path) {
@@ -98,7 +95,7 @@ StatusOr<Padding> ReadPadding(const Json& obj, const std::string& path) {
     size_t pads[4];
     for (size_t i = 0; i < 4; i++) {
       const std::string where = JsonPath(at, i);
-      StatusOr<int64_t> n = io::ToInt(v->AsArray()[i], where);
+      StatusOr<int64_t> n = ToInt(v->AsArray()[i], where);
       if (!n.ok()) return n.status();
       if (n.value() < 0 || n.value() > kMaxExtent) {
         return InvalidArgument(where + ": " + std::to_string(n.value()) +
@@ -115,19 +112,19 @@ StatusOr<Padding> ReadPadding(const Json& obj, const std::string& path) {
   }
   return InvalidArgument(
       at + ": expected \"valid\", \"same\" or [top, left, bottom, right], found " +
-      (v->is_string() ? "\"" + v->AsString() + "\"" : std::string(io::JsonTypeName(v->type()))));
+      (v->is_string() ? "\"" + v->AsString() + "\"" : std::string(JsonTypeName(v->type()))));
 }
 
 bool ValidBits(int64_t b) { return b == 2 || b == 3 || b == 4 || b == 8 || b == 32; }
 
 StatusOr<QuantConfig> ReadQuant(const Json& obj, const std::string& path, const ModelSpec& spec) {
-  StatusOr<int64_t> bits = io::GetIntOr(obj, "bits", spec.weight_bits, path);
+  StatusOr<int64_t> bits = GetIntOr(obj, "bits", spec.weight_bits, path);
   if (!bits.ok()) return bits.status();
   if (!ValidBits(bits.value())) {
     return InvalidArgument(JsonPath(path, "bits") + ": expected 2, 3, 4, 8 or 32 (float), got " +
                            std::to_string(bits.value()));
   }
-  StatusOr<bool> per_channel = io::GetBoolOr(obj, "perChannel", spec.per_channel, path);
+  StatusOr<bool> per_channel = GetBoolOr(obj, "perChannel", spec.per_channel, path);
   if (!per_channel.ok()) return per_channel.status();
   QuantConfig q;
   q.weight_bits = int(bits.value());
@@ -138,7 +135,7 @@ StatusOr<QuantConfig> ReadQuant(const Json& obj, const std::string& path, const 
 // A number as float32 within [lo, hi] (hi may be +inf); `lo_open` excludes lo.
 StatusOr<float> ReadFloat(const Json& obj, const char* key, const std::string& path, float fallback,
                           float lo, bool lo_open, float hi) {
-  StatusOr<double> v = io::GetNumberOr(obj, key, double(fallback), path);
+  StatusOr<double> v = GetNumberOr(obj, key, double(fallback), path);
   if (!v.ok()) return v.status();
   const float f = float(v.value());
   if (!std::isfinite(f) || (lo_open ? !(f > lo) : !(f >= lo)) || !(f <= hi)) {
@@ -158,7 +155,7 @@ class Reader {
   Status List(const Json& list, const std::string& path, int depth, Sequential* out) {
     if (!list.is_array()) {
       return InvalidArgument(path + ": expected an array of layers, found " +
-                             io::JsonTypeName(list.type()));
+                             JsonTypeName(list.type()));
     }
     if (depth > kMaxNesting) {
       return InvalidArgument(path + ": layers nested deeper than " + std::to_string(kMaxNesting) +
@@ -176,15 +173,15 @@ class Reader {
   StatusOr<std::unique_ptr<Layer>> One(const Json& obj, const std::string& path, int depth) {
     if (!obj.is_object()) {
       return InvalidArgument(path + ": expected a layer object, found " +
-                             io::JsonTypeName(obj.type()));
+                             JsonTypeName(obj.type()));
     }
-    StatusOr<std::string> type_or = io::GetString(obj, "type", path);
+    StatusOr<std::string> type_or = GetString(obj, "type", path);
     if (!type_or.ok()) return type_or.status();
     const std::string& type = type_or.value();
 
     if (type == "dense") {
       QF_RETURN_IF_ERROR(CheckKeys(obj, path, type, {"type", "units", "bits", "perChannel"}));
-      StatusOr<int64_t> units = io::GetIntInRange(obj, "units", 1, kMaxUnits, path);
+      StatusOr<int64_t> units = GetIntInRange(obj, "units", 1, kMaxUnits, path);
       if (!units.ok()) return units.status();
       StatusOr<QuantConfig> q = ReadQuant(obj, path, spec_);
       if (!q.ok()) return q.status();
@@ -202,7 +199,7 @@ class Reader {
       }
       int64_t filters = 0;
       if (!dw) {
-        StatusOr<int64_t> f = io::GetIntInRange(obj, "filters", 1, kMaxUnits, path);
+        StatusOr<int64_t> f = GetIntInRange(obj, "filters", 1, kMaxUnits, path);
         if (!f.ok()) return f.status();
         filters = f.value();
       }
@@ -341,7 +338,7 @@ void SetQuant(const QuantConfig& q, Json* out) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Sequential>> LayersFromJson(const io::Json& layers, const ModelSpec& spec,
+StatusOr<std::unique_ptr<Sequential>> LayersFromJson(const Json& layers, const ModelSpec& spec,
                                                      std::string_view where) {
   if (!ValidBits(spec.weight_bits)) {
     return InvalidArgument("weightBits must be 2, 3, 4, 8 or 32 (float), got " +
@@ -353,7 +350,7 @@ StatusOr<std::unique_ptr<Sequential>> LayersFromJson(const io::Json& layers, con
   return net;
 }
 
-io::Json LayerToJson(const Layer& layer) {
+Json LayerToJson(const Layer& layer) {
   Json out = Json::MakeObject();
   out.Set("type", Json::String(layer.type()));
   if (const auto* d = dynamic_cast<const Dense*>(&layer)) {
@@ -400,7 +397,7 @@ io::Json LayerToJson(const Layer& layer) {
   return out;
 }
 
-io::Json LayersToJson(const Sequential& net) {
+Json LayersToJson(const Sequential& net) {
   Json out = Json::MakeArray();
   for (size_t i = 0; i < net.size(); i++) out.Push(LayerToJson(net.layer(i)));
   return out;

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "nn/model.h"
 #include "nn/sequential.h"
 
@@ -35,14 +35,14 @@ namespace qf::nn {
 // "layers[3].filtres: unknown key (conv2d takes ...)" or
 // "layers[5].body[0].units: 0 is outside the allowed range 1..65536". Shapes are not
 // checked here: Model::Create builds the chain and reports what does not fit.
-StatusOr<std::unique_ptr<Sequential>> LayersFromJson(const io::Json& layers, const ModelSpec& spec,
+StatusOr<std::unique_ptr<Sequential>> LayersFromJson(const Json& layers, const ModelSpec& spec,
                                                      std::string_view where = "layers");
 
 // Every layer of `net` with its full configuration (bits and perChannel always written),
 // so that LayersFromJson(LayersToJson(net), any spec) builds the same architecture with
 // the same parameter names. Works on built and unbuilt chains.
-io::Json LayersToJson(const Sequential& net);
-io::Json LayerToJson(const Layer& layer);
+Json LayersToJson(const Sequential& net);
+Json LayerToJson(const Layer& layer);
 
 // A layer's parameter-name prefix as a JSON path: "3.body.1" -> "layers[3].body[1]",
 // "5.2" (a nested sequential) -> "layers[5].layers[2]". Empty when `name` is not of

@@ -76,8 +76,8 @@ uint64_t Model::BatchBytes(size_t batch, Mode mode) const {
          (per * cost_.activations + kBytesPerScratch * cost_.scratch) * batch;
 }
 
-io::Json Model::Describe() const {
-  io::Json out = ModelSpecToJson(spec_);
+Json Model::Describe() const {
+  Json out = ModelSpecToJson(spec_);
   out.Set("layers", LayersToJson(*net_));
   return out;
 }

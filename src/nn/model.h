@@ -14,7 +14,7 @@
 #include "core/check.h"
 #include "core/random.h"
 #include "core/status.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "nn/sequential.h"
 
 namespace qf::nn {
@@ -29,7 +29,7 @@ struct ModelSpec {
   uint64_t seed = 1;        // at most 2^53, so that JSON numbers carry it exactly
   // With arch "custom" (and only then): the JSON layer list (nn/layer_list.h), whose last
   // layer must output [classes].
-  std::optional<io::Json> layers;
+  std::optional<Json> layers;
 };
 
 // The bounds on what one model may hold and do (see BuildCost in nn/layer.h):
@@ -82,7 +82,7 @@ class Model {
   // The model as JSON: {"arch", "inputShape", "numClasses", "weightBits", "edgeBits",
   // "perChannel", "seed", "layers"}, the layer list always written in full
   // (nn/model_json.h reads it back). Describes the architecture, not the weights.
-  io::Json Describe() const;
+  Json Describe() const;
 
   // Visits the whole state of the model (Layer::CollectState), for saving and loading.
   // After writing values through the visitor, call OnParamsChanged().

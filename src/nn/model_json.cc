@@ -9,9 +9,6 @@
 namespace qf::nn {
 namespace {
 
-using io::Json;
-using io::JsonPath;
-
 constexpr int64_t kMaxInputExtent = 4096;
 constexpr size_t kMaxInputValues = size_t(1) << 24;
 constexpr int64_t kMaxSeed = int64_t(1) << 53;
@@ -19,7 +16,7 @@ constexpr int64_t kMaxSeed = int64_t(1) << 53;
 Status BitsKey(const Json& obj, const char* key, bool required, int fallback,
                std::string_view where, int* out) {
   StatusOr<int64_t> b =
-      required ? io::GetInt(obj, key, where) : io::GetIntOr(obj, key, fallback, where);
+      required ? GetInt(obj, key, where) : GetIntOr(obj, key, fallback, where);
   if (!b.ok()) return b.status();
   const int64_t v = b.value();
   if (!(v == 2 || v == 3 || v == 4 || v == 8 || v == 32)) {
@@ -31,7 +28,7 @@ Status BitsKey(const Json& obj, const char* key, bool required, int fallback,
 }
 
 StatusOr<Shape> InputShapeKey(const Json& obj, std::string_view where) {
-  StatusOr<const Json::Array*> dims = io::GetArray(obj, "inputShape", where);
+  StatusOr<const Json::Array*> dims = GetArray(obj, "inputShape", where);
   if (!dims.ok()) return dims.status();
   const std::string at = JsonPath(where, "inputShape");
   if (dims.value()->empty() || dims.value()->size() > 4) {
@@ -42,7 +39,7 @@ StatusOr<Shape> InputShapeKey(const Json& obj, std::string_view where) {
   size_t values = 1;
   for (size_t i = 0; i < dims.value()->size(); i++) {
     const std::string dim = JsonPath(at, i);
-    StatusOr<int64_t> d = io::ToInt((*dims.value())[i], dim);
+    StatusOr<int64_t> d = ToInt((*dims.value())[i], dim);
     if (!d.ok()) return d.status();
     if (d.value() < 1 || d.value() > kMaxInputExtent) {
       return InvalidArgument(dim + ": " + std::to_string(d.value()) +
@@ -68,7 +65,7 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
                 const Json** layers) {
   if (!obj.is_object()) {
     return InvalidArgument((where.empty() ? std::string("options") : std::string(where)) +
-                           ": expected an object, found " + io::JsonTypeName(obj.type()));
+                           ": expected an object, found " + JsonTypeName(obj.type()));
   }
   static const char* const kKeys[] = {"arch",     "inputShape", "numClasses", "weightBits",
                                       "edgeBits", "perChannel", "seed",       "layers"};
@@ -81,7 +78,7 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
                              "edgeBits, perChannel, seed, layers)");
     }
   }
-  StatusOr<std::string> arch = io::GetString(obj, "arch", where);
+  StatusOr<std::string> arch = GetString(obj, "arch", where);
   if (!arch.ok()) return arch.status();
   if (!BuiltIn(arch.value()) && arch.value() != "custom") {
     return InvalidArgument(JsonPath(where, "arch") +
@@ -92,15 +89,15 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
   StatusOr<Shape> input = InputShapeKey(obj, where);
   if (!input.ok()) return input.status();
   spec->input = input.value();
-  StatusOr<int64_t> classes = io::GetIntInRange(obj, "numClasses", 2, 256, where);
+  StatusOr<int64_t> classes = GetIntInRange(obj, "numClasses", 2, 256, where);
   if (!classes.ok()) return classes.status();
   spec->classes = size_t(classes.value());
   QF_RETURN_IF_ERROR(BitsKey(obj, "weightBits", true, 0, where, &spec->weight_bits));
   QF_RETURN_IF_ERROR(BitsKey(obj, "edgeBits", false, 8, where, &spec->edge_bits));
-  StatusOr<bool> per_channel = io::GetBoolOr(obj, "perChannel", true, where);
+  StatusOr<bool> per_channel = GetBoolOr(obj, "perChannel", true, where);
   if (!per_channel.ok()) return per_channel.status();
   spec->per_channel = per_channel.value();
-  StatusOr<int64_t> seed = io::GetIntOr(obj, "seed", 1, where);
+  StatusOr<int64_t> seed = GetIntOr(obj, "seed", 1, where);
   if (!seed.ok()) return seed.status();
   if (seed.value() < 0 || seed.value() > kMaxSeed) {
     return InvalidArgument(JsonPath(where, "seed") + ": " + std::to_string(seed.value()) +
@@ -120,7 +117,7 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
   }
   if (list && !list->is_array()) {
     return InvalidArgument(JsonPath(where, "layers") + ": expected an array of layers, found " +
-                           io::JsonTypeName(list->type()));
+                           JsonTypeName(list->type()));
   }
   if (custom) spec->layers = *list;
   if (layers) *layers = list;
@@ -129,13 +126,13 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
 
 }  // namespace
 
-StatusOr<ModelSpec> ModelSpecFromJson(const io::Json& options, std::string_view where) {
+StatusOr<ModelSpec> ModelSpecFromJson(const Json& options, std::string_view where) {
   ModelSpec spec;
   QF_RETURN_IF_ERROR(ReadSpec(options, where, /*description=*/false, &spec, nullptr));
   return spec;
 }
 
-io::Json ModelSpecToJson(const ModelSpec& spec) {
+Json ModelSpecToJson(const ModelSpec& spec) {
   Json out = Json::MakeObject();
   out.Set("arch", Json::String(spec.arch));
   Json shape = Json::MakeArray();
@@ -150,7 +147,7 @@ io::Json ModelSpecToJson(const ModelSpec& spec) {
   return out;
 }
 
-StatusOr<std::unique_ptr<Model>> ModelFromDescription(const io::Json& description,
+StatusOr<std::unique_ptr<Model>> ModelFromDescription(const Json& description,
                                                       std::string_view where,
                                                       size_t max_param_values) {
   ModelSpec spec;

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "nn/model.h"
 
 namespace qf::nn {
@@ -20,10 +20,10 @@ namespace qf::nn {
 // (checked when the model is created, see nn/layer_list.h).
 // Errors are InvalidArgument starting with the key's path under `where` ("numClasses: 1
 // is outside the allowed range 2..256", "colour: unknown key (...)").
-StatusOr<ModelSpec> ModelSpecFromJson(const io::Json& options, std::string_view where = {});
+StatusOr<ModelSpec> ModelSpecFromJson(const Json& options, std::string_view where = {});
 
 // The spec's keys as ModelSpecFromJson reads them; "layers" only when the spec has some.
-io::Json ModelSpecToJson(const ModelSpec& spec);
+Json ModelSpecToJson(const ModelSpec& spec);
 
 // Rebuilds (and seeds) the model a Model::Describe() object describes. Unlike the options
 // of ModelSpecFromJson, "layers" is required for every arch; for a built-in arch the
@@ -31,7 +31,7 @@ io::Json ModelSpecToJson(const ModelSpec& spec);
 // InvalidArgument "<where>.layers: does not match ..."). Other errors as ModelSpecFromJson
 // and Model::Create (ResourceExhausted beyond `max_param_values` or the per-sample limits
 // of nn/model.h).
-StatusOr<std::unique_ptr<Model>> ModelFromDescription(const io::Json& description,
+StatusOr<std::unique_ptr<Model>> ModelFromDescription(const Json& description,
                                                       std::string_view where = {},
                                                       size_t max_param_values = kMaxParamValues);
 

@@ -7,7 +7,7 @@
 #include <numeric>
 
 #include "core/random.h"
-#include "io/json.h"
+#include "core/json.h"
 
 namespace qf::unlearn {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 StatusOr<double> ParseNumber(const std::string& text, const std::string& what) {
-  StatusOr<io::Json> value = io::ParseJson(text);
+  StatusOr<Json> value = ParseJson(text);
   if (!value.ok() || !value.value().is_number()) {
     return InvalidArgument(what + " must be a number, got '" + text + "'");
   }
@@ -72,18 +72,18 @@ StatusOr<ScenarioSplit> ResolveScenario(const std::string& spec, const std::vect
     split = Split(std::move(ids), n);
     split.excluded_class = uint8_t(k);
   } else if (StartsWith(spec, "ids:")) {
-    StatusOr<io::Json> parsed = io::ParseJson(spec.substr(4));
+    StatusOr<Json> parsed = ParseJson(spec.substr(4));
     if (!parsed.ok()) {
       return InvalidArgument("scenario ids:[...] is not a JSON array of sample ids: " +
                              parsed.status().message());
     }
-    const io::Json& list = parsed.value();
+    const Json& list = parsed.value();
     if (!list.is_array())
       return InvalidArgument("scenario ids:[...] needs a JSON array of sample ids");
     std::vector<uint32_t> ids;
     std::vector<bool> seen(n, false);
     for (size_t i = 0; i < list.size(); i++) {
-      QF_ASSIGN_OR_RETURN(const int64_t id, io::ToInt(list.AsArray()[i], io::JsonPath("ids", i)));
+      QF_ASSIGN_OR_RETURN(const int64_t id, ToInt(list.AsArray()[i], JsonPath("ids", i)));
       if (id < 0 || uint64_t(id) >= uint64_t(n)) {  // compared before narrowing to size_t
         return InvalidArgument("ids[" + std::to_string(i) + "] = " + std::to_string(id) +
                                " is not a training sample (the training set has ids 0.." +

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "io/inflate.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "nn/model_json.h"
 #include "train/synthetic.h"
 #include "train/trainer.h"

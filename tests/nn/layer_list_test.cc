@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "io/json.h"
+#include "core/json.h"
 #include "nn/activations.h"
 #include "nn/model_json.h"
 #include "train/synthetic.h"
@@ -19,8 +19,8 @@
 namespace qf::nn {
 namespace {
 
-io::Json MustParse(std::string_view text) {
-  StatusOr<io::Json> j = io::ParseJson(text);
+Json MustParse(std::string_view text) {
+  StatusOr<Json> j = ParseJson(text);
   INFO(text << "\n" << (j.ok() ? "" : j.status().message()));
   REQUIRE(j.ok());
   return j.value();
@@ -53,15 +53,15 @@ TEST_CASE("every built-in arch round-trips through its JSON description", "[engi
       spec.per_channel = bits == 4;
       spec.seed = 11;
       auto original = MustCreate(spec);
-      const io::Json description = original->Describe();
+      const Json description = original->Describe();
       CHECK(description.Find("arch")->AsString() == arch);
       CHECK(description.Find("numClasses")->AsNumber() == 7);
       CHECK(description.Find("layers")->is_array());
 
       // As the JS API passes it: JSON text, arch "custom".
-      io::Json options = MustParse(description.Dump());
-      options.Set("arch", io::Json::String("custom"));
-      options.Set("seed", io::Json::Number(99));  // different init: values are copied below
+      Json options = MustParse(description.Dump());
+      options.Set("arch", Json::String("custom"));
+      options.Set("seed", Json::Number(99));  // different init: values are copied below
       StatusOr<ModelSpec> custom_spec = ModelSpecFromJson(options);
       INFO((custom_spec.ok() ? "" : custom_spec.status().message()));
       REQUIRE(custom_spec.ok());
@@ -133,7 +133,7 @@ TEST_CASE("a hand-written custom model builds, trains and describes itself in fu
   CHECK(names.front() == "0.weight");
   CHECK(std::find(names.begin(), names.end(), "3.body.0.weight_step") != names.end());
   CHECK(std::find(names.begin(), names.end(), "6.shortcut.0.weight") != names.end());
-  const io::Json layers = LayersToJson(model->net());
+  const Json layers = LayersToJson(model->net());
   CHECK(layers.AsArray()[1].Dump() == R"({"type":"batch_norm","momentum":0.2,"eps":1e-05})");
   CHECK(layers.AsArray()[3].Dump() ==
         R"({"type":"residual","body":[{"type":"depthwise_conv2d","kernel":3,"stride":1,)"
@@ -163,7 +163,7 @@ TEST_CASE("a capped ReLU built in C++ round-trips with its cap", "[engine][layer
   net.Add(std::make_unique<Relu>(3.5f));
   net.Add(std::make_unique<Relu>(6.0f));
   net.Add(std::make_unique<Relu>(std::numeric_limits<float>::infinity()));
-  const io::Json j = LayersToJson(net);
+  const Json j = LayersToJson(net);
   CHECK(j.Dump() == R"([{"type":"relu","cap":3.5},{"type":"relu6"},{"type":"relu"}])");
   auto back = LayersFromJson(j, ModelSpec());
   REQUIRE(back.ok());
@@ -302,7 +302,7 @@ TEST_CASE("bad descriptions are refused with the key path named", "[engine][laye
   };
   for (const Case& c : cases) {
     INFO(c.json);
-    StatusOr<io::Json> json = io::ParseJson(c.json);
+    StatusOr<Json> json = ParseJson(c.json);
     REQUIRE(json.ok());
     Status status;
     StatusOr<ModelSpec> spec = ModelSpecFromJson(json.value());
@@ -325,11 +325,11 @@ TEST_CASE("a description whose layers disagree with its built-in arch is refused
   spec.arch = "lenet";
   spec.input = Shape{12, 12, 1};
   auto model = MustCreate(spec);
-  io::Json d = model->Describe();
-  io::Json layers = *d.Find("layers");
-  io::Json first = layers.AsArray()[0];
-  first.Set("filters", io::Json::Number(17));
-  io::Json changed = io::Json::MakeArray();
+  Json d = model->Describe();
+  Json layers = *d.Find("layers");
+  Json first = layers.AsArray()[0];
+  first.Set("filters", Json::Number(17));
+  Json changed = Json::MakeArray();
   changed.Push(first);
   for (size_t i = 1; i < layers.size(); i++) changed.Push(layers.AsArray()[i]);
   d.Set("layers", changed);
@@ -337,14 +337,14 @@ TEST_CASE("a description whose layers disagree with its built-in arch is refused
   REQUIRE(!again.ok());
   CHECK(again.status().message() ==
         "model.layers: does not match arch 'lenet' as this build defines it");
-  io::Json tiny = model->Describe();
+  Json tiny = model->Describe();
   tiny.Set("inputShape", MustParse("[2, 2, 1]"));
   again = ModelFromDescription(tiny, "model");
   REQUIRE(!again.ok());
   INFO(again.status().message());
   CHECK(again.status().message().find("model: 5: max_pool2d window 2x2 is larger than the "
                                       "padded input 1x1") == 0);
-  d.Set("layers", io::Json::Null());
+  d.Set("layers", Json::Null());
   again = ModelFromDescription(d, "model");
   REQUIRE(!again.ok());
   CHECK(again.status().message() == "model.layers: expected an array of layers, found null");

@@ -13,7 +13,7 @@ namespace qf::nn {
 namespace {
 
 StatusOr<std::unique_ptr<Model>> FromJson(const std::string& text) {
-  StatusOr<io::Json> json = io::ParseJson(text);
+  StatusOr<Json> json = ParseJson(text);
   REQUIRE(json.ok());
   StatusOr<ModelSpec> spec = ModelSpecFromJson(json.value());
   if (!spec.ok()) return spec.status();

@@ -1,7 +1,7 @@
 // JSON: valid documents of every kind, exact round trips (text and doubles), every class of
 // syntax error with its line/column message, limits, typed accessors with key paths, and
 // truncation / garbage / mutation sweeps that must fail cleanly.
-#include "io/json.h"
+#include "core/json.h"
 
 #include <cfloat>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include "io/io_test_util.h"
 #include "test_util.h"
 
-namespace qf::io {
+namespace qf {
 namespace {
 
 // A model description as the engine will read it (no trailing whitespace: every proper
@@ -418,4 +418,4 @@ TEST_CASE("json typed accessors name the key path", "[io][json]") {
 }
 
 }  // namespace
-}  // namespace qf::io
+}  // namespace qf

@@ -12,7 +12,7 @@
 
 #include "core/status.h"
 
-namespace qf::io {
+namespace qf {
 
 // Limits that keep hostile input from exhausting memory or the stack.
 struct JsonLimits {
@@ -149,4 +149,4 @@ StatusOr<bool> GetBoolOr(const Json& obj, std::string_view key, bool fallback,
 StatusOr<std::string> GetStringOr(const Json& obj, std::string_view key, std::string fallback,
                                   std::string_view where = {});
 
-}  // namespace qf::io
+}  // namespace qf

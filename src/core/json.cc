@@ -1,6 +1,6 @@
 // JSON value, parser (recursive descent, depth-limited) and writer. The parser reports the
 // first error only and does not recover; no pretty-printing, no streaming.
-#include "io/json.h"
+#include "core/json.h"
 
 #include <cmath>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <unordered_set>
 
-namespace qf::io {
+namespace qf {
 
 // Lets the parser install members whose keys it has already checked for uniqueness,
 // without Set()'s linear search per key.
@@ -770,4 +770,4 @@ StatusOr<std::string> GetStringOr(const Json& obj, std::string_view key, std::st
   return ToString(*v.value(), JsonPath(where, key));
 }
 
-}  // namespace qf::io
+}  // namespace qf
