@@ -122,9 +122,9 @@ function datasetOf(items) {
   return { x, y: Uint8Array.from(items, (item) => item.label), shape: [items.length, 28, 28, 1] };
 }
 
-function slice(ds, count) {
-  const n = Math.min(count, ds.shape[0]);
-  return { x: ds.x.subarray(0, n * PIXELS), y: ds.y.subarray(0, n), shape: [n, 28, 28, 1] };
+function slice(ds, count, from = 0) {
+  const start = Math.min(from, ds.shape[0]), n = Math.min(count, ds.shape[0] - start);
+  return { x: ds.x.subarray(start * PIXELS, (start + n) * PIXELS), y: ds.y.subarray(start, start + n), shape: [n, 28, 28, 1] };
 }
 
 function concat(...sets) {
@@ -142,6 +142,11 @@ function concat(...sets) {
 // The training data that stays: a sample of the model's training set (never your items).
 function retainSet() {
   return slice(state.sets.train, Number($('retain-count').value) || 500);
+}
+
+/** Training samples after the retain sample, which no forget trains on: RA and the membership attack's members come from them. */
+function heldOutRetainSet() {
+  return slice(state.sets.train, 1000, Number($('retain-count').value) || 500);
 }
 
 /** Softmax probability of each item's label under the current model. */
@@ -282,7 +287,8 @@ async function forgetMyData() {
   const retain = retainSet();
   const test = state.sets.test;
   status('Measuring the model before forgetting…');
-  const before = await state.qf.unlearningMetrics(state.model, { forget: forgetSet, retain, test });
+  const heldOutRetain = heldOutRetainSet();
+  const before = await state.qf.unlearningMetrics(state.model, { forget: forgetSet, retain: heldOutRetain, test });
   const confBefore = await confidences(state.model, state.items);
   const options = forgetOptions(method);
   const progress = $('forget-progress');
@@ -295,12 +301,16 @@ async function forgetMyData() {
   let receipt;
   try {
     receipt = await state.store.forget(KEY, state.model, forgetSet, {
-      ...options, retain, test, signal: forgetController.signal,
+      ...options, retain, test, heldOutRetain, signal: forgetController.signal,
       onProgress: (e) => { progress.value = e.epoch; },
     });
   } finally {
     $('forget-cancel').disabled = true;
     forgetController = null;
+    if (receipt === undefined) {  // cancelled or failed: no half-filled bar left behind
+      progress.value = 0;
+      progress.hidden = true;
+    }
   }
   const confAfter = await confidences(state.model, state.items);
   renderBeforeAfter(before, receipt.metrics, confBefore, confAfter, receipt);
@@ -308,6 +318,7 @@ async function forgetMyData() {
   $('receipt').textContent = JSON.stringify(receipt, null, 2);
   $('forget-result').hidden = false;
   await renderLog();
+  await renderItems();  // the list's confidences are the model's after the forget
   await renderAccuracy(`Forgot ${receipt.forgotten} item(s) with ${receipt.method} in ${receipt.seconds.toFixed(1)} s.`);
 }
 
@@ -331,7 +342,7 @@ function renderBeforeAfter(before, after, confBefore, confAfter, receipt) {
   const rows = [
     ['FA', 'Accuracy on your items (FA)'],
     ['confidence', 'Confidence on your items (mean)'],
-    ['RA', 'Accuracy on the rest of the training data (RA)'],
+    ['RA', 'Accuracy on the rest of the training data (RA; samples the forget did not train on)'],
     ['TA', 'Accuracy on the test set (TA)'],
     ['MIA', 'MIA-efficacy (higher = better forgotten)'],
   ];
@@ -451,14 +462,15 @@ async function compare() {
     const retrained = await reference.forget(forgetSet, {
       retain, method: 'retrain', epochs: fit.epochs, lr: fit.lr, batchSize: fit.batchSize, seed: 1, signal: compareController.signal,
     });
-    const results = [{ method: 'retrain', metrics: await state.qf.unlearningMetrics(reference, { forget: forgetSet, retain, test, reference }), seconds: retrained.seconds }];
+    const heldOutRetain = heldOutRetainSet();  // RA on samples no method trained on
+    const results = [{ method: 'retrain', metrics: await state.qf.unlearningMetrics(reference, { forget: forgetSet, retain: heldOutRetain, test, reference }), seconds: retrained.seconds }];
     progress.value = 1;
     for (const method of methods) {
       status(`Comparing: ${method}…`);
       const model = await state.qf.loadModel(base);
       models.push(model);
       const receipt = await model.forget(forgetSet, { ...forgetOptions(method), lr: DEFAULT_LR[method] ?? LR, retain, signal: compareController.signal });
-      results.push({ method, metrics: await state.qf.unlearningMetrics(model, { forget: forgetSet, retain, test, reference }), seconds: receipt.seconds });
+      results.push({ method, metrics: await state.qf.unlearningMetrics(model, { forget: forgetSet, retain: heldOutRetain, test, reference }), seconds: receipt.seconds });
       progress.value += 1;
     }
     const slowest = Math.max(...results.map((r) => r.seconds));

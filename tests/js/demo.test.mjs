@@ -67,6 +67,13 @@ for (const simd of [true, false]) {
       assert.ok(ta.after > ta.before - 3 && ra.after > ra.before - 3, `the rest held: TA ${ta.before} -> ${ta.after}, RA ${ra.before} -> ${ra.after}`);
       // The attack trains on as many test samples as retain ones: items the model holds are
       // not all "non-members" (an attack taught the 300:1,000 prior said 100 % everywhere).
+      // "Your items" shows the model after the forget, not the one before.
+      await page.waitForSelector('#items[data-settled="true"]');
+      const listed = (await page.$$eval('#items li .small', (spans) => spans.map((s) => s.textContent)))
+        .map((text) => Number(/model: ([\d.]+) % sure/.exec(text)[1]));
+      assert.equal(listed.length, ITEMS.length);
+      const listedMean = listed.reduce((a, b) => a + b, 0) / listed.length;
+      assert.ok(Math.abs(listedMean - confidence.after) < 0.5, `the list (${listedMean}) shows the confidences after forgetting (${confidence.after})`);
       const mia = await metric('MIA');
       assert.ok(mia.before < 100, `MIA before forgetting ${mia.before}`);
       assert.match(await page.textContent('#before-after tr[data-metric="FA"] td'), /^100\.0 % \(\d+–100 %, n = \d+\)/, 'FA with its interval and count');
@@ -74,6 +81,7 @@ for (const simd of [true, false]) {
       assert.ok((await page.$$('#similar-labels tr')).length > 1, 'the similar labels were listed');
       const receipt = JSON.parse(await page.textContent('#receipt'));
       assert.equal(receipt.method, 'qmul');
+      assert.equal(receipt.metrics.retainSet, 'heldOut', 'RA on samples the forget did not train on');
       assert.equal(receipt.forgotten, ITEMS.length);
       assert.match(receipt.sha256, /^[0-9a-f]{64}$/);
       assert.equal(await page.getAttribute('#chain', 'data-ok'), 'true');
