@@ -98,6 +98,9 @@ function updateButtons() {
   const ready = state.model && !state.busy;
   $('personalize').disabled = !ready || state.items.length === 0;
   $('forget-run').disabled = !ready || state.items.length === 0;
+  $('forget-hint').textContent = !state.model ? 'Waiting for the model to load.'
+    : state.busy ? 'Another operation is running.'
+      : state.items.length === 0 ? 'Pick or upload at least one item in step 1 first.' : '';
   $('compare-run').disabled = !ready || state.items.length === 0;
   $('reset').disabled = !ready;
   $('item-count').textContent = `(${state.items.length})`;
@@ -215,17 +218,25 @@ async function renderItems() {
   updateButtons();
 }
 
+// The largest picture the page decodes (4,096 × 4,096): a bigger one is refused rather than
+// decoded into hundreds of megabytes to end up as 28 × 28 pixels.
+const MAX_UPLOAD_PIXELS = 4096 * 4096;
+
 async function addUploads(files) {
+  const problems = [];
   for (const file of files) {
     try {
-      const pixels = await pixelsFromImage(file);
+      if (!file.type.startsWith('image/')) throw new Error(`not an image (${file.type || 'unknown type'})`);
+      const pixels = await pixelsFromImage(file, MAX_UPLOAD_PIXELS);
       const logits = await state.model.predict(pixels);
       const label = logits.indexOf(Math.max(...logits));  // starts as the model's guess
       state.items.push({ pixels, label, name: `your picture ${file.name}` });
     } catch (error) {
-      status(`Could not read ${file.name}: ${error.message}`);
+      problems.push(`${file.name}: ${error.message}`);
     }
   }
+  $('upload-error').textContent = problems.join('; ');  // cleared by an upload that works
+  $('upload').value = '';  // the same file may be picked again
   renderItems();
 }
 
@@ -238,7 +249,11 @@ function clearItems() {
 // Fine-tunes on your items (repeated so a few pictures count) mixed with training data,
 // so the model learns them without losing the rest.
 async function personalize() {
-  const epochs = Number($('fit-epochs').value) || 4;
+  if (!validFields(['fit-epochs'])) {
+    status('Personalizing not started: fix the field marked in red.');
+    return;
+  }
+  const epochs = Number($('fit-epochs').value);
   const mine = datasetOf(state.items);
   const copies = Math.max(1, Math.ceil(200 / state.items.length));
   const data = concat(...Array.from({ length: copies }, () => mine), slice(state.sets.train, 1000));
@@ -264,10 +279,30 @@ async function personalize() {
 
 // --- forgetting --------------------------------------------------------------------------
 
+// Checks number fields against their min, max and step before any work starts; a message
+// goes right after each bad field (and is cleared once it is fixed). True when all are valid.
+function validFields(ids) {
+  let valid = true;
+  for (const id of ids) {
+    const input = $(id);
+    const label = input.closest('label');
+    let error = label.querySelector('.field-error');
+    if (!error) {
+      error = element('span', { className: 'field-error', role: 'alert' });
+      label.append(error);
+    }
+    const ok = input.value !== '' && input.checkValidity();
+    error.textContent = ok ? '' : `${input.min} to ${input.max}${input.step === '1' ? ', a whole number' : ''}`;
+    input.setAttribute('aria-invalid', String(!ok));
+    valid &&= ok;
+  }
+  return valid;
+}
+
 function forgetOptions(method) {
   const options = {
     method,
-    epochs: Number($('forget-epochs').value) || 5,
+    epochs: Number($('forget-epochs').value),
     lr: Number($('forget-lr').value),
     batchSize: 64,
     seed: 1,
@@ -282,6 +317,10 @@ function forgetOptions(method) {
 let forgetController = null;
 
 async function forgetMyData() {
+  if (!validFields(['forget-epochs', 'forget-lr', 'retain-count'])) {
+    status('Forget not started: fix the fields marked in red.');
+    return;
+  }
   const method = $('method').value;
   const forgetSet = datasetOf(state.items);
   const retain = retainSet();

@@ -25,11 +25,26 @@ export function thumbnail(pixels, label) {
  * An uploaded picture as 28×28 grayscale pixels: fitted into the square keeping its
  * aspect ratio, and inverted when its background is light (photos of clothes usually
  * are; Fashion-MNIST's backgrounds are black).
+ * Throws an Error saying why when the file is not a decodable picture or has more than
+ * `maxPixels` pixels (read from a PNG's header before decoding; other formats once decoded).
  * @param {Blob} file
+ * @param {number} [maxPixels]
  * @returns {Promise<Uint8Array>}
  */
-export async function pixelsFromImage(file) {
-  const bitmap = await createImageBitmap(file);
+export async function pixelsFromImage(file, maxPixels = Infinity) {
+  const tooLarge = ([w, h]) => new Error(`${w} × ${h} pixels is more than the ${maxPixels.toLocaleString('en')} this page takes`);
+  const header = await pngSize(file);
+  if (header && header[0] * header[1] > maxPixels) throw tooLarge(header);
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    throw new Error('the picture could not be decoded');
+  }
+  if (bitmap.width * bitmap.height > maxPixels) {
+    bitmap.close();
+    throw tooLarge([bitmap.width, bitmap.height]);
+  }
   const canvas = document.createElement('canvas');
   canvas.width = SIDE;
   canvas.height = SIDE;
@@ -54,4 +69,14 @@ export async function pixelsFromImage(file) {
   }
   if (border / count > 127) for (let i = 0; i < PIXELS; i++) gray[i] = 255 - gray[i];
   return gray;
+}
+
+// Width and height from a PNG's header (IHDR, bytes 16 to 23) without decoding it; null
+// for anything that is not a PNG.
+async function pngSize(file) {
+  const head = new Uint8Array(await file.slice(0, 24).arrayBuffer());
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (head.length < 24 || !signature.every((b, i) => head[i] === b)) return null;
+  const view = new DataView(head.buffer);
+  return [view.getUint32(16), view.getUint32(20)];
 }

@@ -31,6 +31,10 @@ for (const simd of [true, false]) {
       const accuracyBefore = Number(await page.getAttribute('#status', 'data-accuracy'));
       assert.ok(accuracyBefore > 0.7, `the prepared model is ready and accurate (${accuracyBefore})`);
 
+      // With nothing picked, the Forget button is disabled and says why.
+      assert.equal(await page.isDisabled('#forget-run'), true);
+      assert.match(await page.textContent('#forget-hint'), /Pick or upload at least one item/);
+
       // Claim pictures and give each the next class's label: only personalization can teach that.
       for (const i of ITEMS) await page.click(`#gallery button[data-index="${i}"]`);
       const settled = () => page.waitForSelector('#items[data-settled="true"]');
@@ -52,6 +56,18 @@ for (const simd of [true, false]) {
       assert.ok(mean(taught) > 80 && mean(taught) > mean(untaught) + 50,
         `personalizing taught the wrong labels: ${mean(untaught).toFixed(1)} % -> ${mean(taught).toFixed(1)} %`);
       assert.ok(await page.$('#fit-chart canvas'), 'the loss/accuracy chart was drawn');
+
+      // Bad fields are refused next to the field, before any work starts.
+      const fieldError = (id) => page.textContent(`label:has(#${id}) .field-error`);
+      for (const [id, bad] of [['forget-epochs', '0'], ['forget-lr', '-1'], ['retain-count', '6001']]) {
+        const good = await page.inputValue(`#${id}`);
+        await page.fill(`#${id}`, bad);
+        await page.click('#forget-run');
+        assert.match(await fieldError(id), /\d+ to \d+/, `${id} = ${bad} is marked`);
+        assert.match(await page.textContent('#status'), /Forget not started/);
+        assert.equal(await page.isHidden('#forget-result'), true, 'nothing ran');
+        await page.fill(`#${id}`, good);
+      }
 
       await page.fill('#retain-count', '300');
       await page.click('#forget-run');
@@ -113,8 +129,18 @@ for (const simd of [true, false]) {
           return Array.from(new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer()));
         });
         await page.click('#clear-items');
+        // Not a picture, and a picture too large: refused at the upload control, with why.
+        await page.setInputFiles('#upload', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') });
+        await page.waitForFunction(() => document.querySelector('#upload-error').textContent !== '');
+        assert.match(await page.textContent('#upload-error'), /notes\.txt: not an image/);
+        const hugePng = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0x2e, 0xe0, 0, 0, 0x2e, 0xe0]);
+        await page.setInputFiles('#upload', { name: 'huge.png', mimeType: 'image/png', buffer: hugePng });
+        await page.waitForFunction(() => /huge\.png/.test(document.querySelector('#upload-error').textContent));
+        assert.match(await page.textContent('#upload-error'), /12000 × 12000 pixels is more than the 16,777,216/);
+        assert.equal(await page.locator('#items li').count(), 0);
         await page.setInputFiles('#upload', { name: 'mine.png', mimeType: 'image/png', buffer: Buffer.from(png) });
         await page.waitForFunction(() => document.querySelectorAll('#items li').length === 1);
+        assert.equal(await page.textContent('#upload-error'), '', 'a good upload clears the old message');
         const pixels = await page.$eval('#items li canvas', (c) => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data));
         assert.ok(pixels[0] < 30 && pixels[(14 * 28 + 14) * 4] > 150, 'the upload became a light object on black, like Fashion-MNIST');
 
