@@ -51,15 +51,27 @@ StatusOr<Proportion> RequantizedForgetAccuracy(nn::Model& model, const train::Da
   return Accuracy(PredictProbs(*copy, forget), forget);
 }
 
-Tensor PredictProbs(nn::Model& model, const train::Dataset& data) {
-  const size_t c = model.classes();
-  Tensor probs(Shape{data.size(), c}), batch_probs;
-  model.ForwardInBatches(data.x.data(), data.size(), model.eval_batch(), nn::Mode::kEval,
-                         [&](size_t first, const Tensor& logits) {
+namespace {
+
+// Softmax rows of the model for `count` samples of `data` from `first` on, into rows
+// `first`.. of `probs` ([data.size(), classes]), in evaluation batches of `batch`.
+void PredictProbsInto(nn::Model& model, const train::Dataset& data, size_t first, size_t count,
+                      size_t batch, Tensor* probs) {
+  const size_t c = model.classes(), sample = model.input_shape().size();
+  Tensor batch_probs;
+  model.ForwardInBatches(data.x.data() + first * sample, count, batch, nn::Mode::kEval,
+                         [&](size_t at, const Tensor& logits) {
                            train::Softmax(logits, &batch_probs);
                            std::copy(batch_probs.values().begin(), batch_probs.values().end(),
-                                     probs.data() + first * c);
+                                     probs->data() + (first + at) * c);
                          });
+}
+
+}  // namespace
+
+Tensor PredictProbs(nn::Model& model, const train::Dataset& data) {
+  Tensor probs(Shape{data.size(), model.classes()});
+  PredictProbsInto(model, data, 0, data.size(), model.eval_batch(), &probs);
   return probs;
 }
 
@@ -88,18 +100,10 @@ StatusOr<std::unique_ptr<MetricsSession>> MetricsSession::Start(nn::Model& model
 
 Status MetricsSession::Step(size_t max_units) {
   const train::Dataset* sets[3] = {in_.forget, in_.retain, in_.test};
-  const size_t c = model_->classes(), sample = model_->input_shape().size();
   for (size_t unit = 0; unit < std::max<size_t>(1, max_units) && !done_; unit++) {
     if (batch_ < batches_.size()) {
       const Batch& b = batches_[batch_++];
-      Tensor& out = probs_[b.set];
-      model_->ForwardInBatches(sets[b.set]->x.data() + b.first * sample, b.count, b.count,
-                               nn::Mode::kEval, [&](size_t, const Tensor& logits) {
-                                 Tensor p;
-                                 train::Softmax(logits, &p);
-                                 std::copy(p.values().begin(), p.values().end(),
-                                           out.data() + b.first * c);
-                               });
+      PredictProbsInto(*model_, *sets[b.set], b.first, b.count, b.count, &probs_[b.set]);
       if (batch_ == batches_.size()) QF_RETURN_IF_ERROR(StartAttack());
       continue;
     }
