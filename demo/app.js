@@ -354,9 +354,9 @@ async function forgetMyData() {
   const confAfter = await confidences(state.model, state.items);
   renderBeforeAfter(before, receipt.metrics, confBefore, confAfter, receipt);
   renderQmul(receipt);
-  $('receipt').textContent = JSON.stringify(receipt, null, 2);
   $('forget-result').hidden = false;
   await renderLog();
+  showReceipt(receipt, (await state.store.receipts(KEY)).length - 1);
   await renderItems();  // the list's confidences are the model's after the forget
   await renderAccuracy(`Forgot ${receipt.forgotten} item(s) with ${receipt.method} in ${receipt.seconds.toFixed(1)} s.`);
 }
@@ -449,10 +449,45 @@ async function renderLog() {
     : `Receipt chain BROKEN at receipt ${check.brokenAt + 1}: ${check.reason}`;
   const table = $('log');
   table.replaceChildren(element('tr', {}, ...['#', 'when', 'method', 'items', 'model after', 'receipt'].map((t) => element('th', { scope: 'col', textContent: t }))));
-  receipts.forEach((r, i) => table.append(element('tr', {}, ...[
-    String(i + 1), new Date(r.createdAt).toLocaleString(), r.method, String(r.forgotten),
-    `${r.modelAfterSha256.slice(0, 12)}…`, `${r.sha256.slice(0, 12)}…`,
-  ].map((t) => element('td', { textContent: t })))));
+  receipts.forEach((r, i) => {
+    const open = element('button', { type: 'button', className: 'secondary', textContent: 'Open' });
+    open.dataset.index = String(i);
+    open.addEventListener('click', () => showReceipt(r, i));
+    table.append(element('tr', {}, ...[
+      String(i + 1), new Date(r.createdAt).toLocaleString(), r.method, String(r.forgotten),
+      `${r.modelAfterSha256.slice(0, 12)}…`, `${r.sha256.slice(0, 12)}…`,
+    ].map((t) => element('td', { textContent: t })), element('td', {}, open)));
+  });
+}
+
+let receiptUrl = null;  // the object URL of the receipt offered for download
+
+// One receipt as a person reads it: who, what, when, how, the evidence, and whether the
+// forgetting was exact; the whole JSON below it, and a download of that JSON.
+function showReceipt(r, index) {
+  const short = (hash) => `${hash.slice(0, 16)}…`;
+  const m = r.metrics;
+  const rows = [
+    ['Who', `this device: qforget ${r.engine.version} (${r.engine.isa} kernels); nothing was sent anywhere`],
+    ['What', `${r.forgotten} item(s) forgotten; ${r.retained} retain sample(s) used`],
+    ['When', new Date(r.createdAt).toLocaleString()],
+    ['Method', `${METHODS[r.method] ?? r.method} (${r.method}), ${r.epochs.length} epoch(s), ${r.seconds.toFixed(1)} s`],
+    ['Evidence', `model ${short(r.modelBeforeSha256)} → ${short(r.modelAfterSha256)}; items ${short(r.forgetSetSha256)}` +
+      (m ? `; after: FA ${withInterval(m.FA)}, MIA ${m.MIA ? withInterval(m.MIA) : 'not enough samples'}` : '')],
+    ['Exact', r.exact === true ? 'yes: the model was rebuilt without the items' : 'no: approximate unlearning (compare it with retraining in step 3)'],
+    ['Chain', r.previousSha256 ? `follows receipt ${short(r.previousSha256)}` : 'the first of this log'],
+    ['Seal', r.sha256],
+  ];
+  $('receipt-summary').replaceChildren(...rows.flatMap(([term, text]) => [element('dt', { textContent: term }), element('dd', { textContent: text })]));
+  $('receipt-title').textContent = `Receipt ${index + 1}`;
+  const json = JSON.stringify(r, null, 2);
+  $('receipt').textContent = json;
+  if (receiptUrl) URL.revokeObjectURL(receiptUrl);
+  receiptUrl = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
+  $('receipt-download').href = receiptUrl;
+  $('receipt-download').download = `qforget-receipt-${r.sha256.slice(0, 12)}.json`;
+  $('receipt-view').hidden = false;
+  $('receipt-view').dataset.index = String(index);
 }
 
 async function renderAccuracy(prefix) {

@@ -115,6 +115,19 @@ for (const simd of [true, false]) {
       await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
       assert.match(await page.textContent('#status'), /Restored/);
       assert.equal((await page.$$('#log tr')).length, 2, 'the log survived the reload');
+      // Any receipt of the log opens after the reload: a summary to read, the JSON to download.
+      assert.equal(await page.isHidden('#receipt-view'), true);
+      await page.click('#log button[data-index="0"]');
+      await page.waitForSelector('#receipt-view:not([hidden])');
+      const summary = await page.textContent('#receipt-summary');
+      for (const term of ['Who', 'What', 'When', 'Method', 'Evidence', 'Exact', 'Seal']) assert.match(summary, new RegExp(term));
+      assert.match(summary, /Q-MUL .*\(qmul\)/);
+      assert.match(summary, new RegExp(`${ITEMS.length} item\\(s\\) forgotten`));
+      assert.match(summary, /no: approximate unlearning/);
+      assert.match(await page.getAttribute('#receipt-download', 'download'), /^qforget-receipt-[0-9a-f]{12}\.json$/);
+      const downloaded = await page.evaluate(async () => (await fetch(document.querySelector('#receipt-download').href)).json());
+      assert.equal(downloaded.sha256, receipt.sha256, 'the download is the receipt');
+      assert.ok(summary.includes(receipt.sha256));
       assert.equal(await page.getAttribute('#chain', 'data-ok'), 'true');
 
       if (simd) {
