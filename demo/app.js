@@ -411,11 +411,11 @@ function renderBeforeAfter(before, after, confBefore, confAfter, receipt) {
 const personalizeChart = epochChart($('fit-chart'), [
   { label: 'loss', stroke: '#b42318' },
   { label: 'accuracy %', stroke: '#2457c5', scale: 'acc' },
-]);
+], { y: 'training loss', acc: 'training accuracy (%)' });
 const weightsChart = epochChart($('weights-chart'), [
   { label: 'w_f (your items)', stroke: '#b42318' },
   { label: 'w_r (retain set)', stroke: '#2457c5' },
-]);
+], { y: 'gradient weight' });
 
 function renderQmul(receipt) {
   const epochs = receipt.epochs.filter((e) => e.qmul);

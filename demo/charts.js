@@ -2,11 +2,14 @@
 import uPlot from '/node_modules/uplot/dist/uPlot.esm.js';
 
 /**
- * A line chart over epochs in `container`; returns add(epoch, values) and reset().
+ * A line chart over epochs in `container`; returns add(epoch, values) and reset(). The
+ * legend shows the last epoch's values (not "--" until the pointer is over the chart).
  * @param {HTMLElement} container
  * @param {{label: string, stroke: string, scale?: string}[]} series
+ * @param {{y: string, acc?: string}} titles the left axis's title, and the right one's
+ *   (for series on the 'acc' scale)
  */
-export function epochChart(container, series) {
+export function epochChart(container, series, titles) {
   let plot = null;
   let data = [[], ...series.map(() => [])];
   const make = () => {
@@ -16,9 +19,15 @@ export function epochChart(container, series) {
       width,
       height: 200,
       scales: { x: { time: false } },
-      axes: [{ label: 'epoch', incrs: [1, 2, 5, 10] }, { scale: 'y' }, { scale: 'acc', side: 1, grid: { show: false } }],
+      axes: [
+        { label: 'epoch', incrs: [1, 2, 5, 10] },
+        { scale: 'y', label: titles.y },
+        ...(titles.acc ? [{ scale: 'acc', side: 1, grid: { show: false }, label: titles.acc }] : []),
+      ],
       series: [{ label: 'epoch' }, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, scale: s.scale ?? 'y', points: { show: true } }))],
     }, data, container);
+    // uPlot draws axis titles on its canvas; the page names them too (for readers and tests).
+    container.dataset.axisTitles = plot.axes.map((a) => a.label ?? '').join('|');
   };
   return {
     add(epoch, values) {
@@ -26,6 +35,7 @@ export function epochChart(container, series) {
       data[0].push(epoch);
       values.forEach((v, i) => data[i + 1].push(v));
       plot.setData(data);
+      plot.setLegend({ idx: data[0].length - 1 });
     },
     reset() {
       data = [[], ...series.map(() => [])];

@@ -56,6 +56,11 @@ for (const simd of [true, false]) {
       assert.ok(mean(taught) > 80 && mean(taught) > mean(untaught) + 50,
         `personalizing taught the wrong labels: ${mean(untaught).toFixed(1)} % -> ${mean(taught).toFixed(1)} %`);
       assert.ok(await page.$('#fit-chart canvas'), 'the loss/accuracy chart was drawn');
+      // Its legend shows the last epoch's values, and its axes have titles.
+      const legend = await page.$$eval('#fit-chart .u-legend .u-value', (cells) => cells.map((c) => c.textContent));
+      assert.deepEqual(legend[0], '3', `the legend shows the last epoch: ${legend}`);
+      assert.ok(legend.slice(1).every((v) => v !== '--' && Number.isFinite(Number(v))), `values, not "--": ${legend}`);
+      assert.equal(await page.getAttribute('#fit-chart', 'data-axis-titles'), 'epoch|training loss|training accuracy (%)');
 
       // Bad fields are refused next to the field, before any work starts.
       const fieldError = (id) => page.textContent(`label:has(#${id}) .field-error`);
