@@ -353,8 +353,8 @@ async function forgetMyData() {
   }
   const confAfter = await confidences(state.model, state.items);
   renderBeforeAfter(before, receipt.metrics, confBefore, confAfter, receipt);
+  $('forget-result').hidden = false;  // before the chart: uPlot sizes and fills it once visible
   renderQmul(receipt);
-  $('forget-result').hidden = false;
   await renderLog();
   showReceipt(receipt, (await state.store.receipts(KEY)).length - 1);
   await renderItems();  // the list's confidences are the model's after the forget

@@ -10,6 +10,9 @@ import uPlot from '/node_modules/uplot/dist/uPlot.esm.js';
  *   (for series on the 'acc' scale)
  */
 export function epochChart(container, series, titles) {
+  const showLast = (u) => {
+    if (u.data[0].length > 0) u.setLegend({ idx: u.data[0].length - 1 });
+  };
   let plot = null;
   let data = [[], ...series.map(() => [])];
   const make = () => {
@@ -25,6 +28,8 @@ export function epochChart(container, series, titles) {
         ...(titles.acc ? [{ scale: 'acc', side: 1, grid: { show: false }, label: titles.acc }] : []),
       ],
       series: [{ label: 'epoch' }, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, scale: s.scale ?? 'y', points: { show: true } }))],
+      // The legend shows the last epoch once the plot is drawn and whenever data arrives.
+      hooks: { ready: [showLast], setData: [showLast] },
     }, data, container);
     // uPlot draws axis titles on its canvas; the page names them too (for readers and tests).
     container.dataset.axisTitles = plot.axes.map((a) => a.label ?? '').join('|');
@@ -35,7 +40,6 @@ export function epochChart(container, series, titles) {
       data[0].push(epoch);
       values.forEach((v, i) => data[i + 1].push(v));
       plot.setData(data);
-      plot.setLegend({ idx: data[0].length - 1 });
     },
     reset() {
       data = [[], ...series.map(() => [])];

@@ -99,6 +99,8 @@ for (const simd of [true, false]) {
       assert.ok(mia.before < 100, `MIA before forgetting ${mia.before}`);
       assert.match(await page.textContent('#before-after tr[data-metric="FA"] td'), /^100\.0 % \(\d+–100 %, n = \d+\)/, 'FA with its interval and count');
       assert.ok(await page.$('#weights-chart canvas'), "Q-MUL's reweighting was charted");
+      const weightsLegend = await page.$$eval('#weights-chart .u-legend .u-value', (cells) => cells.map((c) => c.textContent));
+      assert.ok(weightsLegend.every((v) => v !== '--'), `the weights' legend has values: ${weightsLegend}`);
       assert.ok((await page.$$('#similar-labels tr')).length > 1, 'the similar labels were listed');
       const receipt = JSON.parse(await page.textContent('#receipt'));
       assert.equal(receipt.method, 'qmul');
