@@ -186,11 +186,13 @@ export class Model {
     }
   }
 
-  // Replaces this model's engine object by one loaded from `bytes` (model.save(true)).
-  #reload(bytes) {
-    const handle = withHeap(this.#module, (heap) => unwrap(this.#module.loadModel(heap.copyIn(bytes), bytes.length)));
-    release(this.#handle);
+  // Replaces this model's engine object by one loaded from `bytes` (model.save(true)) into
+  // `module`: this model's own instance, or a fresh one when the old one crashed.
+  #reload(bytes, module = this.#module) {
+    const handle = withHeap(module, (heap) => unwrap(module.loadModel(heap.copyIn(bytes), bytes.length)));
+    (this.#module.qforgetLost ? abandon : release)(this.#handle);
     this.#handle = adopt(handle);
+    this.#module = module;
   }
 
   /**
@@ -309,11 +311,7 @@ export class Model {
     const reported = engineCrashed(module, error);
     if (!(error instanceof WebAssembly.RuntimeError) || !this.#handle || !module.qforgetRelaunch) return reported;
     try {
-      const fresh = await module.qforgetRelaunch();
-      const handle = withHeap(fresh, (heap) => unwrap(fresh.loadModel(heap.copyIn(before), before.length)));
-      abandon(this.#handle);
-      this.#handle = adopt(handle);
-      this.#module = fresh;
+      this.#reload(before, await module.qforgetRelaunch());
     } catch {
       return reported;
     }

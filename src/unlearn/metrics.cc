@@ -108,10 +108,8 @@ Status MetricsSession::Step(size_t max_units) {
       continue;
     }
     attack_->Step(kSvmStepsPerUnit);
-    svm_steps_ = attack_->done() ? svm_steps_ : attack_->svm_steps();
     if (attack_->done()) {
       metrics_.mia = attack_->result();
-      attack_.reset();
       done_ = true;
     }
   }

@@ -58,7 +58,7 @@ class MetricsSession {
   // Evaluation batches: done so far and in all; then the attack's SMO steps so far.
   size_t batches_done() const { return batch_; }
   size_t batches_total() const { return batches_.size(); }
-  size_t svm_steps() const { return svm_steps_; }
+  size_t svm_steps() const { return attack_ ? attack_->svm_steps() : 0; }
   // Requires done().
   const Metrics& result() const;
   // Softmax rows of the model on the forget set (for MeanJsDivergence).
@@ -76,8 +76,8 @@ class MetricsSession {
     size_t set, first, count;
   };
   std::vector<Batch> batches_;
-  size_t batch_ = 0, svm_steps_ = 0;
-  std::unique_ptr<MiaSession> attack_;
+  size_t batch_ = 0;
+  std::unique_ptr<MiaSession> attack_;  // from the end of the forward passes on
   Metrics metrics_;
   bool done_ = false;
 };

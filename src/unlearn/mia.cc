@@ -164,6 +164,7 @@ StatusOr<std::unique_ptr<MiaSession>> MiaSession::Start(MiaInputs in) {
 void MiaSession::Step(size_t max_svm_steps) {
   if (done()) return;
   solver_->Step(max_svm_steps);
+  svm_steps_ = solver_->iterations();
   if (!solver_->done()) return;
 
   const RbfSvm svm = solver_->Finish();
@@ -194,8 +195,6 @@ void MiaSession::Step(size_t max_svm_steps) {
 }
 
 bool MiaSession::done() const { return !solver_; }
-
-size_t MiaSession::svm_steps() const { return solver_ ? solver_->iterations() : 0; }
 
 const MiaResult& MiaSession::result() const {
   QF_CHECK(done());

@@ -106,7 +106,7 @@ class MiaSession {
   // Up to max_svm_steps SMO steps; scores the forget set when the SVM is done.
   void Step(size_t max_svm_steps);
   bool done() const;
-  size_t svm_steps() const;  // taken so far (0 once done)
+  size_t svm_steps() const { return svm_steps_; }  // taken so far
   const MiaResult& result() const;  // requires done()
 
  private:
@@ -115,6 +115,7 @@ class MiaSession {
   std::vector<int> labels_;            // the attack's training labels, members first
   std::vector<float> forget_;
   size_t num_features_ = 1;
+  size_t svm_steps_ = 0;
   MiaResult result_;
 };
 
