@@ -169,6 +169,13 @@ val ResolveScenario(uintptr_t labels, size_t n, const std::string& spec, size_t 
   return Value(out);
 }
 
+// The number of samples a forget would put through the model.
+val PlannedForgetSamples(const std::string& options, size_t forget, size_t retain) {
+  auto samples = qf::api::PlannedForgetSamples(options, forget, retain);
+  if (!samples.ok()) return Error(samples.status());
+  return Value(val(double(samples.value())));
+}
+
 // {dims: number[], data: Uint8Array (a copy)}.
 val ParseIdx(uintptr_t bytes, size_t size) {
   auto idx = qf::api::ParseIdxBytes(Ptr<const uint8_t>(bytes), size);
@@ -212,6 +219,7 @@ EMSCRIPTEN_BINDINGS(qforget) {
   emscripten::function("parseIdx", &ParseIdx);
   emscripten::function("loadModel", &LoadModel);
   emscripten::function("resolveScenario", &ResolveScenario);
+  emscripten::function("plannedForgetSamples", &PlannedForgetSamples);
   emscripten::function("memoryStats", &MemoryStats);
   emscripten::function("setMemoryLimit", &SetMemoryLimit);
   emscripten::class_<qf::api::ModelHandle>("ModelHandle")

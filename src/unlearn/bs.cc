@@ -36,6 +36,10 @@ class BoundaryShrink : public PhasedMethod {
  public:
   const char* name() const override { return "bs"; }
   bool uses_retain() const override { return false; }
+  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
+                                         size_t) const override {
+    return forget + uint64_t(o.epochs) * forget;  // the relabelling scan, then training
+  }
 
   Status Begin(MethodContext& ctx) override {
     labels_.assign(ctx.forget->y.begin(), ctx.forget->y.end());

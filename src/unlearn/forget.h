@@ -35,6 +35,8 @@ class ForgetSession {
   Status Step(size_t max_batches, std::vector<EpochReport>* reports);
   bool done() const { return !failed_ && method_->done(); }
   const char* method() const { return method_->name(); }
+  // Samples put through the model so far (see Method::PlannedSamples).
+  uint64_t samples_run() const { return method_->samples_run(); }
 
   // The unlearned model, once done(); the session is spent afterwards.
   std::unique_ptr<nn::Model> TakeResult();

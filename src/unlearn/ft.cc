@@ -16,6 +16,11 @@ class FineTune : public PhasedMethod {
  public:
   const char* name() const override { return "ft"; }
 
+  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t,
+                                         size_t retain) const override {
+    return uint64_t(o.epochs) * retain;
+  }
+
  protected:
   Status PlanEpoch(MethodContext& ctx, int, std::vector<Phase>* phases) override {
     meter_.Reset();

@@ -8,6 +8,10 @@ class GradientAscent : public PhasedMethod {
  public:
   const char* name() const override { return "ga"; }
   bool uses_retain() const override { return false; }
+  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
+                                         size_t) const override {
+    return uint64_t(o.epochs) * forget;
+  }
 
  protected:
   Status PlanEpoch(MethodContext& ctx, int, std::vector<Phase>* phases) override {

@@ -15,6 +15,10 @@ namespace {
 class L1Sparse : public PhasedMethod {
  public:
   const char* name() const override { return "l1sparse"; }
+  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t,
+                                         size_t retain) const override {
+    return uint64_t(o.epochs) * retain;
+  }
 
  protected:
   Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) override {

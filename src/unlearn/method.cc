@@ -166,6 +166,7 @@ Status PhasedMethod::Begin(MethodContext& ctx) {
   epochs_ = ctx.options.epochs;
   epoch_ = 0;
   planned_ = false;
+  samples_run_ = 0;
   return OkStatus();
 }
 
@@ -188,6 +189,7 @@ Status PhasedMethod::Step(MethodContext& ctx, size_t max_batches,
       Phase& phase = phases_[phase_];
       if (batch_ < phase.batches.size()) {
         QF_RETURN_IF_ERROR(phase.run(ctx, phase.batches[batch_], lr));
+        samples_run_ += phase.batches[batch_].size();
         batch_++;
         ran++;
       } else {

@@ -90,6 +90,17 @@ class Method {
   virtual Status Step(MethodContext& ctx, size_t max_batches,
                       std::vector<EpochReport>* reports) = 0;
   virtual bool done() const = 0;
+
+  // Its cost before it runs: how many samples it will put through the model (each a
+  // forward and, except in the forget-set scans, a backward pass) with `options` on
+  // `forget` and `retain` samples; the unit a fit's cost is counted in too (samples x
+  // epochs), so `auto` can weigh rewinding against this method. nullopt where unknown.
+  virtual std::optional<uint64_t> PlannedSamples(const UnlearnOptions& /*options*/,
+                                                 size_t /*forget*/, size_t /*retain*/) const {
+    return std::nullopt;
+  }
+  // How many samples it has put through the model so far (what PlannedSamples predicts).
+  virtual uint64_t samples_run() const { return 0; }
 };
 
 // The method called `name` (SPEC §4), or InvalidArgument listing the known ones.
@@ -147,6 +158,7 @@ class PhasedMethod : public Method {
   Status Begin(MethodContext& ctx) override;
   Status Step(MethodContext& ctx, size_t max_batches, std::vector<EpochReport>* reports) override;
   bool done() const override { return epoch_ >= epochs_; }
+  uint64_t samples_run() const override { return samples_run_; }
 
   // A phase taking one cross-entropy step per batch (sign -1: gradient ascent), forget
   // samples labelled by `forget_label` (null: their true labels), losses into `meter`.
@@ -173,6 +185,7 @@ class PhasedMethod : public Method {
   size_t phase_ = 0, batch_ = 0;
   bool planned_ = false;
   double seconds_ = 0;
+  uint64_t samples_run_ = 0;
 };
 
 }  // namespace qf::unlearn

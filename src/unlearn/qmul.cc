@@ -12,6 +12,7 @@
 //     ("sequential").
 // The gradient scans run training-mode forwards (BatchNorm uses batch statistics and
 // updates its running averages, as a training step would), without updating weights.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -25,6 +26,16 @@ namespace {
 class Qmul : public PhasedMethod {
  public:
   const char* name() const override { return "qmul"; }
+  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
+                                         size_t retain) const override {
+    // Per epoch: the similar-label and the forget-gradient scans, the retain-gradient
+    // scan (capped at qmul_retain_scan_batches batches), the weighted pass over both sets.
+    uint64_t retain_scan = retain;
+    if (o.qmul_retain_scan_batches > 0) {
+      retain_scan = std::min<uint64_t>(retain, uint64_t(o.qmul_retain_scan_batches) * o.batch_size);
+    }
+    return uint64_t(o.epochs) * (3 * uint64_t(forget) + retain_scan + retain);
+  }
 
   Status Begin(MethodContext& ctx) override {
     labels_.assign(ctx.forget->size(), 0);

@@ -9,6 +9,10 @@ namespace {
 class RandomLabels : public PhasedMethod {
  public:
   const char* name() const override { return "rl"; }
+  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
+                                         size_t retain) const override {
+    return uint64_t(o.epochs) * (forget + retain);
+  }
 
   Status Begin(MethodContext& ctx) override {
     labels_.resize(ctx.forget->size());

@@ -88,6 +88,10 @@ namespace {
 class Salun : public PhasedMethod {
  public:
   const char* name() const override { return "salun"; }
+  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
+                                         size_t retain) const override {
+    return forget + uint64_t(o.epochs) * (forget + retain);  // the saliency scan, then rl
+  }
 
   Status Begin(MethodContext& ctx) override {
     labels_.resize(ctx.forget->size());

@@ -44,6 +44,55 @@ TEST_CASE("every method runs on a copy and reports each epoch", "[unlearn]") {
   }
 }
 
+// A method's cost before it runs is what it then puts through the model (the unit `auto`
+// weighs a rewind in): for every method that states one, in each configuration that
+// changes it (epochs, batch size not dividing the sets, Q-MUL's scan cap and modes).
+TEST_CASE("a method's planned samples are the samples it runs", "[unlearn]") {
+  Fixture f = TrainedClassForget();
+  // 63 forget and 477 retain samples: no batch size below divides them.
+  REQUIRE(f.forget.size() == 63);
+  REQUIRE(f.retain.size() == 477);
+  struct Case {
+    std::string method;
+    int epochs;
+    size_t batch;
+    size_t scan_batches;  // qmul
+    std::string mode;     // qmul
+  };
+  const std::vector<Case> cases = {
+      {"retrain", 2, 64, 0, "mixed"}, {"ft", 2, 100, 0, "mixed"},   {"ga", 3, 64, 0, "mixed"},
+      {"rl", 2, 64, 0, "mixed"},      {"l1sparse", 1, 64, 0, "mixed"}, {"salun", 2, 64, 0, "mixed"},
+      {"bs", 2, 64, 0, "mixed"},      {"qmul", 2, 64, 0, "mixed"},  {"qmul", 2, 100, 3, "mixed"},
+      {"qmul", 1, 64, 100, "sequential"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.method << " epochs " << c.epochs << " batch " << c.batch << " scan " << c.scan_batches);
+    ForgetRequest request{f.forget, f.retain, c.method, {}};
+    request.options.epochs = c.epochs;
+    request.options.batch_size = c.batch;
+    request.options.qmul_retain_scan_batches = c.scan_batches;
+    request.options.qmul_mode = c.mode;
+    auto method = MakeMethod(c.method);
+    REQUIRE(method.ok());
+    const std::optional<uint64_t> planned =
+        method.value()->PlannedSamples(request.options, f.forget.size(), f.retain.size());
+    REQUIRE(planned.has_value());
+    auto session = ForgetSession::Start(*f.model, request);
+    REQUIRE(session.ok());
+    std::vector<EpochReport> reports;
+    while (!session.value()->done()) REQUIRE(session.value()->Step(5, &reports).ok());
+    CHECK(session.value()->samples_run() == *planned);
+  }
+  // Q-MUL with its scan capped at 3 batches of 100 scans 300 retain samples, not 480.
+  UnlearnOptions capped;
+  capped.epochs = 1;
+  capped.batch_size = 100;
+  capped.qmul_retain_scan_batches = 3;
+  CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480) == 3 * 60 + 300 + 480);
+  // oeu draws retain batches inside its steps: no cost is claimed for it.
+  CHECK_FALSE(MakeMethod("oeu").value()->PlannedSamples(UnlearnOptions(), 60, 480).has_value());
+}
+
 TEST_CASE("class-wise forgetting drops forget accuracy and keeps retain accuracy", "[unlearn]") {
   Fixture f = TrainedClassForget();
   REQUIRE(train::Evaluate(*f.model, f.forget).accuracy > 0.9f);
