@@ -94,7 +94,16 @@ export interface ForgetOptions extends TrainingOptions {
   heldOutRetain?: Dataset;
   /** The last receipt of this model's log: the new receipt chains to it. */
   previousReceipt?: ForgetReceipt | null;
-  method?: Method;
+  /**
+   * `rewind` forgets exactly: back to the newest checkpoint before every sample of the set,
+   * then the fits recorded since replayed without them (see Model.checkpoint). `auto`
+   * rewinds when that costs at most `budget` times Q-MUL, and otherwise runs Q-MUL.
+   */
+  method?: Method | 'rewind' | 'auto';
+  /** rewind, auto: the training data the recorded fits are replayed on (samples matched by SHA-256; it may hold more). */
+  data?: Dataset;
+  /** auto: the most a rewind may cost as a fraction of Q-MUL's planned samples (default 1). */
+  budget?: number;
   qmulMode?: 'mixed' | 'sequential';
   qmulRetainScanBatches?: number;
   /** l1sparse: the L1 weight at the first epoch, decaying linearly to 0 (default 5e-4). */
@@ -108,6 +117,9 @@ export interface ForgetOptions extends TrainingOptions {
 }
 
 export interface ForgetEpoch {
+  /** rewind: which recorded fit is replayed (1-based), of how many. */
+  fit?: number;
+  fits?: number;
   epoch: number;
   lr: number;
   seconds: number;
@@ -126,7 +138,17 @@ export interface ForgetReceipt {
   engine: { version: string; isa: string };
   /** ISO 8601 time the receipt was sealed. */
   createdAt: string;
-  method: Method;
+  method: Method | 'rewind';
+  /** True for a rewind: the model is the one the recorded fits give without the samples. */
+  exact: boolean;
+  /** rewind: the checkpoint gone back to and each fit replayed (samples kept, removed, epochs). */
+  rewind?: {
+    checkpointSha256: string;
+    checkpointCreatedAt: string;
+    fits: { samples: number; removed: number; epochs: number }[];
+  };
+  /** method 'auto': what it chose and why; costs in samples put through the model. */
+  auto?: { chose: 'rewind' | 'qmul'; reason: string; budget: number; rewindSamples?: number; qmulSamples?: number };
   /** The options given, without the datasets and callbacks. */
   options: Record<string, unknown>;
   forgotten: number;
@@ -214,8 +236,30 @@ export class Model {
   forget(forgetSet: Dataset, options: ForgetOptions): Promise<ForgetReceipt>;
   /** The model file's bytes; `shadow: false` keeps only the deployed integer model. */
   save(options?: { shadow?: boolean }): Uint8Array;
+  /** Marks the weights now as a point forget({method: 'rewind'}) can go back to; from the first checkpoint on, fits and forgets are recorded in the model's ledger. */
+  checkpoint(): Promise<Checkpoint>;
+  /** The ledger since the first checkpoint (sample SHA-256s, never their content). */
+  history(): TrainingHistory;
+  /** Gives the model a ledger history() returned (it must end at this model), or none. */
+  restoreHistory(history: TrainingHistory | null): Promise<void>;
   dispose(): void;
   [Symbol.dispose](): void;
+}
+
+export interface Checkpoint {
+  index: number;
+  modelSha256: string;
+  createdAt: string;
+}
+
+/** A model's ledger: what model.history() returns and restoreHistory() takes back. */
+export interface TrainingHistory {
+  format: 'qforget-history/1';
+  events: (
+    | { type: 'checkpoint'; createdAt: string; modelSha256: string; bytes: Uint8Array }
+    | { type: 'fit'; createdAt: string; samples: string[]; options: Omit<FitOptions, 'onProgress' | 'signal'>; epochs: number; modelAfterSha256: string }
+    | { type: 'forget'; createdAt: string; method: string; exact: boolean; forgotten: string[]; modelAfterSha256: string }
+  )[];
 }
 
 /** From qf.kernels.packMatrixS8() (a type only: the class is not exported). */

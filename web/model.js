@@ -4,6 +4,7 @@
 import { QforgetError, checkArray, checkOptions, engineCrashed, guardMethods, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { abandon, adopt, release } from './handles.js';
+import { Ledger, gatherByHash, sampleHashes } from './ledger.js';
 import { datasetSha256, previousHash, sealReceipt, sha256 } from './receipts.js';
 
 /** Batches trained per step of fit() between chances to report and cancel. */
@@ -76,6 +77,7 @@ export class Model {
   #module;
   #handle;
   #busy = null;  // what the model is busy with: 'training' (fit, forget), 'being measured'
+  #ledger = new Ledger();  // checkpoints and what was trained and forgotten since (ledger.js)
 
   static {
     handleOf = (model) => model.#live();
@@ -86,7 +88,7 @@ export class Model {
       model.#busy = 'being measured';
       return () => { model.#busy = null; };
     };
-    guardMethods(Model, ['describe', 'predict', 'evaluate', 'fit', 'forget', 'save'], (model) => model.#module);
+    guardMethods(Model, ['describe', 'predict', 'evaluate', 'fit', 'forget', 'save', 'checkpoint', 'history', 'restoreHistory'], (model) => model.#module);
   }
 
   constructor(module, handle) {
@@ -143,6 +145,7 @@ export class Model {
    * Trains on a dataset. Resolves to the per-epoch history. Atomic, as forget is: when it
    * rejects (ABORTED when `signal` fires or the model is disposed, FAILED_PRECONDITION when
    * training diverges, any other error) the model is exactly as it was before the call.
+   * After a checkpoint(), the fit is recorded in the model's ledger (see history()).
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} ds
    * @param {object} [options] epochs, batchSize, lr, optimizer, momentum, nesterov,
    *   weightDecay, schedule, clipNorm, augment, seed, onProgress(epochStats), signal
@@ -158,22 +161,16 @@ export class Model {
     let session = null;
     let restore = false;
     this.#busy = 'training';
-    const history = [];
     try {
-      session = adopt(withHeap(module, (heap) =>
-        unwrap(handle.startFit(heapDataset(heap, ds), JSON.stringify(engineOptions))),
-      ));
-      for (;;) {
-        const { done, epoch } = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
-        if (epoch) {
-          history.push(epoch);
-          onProgress?.(epoch);
-        }
-        if (done) return history;
-        await nextTask();
-        if (signal?.aborted) throw new QforgetError('ABORTED', `fit was aborted after ${history.length} epoch(s); the model is unchanged`);
-        this.#ensureNotDisposed('fit');
+      const samples = this.#ledger.recording ? await sampleHashes(ds) : null;
+      if (signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
+      this.#ensureNotDisposed('fit');
+      session = this.#startFit(handle, ds, engineOptions);
+      const history = await this.#runFit(session, 'fit', onProgress, signal);
+      if (samples) {
+        this.#ledger.addFit({ samples, options: engineOptions, epochs: history.length, modelAfterSha256: await sha256(unwrap(handle.save(true))) });
       }
+      return history;
     } catch (error) {
       // The engine restores a diverged model itself; the rest is put back below, once the
       // session (which trains this model in place) is gone.
@@ -182,6 +179,77 @@ export class Model {
     } finally {
       if (session) (module.qforgetLost ? abandon : release)(session);
       if (restore && this.#handle && !this.#module.qforgetLost && this.#module === module) this.#reload(before);
+      this.#busy = null;
+    }
+  }
+
+  // A session that trains `handle` (this model's, or a rewind's working copy) in place.
+  #startFit(handle, ds, engineOptions) {
+    return adopt(withHeap(this.#module, (heap) =>
+      unwrap(handle.startFit(heapDataset(heap, ds), JSON.stringify(engineOptions)))));
+  }
+
+  // Runs a fit session to its end a few batches per task, reporting each epoch's stats;
+  // ABORTED when `signal` fires or this model is disposed. Resolves to the epochs' stats.
+  async #runFit(session, what, onEpoch, signal) {
+    const history = [];
+    for (;;) {
+      const { done, epoch } = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
+      if (epoch) {
+        history.push(epoch);
+        onEpoch?.(epoch);
+      }
+      if (done) return history;
+      await nextTask();
+      if (signal?.aborted) throw new QforgetError('ABORTED', `${what} was aborted after ${history.length} epoch(s); the model is unchanged`);
+      this.#ensureNotDisposed(what);
+    }
+  }
+
+  /**
+   * Marks the model's weights now as a point a rewind can go back to: keeps its bytes (in
+   * memory; qforget/storage keeps them with the model) and, from now on, records every fit
+   * and forget in the model's ledger. Take it before the fits whose samples may have to be
+   * forgotten (on a base model, before personalizing it): forget({method: 'rewind'}) then
+   * forgets them exactly. Samples the model saw before its first checkpoint are not in
+   * the ledger and cannot be rewound.
+   * @returns {Promise<{index: number, modelSha256: string, createdAt: string}>}
+   */
+  async checkpoint() {
+    const handle = this.#live();
+    this.#idle('checkpoint');
+    this.#busy = 'checkpointing';
+    try {
+      const bytes = unwrap(handle.save(true));
+      return this.#ledger.addCheckpoint(bytes, await sha256(bytes));
+    } finally {
+      this.#busy = null;
+    }
+  }
+
+  /**
+   * The model's ledger since its first checkpoint, oldest first (ledger.js): checkpoints
+   * (with their bytes), fits (their samples' SHA-256s in order, options, epochs) and
+   * forgets (the samples' SHA-256s). Never sample content. restoreHistory takes it back.
+   * @returns {{format: string, events: object[]}}
+   */
+  history() {
+    this.#live();
+    return this.#ledger.export();
+  }
+
+  /**
+   * Gives the model a ledger history() returned (as qforget/storage does when it loads a
+   * model), or none (`null`). Refused when the history does not end at this model
+   * (FAILED_PRECONDITION), is malformed (INVALID_ARGUMENT) or damaged (DATA_LOSS).
+   */
+  async restoreHistory(history) {
+    const handle = this.#live();
+    this.#idle('restore a history');
+    this.#busy = 'restoring its history';
+    try {
+      this.#ledger = history === null ? new Ledger() : await Ledger.restore(history, await sha256(unwrap(handle.save(true))));
+    } finally {
       this.#busy = null;
     }
   }
@@ -200,16 +268,27 @@ export class Model {
    * Atomic: the method works on a copy and the model changes only when it finishes; an
    * error or an abort leaves it exactly as it was. At the end the float shadow weights
    * are set to the integer weights' values, so nothing forgotten survives below the grid.
+   *
+   * Method 'rewind' forgets exactly: it loads the newest checkpoint that predates every
+   * sample of the set and replays the fits recorded since, with their own options, without
+   * those samples (nor any a later forget removed); `data` must hold every other sample
+   * they trained on (it may hold more; samples are matched by SHA-256). It refuses with
+   * NOT_FOUND when a sample is in no recorded fit and FAILED_PRECONDITION when `data`
+   * lacks one. Method 'auto' rewinds when that costs at most `budget` (default 1) times
+   * what Q-MUL would (both counted as samples put through the model) and otherwise runs
+   * Q-MUL with the other options; the receipt's `auto` says which and why.
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} forgetSet
    * @param {object} options retain (the training data that stays, or a sample of it; every
-   *   method but ga and bs requires it),
+   *   method but ga, bs and rewind requires it),
+   *   data (rewind and auto: the training data to replay),
+   *   budget (auto: the rewind's cost as a fraction of Q-MUL's, at most),
    *   test (optional: a held-out set; the receipt then carries the metrics),
    *   heldOutRetain (optional, with test: retain samples the method does not train on;
    *   RA and the attack's members are measured on them, `metrics.retainSet` says which),
    *   previousReceipt (optional: the last receipt of this model's log, to chain to),
-   *   method ('qmul' | 'ft' | 'ga' | 'rl' | ...), epochs, batchSize, lr, optimizer,
-   *   momentum, nesterov, weightDecay, schedule, seed, qmulMode, qmulRetainScanBatches,
-   *   l1Alpha, salunRatio, bsEpsilon, onProgress(epochReport), signal
+   *   method ('qmul' | 'ft' | 'ga' | 'rl' | ... | 'rewind' | 'auto'), epochs, batchSize,
+   *   lr, optimizer, momentum, nesterov, weightDecay, schedule, seed, qmulMode,
+   *   qmulRetainScanBatches, l1Alpha, salunRatio, bsEpsilon, onProgress(epochReport), signal
    * @returns {Promise<object>} the receipt (see receipts.js and SPEC §5)
    */
   async forget(forgetSet, options = {}) {
@@ -217,37 +296,162 @@ export class Model {
     this.#idle('forget');
     checkDataset('forgetSet', forgetSet);
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
-    const { retain: givenRetain, test, heldOutRetain, previousReceipt, ...rest } = engineOptions;
+    const { retain: givenRetain, test, heldOutRetain, previousReceipt, data, budget: givenBudget, ...rest } = engineOptions;
+    const { method } = rest;
+    const rewind = method === 'rewind' || method === 'auto';
+    if (!rewind && data !== undefined) throw invalid("options.data is the training data a rewind replays: it goes with method 'rewind' or 'auto'");
+    if (method !== 'auto' && givenBudget !== undefined) throw invalid("options.budget goes with method 'auto'");
+    if (method === 'rewind') {
+      if (data === undefined) throw invalid("method 'rewind' replays the recorded fits: give their training data as options.data");
+      const [extra] = Object.keys(rest).filter((k) => k !== 'method');
+      if (givenRetain !== undefined || extra !== undefined) {
+        throw invalid(`options.${givenRetain !== undefined ? 'retain' : extra} does not apply to method 'rewind': it replays the recorded fits with their own options (the data to replay is options.data)`);
+      }
+    }
+    const budget = givenBudget ?? 1;
+    if (typeof budget !== 'number' || !Number.isFinite(budget) || budget < 0) throw invalid(`options.budget must be a finite number >= 0, got ${String(givenBudget)}`);
     // Methods that never look at D_r (ga, bs) run without it; the engine refuses the others.
     const retain = givenRetain === undefined ? emptyDataset(this.inputShape) : checkDataset('options.retain', givenRetain);
     if (heldOutRetain !== undefined && test === undefined) throw invalid('options.heldOutRetain is for the metrics: give options.test too');
-    if (test !== undefined && givenRetain === undefined && heldOutRetain === undefined) {
+    if (test !== undefined && givenRetain === undefined && heldOutRetain === undefined && data === undefined) {
       throw invalid('options.test needs options.retain or options.heldOutRetain: RA and the membership attack are measured on retain data');
     }
-    for (const [name, ds] of [['options.test', test], ['options.heldOutRetain', heldOutRetain]]) {
-      if (ds === undefined) continue;
-      checkDataset(name, ds);
-      withHeap(this.#module, (heap) => unwrap(handle.checkDataset(heapDataset(heap, ds), name)));
+    for (const [name, ds] of [['options.test', test], ['options.heldOutRetain', heldOutRetain], ['options.data', data]]) {
+      if (ds !== undefined) withHeap(this.#module, (heap) => unwrap(handle.checkDataset(heapDataset(heap, checkDataset(name, ds)), name)));
     }
-    // RA and the attack's members: on retain samples the method did not fit to, if given.
-    const metricsRetain = heldOutRetain ?? retain;
     const previousSha256 = previousHash(previousReceipt);
     if (signal?.aborted) throw new QforgetError('ABORTED', 'forget was aborted before it started; the model is unchanged');
-    const aborted = (epochs) => new QforgetError('ABORTED', `forget was aborted after ${epochs} epoch(s); the model is unchanged`);
 
     const module = this.#module;
     const before = unwrap(handle.save(true));
     this.#busy = 'training';
+    try {
+      const [forgetSetSha256, modelBeforeSha256, forgotten] = await Promise.all([
+        datasetSha256(forgetSet), sha256(before), rewind || this.#ledger.recording ? sampleHashes(forgetSet) : null,
+      ]);
+      this.#checkGoing(signal, 0);
+      const request = { forgetSet, test, heldOutRetain, signal, onProgress, forgotten };
+      const common = { forgetSetSha256, modelBeforeSha256, previousSha256 };
+      let replay = null;
+      let auto;
+      if (rewind) {
+        const choice = await this.#chooseRewind(request, data, retain, method === 'auto' ? { ...rest, method: 'qmul' } : null, budget);
+        this.#checkGoing(signal, 0);
+        ({ replay, auto } = choice);
+      }
+      if (replay) return await this.#rewind(handle, request, replay, { ...common, auto, retainSetSha256: await datasetSha256(data) });
+      const approximate = method === 'auto' ? { ...rest, method: 'qmul' } : rest;
+      return await this.#approximate(handle, request, retain, approximate, { ...common, auto, retainSetSha256: await datasetSha256(retain) });
+    } catch (error) {
+      throw await this.#survive(module, error, before, 'forget');
+    } finally {
+      this.#busy = null;
+    }
+  }
+
+  // Between steps of a forget: ABORTED when `signal` fired or the model was disposed.
+  #checkGoing(signal, epochs) {
+    if (signal?.aborted) throw new QforgetError('ABORTED', `forget was aborted after ${epochs} epoch(s); the model is unchanged`);
+    this.#ensureNotDisposed('forget');
+  }
+
+  // Whether forget({method: 'rewind' | 'auto'}) rewinds. Rewind (approximate null): the
+  // replay, or the ledger's refusal. Auto: the replay when it is possible and within the
+  // budget, else null and why; in both cases `auto` for the receipt.
+  async #chooseRewind({ forgotten }, data, retain, approximate, budget) {
+    let replay;
+    try {
+      replay = await this.#planReplay(forgotten, data);
+    } catch (error) {
+      if (!approximate || !(error instanceof QforgetError)) throw error;
+      return { replay: null, auto: { chose: 'qmul', reason: `no rewind: ${error.message}`, budget } };
+    }
+    if (!approximate) return { replay };
+    const rewindSamples = replay.fits.reduce((sum, f) => sum + f.dataset.shape[0] * f.epochs, 0);
+    const qmulSamples = unwrap(this.#module.plannedForgetSamples(JSON.stringify(approximate), forgotten.length, retain.shape[0]));
+    const cheap = rewindSamples <= budget * qmulSamples;
+    const auto = {
+      chose: cheap ? 'rewind' : 'qmul', budget, rewindSamples, qmulSamples,
+      reason: `a rewind replays ${rewindSamples} sample(s), Q-MUL would run ${qmulSamples}: ${cheap ? 'within' : 'over'} the budget of ${budget} × Q-MUL`,
+    };
+    return { replay: cheap ? replay : null, auto };
+  }
+
+  // The rewind that forgets the samples `forgotten` (hashes): the ledger's plan with each
+  // fit's data gathered from `data`. FAILED_PRECONDITION when `data` lacks a sample.
+  async #planReplay(forgotten, data) {
+    if (data === undefined) throw new QforgetError('FAILED_PRECONDITION', 'options.data (the training data to replay) was not given');
+    const plan = this.#ledger.plan(forgotten);
+    const hashes = await sampleHashes(data);
+    const fits = plan.fits.map((fit, i) => {
+      const { dataset, missing } = gatherByHash(data, hashes, fit.samples);
+      if (missing > 0) {
+        throw new QforgetError('FAILED_PRECONDITION', `options.data lacks ${missing} of the ${fit.samples.length} sample(s) recorded fit ${i + 1} of ${plan.fits.length} since the checkpoint trained on (and must train on again)`);
+      }
+      return { ...fit, dataset };
+    });
+    return { ...plan, fits };
+  }
+
+  // forget by rewind: the checkpoint loaded into a working copy, the fits replayed on it,
+  // measured, and swapped in at the end; until then this model is untouched.
+  async #rewind(handle, { forgetSet, test, heldOutRetain, signal, onProgress, forgotten }, replay, common) {
+    const module = this.#module;
+    const started = performance.now();
+    let working = adopt(withHeap(module, (heap) => unwrap(module.loadModel(heap.copyIn(replay.checkpoint.bytes), replay.checkpoint.bytes.length))));
+    try {
+      const epochs = [];
+      const replayed = [];
+      for (const [i, fit] of replay.fits.entries()) {
+        if (fit.dataset.shape[0] === 0) continue;  // every sample of it forgotten
+        const session = this.#startFit(working, fit.dataset, fit.options);
+        try {
+          const tag = (epoch) => ({ ...epoch, fit: i + 1, fits: replay.fits.length });
+          const history = await this.#runFit(session, 'forget', (epoch) => {
+            epochs.push(tag(epoch));
+            onProgress?.(tag(epoch));
+          }, signal);
+          replayed.push({ samples: fit.samples, options: fit.options, epochs: history.length, modelAfterSha256: await sha256(unwrap(working.save(true))) });
+        } finally {
+          (module.qforgetLost ? abandon : release)(session);
+        }
+      }
+      const seconds = (performance.now() - started) / 1000;
+      // Without held-out samples, RA is measured on the last fit replayed.
+      const trainedOn = replay.fits.filter((f) => f.dataset.shape[0] > 0).at(-1)?.dataset ?? emptyDataset(this.inputShape);
+      const metrics = await this.#measure(working, forgetSet, heldOutRetain ?? trainedOn, test, heldOutRetain, signal);
+      const modelAfterSha256 = await sha256(unwrap(working.save(true)));
+      const receipt = await this.#seal({
+        ...common, method: 'rewind', options: { method: common.auto ? 'auto' : 'rewind' }, exact: true,
+        forgotten: forgetSet.shape[0],
+        retained: replay.fits.reduce((sum, f) => sum + f.dataset.shape[0], 0),
+        modelAfterSha256, metrics, epochs, seconds,
+        rewind: {
+          checkpointSha256: replay.checkpoint.modelSha256,
+          checkpointCreatedAt: replay.checkpoint.createdAt,
+          fits: replay.fits.map((f) => ({ samples: f.dataset.shape[0], removed: f.removed, epochs: f.epochs })),
+        },
+      });
+      this.#ensureNotDisposed('forget');
+      // The swap: nothing below can fail.
+      (module.qforgetLost ? abandon : release)(handle);
+      this.#handle = working;
+      working = null;
+      this.#ledger.rewound(replay, replayed, { method: 'rewind', exact: true, forgotten, modelAfterSha256 });
+      return receipt;
+    } finally {
+      if (working) (module.qforgetLost ? abandon : release)(working);
+    }
+  }
+
+  // forget by an approximate method, on a copy the engine swaps in at the end.
+  async #approximate(handle, { forgetSet, test, heldOutRetain, signal, onProgress, forgotten }, retain, engineOptions, common) {
+    const module = this.#module;
     let session = null;
     try {
-      const [forgetSetSha256, retainSetSha256, modelBeforeSha256] = await Promise.all([
-        datasetSha256(forgetSet), datasetSha256(retain), sha256(before),
-      ]);
-      if (signal?.aborted) throw aborted(0);
-      this.#ensureNotDisposed('forget');
       const started = performance.now();
-      session = adopt(withHeap(this.#module, (heap) =>
-        unwrap(handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), JSON.stringify(rest))),
+      session = adopt(withHeap(module, (heap) =>
+        unwrap(handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), JSON.stringify(engineOptions))),
       ));
       const epochs = [];
       for (;;) {
@@ -258,49 +462,54 @@ export class Model {
         }
         if (step.done) break;
         await nextTask();
-        if (signal?.aborted) throw aborted(epochs.length);
-        this.#ensureNotDisposed('forget');
+        this.#checkGoing(signal, epochs.length);
       }
       unwrap(handle.commitForget(session));
       const seconds = (performance.now() - started) / 1000;
       try {
         // The metrics of the result, stepped like the forget: the same signal stops them
         // (and so the forget, which is then put back below).
-        const start = () => withHeap(module, (heap) =>
-          unwrap(handle.startMetrics(heapDataset(heap, forgetSet), heapDataset(heap, metricsRetain), heapDataset(heap, test), '{}')));
-        const check = () => this.#ensureNotDisposed('forget');
-        const metrics = test === undefined ? null : {
-          ...(await runMetrics(module, start, { signal, check })),
-          retainSet: heldOutRetain === undefined ? 'trainedOn' : 'heldOut',
-        };
-        return await sealReceipt({
-          engine: { version: this.#module.version(), isa: this.#module.kernelIsa() },
-          createdAt: new Date().toISOString(),
-          method: session.method,
-          options: rest,
-          forgotten: session.forgotten,
-          retained: retain.shape[0],
-          forgetSetSha256,
-          retainSetSha256,
-          modelBeforeSha256,
-          modelAfterSha256: await sha256(unwrap(handle.save(true))),
-          metrics,
-          epochs,
-          seconds,
-          previousSha256,
+        const metrics = await this.#measure(handle, forgetSet, heldOutRetain ?? retain, test, heldOutRetain, signal);
+        const modelAfterSha256 = await sha256(unwrap(handle.save(true)));
+        const receipt = await this.#seal({
+          ...common, method: session.method, options: engineOptions, exact: false,
+          forgotten: session.forgotten, retained: retain.shape[0],
+          modelAfterSha256, metrics, epochs, seconds,
         });
+        this.#ensureNotDisposed('forget');
+        if (forgotten) this.#ledger.addForget({ method: session.method, exact: false, forgotten, modelAfterSha256 });
+        return receipt;
       } catch (error) {
         // A failure after the commit (metrics, the receipt) puts the model as it was
         // back, unless it was disposed meanwhile.
         if (this.#handle && !module.qforgetLost) unwrap(handle.revertForget(session));
         throw error;
       }
-    } catch (error) {
-      throw await this.#survive(module, error, before, 'forget');
     } finally {
       if (session) (module.qforgetLost ? abandon : release)(session);
-      this.#busy = null;
     }
+  }
+
+  // The metrics of a forget's result (null without a test set); RA and the attack's
+  // members on `retain`, held-out retain samples when `heldOutRetain` was given.
+  async #measure(handle, forgetSet, retain, test, heldOutRetain, signal) {
+    if (test === undefined) return null;
+    const start = () => withHeap(this.#module, (heap) =>
+      unwrap(handle.startMetrics(heapDataset(heap, forgetSet), heapDataset(heap, retain), heapDataset(heap, test), '{}')));
+    const check = () => this.#ensureNotDisposed('forget');
+    return { ...(await runMetrics(this.#module, start, { signal, check })), retainSet: heldOutRetain === undefined ? 'trainedOn' : 'heldOut' };
+  }
+
+  // A forget's receipt, with what every receipt says about the engine and the time.
+  #seal(fields) {
+    const { previousSha256, auto, ...rest } = fields;
+    return sealReceipt({
+      engine: { version: this.#module.version(), isa: this.#module.kernelIsa() },
+      createdAt: new Date().toISOString(),
+      ...rest,
+      ...(auto === undefined ? {} : { auto }),
+      previousSha256,
+    });
   }
 
   // What a fit or forget that failed throws. If the engine itself crashed (an allocation

@@ -2,10 +2,12 @@
 // so that a model and the record of what it forgot survive reloads and crashes together.
 // Raw IndexedDB behind small promise helpers; no model math, hashing via receipts.js.
 //
-// Database layout (version 1), one database per openStorage(name):
+// Database layout (version 2), one database per openStorage(name):
 //   models      keyPath 'key'            {key, size, savedAt}   size in bytes, savedAt ISO 8601
 //   modelBytes  keyPath 'key'            {key, bytes}           bytes: what model.save() returned
 //   receipts    keyPath ['key', 'index'] {key, index, receipt}  index 0, 1, ... oldest first
+//   histories   keyPath 'key'            {key, history}         what model.history() returned
+// (version 1 had no histories; opening it adds the store).
 // Every write is one readwrite transaction that puts whole new records (never patches
 // one), so after a crash, a closed tab or an abort the store holds either the old state
 // or the new one. Metadata and bytes are split only so list() does not read model bytes.
@@ -14,11 +16,14 @@ import { sha256, verifyReceipts } from './receipts.js';
 
 export { QforgetError } from './errors.js';
 
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 const MODELS = 'models';
 const BYTES = 'modelBytes';
 const RECEIPTS = 'receipts';
-const ALL_STORES = [MODELS, BYTES, RECEIPTS];
+const HISTORIES = 'histories';
+const ALL_STORES = [MODELS, BYTES, RECEIPTS, HISTORIES];
+// What a model's write puts: the bytes, and the ledger that goes with them.
+const MODEL_STORES = [MODELS, BYTES, HISTORIES];
 
 // --- promise helpers over IndexedDB ------------------------------------------------------
 
@@ -64,16 +69,27 @@ function checkKey(key) {
 }
 
 function checkModel(model) {
-  if (model === null || typeof model !== 'object' || typeof model.save !== 'function' || typeof model.forget !== 'function') {
+  if (model === null || typeof model !== 'object' || !['save', 'forget', 'history'].every((m) => typeof model[m] === 'function')) {
     throw invalid('model must be a Model (from qf.createModel or qf.loadModel) or a worker RemoteModel');
   }
   return model;
 }
 
-async function modelBytes(model) {
-  const bytes = await model.save();  // with the shadow weights, so it can be trained or forget later
+// What a model's write stores: its bytes (with the shadow weights, so it can be trained or
+// forget later), their metadata and its ledger (checkpoints, what was fitted since).
+async function modelRecords(key, model) {
+  const [bytes, history] = await Promise.all([model.save(), model.history()]);
   if (!(bytes instanceof Uint8Array)) throw new QforgetError('INTERNAL', 'model.save() did not return a Uint8Array');
-  return bytes;
+  return { meta: { key, size: bytes.byteLength, savedAt: new Date().toISOString() }, bytes: { key, bytes }, history: { key, history } };
+}
+
+// Puts a model's records in `tx`.
+function putModel(tx, records) {
+  return Promise.all([
+    promised(tx.objectStore(MODELS).put(records.meta)),
+    promised(tx.objectStore(BYTES).put(records.bytes)),
+    promised(tx.objectStore(HISTORIES).put(records.history)),
+  ]);
 }
 
 function notFound(key) {
@@ -99,6 +115,7 @@ export async function openStorage(name = 'qforget') {
         upgrading.createObjectStore(BYTES, { keyPath: 'key' });
         upgrading.createObjectStore(RECEIPTS, { keyPath: ['key', 'index'] });
       }
+      if (event.oldVersion < 2) upgrading.createObjectStore(HISTORIES, { keyPath: 'key' });
     };
     db = await promised(request);
   } catch (error) {
@@ -190,9 +207,10 @@ export class ModelStore {
   }
 
   /**
-   * Stores the model's bytes (model.save(), with shadow weights) under `key`, replacing
-   * any model stored there; its receipt log is kept. Crash-safe: either the whole new
-   * model is stored or the previous one stays loadable.
+   * Stores the model's bytes (model.save(), with shadow weights) and its ledger
+   * (model.history(): checkpoints and the fits since, for forget({method: 'rewind'}))
+   * under `key`, replacing any model stored there; its receipt log is kept. Crash-safe:
+   * either the whole new model is stored or the previous one stays loadable.
    * @param {string} key
    * @param {import('./model.js').Model} model
    * @returns {Promise<{key: string, size: number, savedAt: string}>}
@@ -200,17 +218,15 @@ export class ModelStore {
   async saveModel(key, model) {
     checkKey(key);
     checkModel(model);
-    const bytes = await modelBytes(model);
-    const meta = { key, size: bytes.byteLength, savedAt: new Date().toISOString() };
-    await this.#transaction(`saving model ${JSON.stringify(key)}`, [MODELS, BYTES], 'readwrite', async (tx) => {
-      await Promise.all([promised(tx.objectStore(BYTES).put({ key, bytes })), promised(tx.objectStore(MODELS).put(meta))]);
-    });
-    return { ...meta };
+    const records = await modelRecords(key, model);
+    await this.#transaction(`saving model ${JSON.stringify(key)}`, MODEL_STORES, 'readwrite', (tx) => putModel(tx, records));
+    return { ...records.meta };
   }
 
   /**
-   * The stored model, loaded with `qf.loadModel` (a Qforget, or a worker's QforgetWorker).
-   * Throws NOT_FOUND if nothing is stored under `key`, DATA_LOSS if the bytes are damaged.
+   * The stored model, loaded with `qf.loadModel` (a Qforget, or a worker's QforgetWorker),
+   * with its ledger. Throws NOT_FOUND if nothing is stored under `key`, DATA_LOSS if the
+   * bytes or the ledger are damaged.
    * @returns {Promise<import('./model.js').Model>} the caller owns it (dispose())
    */
   async loadModel(qf, key) {
@@ -218,13 +234,24 @@ export class ModelStore {
       throw invalid('qf must be the engine from createQforget() (or createQforgetWorker())');
     }
     checkKey(key);
-    const record = await this.#transaction(`loading model ${JSON.stringify(key)}`, [BYTES], 'readonly',
-      (tx) => promised(tx.objectStore(BYTES).get(key)));
+    const { record, ledger } = await this.#transaction(`loading model ${JSON.stringify(key)}`, [BYTES, HISTORIES], 'readonly', async (tx) => ({
+      record: await promised(tx.objectStore(BYTES).get(key)),
+      ledger: await promised(tx.objectStore(HISTORIES).get(key)),
+    }));
     if (record === undefined) throw notFound(key);
     if (!(record.bytes instanceof Uint8Array)) {
       throw new QforgetError('DATA_LOSS', `the record stored under key ${JSON.stringify(key)} holds no model bytes`);
     }
-    return qf.loadModel(record.bytes);
+    const model = await qf.loadModel(record.bytes);
+    if (ledger === undefined) return model;  // stored before ledgers were
+    try {
+      await model.restoreHistory(ledger.history);
+    } catch (error) {
+      await model.dispose();
+      const code = error instanceof QforgetError && error.code !== 'INVALID_ARGUMENT' ? error.code : 'DATA_LOSS';
+      throw new QforgetError(code, `the ledger stored with model ${JSON.stringify(key)} could not be restored: ${error.message}`);
+    }
+    return model;
   }
 
   /** Whether a model is stored under `key`. */
@@ -259,6 +286,7 @@ export class ModelStore {
       await Promise.all([
         promised(tx.objectStore(MODELS).delete(key)),
         promised(tx.objectStore(BYTES).delete(key)),
+        promised(tx.objectStore(HISTORIES).delete(key)),
         promised(tx.objectStore(RECEIPTS).delete(logRange(key))),
       ]);
       return existed;
@@ -334,16 +362,14 @@ export class ModelStore {
     if (!exists) throw new QforgetError('NOT_FOUND', `${what}: no model is stored under that key; saveModel it first`);
 
     const receipt = await model.forget(forgetSet, { ...options, previousReceipt: last?.receipt });
-    const bytes = await modelBytes(model);
-    const meta = { key, size: bytes.byteLength, savedAt: new Date().toISOString() };
+    const records = await modelRecords(key, model);
     await this.#transaction(`storing the result of ${what}`, ALL_STORES, 'readwrite', async (tx) => {
       const [stillThere, nowLast] = await Promise.all([promised(tx.objectStore(MODELS).count(key)), lastReceipt(tx, key)]);
       if (stillThere === 0 || nowLast?.receipt?.sha256 !== last?.receipt?.sha256) {
         throw new QforgetError('ABORTED', `${what}: the stored model or its receipt log changed while forget ran (another tab?); nothing was stored, but the model in memory has forgotten the set`);
       }
       await Promise.all([
-        promised(tx.objectStore(MODELS).put(meta)),
-        promised(tx.objectStore(BYTES).put({ key, bytes })),
+        putModel(tx, records),
         promised(tx.objectStore(RECEIPTS).add({ key, index: last === undefined ? 0 : last.index + 1, receipt })),
       ]);
     });

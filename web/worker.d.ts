@@ -13,6 +13,7 @@ import type {
   Model,
   ModelOptions,
   Qforget,
+  TrainingHistory,
   UnlearningMetrics,
 } from './index.js';
 
@@ -50,6 +51,9 @@ export class RemoteModel {
   /** Resolves to what Model.forget resolves to; an abort or an error leaves the model unchanged. */
   forget(forgetSet: Dataset, options: ForgetOptions): ReturnType<Model['forget']>;
   save(options?: { shadow?: boolean }): Promise<Uint8Array>;
+  checkpoint(): ReturnType<Model['checkpoint']>;
+  history(): Promise<TrainingHistory>;
+  restoreHistory(history: TrainingHistory | null): Promise<void>;
   /** Frees the model in the worker. Safe twice, and after terminate(); later use rejects. */
   dispose(): Promise<void>;
   /** Starts dispose() without waiting (later calls still reach the worker after it). */

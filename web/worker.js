@@ -407,6 +407,28 @@ export class RemoteModel {
   }
 
   /**
+   * Marks the weights now as a point forget({method: 'rewind'}) can go back to (see
+   * Model.checkpoint).
+   * @returns {Promise<{index: number, modelSha256: string, createdAt: string}>}
+   */
+  async checkpoint() {
+    return send(this.#client, 'checkpoint', [this.#live()]);
+  }
+
+  /**
+   * The model's ledger since its first checkpoint (see Model.history).
+   * @returns {Promise<{format: string, events: object[]}>}
+   */
+  async history() {
+    return send(this.#client, 'history', [this.#live()]);
+  }
+
+  /** Gives the model a ledger history() returned, or none (see Model.restoreHistory). */
+  async restoreHistory(history) {
+    return send(this.#client, 'restoreHistory', [this.#live(), checkSendable('history', history)]);
+  }
+
+  /**
    * Frees the model's memory in the worker. Safe to call twice (and after the worker is
    * terminated); any later use rejects with FAILED_PRECONDITION.
    * @returns {Promise<void>}

@@ -64,6 +64,9 @@ const ops = {
   fit: ([id, ds, options], call) => modelOf(id).fit(ds, withHooks(options, call)),
   forget: ([id, forgetSet, options], call) => modelOf(id).forget(forgetSet, withHooks(options, call)),
   save: ([id, options]) => modelOf(id).save(options),
+  checkpoint: ([id]) => modelOf(id).checkpoint(),
+  history: ([id]) => modelOf(id).history(),
+  restoreHistory: ([id, history]) => modelOf(id).restoreHistory(history),
   dispose([id]) {
     models.get(id)?.dispose();
     models.delete(id);

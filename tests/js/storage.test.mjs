@@ -279,6 +279,7 @@ describe('qforget/storage', () => {
         // Between store.forget reading the log and writing to it, the other tab forgets.
         const racing = {
           save: () => mine.save(),
+          history: () => mine.history(),
           forget: async (set, options) => {
             await otherTab.forget('digits', theirs, synthetic(5, 15), { retain, method: 'ga', epochs: 1, lr: 1e-4 });
             return mine.forget(set, options);
@@ -294,6 +295,98 @@ describe('qforget/storage', () => {
       assert.match(result.error.message, /changed while forget ran/);
       assert.deepEqual(result.verify, { ok: true, count: 3, modelMatchesLastReceipt: true });
       assert.equal(result.stored, result.theirs);
+    });
+
+    await t.test('a checkpoint and the fits after it are stored with the model: after reloads, a rewind forgets exactly', async () => {
+      const stored = await page.evaluate(async ({ SPEC }) => {
+        const model = qf.createModel(SPEC);
+        await model.fit(synthetic(200, 20), { epochs: 1, batchSize: 32, lr: 0.05 });
+        window.baseBytes = model.save();
+        await model.checkpoint();
+        await model.fit(synthetic(60, 21), { epochs: 2, batchSize: 16, lr: 0.05, seed: 4 });
+        await store.saveModel('personal', model);
+        model.dispose();
+        return Array.from(window.baseBytes);
+      }, { SPEC });
+      await page.reload();
+      await page.waitForFunction(() => window.modulesLoaded === true);
+      const rewound = await page.evaluate(async ({ DB }) => {
+        window.qf = await qforget.createQforget();
+        window.store = await storage.openStorage(DB);
+        const model = await store.loadModel(qf, 'personal');
+        const types = (await model.history()).events.map((e) => e.type);
+        const user = synthetic(60, 21);
+        const forgetSet = { x: user.x.subarray(0, 3 * 144), y: user.y.subarray(0, 3), shape: [3, 12, 12, 1] };
+        const receipt = await store.forget('personal', model, forgetSet, { method: 'rewind', data: user });
+        const sha = await sha256Hex(model.save());
+        model.dispose();
+        return { types, receipt, sha };
+      }, { DB });
+      assert.deepEqual(rewound.types, ['checkpoint', 'fit']);
+      assert.equal(rewound.receipt.exact, true);
+      assert.equal(rewound.receipt.modelAfterSha256, rewound.sha);
+      await page.reload();
+      await page.waitForFunction(() => window.modulesLoaded === true);
+      const after = await page.evaluate(async ({ DB, stored }) => {
+        window.qf = await qforget.createQforget();
+        window.store = await storage.openStorage(DB);
+        const model = await store.loadModel(qf, 'personal');
+        const user = synthetic(60, 21);
+        const reference = qf.loadModel(new Uint8Array(stored));
+        await reference.fit({ x: user.x.subarray(3 * 144), y: user.y.subarray(3), shape: [57, 12, 12, 1] }, { epochs: 2, batchSize: 16, lr: 0.05, seed: 4 });
+        const out = {
+          types: (await model.history()).events.map((e) => e.type),
+          sha: await sha256Hex(model.save()),
+          referenceSha: await sha256Hex(reference.save()),
+          verify: await store.verify('personal'),
+          deleted: await store.delete('personal'),
+        };
+        model.dispose();
+        reference.dispose();
+        return out;
+      }, { DB, stored });
+      assert.deepEqual(after.types, ['checkpoint', 'fit', 'forget']);
+      assert.equal(after.sha, rewound.sha);
+      assert.equal(after.sha, after.referenceSha, 'the rewound model is the fit without the three samples');
+      assert.deepEqual(after.verify, { ok: true, count: 1, modelMatchesLastReceipt: true });
+      assert.equal(after.deleted, true);
+    });
+
+    await t.test('a database of the first layout (no ledgers) opens, upgraded, and its models load', async () => {
+      const result = await page.evaluate(async ({ SPEC }) => {
+        const name = 'qforget-layout-1';
+        const bytes = qf.createModel(SPEC).save();
+        const db = await new Promise((resolve, reject) => {
+          const request = indexedDB.open(name, 1);
+          request.onupgradeneeded = () => {
+            request.result.createObjectStore('models', { keyPath: 'key' });
+            request.result.createObjectStore('modelBytes', { keyPath: 'key' });
+            request.result.createObjectStore('receipts', { keyPath: ['key', 'index'] });
+          };
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        await new Promise((resolve, reject) => {
+          const tx = db.transaction(['models', 'modelBytes'], 'readwrite');
+          tx.objectStore('models').put({ key: 'old', size: bytes.length, savedAt: new Date().toISOString() });
+          tx.objectStore('modelBytes').put({ key: 'old', bytes });
+          tx.oncomplete = resolve;
+          tx.onabort = () => reject(tx.error);
+        });
+        db.close();
+        const upgraded = await storage.openStorage(name);
+        const model = await upgraded.loadModel(qf, 'old');
+        const out = { same: (await sha256Hex(model.save())) === (await sha256Hex(bytes)), events: (await model.history()).events.length };
+        await model.checkpoint();
+        await upgraded.saveModel('old', model);
+        const again = await upgraded.loadModel(qf, 'old');
+        out.afterSave = (await again.history()).events.map((e) => e.type);
+        for (const m of [model, again]) m.dispose();
+        upgraded.close();
+        await storage.deleteStorage(name);
+        return out;
+      }, { SPEC });
+      assert.deepEqual(result, { same: true, events: 0, afterSave: ['checkpoint'] });
     });
 
     await t.test('delete removes the model and its log', async () => {

@@ -11,6 +11,7 @@ import {
   Qforget,
   QforgetError,
   type Arch,
+  type Checkpoint,
   type CreateOptions,
   type Dataset,
   type EpochStats,
@@ -28,6 +29,7 @@ import {
   type PackedMatrixS8,
   type MetricsProgress,
   type Proportion,
+  type TrainingHistory,
   type UnlearningMetrics,
   type WeightBits,
 } from 'qforget';
@@ -165,7 +167,8 @@ const forgetOptions: ForgetOptions = {
 };
 const result: ForgetReceipt = await model.forget(forgetSet, forgetOptions);
 const forgotten: number = result.forgotten;
-const method: Method = result.method;
+const method: Method | 'rewind' = result.method;
+const exact: boolean = result.exact;
 const perEpoch: ForgetEpoch[] = result.epochs;
 const sealed: string = result.sha256;
 const chained: string | null = result.previousSha256;
@@ -188,6 +191,17 @@ await model.forget(forgetSet, { method: 'ga', epochs: 1 });
 await model.forget(forgetSet);
 // @ts-expect-error not a qmul mode
 await model.forget(forgetSet, { retain: train, qmulMode: 'parallel' });
+// Exact forgetting: a checkpoint, the ledger, a rewind, auto.
+const mark: Checkpoint = await model.checkpoint();
+const ledger: TrainingHistory = model.history();
+await model.restoreHistory(ledger);
+await model.restoreHistory(null);
+const rewound = await model.forget(forgetSet, { method: 'rewind', data: train });
+console.log(mark.index, mark.modelSha256, rewound.rewind?.checkpointSha256, rewound.rewind?.fits[0]?.removed);
+const chosen = await model.forget(forgetSet, { method: 'auto', data: train, retain: train, budget: 0.5 });
+if (chosen.auto) console.log(chosen.auto.chose, chosen.auto.reason);
+// @ts-expect-error a history is what history() returned
+await model.restoreHistory({ events: [] });
 
 // --- metrics, scenarios ------------------------------------------------------------------
 const metrics: UnlearningMetrics = await qf.unlearningMetrics(model, { forget: forgetSet, retain: train, test: train });

@@ -16,6 +16,10 @@ const sync: Float32Array = model.predict(train.x);
 const metrics = await qf.unlearningMetrics(model, { forget: train, retain: train, test: train, reference: model });
 const bytes: Uint8Array = await model.save({ shadow: false });
 const copy: RemoteModel = await qf.loadModel(bytes);
+await copy.checkpoint();
+await copy.restoreHistory(await copy.history());
+// @ts-expect-error history is asynchronous in a worker
+const events = copy.history().events;
 await using scoped = await qf.createModel({ arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 2 });
 const live: number = await qf.liveHandles();
 const memoryLimit: number = (await qf.memoryStats()).limit;
