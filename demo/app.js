@@ -5,13 +5,15 @@
 import { openStorage } from '/web/storage.js';
 import { QforgetError, createQforgetWorker } from '/web/worker.js';
 
-import { bar, epochChart } from './charts.js';
+import { bar, epochChart, methodsChart } from './charts.js';
 import { PIXELS, pixelsFromImage, thumbnail } from './images.js';
 
 const KEY = 'demo';  // the model's key in storage
 const DATA = new URL('./data/', import.meta.url);
 const METHODS = {
   qmul: 'Q-MUL — similar labels + adaptive gradient reweighting',
+  rewind: 'Rewind — the base model re-personalized without your items (exact)',
+  auto: 'Auto — rewind when it is cheap enough, Q-MUL otherwise',
   ft: 'Fine-tune on the retain set',
   ga: 'Gradient ascent on your items',
   rl: 'Random labels for your items',
@@ -19,8 +21,14 @@ const METHODS = {
   salun: 'SalUn — random labels on salient weights',
   bs: 'Boundary shrink',
   oeu: 'Orthogonal entropy unlearning',
-  retrain: 'Retrain from scratch (the reference)',
 };
+// Methods by name, spelled out, for the comparison's table and chart.
+const NAMES = {
+  qmul: 'Q-MUL', rewind: 'Exact rewind (the reference)', ft: 'Fine-tuning', ga: 'Gradient ascent',
+  rl: 'Random labels', l1sparse: 'L1-sparse fine-tuning', salun: 'SalUn', bs: 'Boundary shrink', oeu: 'Orthogonal entropy (OEU)',
+};
+// The methods the form's options (epochs, learning rate, retain sample) do not apply to.
+const EXACT = ['rewind'];
 // Learning rates each method starts from in the form (gradient ascent diverges fast).
 const DEFAULT_LR = { ga: 1e-3 };
 const LR = 0.05;
@@ -43,6 +51,8 @@ const state = {
   model: null,        // the RemoteModel on the page
   preparedBytes: null,
   personalizedBytes: null,  // the model before any forget: what "compare" starts from
+  personalizedHistory: null,  // its ledger (checkpoint, fits): what the exact reference rewinds
+  fitData: [],        // the datasets personalized on in this tab (a rewind replays them)
   items: [],          // {pixels, label, name}
   busy: false,
 };
@@ -150,6 +160,32 @@ function retainSet() {
 /** Training samples after the retain sample, which no forget trains on: RA and the membership attack's members come from them. */
 function heldOutRetainSet() {
   return slice(state.sets.train, 1000, Number($('retain-count').value) || 500);
+}
+
+// The data a rewind replays the recorded personalizations on: what this tab personalized
+// on, and what a personalization before a reload was made of (your items, the gallery, the
+// training samples mixed in). Samples are matched by hash: extra ones are ignored.
+function replayData() {
+  return concat(...state.fitData, datasetOf(state.items), state.sets.gallery, slice(state.sets.train, 1000));
+}
+
+/**
+ * The exact reference: a copy of the model (`bytes` with its ledger `history`) rewound to
+ * the base model and re-personalized without the items. Resolves to {model, receipt}, or
+ * {why} when it cannot be built (nothing personalized here, or an item it was not
+ * personalized on).
+ */
+async function exactReference(forgetSet, bytes, history, signal) {
+  if (!history || history.events.length === 0) return { why: 'the model was not personalized in this browser' };
+  const model = await state.qf.loadModel(bytes);
+  try {
+    await model.restoreHistory(history);
+    return { model, receipt: await model.forget(forgetSet, { method: 'rewind', data: replayData(), signal }) };
+  } catch (error) {
+    await model.dispose();
+    if (error instanceof QforgetError && ['NOT_FOUND', 'FAILED_PRECONDITION'].includes(error.code)) return { why: error.message };
+    throw error;
+  }
 }
 
 /** Softmax probability of each item's label under the current model. */
@@ -264,6 +300,8 @@ async function personalize() {
   progress.max = epochs;
   progress.value = 0;
   status(`Personalizing on ${state.items.length} item(s) (${data.shape[0]} samples with training data), in the worker…`);
+  // The base model, kept before it first learns your items: what an exact forget goes back to.
+  if ((await state.model.history()).events.length === 0) await state.model.checkpoint();
   await state.model.fit(data, {
     epochs, batchSize: 32, lr: 0.01, seed: 1,
     onProgress: (e) => {
@@ -271,8 +309,10 @@ async function personalize() {
       chart.add(e.epoch, [e.loss, 100 * e.accuracy]);
     },
   });
-  await state.store.saveModel(KEY, state.model);
+  state.fitData.push(data);
+  await state.store.saveModel(KEY, state.model);  // with its ledger
   state.personalizedBytes = await state.model.save();
+  state.personalizedHistory = await state.model.history();
   await renderItems();
   await renderAccuracy('Personalized');
 }
@@ -299,9 +339,13 @@ function validFields(ids) {
   return valid;
 }
 
+// What forget gets for `method` (besides the metrics' sets and the callbacks).
 function forgetOptions(method) {
+  if (method === 'rewind') return { method, data: replayData() };
+  if (method === 'auto') return { ...forgetOptions('qmul'), method, data: replayData() };
   const options = {
     method,
+    retain: retainSet(),
     epochs: Number($('forget-epochs').value),
     lr: Number($('forget-lr').value),
     batchSize: 64,
@@ -317,22 +361,22 @@ function forgetOptions(method) {
 let forgetController = null;
 
 async function forgetMyData() {
-  if (!validFields(['forget-epochs', 'forget-lr', 'retain-count'])) {
+  const method = $('method').value;
+  if (!EXACT.includes(method) && !validFields(['forget-epochs', 'forget-lr', 'retain-count'])) {
     status('Forget not started: fix the fields marked in red.');
     return;
   }
-  const method = $('method').value;
   const forgetSet = datasetOf(state.items);
-  const retain = retainSet();
   const test = state.sets.test;
   status('Measuring the model before forgetting…');
   const heldOutRetain = heldOutRetainSet();
   const before = await state.qf.unlearningMetrics(state.model, { forget: forgetSet, retain: heldOutRetain, test });
   const confBefore = await confidences(state.model, state.items);
+  const [bytesBefore, historyBefore] = [await state.model.save(), await state.model.history()];
   const options = forgetOptions(method);
   const progress = $('forget-progress');
   progress.hidden = false;
-  progress.max = options.epochs;
+  progress.max = options.epochs ?? 1;
   progress.value = 0;
   forgetController = new AbortController();
   $('forget-cancel').disabled = false;
@@ -340,8 +384,12 @@ async function forgetMyData() {
   let receipt;
   try {
     receipt = await state.store.forget(KEY, state.model, forgetSet, {
-      ...options, retain, test, heldOutRetain, signal: forgetController.signal,
-      onProgress: (e) => { progress.value = e.epoch; },
+      ...options, test, heldOutRetain, signal: forgetController.signal,
+      onProgress: (e) => {
+        // A rewind replays recorded fits: its progress runs over all their epochs.
+        if (e.fit) [progress.max, progress.value] = [e.fits * e.fitEpochs, (e.fit - 1) * e.fitEpochs + e.epoch];
+        else progress.value = e.epoch;
+      },
     });
   } finally {
     $('forget-cancel').disabled = true;
@@ -352,7 +400,18 @@ async function forgetMyData() {
     }
   }
   const confAfter = await confidences(state.model, state.items);
-  renderBeforeAfter(before, receipt.metrics, confBefore, confAfter, receipt);
+  // Beside an approximate forget, the exact one: what a model that never saw the items says.
+  let reference = null;
+  if (!receipt.exact) {
+    status('Building the exact reference: the base model re-personalized without your items…');
+    const built = await exactReference(forgetSet, bytesBefore, historyBefore);
+    reference = built.why ? { why: built.why } : {
+      metrics: await state.qf.unlearningMetrics(built.model, { forget: forgetSet, retain: heldOutRetain, test }),
+      confidences: await confidences(built.model, state.items),
+    };
+    await built.model?.dispose();
+  }
+  renderBeforeAfter(before, receipt.metrics, confBefore, confAfter, receipt, reference);
   $('forget-result').hidden = false;  // before the chart: uPlot sizes and fills it once visible
   renderQmul(receipt);
   await renderLog();
@@ -363,21 +422,25 @@ async function forgetMyData() {
 
 // A table cell for a metric: its value, interval and count, and a bar; for MIA, what the
 // attack could not tell (too few samples, or near chance).
-function metricCell(metrics, key, { before } = {}) {
+function metricCell(metrics, key, { before, reference } = {}) {
   const p = metrics[key];
   if (p === null) return element('td', { className: 'note', textContent: `not enough samples — ${metrics.miaAttack.note}` });
-  const cell = element('td', {}, withInterval(p), bar(p.value, { before }));
+  const cell = element('td', {}, withInterval(p), bar(p.value, { before, reference }));
   if (key === 'MIA' && !metrics.miaAttack.informative) {
     cell.append(element('div', { className: 'note', textContent: 'the attack is near chance here: this number says little', title: metrics.miaAttack.note }));
   }
   return cell;
 }
 
-function renderBeforeAfter(before, after, confBefore, confAfter, receipt) {
+// The forget's result, before and after, beside the exact reference (`reference`: its
+// metrics and per-item confidences, or why there is none; null when the forget was exact).
+function renderBeforeAfter(before, after, confBefore, confAfter, receipt, reference) {
   const mean = (xs) => (xs.length ? (100 * xs.reduce((a, b) => a + b, 0)) / xs.length : 0);
   const points = (p) => (p === null ? 'null' : String(100 * p.value));
+  const exact = reference?.metrics;
   const table = $('before-after');
-  table.replaceChildren(element('tr', {}, ...['', 'before', 'after'].map((t) => element('th', { scope: 'col', textContent: t }))));
+  table.replaceChildren(element('tr', {}, ...['', 'before', `after (${NAMES[receipt.method] ?? receipt.method})`,
+    ...(exact ? ['a model that never saw your items (exact rewind)'] : [])].map((t) => element('th', { scope: 'col', textContent: t }))));
   const rows = [
     ['FA', 'Accuracy on your items (FA)'],
     ['confidence', 'Confidence on your items (mean)'],
@@ -391,21 +454,41 @@ function renderBeforeAfter(before, after, confBefore, confAfter, receipt) {
       const [b, a] = [mean(confBefore), mean(confAfter)];
       row.append(element('td', {}, percent(b), bar(b / 100, { before: true })), element('td', {}, percent(a), bar(a / 100)));
       [row.dataset.before, row.dataset.after] = [String(b), String(a)];
+      if (exact) {
+        const r = mean(reference.confidences);
+        row.append(element('td', {}, percent(r), bar(r / 100, { reference: true })));
+        row.dataset.reference = String(r);
+      }
     } else {
       row.append(metricCell(before, key, { before: true }), metricCell(after, key));
       [row.dataset.before, row.dataset.after] = [points(before[key]), points(after[key])];
+      if (exact) {
+        row.append(metricCell(exact, key, { reference: true }));
+        row.dataset.reference = points(exact[key]);
+      }
     }
     row.dataset.metric = key;
     table.append(row);
   }
   table.append(element('tr', {}, element('th', { scope: 'row', textContent: 'Time' }),
     element('td', { textContent: '' }), element('td', { textContent: `${receipt.seconds.toFixed(1)} s` })));
-  $('item-bars').replaceChildren(...state.items.map((item, i) => element('li', {},
-    thumbnail(item.pixels, item.name),
-    element('div', {},
+  $('reference-note').textContent = receipt.exact
+    ? 'This forget was exact: the model is the base model re-personalized without your items.'
+    : exact ? 'The last column is the target: the base model re-personalized without your items (exact, by rewind). The closer "after" comes to it, the better the forget.'
+      : `No exact reference here: ${reference?.why ?? 'it could not be built'}.`;
+  $('item-bars').replaceChildren(...state.items.map((item, i) => {
+    const lines = [
       element('span', { className: 'small', textContent: `${state.manifest.classNames[item.label]}: ${percent(100 * confBefore[i])} → ${percent(100 * confAfter[i])}` }),
       bar(confBefore[i], { before: true, label: `before: ${percent(100 * confBefore[i])}` }),
-      bar(confAfter[i], { label: `after: ${percent(100 * confAfter[i])}` })))));
+      bar(confAfter[i], { label: `after: ${percent(100 * confAfter[i])}` }),
+    ];
+    if (exact) {
+      const r = reference.confidences[i];
+      lines.push(element('span', { className: 'small reference', textContent: `a model that never saw it: ${percent(100 * r)}` }),
+        bar(r, { reference: true, label: `a model that never saw it: ${percent(100 * r)}` }));
+    }
+    return element('li', {}, thumbnail(item.pixels, item.name), element('div', {}, ...lines));
+  }));
 }
 
 const personalizeChart = epochChart($('fit-chart'), [
@@ -469,12 +552,12 @@ function showReceipt(r, index) {
   const m = r.metrics;
   const rows = [
     ['Who', `this device: qforget ${r.engine.version} (${r.engine.isa} kernels); nothing was sent anywhere`],
-    ['What', `${r.forgotten} item(s) forgotten; ${r.retained} retain sample(s) used`],
+    ['What', `${r.forgotten} item(s) forgotten; ${r.retained} ${r.exact ? 'sample(s) of the personalization replayed' : 'retain sample(s) used'}`],
     ['When', new Date(r.createdAt).toLocaleString()],
     ['Method', `${METHODS[r.method] ?? r.method} (${r.method}), ${r.epochs.length} epoch(s), ${r.seconds.toFixed(1)} s`],
     ['Evidence', `model ${short(r.modelBeforeSha256)} → ${short(r.modelAfterSha256)}; items ${short(r.forgetSetSha256)}` +
       (m ? `; after: FA ${withInterval(m.FA)}, MIA ${m.MIA ? withInterval(m.MIA) : 'not enough samples'}` : '')],
-    ['Exact', r.exact === true ? 'yes: the model was rebuilt without the items' : 'no: approximate unlearning (compare it with retraining in step 3)'],
+    ['Exact', r.exact === true ? 'yes: the base model re-personalized without the items (rewind)' : 'no: approximate unlearning (compare it with the exact rewind in step 3)'],
     ['Chain', r.previousSha256 ? `follows receipt ${short(r.previousSha256)}` : 'the first of this log'],
     ['Seal', r.sha256],
   ];
@@ -503,6 +586,8 @@ async function reset() {
   state.model = await state.qf.loadModel(state.preparedBytes);
   await state.store.saveModel(KEY, state.model);
   state.personalizedBytes = state.preparedBytes;
+  state.personalizedHistory = null;
+  state.fitData = [];
   $('forget-result').hidden = true;
   await renderLog();
   await renderItems();
@@ -513,10 +598,11 @@ async function reset() {
 
 let compareController = null;
 
+// Runs the checked methods, each on its own copy of the personalized model, and measures
+// each against the exact reference: the base model re-personalized without the items.
 async function compare() {
   const methods = [...$('compare-methods').querySelectorAll('input:checked')].map((input) => input.value);
   const forgetSet = datasetOf(state.items);
-  const retain = retainSet();
   const test = state.sets.test;
   const base = state.personalizedBytes;
   const progress = $('compare-progress');
@@ -524,43 +610,53 @@ async function compare() {
   progress.max = methods.length + 1;
   progress.value = 0;
   compareController = new AbortController();
+  const { signal } = compareController;
   $('compare-cancel').disabled = false;
   const table = $('compare-table');
-  table.replaceChildren(element('tr', {}, ...['method', 'FA', 'RA', 'TA', 'MIA', 'AG (gap to retrain)', 'time'].map((t) => element('th', { scope: 'col', textContent: t }))));
+  table.replaceChildren();
   const models = [];
   try {
-    status('Comparing: retraining from scratch without your items (the reference)…');
-    const reference = await state.qf.loadModel(base);
-    models.push(reference);
-    const fit = state.manifest.model.fit;
-    const retrained = await reference.forget(forgetSet, {
-      retain, method: 'retrain', epochs: fit.epochs, lr: fit.lr, batchSize: fit.batchSize, seed: 1, signal: compareController.signal,
-    });
+    status('Comparing: first the exact reference, the base model re-personalized without your items…');
+    const reference = await exactReference(forgetSet, base, state.personalizedHistory, signal);
+    if (reference.why) {
+      status(`Compare needs the exact reference, which cannot be built: ${reference.why}. Personalize the model with your items first.`);
+      return;
+    }
+    models.push(reference.model);
     const heldOutRetain = heldOutRetainSet();  // RA on samples no method trained on
-    const results = [{ method: 'retrain', metrics: await state.qf.unlearningMetrics(reference, { forget: forgetSet, retain: heldOutRetain, test, reference }), seconds: retrained.seconds }];
+    const measure = (model) => state.qf.unlearningMetrics(model, { forget: forgetSet, retain: heldOutRetain, test, reference: reference.model, signal });
+    const results = [{ method: 'rewind', metrics: await measure(reference.model), seconds: reference.receipt.seconds }];
     progress.value = 1;
     for (const method of methods) {
-      status(`Comparing: ${method}…`);
+      status(`Comparing: ${NAMES[method]}…`);
       const model = await state.qf.loadModel(base);
       models.push(model);
-      const receipt = await model.forget(forgetSet, { ...forgetOptions(method), lr: DEFAULT_LR[method] ?? LR, retain, signal: compareController.signal });
-      results.push({ method, metrics: await state.qf.unlearningMetrics(model, { forget: forgetSet, retain: heldOutRetain, test, reference }), seconds: receipt.seconds });
+      const receipt = await model.forget(forgetSet, { ...forgetOptions(method), lr: DEFAULT_LR[method] ?? LR, signal });
+      results.push({ method, metrics: await measure(model), seconds: receipt.seconds });
       progress.value += 1;
     }
-    const slowest = Math.max(...results.map((r) => r.seconds));
+    table.append(element('tr', {}, ...['method', 'FA', 'RA', 'TA', 'MIA', 'AG (gap to the reference, points)', 'time'].map((t) => element('th', { scope: 'col', textContent: t }))));
     for (const { method, metrics, seconds } of results) {
-      const row = element('tr', {}, element('th', { scope: 'row', textContent: method }),
-        ...['FA', 'RA', 'TA', 'MIA'].map((k) => metricCell(metrics, k)),
+      const row = element('tr', { className: method === 'rewind' ? 'reference' : '' }, element('th', { scope: 'row', textContent: NAMES[method] }),
+        ...['FA', 'RA', 'TA', 'MIA'].map((k) => metricCell(metrics, k, { reference: method === 'rewind' })),
         element('td', { textContent: (100 * metrics.AG).toFixed(2) }),
-        element('td', {}, `${seconds.toFixed(1)} s`, bar(seconds / slowest, { label: `${seconds.toFixed(1)} seconds` })));
+        element('td', { textContent: `${seconds.toFixed(1)} s` }));
       row.dataset.method = method;
+      row.dataset.ag = String(100 * metrics.AG);
       table.append(row);
     }
-    status(`Compared ${methods.length} method(s) against retraining. Lower AG is closer to retraining.`);
+    $('compare-result').hidden = false;  // before the chart: uPlot sizes it once visible
+    methodsChart($('compare-chart'), results.map(({ method, metrics, seconds }) =>
+      ({ label: NAMES[method], seconds, gap: 100 * metrics.AG, reference: method === 'rewind' })));
+    const rewindSeconds = results[0].seconds;
+    const best = results.slice(1).sort((a, b) => a.metrics.AG - b.metrics.AG)[0];
+    status(`Compared ${methods.length} method(s) against the exact reference (${rewindSeconds.toFixed(1)} s to rebuild).` +
+      (best ? ` Closest: ${NAMES[best.method]}, ${(100 * best.metrics.AG).toFixed(2)} points away, in ${best.seconds.toFixed(1)} s.` : ''));
   } finally {
     for (const m of models) await m.dispose();
     $('compare-cancel').disabled = true;
     compareController = null;
+    if (progress.value < progress.max) [progress.value, progress.hidden] = [0, true];  // cancelled or failed
   }
 }
 
@@ -570,15 +666,20 @@ function buildControls() {
   const select = $('method');
   for (const [value, text] of Object.entries(METHODS)) select.append(element('option', { value, textContent: text }));
   const showOptions = () => {
-    for (const label of $('forget-form').querySelectorAll('label[data-for]')) label.hidden = label.dataset.for !== select.value;
-    $('forget-lr').value = String(DEFAULT_LR[select.value] ?? LR);
+    const method = select.value;
+    // auto runs Q-MUL when it does not rewind: Q-MUL's options; a rewind replays the
+    // personalization with its own options, so the training fields go.
+    const shown = method === 'auto' ? 'qmul' : method;
+    for (const label of $('forget-form').querySelectorAll('label[data-for]')) label.hidden = label.dataset.for !== shown;
+    for (const id of ['forget-epochs', 'forget-lr', 'retain-count']) $(id).closest('label').hidden = EXACT.includes(method);
+    $('forget-lr').value = String(DEFAULT_LR[method] ?? LR);
   };
   select.addEventListener('change', showOptions);
   showOptions();
   const fieldset = $('compare-methods');
-  for (const value of Object.keys(METHODS).filter((m) => m !== 'retrain')) {
+  for (const value of Object.keys(NAMES).filter((m) => m !== 'rewind')) {
     const input = element('input', { type: 'checkbox', value, checked: ['qmul', 'ft', 'rl', 'salun', 'oeu'].includes(value) });
-    fieldset.append(element('label', {}, input, ` ${value}`));
+    fieldset.append(element('label', {}, input, ` ${NAMES[value]}`));
   }
   $('upload').addEventListener('change', (event) => addUploads([...event.target.files]));
   $('clear-items').addEventListener('click', clearItems);
@@ -623,6 +724,7 @@ async function start() {
     await store.saveModel(KEY, state.model);
   }
   state.personalizedBytes = await state.model.save();
+  state.personalizedHistory = await state.model.history();
   await renderLog();
   await renderAccuracy(restored ? 'Restored your model and its receipt log from this browser\'s storage.' : 'Ready.');
   document.body.dataset.ready = 'true';

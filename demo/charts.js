@@ -1,4 +1,5 @@
-// The demo's charts: uPlot line charts that grow one epoch at a time, and small HTML bars.
+// The demo's charts: uPlot line charts that grow one epoch at a time, a chart of methods
+// (time against closeness to the exact reference), and small HTML bars.
 import uPlot from '/node_modules/uplot/dist/uPlot.esm.js';
 
 /**
@@ -50,10 +51,47 @@ export function epochChart(container, series, titles) {
   };
 }
 
+/**
+ * Methods as points in `container`: time (x) against the gap to the reference (y), one
+ * named series per method, the reference drawn larger in its own colour. Replaces what
+ * was drawn there before.
+ * @param {HTMLElement} container
+ * @param {{label: string, seconds: number, gap: number, reference?: boolean}[]} points
+ */
+export function methodsChart(container, points) {
+  const colours = ['#2457c5', '#b42318', '#8a5a00', '#6b3fa0', '#00707a', '#5b6470', '#c0398b', '#3f7f1e'];
+  // uPlot shares one x array between series: each method has its value at its own time
+  // and nothing elsewhere.
+  const xs = [...new Set(points.map((p) => p.seconds))].sort((a, b) => a - b);
+  const series = points.map((p) => xs.map((x) => (x === p.seconds ? p.gap : null)));
+  let next = 0;
+  const styled = points.map((p) => {
+    const colour = p.reference ? '#1a7f37' : colours[next++ % colours.length];
+    return {
+      label: p.label, stroke: colour, paths: () => null,
+      points: { show: true, size: p.reference ? 16 : 10, fill: colour, stroke: colour },
+    };
+  });
+  container.replaceChildren();
+  const width = Math.max(240, Math.min(container.clientWidth || 600, 720));
+  const plot = new uPlot({
+    width,
+    height: 240,
+    legend: { live: false },
+    cursor: { show: false },
+    scales: { x: { time: false, range: (u, min, max) => [0, max * 1.15 || 1] }, y: { range: (u, min, max) => [0, Math.max(max * 1.15, 1)] } },
+    axes: [{ label: 'time on this device (s)' }, { label: 'gap to the exact reference (AG, points)' }],
+    series: [{ label: 'time (s)' }, ...styled],
+  }, [xs, ...series], container);
+  container.dataset.axisTitles = plot.axes.map((a) => a.label ?? '').join('|');
+  container.dataset.series = points.map((p) => p.label).join('|');
+  container.dataset.reference = points.find((p) => p.reference)?.label ?? '';
+}
+
 /** A bar (a fraction in [0, 1]) with a text alternative. */
-export function bar(fraction, { before = false, label = '' } = {}) {
+export function bar(fraction, { before = false, reference = false, label = '' } = {}) {
   const outer = document.createElement('div');
-  outer.className = before ? 'bar before' : 'bar';
+  outer.className = before ? 'bar before' : reference ? 'bar reference' : 'bar';
   outer.setAttribute('role', 'img');
   outer.setAttribute('aria-label', label || `${(100 * fraction).toFixed(0)} %`);
   const inner = document.createElement('span');

@@ -117,9 +117,10 @@ export interface ForgetOptions extends TrainingOptions {
 }
 
 export interface ForgetEpoch {
-  /** rewind: which recorded fit is replayed (1-based), of how many. */
+  /** rewind: which recorded fit is replayed (1-based), of how many, and the epochs it has. */
   fit?: number;
   fits?: number;
+  fitEpochs?: number;
   epoch: number;
   lr: number;
   seconds: number;

@@ -406,7 +406,7 @@ export class Model {
         if (fit.dataset.shape[0] === 0) continue;  // every sample of it forgotten
         const session = this.#startFit(working, fit.dataset, fit.options);
         try {
-          const tag = (epoch) => ({ ...epoch, fit: i + 1, fits: replay.fits.length });
+          const tag = (epoch) => ({ ...epoch, fit: i + 1, fits: replay.fits.length, fitEpochs: fit.epochs });
           const history = await this.#runFit(session, 'forget', (epoch) => {
             epochs.push(tag(epoch));
             onProgress?.(tag(epoch));
@@ -416,6 +416,7 @@ export class Model {
           (module.qforgetLost ? abandon : release)(session);
         }
       }
+      this.#checkGoing(signal, epochs.length);  // a signal fired during the last epoch
       const seconds = (performance.now() - started) / 1000;
       // Without held-out samples, RA is measured on the last fit replayed.
       const trainedOn = replay.fits.filter((f) => f.dataset.shape[0] > 0).at(-1)?.dataset ?? emptyDataset(this.inputShape);
@@ -432,7 +433,7 @@ export class Model {
           fits: replay.fits.map((f) => ({ samples: f.dataset.shape[0], removed: f.removed, epochs: f.epochs })),
         },
       });
-      this.#ensureNotDisposed('forget');
+      this.#checkGoing(signal, epochs.length);
       // The swap: nothing below can fail.
       (module.qforgetLost ? abandon : release)(handle);
       this.#handle = working;
@@ -464,6 +465,7 @@ export class Model {
         await nextTask();
         this.#checkGoing(signal, epochs.length);
       }
+      this.#checkGoing(signal, epochs.length);  // a signal fired during the last epoch
       unwrap(handle.commitForget(session));
       const seconds = (performance.now() - started) / 1000;
       try {

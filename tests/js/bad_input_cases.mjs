@@ -82,11 +82,18 @@ const IDX = new Uint8Array([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6
 
 /**
  * What the main-thread cases work on. `model` is the subject every model case hashes
- * before and after; the sweep replaces it (from `bytes`) if a case changed it.
+ * before and after (its bytes and its ledger: a checkpoint, then a fit on `trained`); the
+ * sweep replaces it (from `bytes`) if a case changed it.
  */
 export async function mainContext(qf) {
   const model = qf.createModel(SPEC);
-  await model.fit(synthetic(48, 1), { epochs: 1, batchSize: 16, seed: 1 });
+  await model.checkpoint();
+  const trained = synthetic(48, 1);
+  await model.fit(trained, { epochs: 1, batchSize: 16, seed: 1 });
+  const foreign = qf.createModel({ ...SPEC, seed: 4 });
+  await foreign.checkpoint();
+  const foreignHistory = foreign.history();
+  foreign.dispose();
   const disposed = qf.createModel(SPEC);
   disposed.dispose();
   const data = synthetic(24, 8);
@@ -98,6 +105,8 @@ export async function mainContext(qf) {
     data,
     forget: slice(data, 0, 4),
     retain: slice(data, 4, 24),
+    trained,
+    foreignHistory,
     bytes: model.save(),
     packed,
     other: qf.createModel({ ...SPEC, numClasses: 10 }),
@@ -114,7 +123,7 @@ export async function mainContext(qf) {
 
 // Entry points that return a promise: they must reject, never throw synchronously. The
 // others must throw synchronously.
-export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'verifyReceipts', 'qf.unlearningMetrics']);
+export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'model.checkpoint', 'model.restoreHistory', 'verifyReceipts', 'qf.unlearningMetrics']);
 
 /**
  * Cases as [api, cls, name, code, message, run, extra?]. `run(ctx)` makes the one call;
@@ -677,6 +686,63 @@ function mainRows() {
   ]);
   add('model.forget', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.forget(c.forget, { retain: c.retain })]]);
 
+  // model.forget by rewind and auto: the subject has a checkpoint and one fit on c.trained.
+  const rewind = (options, set = (c) => slice(c.trained, 0, 2)) => (c) => c.model.forget(set(c), { method: 'rewind', data: c.trained, ...options });
+  add('model.forget', 'missing', [
+    ["method 'rewind' without data", IA, /method 'rewind' replays the recorded fits: give their training data as options\.data/, rewind({ data: undefined })],
+  ]);
+  add('model.forget', 'unknown-option', [
+    ["rewind with epochs", IA, /options\.epochs does not apply to method 'rewind'/, rewind({ epochs: 2 })],
+    ["rewind with retain", IA, /options\.retain does not apply to method 'rewind'/, rewind({ retain: slice(synthetic(8, 2), 0, 8) })],
+    ['data with qmul', IA, /options\.data is the training data a rewind replays/, forgetWith({ data: slice(synthetic(8, 2), 0, 8) })],
+    ['budget with qmul', IA, /options\.budget goes with method 'auto'/, forgetWith({ budget: 1 })],
+  ]);
+  add('model.forget', 'hyperparameter', [
+    ['budget: -1', IA, /options\.budget must be a finite number >= 0/, rewind({ method: 'auto', budget: -1 })],
+    ["budget: '1'", IA, /options\.budget must be a finite number >= 0/, rewind({ method: 'auto', budget: '1' })],
+  ]);
+  add('model.forget', 'nan-inf', [['budget: NaN', IA, /options\.budget must be a finite number >= 0/, rewind({ method: 'auto', budget: Number.NaN })]]);
+  add('model.forget', 'dtype', [['data.x: an Array', IA, /options\.data\.x must be a Uint8Array/, (c) => rewind({ data: { ...c.trained, x: Array.from(c.trained.x) } })(c)]]);
+  add('model.forget', 'shape', [['data.shape [48, 144] (same size)', IA, /options\.data has samples of shape \[144\]/, (c) => rewind({ data: { ...c.trained, shape: [48, 144] } })(c)]]);
+  add('model.forget', 'label', [['data.y[0] = 9', IA, /options\.data\.y\[0\] = 9 is not a class/, (c) => rewind({ data: relabel(c.trained, 0, 9) })(c)]]);
+  add('model.forget', 'unknown-sample', [
+    ['a sample no recorded fit trained on', 'NOT_FOUND', /sample 0 of the forget set .* is in no fit recorded since the first checkpoint/, rewind({}, (c) => c.forget)],
+    ['data lacking samples to replay', FP, /options\.data lacks 5 of the 47 sample\(s\) recorded fit 1 of 1/, (c) => rewind({ data: slice(c.trained, 0, 42) }, () => slice(c.trained, 47, 48))(c)],
+  ]);
+  add('model.forget', 'aborted', [
+    ['a rewind aborted after its first epoch', 'ABORTED', /forget was aborted after 1 epoch\(s\); the model is unchanged/, (c) => {
+      const controller = new AbortController();
+      return rewind({ signal: controller.signal, onProgress: () => controller.abort() })(c);
+    }],
+  ]);
+
+  // model.checkpoint, model.history, model.restoreHistory
+  add('model.checkpoint', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.checkpoint()]]);
+  add('model.history', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.history()]]);
+  add('model.restoreHistory', 'option-type', [
+    ['a string', IA, /history must be what model\.history\(\) returned/, (c) => c.model.restoreHistory('history')],
+    ['no format', IA, /history must be what model\.history\(\) returned/, (c) => c.model.restoreHistory({ events: [] })],
+    ['an event of unknown type', IA, /history\.events\[1\]\.type must be 'checkpoint', 'fit' or 'forget'/, (c) => {
+      const h = c.model.history();
+      h.events[1].type = 'train';
+      return c.model.restoreHistory(h);
+    }],
+    ['starting with a fit', IA, /history\.events\[0\] must be a checkpoint/, (c) => {
+      const h = c.model.history();
+      h.events.shift();
+      return c.model.restoreHistory(h);
+    }],
+  ]);
+  add('model.restoreHistory', 'bytes', [
+    ["a checkpoint's bytes damaged", DL, /history\.events\[0\]: the checkpoint's bytes do not match its modelSha256/, (c) => {
+      const h = c.model.history();
+      h.events[0].bytes[50] ^= 0x10;
+      return c.model.restoreHistory(h);
+    }],
+    ["another model's history", FP, /the history ends at model .* but this model is/, (c) => c.model.restoreHistory(c.foreignHistory)],
+  ]);
+  add('model.restoreHistory', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.restoreHistory(null)]]);
+
   // model.save
   add('model.save', 'option-type', [
     ['options: null', IA, /options must be an object/, (c) => c.model.save(null)],
@@ -936,10 +1002,14 @@ function outcome(settled, error) {
   };
 }
 
-/** The SHA-256 of model.save(), or why save() failed (a changed model either way). */
+/**
+ * The SHA-256 of model.save() and of its ledger (model.history(), checkpoint bytes by
+ * their hash), or why that failed (a changed model either way).
+ */
 export async function modelHash(model) {
   try {
-    return sha256(await model.save());
+    const ledger = JSON.stringify(await model.history(), (key, v) => (v instanceof Uint8Array ? sha256(v) : v));
+    return `${sha256(await model.save())}:${sha256(ledger)}`;
   } catch (error) {
     return `save() failed: ${error?.message}`;
   }

@@ -2,8 +2,11 @@
 // for the model, claim a handful of gallery pictures with deliberately wrong labels,
 // personalize, forget them, and check what a visitor would: the model had learned the
 // wrong labels and no longer holds them, the rest of its accuracy held, the metrics and
-// a verified receipt appear, a reload keeps model and log, nothing left the page's
-// origin, and the console stayed clean. Once with the SIMD build, once with it forced off.
+// a verified receipt appear beside the exact reference (the base model re-personalized
+// without the items), the comparison measures methods against that reference, an exact
+// forget says so, a reload keeps model and log, nothing left the page's origin, and the
+// console stayed clean. Once with the SIMD build, once with it forced off. The SIMD run
+// leaves the README's screenshot in build/test-artifacts/demo-forget.png.
 // Needs demo/data/ (scripts/test.sh runs demo/prepare.mjs first).
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -98,6 +101,16 @@ for (const simd of [true, false]) {
       const mia = await metric('MIA');
       assert.ok(mia.before < 100, `MIA before forgetting ${mia.before}`);
       assert.match(await page.textContent('#before-after tr[data-metric="FA"] td'), /^100\.0 % \(\d+–100 %, n = \d+\)/, 'FA with its interval and count');
+      // Beside it, the exact reference: a model that never saw the items. It holds none of
+      // the wrong labels (they were only ever taught by personalizing), and the rest as well.
+      const reference = async (name) => Number(await page.getAttribute(`#before-after tr[data-metric="${name}"]`, 'data-reference'));
+      assert.equal(await page.locator('#before-after tr').first().locator('th').count(), 4, 'before, after and the reference');
+      assert.equal(await reference('FA'), 0, 'the re-personalized base model gives none of the wrong labels');
+      assert.ok(await reference('confidence') < 10, `nor much confidence in them (${await reference('confidence')})`);
+      assert.ok(Math.abs(await reference('TA') - ta.before) < 3, 'and is as accurate on the test set');
+      assert.match(await page.textContent('#reference-note'), /re-personalized without your items/);
+      const perItem = await page.$$eval('#item-bars li .small.reference', (spans) => spans.map((s) => Number(/never saw it: ([\d.]+) %/.exec(s.textContent)[1])));
+      assert.equal(perItem.length, ITEMS.length, 'each item shows what a model that never saw it says');
       assert.ok(await page.$('#weights-chart canvas'), "Q-MUL's reweighting was charted");
       const weightsLegend = await page.$$eval('#weights-chart .u-legend .u-value', (cells) => cells.map((c) => c.textContent));
       assert.ok(weightsLegend.every((v) => v !== '--'), `the weights' legend has values: ${weightsLegend}`);
@@ -110,9 +123,47 @@ for (const simd of [true, false]) {
       assert.equal(await page.getAttribute('#chain', 'data-ok'), 'true');
       assert.equal((await page.$$('#log tr')).length, 2, 'one receipt in the log');
 
-      await page.waitForFunction(() => !/Forgetting/.test(document.getElementById('status').textContent));
+
+      await page.waitForFunction(() => !/Forgetting|Building/.test(document.getElementById('status').textContent));
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: new URL(`demo-${simd ? 'simd' : 'nosimd'}.png`, ARTIFACTS).pathname, fullPage: true });
+      if (simd) await page.locator('#forget').screenshot({ path: new URL('demo-forget.png', ARTIFACTS).pathname });
+
+      let receipts = 1;
+      if (simd) {
+        // Compare Q-MUL with the exact reference: a table and a chart, names spelled out,
+        // the reference first, at no distance from itself.
+        for (const box of await page.$$('#compare-methods input')) {
+          if ((await box.getAttribute('value')) === 'qmul') await box.check();
+          else await box.uncheck();
+        }
+        await page.click('#compare-run');
+        await page.waitForSelector('#compare-table tr[data-method="qmul"]', { timeout: 180_000 });
+        const rows = await page.$$eval('#compare-table tr[data-method]', (trs) => trs.map((r) => [r.dataset.method, Number(r.dataset.ag), r.querySelector('th').textContent]));
+        assert.deepEqual(rows.map(([m]) => m), ['rewind', 'qmul']);
+        assert.equal(rows[0][1], 0, 'the reference is its own gap');
+        assert.ok(rows[1][1] > 0 && Number.isFinite(rows[1][1]), `Q-MUL's gap ${rows[1][1]}`);
+        assert.deepEqual(rows.map(([, , name]) => name), ['Exact rewind (the reference)', 'Q-MUL']);
+        assert.ok(await page.$('#compare-chart canvas'), 'the comparison is charted');
+        assert.equal(await page.getAttribute('#compare-chart', 'data-series'), 'Exact rewind (the reference)|Q-MUL');
+        assert.equal(await page.getAttribute('#compare-chart', 'data-reference'), 'Exact rewind (the reference)');
+        assert.equal(await page.getAttribute('#compare-chart', 'data-axis-titles'), 'time on this device (s)|gap to the exact reference (AG, points)');
+        assert.match(await page.textContent('#status'), /Compared 1 method\(s\) against the exact reference/);
+
+        // Making the forget exact afterwards: a rewind of the same items (Q-MUL forgot
+        // them approximately; the rewind replays the personalization without them).
+        await page.selectOption('#method', 'rewind');
+        assert.equal(await page.isHidden('label:has(#forget-epochs)'), true, 'a rewind has no epochs to choose');
+        await page.click('#forget-run');
+        await page.waitForFunction(() => /Forgot .* with rewind/.test(document.getElementById('status').textContent), null, { timeout: 180_000 });
+        const exact = JSON.parse(await page.textContent('#receipt'));
+        assert.equal(exact.method, 'rewind');
+        assert.equal(exact.exact, true);
+        assert.match(await page.textContent('#receipt-summary'), /yes: the base model re-personalized without the items/);
+        assert.equal(Number(await page.getAttribute('#before-after tr[data-metric="FA"]', 'data-after')), 0);
+        assert.match(await page.textContent('#reference-note'), /This forget was exact/);
+        receipts = 2;
+      }
 
       // The page's own observation: nothing fetched while working, nothing to other sites.
       assert.equal(await page.getAttribute('#network', 'data-during'), '0');
@@ -121,7 +172,7 @@ for (const simd of [true, false]) {
       await page.reload();
       await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
       assert.match(await page.textContent('#status'), /Restored/);
-      assert.equal((await page.$$('#log tr')).length, 2, 'the log survived the reload');
+      assert.equal((await page.$$('#log tr')).length, 1 + receipts, 'the log survived the reload');
       // Any receipt of the log opens after the reload: a summary to read, the JSON to download.
       assert.equal(await page.isHidden('#receipt-view'), true);
       await page.click('#log button[data-index="0"]');
@@ -164,15 +215,11 @@ for (const simd of [true, false]) {
         const pixels = await page.$eval('#items li canvas', (c) => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data));
         assert.ok(pixels[0] < 30 && pixels[(14 * 28 + 14) * 4] > 150, 'the upload became a light object on black, like Fashion-MNIST');
 
-        // Compare one method against retraining on the same request.
-        for (const box of await page.$$('#compare-methods input')) {
-          if ((await box.getAttribute('value')) === 'ft') await box.check();
-          else await box.uncheck();
-        }
+        // An item the model was never personalized on has no exact reference: Compare says so.
         await page.click('#compare-run');
-        await page.waitForSelector('#compare-table tr[data-method="ft"]', { timeout: 180_000 });
-        const methods = await page.$$eval('#compare-table tr[data-method]', (rows) => rows.map((r) => r.dataset.method));
-        assert.deepEqual(methods, ['retrain', 'ft']);
+        await page.waitForFunction(() => /Compare needs the exact reference/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+        assert.match(await page.textContent('#status'), /is in no fit recorded since the first checkpoint.*Personalize the model with your items first/);
+        assert.equal(await page.isHidden('#compare-progress'), true, 'no progress bar left behind');
       }
 
       assert.deepEqual(session.foreignRequests(), [], 'no request left the page origin (the worker included)');

@@ -18,6 +18,7 @@ it('the README Node example runs and prints what it promises', { timeout: 240_00
     assert.match(stdout, /FA: \{\s*value: [\d.]+,\s*n: 20,\s*low: [\d.]+,\s*high: [\d.]+/);
     assert.match(stdout, /MIA: \{\s*value: [\d.]+,\s*n: 20,/, "the attack had 500 retain and 500 test samples");
     assert.match(stdout, /\{ ok: true, count: 2 \}/);
+    assert.match(stdout, /true \[ \{ samples: 54, removed: 6, epochs: 2 \} \]/, 'the rewind replayed the fit without the six samples');
     assert.match(stdout, /reloaded/);
   } finally {
     await rm(file, { force: true });

@@ -64,7 +64,7 @@ for (const simd of [true, false]) {
       assert.equal(receipt.retained, 116);
       assert.equal(receipt.rewind.checkpointSha256, cp.modelSha256);
       assert.deepEqual(receipt.rewind.fits, [{ samples: 116, removed: 4, epochs: 2 }]);
-      assert.deepEqual(progress.map((e) => [e.fit, e.fits, e.epoch]), [[1, 1, 1], [1, 1, 2]]);
+      assert.deepEqual(progress.map((e) => [e.fit, e.fits, e.epoch, e.fitEpochs]), [[1, 1, 1, 2], [1, 1, 2, 2]]);
       assert.equal(receipt.epochs.length, 2);
       assert.equal(receipt.metrics, null);
       model.dispose();
@@ -154,6 +154,15 @@ describe('rewind', () => {
     const controller = new AbortController();
     await assert.rejects(rewind(pick(user, [1]), { data: user, signal: controller.signal, onProgress: () => controller.abort() }),
       isError('ABORTED', /forget was aborted after 1 epoch\(s\); the model is unchanged/));
+
+    // Aborted in the report of the last epoch: nothing is left to train, and still nothing
+    // changes (a rewind and an approximate forget alike).
+    for (const options of [{ method: 'rewind', data: user }, { method: 'ft', retain: user, epochs: 1 }]) {
+      const last = new AbortController();
+      const epochs = options.epochs ?? FIT.epochs;
+      await assert.rejects(model.forget(pick(user, [1]), { ...options, signal: last.signal, onProgress: (e) => e.epoch === epochs && last.abort() }),
+        isError('ABORTED', new RegExp(`forget was aborted after ${epochs} epoch\\(s\\); the model is unchanged`)));
+    }
 
     assert.deepEqual(model.save(), bytes);
     assert.deepEqual(model.history(), history);
