@@ -32,7 +32,7 @@ void FgsmNeighbours(nn::Model& model, const uint8_t* pixels, const uint8_t* labe
 
 namespace {
 
-class BoundaryShrink : public PhasedMethod {
+class BoundaryShrink : public EpochMethod {
  public:
   const char* name() const override { return "bs"; }
   bool uses_retain() const override { return false; }
@@ -44,33 +44,36 @@ class BoundaryShrink : public PhasedMethod {
   Status Begin(MethodContext& ctx) override {
     labels_.assign(ctx.forget->y.begin(), ctx.forget->y.end());
     changed_ = 0;
-    return PhasedMethod::Begin(ctx);
+    return EpochMethod::Begin(ctx);
   }
 
  protected:
-  Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) override {
-    meter_.Reset();
-    if (epoch == 0) {
-      // The relabelling scan; nothing is updated before it ends.
-      phases->push_back(ForgetScanPhase(
-          "relabel", ctx,
-          [this](MethodContext& c, const std::vector<SampleRef>& b) { Relabel(c, b); }));
+  Status RunEpoch(MethodContext& ctx, int epoch, float lr, EpochCursor& at,
+                  EpochReport* report) override {
+    if (at.Once()) {
+      meter_.Reset();
+      scan_ = epoch == 0 ? InOrderBatches(ctx, *ctx.forget, true) : std::vector<Batch>();
+      batches_ = MakeBatches(ctx, AllOf(*ctx.forget, true));
     }
-    phases->push_back(CrossEntropyPhase(
-        "forget", MakeBatches(ctx, AllOf(*ctx.forget, true)),
-        [this](uint32_t i) { return labels_[i]; }, 1.0f, &meter_));
+    // 1. (First epoch) the relabelling scan; nothing is updated before it ends.
+    for (const Batch& batch : at.Batches(scan_)) Relabel(ctx, batch);
+    // 2. Cross-entropy on D_f with the boundary labels.
+    for (const Batch& batch : at.Batches(batches_)) {
+      Gather(ctx, batch, &data_, &labels_);
+      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, 1.0f, lr));
+      meter_.Add(loss);
+    }
+    if (at.Once()) {
+      report->losses.push_back({"forget_ce", meter_.Mean()});  // with the boundary labels
+      // The fraction of forget samples whose label the scan changed.
+      report->losses.push_back({"relabelled", double(changed_) / double(ctx.forget->size())});
+    }
     return OkStatus();
   }
 
-  void FinishEpoch(MethodContext& ctx, EpochReport* report) override {
-    report->losses.push_back({"forget_ce", meter_.Mean()});  // with the boundary labels
-    // The fraction of forget samples whose label the scan changed.
-    report->losses.push_back({"relabelled", double(changed_) / double(ctx.forget->size())});
-  }
-
  private:
-  void Relabel(MethodContext& ctx, const std::vector<SampleRef>& batch) {
-    Gather(ctx, batch, nullptr, &data_);
+  void Relabel(MethodContext& ctx, const Batch& batch) {
+    Gather(ctx, batch, &data_);
     FgsmNeighbours(*ctx.model, data_.x.data(), data_.y.data(), data_.n, ctx.options.bs_epsilon,
                    &neighbours_);
     Tensor logits;
@@ -84,6 +87,7 @@ class BoundaryShrink : public PhasedMethod {
     }
   }
 
+  std::vector<Batch> scan_, batches_;
   std::vector<uint8_t> labels_;  // the boundary label of each forget sample
   size_t changed_ = 0;
   LossMeter meter_;

@@ -12,29 +12,34 @@
 namespace qf::unlearn {
 namespace {
 
-class FineTune : public PhasedMethod {
+class FineTune : public EpochMethod {
  public:
   const char* name() const override { return "ft"; }
-
   std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t,
                                          size_t retain) const override {
     return uint64_t(o.epochs) * retain;
   }
 
  protected:
-  Status PlanEpoch(MethodContext& ctx, int, std::vector<Phase>* phases) override {
-    meter_.Reset();
-    phases->push_back(CrossEntropyPhase("retain", MakeBatches(ctx, AllOf(*ctx.retain, false)),
-                                        nullptr, 1.0f, &meter_));
+  Status RunEpoch(MethodContext& ctx, int, float lr, EpochCursor& at,
+                  EpochReport* report) override {
+    if (at.Once()) {
+      meter_.Reset();
+      batches_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
+    }
+    for (const Batch& batch : at.Batches(batches_)) {
+      Gather(ctx, batch, &data_);
+      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, 1.0f, lr));
+      meter_.Add(loss);
+    }
+    if (at.Once()) report->losses.push_back({"retain_ce", meter_.Mean()});
     return OkStatus();
   }
 
-  void FinishEpoch(MethodContext&, EpochReport* report) override {
-    report->losses.push_back({"retain_ce", meter_.Mean()});
-  }
-
  private:
+  std::vector<Batch> batches_;
   LossMeter meter_;
+  BatchData data_;
 };
 
 class Retrain : public FineTune {

@@ -4,7 +4,7 @@
 namespace qf::unlearn {
 namespace {
 
-class GradientAscent : public PhasedMethod {
+class GradientAscent : public EpochMethod {
  public:
   const char* name() const override { return "ga"; }
   bool uses_retain() const override { return false; }
@@ -14,19 +14,25 @@ class GradientAscent : public PhasedMethod {
   }
 
  protected:
-  Status PlanEpoch(MethodContext& ctx, int, std::vector<Phase>* phases) override {
-    meter_.Reset();
-    phases->push_back(CrossEntropyPhase("forget", MakeBatches(ctx, AllOf(*ctx.forget, true)),
-                                        nullptr, -1.0f, &meter_));
+  Status RunEpoch(MethodContext& ctx, int, float lr, EpochCursor& at,
+                  EpochReport* report) override {
+    if (at.Once()) {
+      meter_.Reset();
+      batches_ = MakeBatches(ctx, AllOf(*ctx.forget, true));
+    }
+    for (const Batch& batch : at.Batches(batches_)) {
+      Gather(ctx, batch, &data_);
+      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, -1.0f, lr));
+      meter_.Add(loss);
+    }
+    if (at.Once()) report->losses.push_back({"forget_neg_ce", meter_.Mean()});
     return OkStatus();
   }
 
-  void FinishEpoch(MethodContext&, EpochReport* report) override {
-    report->losses.push_back({"forget_neg_ce", meter_.Mean()});
-  }
-
  private:
+  std::vector<Batch> batches_;
   LossMeter meter_;
+  BatchData data_;
 };
 
 }  // namespace

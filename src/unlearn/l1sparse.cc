@@ -12,7 +12,7 @@
 namespace qf::unlearn {
 namespace {
 
-class L1Sparse : public PhasedMethod {
+class L1Sparse : public EpochMethod {
  public:
   const char* name() const override { return "l1sparse"; }
   std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t,
@@ -21,45 +21,43 @@ class L1Sparse : public PhasedMethod {
   }
 
  protected:
-  Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) override {
-    ce_.Reset();
-    l1_.Reset();
+  Status RunEpoch(MethodContext& ctx, int epoch, float lr, EpochCursor& at,
+                  EpochReport* report) override {
     const int epochs = ctx.options.epochs;
     const float alpha = epochs > 1
                             ? ctx.options.l1_alpha * float(epochs - 1 - epoch) / float(epochs - 1)
                             : ctx.options.l1_alpha;
-    phases->push_back({"retain", MakeBatches(ctx, AllOf(*ctx.retain, false)),
-                       [this, alpha](MethodContext& c, const std::vector<SampleRef>& b, float lr) {
-                         return L1Step(c, b, alpha, lr);
-                       }});
+    if (at.Once()) {
+      ce_.Reset();
+      l1_.Reset();
+      batches_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
+    }
+    for (const Batch& batch : at.Batches(batches_)) {
+      Gather(ctx, batch, &data_);
+      Tensor logits, dlogits;
+      ctx.model->Forward(data_.x.data(), data_.n, &logits, nn::Mode::kTrain);
+      const float ce = train::SoftmaxCrossEntropy(logits, data_.y.data(), nullptr, 1.0f, &dlogits);
+      if (!std::isfinite(ce)) {
+        return Status(StatusCode::kFailedPrecondition,
+                      "unlearning diverged: the loss is not finite (try a smaller lr)");
+      }
+      train::ZeroGrads(ctx.model->params());
+      ctx.model->Backward(dlogits);
+      const float l1 = alpha > 0 ? train::L1Penalty(ctx.model->params(), alpha) : 0.0f;
+      ctx.optimizer->Step(ctx.model->params(), lr);
+      ctx.model->OnParamsChanged();
+      ce_.Add(ce);
+      l1_.Add(l1);
+    }
+    if (at.Once()) {
+      report->losses.push_back({"retain_ce", ce_.Mean()});
+      report->losses.push_back({"l1", l1_.Mean()});  // alpha_e * ||w||_1, before each step
+    }
     return OkStatus();
-  }
-
-  void FinishEpoch(MethodContext&, EpochReport* report) override {
-    report->losses.push_back({"retain_ce", ce_.Mean()});
-    report->losses.push_back({"l1", l1_.Mean()});  // alpha_e * ||w||_1, before each step
   }
 
  private:
-  Status L1Step(MethodContext& ctx, const std::vector<SampleRef>& batch, float alpha, float lr) {
-    Gather(ctx, batch, nullptr, &data_);
-    Tensor logits, dlogits;
-    ctx.model->Forward(data_.x.data(), data_.n, &logits, nn::Mode::kTrain);
-    const float ce = train::SoftmaxCrossEntropy(logits, data_.y.data(), nullptr, 1.0f, &dlogits);
-    if (!std::isfinite(ce)) {
-      return Status(StatusCode::kFailedPrecondition,
-                    "unlearning diverged: the loss is not finite (try a smaller lr)");
-    }
-    train::ZeroGrads(ctx.model->params());
-    ctx.model->Backward(dlogits);
-    const float l1 = alpha > 0 ? train::L1Penalty(ctx.model->params(), alpha) : 0.0f;
-    ctx.optimizer->Step(ctx.model->params(), lr);
-    ctx.model->OnParamsChanged();
-    ce_.Add(ce);
-    l1_.Add(l1);
-    return OkStatus();
-  }
-
+  std::vector<Batch> batches_;
   LossMeter ce_, l1_;
   BatchData data_;
 };

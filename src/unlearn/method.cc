@@ -1,4 +1,4 @@
-// Shared machinery of the unlearning methods, the phased epoch loop, and the registry.
+// Shared machinery of the unlearning methods, the stepped epoch loop, and the registry.
 #include "unlearn/method.h"
 
 #include <chrono>
@@ -55,8 +55,8 @@ std::vector<std::string> MethodNames() {
   return {"retrain", "ft", "ga", "rl", "l1sparse", "salun", "bs", "qmul", "oeu"};
 }
 
-void Gather(const MethodContext& ctx, const std::vector<SampleRef>& batch,
-            const std::function<uint8_t(uint32_t)>& forget_label, BatchData* out) {
+void Gather(const MethodContext& ctx, const Batch& batch, BatchData* out,
+            const std::vector<uint8_t>* forget_labels) {
   const size_t d = ctx.model->input_shape().size();
   out->n = batch.size();
   out->x.resize(batch.size() * d);
@@ -65,8 +65,8 @@ void Gather(const MethodContext& ctx, const std::vector<SampleRef>& batch,
     const train::Dataset& src = batch[i].forget ? *ctx.forget : *ctx.retain;
     const size_t at = size_t(batch[i].index) * d;
     std::copy(src.x.begin() + at, src.x.begin() + at + d, out->x.begin() + i * d);
-    out->y[i] =
-        batch[i].forget && forget_label ? forget_label(batch[i].index) : src.y[batch[i].index];
+    out->y[i] = batch[i].forget && forget_labels ? (*forget_labels)[batch[i].index]
+                                                 : src.y[batch[i].index];
   }
 }
 
@@ -76,27 +76,32 @@ std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget) {
   return refs;
 }
 
+std::vector<SampleRef> ForgetThenRetain(const MethodContext& ctx) {
+  std::vector<SampleRef> all = AllOf(*ctx.forget, true);
+  const std::vector<SampleRef> retain = AllOf(*ctx.retain, false);
+  all.insert(all.end(), retain.begin(), retain.end());
+  return all;
+}
+
 namespace {
 
 // `samples` cut, in order, into batches of `bs` (the last may be smaller).
-std::vector<std::vector<SampleRef>> Chunks(const std::vector<SampleRef>& samples, size_t bs) {
-  std::vector<std::vector<SampleRef>> batches;
+std::vector<Batch> Chunks(const std::vector<SampleRef>& samples, size_t bs) {
+  std::vector<Batch> batches;
   for (size_t lo = 0; lo < samples.size(); lo += bs) {
     batches.emplace_back(samples.begin() + lo, samples.begin() + std::min(lo + bs, samples.size()));
   }
   return batches;
 }
 
-// Batches of all of `data` in order, unshuffled (for scans that update nothing).
-std::vector<std::vector<SampleRef>> InOrderBatches(const MethodContext& ctx,
-                                                   const train::Dataset& data, bool forget) {
+}  // namespace
+
+std::vector<Batch> InOrderBatches(const MethodContext& ctx, const train::Dataset& data,
+                                  bool forget) {
   return Chunks(AllOf(data, forget), ctx.options.batch_size);
 }
 
-}  // namespace
-
-std::vector<std::vector<SampleRef>> MakeBatches(MethodContext& ctx,
-                                                std::vector<SampleRef> samples) {
+std::vector<Batch> MakeBatches(MethodContext& ctx, std::vector<SampleRef> samples) {
   ctx.rng.Shuffle(samples.data(), samples.size());
   return Chunks(samples, ctx.options.batch_size);
 }
@@ -138,79 +143,70 @@ double ForgetAccuracy(MethodContext& ctx) {
   return train::Evaluate(*ctx.model, *ctx.forget).accuracy;
 }
 
-PhasedMethod::Phase PhasedMethod::CrossEntropyPhase(std::string name,
-                                                    std::vector<std::vector<SampleRef>> batches,
-                                                    std::function<uint8_t(uint32_t)> forget_label,
-                                                    float sign, LossMeter* meter) {
-  auto data = std::make_shared<BatchData>();
-  return {std::move(name), std::move(batches),
-          [=](MethodContext& ctx, const std::vector<SampleRef>& batch, float lr) -> Status {
-            Gather(ctx, batch, forget_label, data.get());
-            QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, *data, sign, lr));
-            meter->Add(loss);
-            return OkStatus();
-          }};
+bool EpochCursor::Once() {
+  const size_t pass = calls_++;
+  if (suspended_ || pass != next_) return false;
+  next_++;
+  return true;
 }
 
-PhasedMethod::Phase PhasedMethod::ForgetScanPhase(
-    std::string name, const MethodContext& ctx,
-    std::function<void(MethodContext&, const std::vector<SampleRef>&)> visit) {
-  return {std::move(name), InOrderBatches(ctx, *ctx.forget, true),
-          [visit = std::move(visit)](MethodContext& c, const std::vector<SampleRef>& batch, float) {
-            visit(c, batch);
-            return OkStatus();
-          }};
+EpochCursor::Range EpochCursor::Batches(const std::vector<Batch>& batches) {
+  const size_t pass = calls_++;
+  if (suspended_ || pass != next_) return Range(nullptr, pass, &batches);
+  if (batches.empty()) {  // nothing to run: done at once
+    next_++;
+    return Range(nullptr, pass, &batches);
+  }
+  return Range(this, pass, &batches);
 }
 
-Status PhasedMethod::Begin(MethodContext& ctx) {
+bool EpochCursor::Running(size_t pass, const std::vector<Batch>& batches) {
+  if (next_ != pass || batch_ >= batches.size()) return false;  // the pass is over
+  if (budget_ == 0) suspended_ = true;
+  return !suspended_;
+}
+
+void EpochCursor::Advance(const std::vector<Batch>& batches) {
+  samples_ += batches[batch_].size();
+  budget_--;
+  if (++batch_ == batches.size()) {
+    next_++;
+    batch_ = 0;
+  }
+}
+
+void EpochCursor::Resume(size_t budget) {
+  calls_ = 0;
+  budget_ = budget;
+  suspended_ = false;
+}
+
+Status EpochMethod::Begin(MethodContext& ctx) {
   epochs_ = ctx.options.epochs;
   epoch_ = 0;
-  planned_ = false;
-  samples_run_ = 0;
+  cursor_.Reset();
+  report_ = EpochReport();
+  seconds_ = 0;
   return OkStatus();
 }
 
-Status PhasedMethod::Step(MethodContext& ctx, size_t max_batches,
-                          std::vector<EpochReport>* reports) {
+Status EpochMethod::Step(MethodContext& ctx, size_t max_batches,
+                         std::vector<EpochReport>* reports) {
+  if (done() || max_batches == 0) return OkStatus();
   const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  size_t ran = 0;
-  while (!done() && ran < max_batches) {
-    if (!planned_) {
-      phases_.clear();
-      QF_RETURN_IF_ERROR(PlanEpoch(ctx, epoch_, &phases_));
-      phase_ = batch_ = 0;
-      planned_ = true;
-    }
-    const float lr = train::ScheduledLr(ctx.options.schedule, ctx.options.lr, epoch_, epochs_);
-    if (phase_ < phases_.size()) {
-      Phase& phase = phases_[phase_];
-      if (batch_ < phase.batches.size()) {
-        QF_RETURN_IF_ERROR(phase.run(ctx, phase.batches[batch_], lr));
-        samples_run_ += phase.batches[batch_].size();
-        batch_++;
-        ran++;
-      } else {
-        phase_++;
-        batch_ = 0;
-      }
-      continue;
-    }
-    seconds_ += elapsed();
-    EpochReport report;
-    report.epoch = ++epoch_;
-    report.lr = lr;
-    FinishEpoch(ctx, &report);
-    report.forget_accuracy = ForgetAccuracy(ctx);
-    report.seconds = seconds_;
-    seconds_ = 0;
-    reports->push_back(std::move(report));
-    planned_ = false;
-    return OkStatus();  // one report per call keeps reports and progress in step
-  }
-  seconds_ += elapsed();
+  const float lr = train::ScheduledLr(ctx.options.schedule, ctx.options.lr, epoch_, epochs_);
+  cursor_.Resume(max_batches);
+  QF_RETURN_IF_ERROR(RunEpoch(ctx, epoch_, lr, cursor_, &report_));
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!cursor_.finished()) return OkStatus();
+  report_.epoch = ++epoch_;
+  report_.lr = lr;
+  report_.forget_accuracy = ForgetAccuracy(ctx);
+  report_.seconds = seconds_;
+  reports->push_back(std::move(report_));
+  report_ = EpochReport();
+  seconds_ = 0;
+  cursor_.NextEpoch();
   return OkStatus();
 }
 

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -110,19 +109,27 @@ std::vector<std::string> MethodNames();
 
 // ---- machinery shared by the methods ---------------------------------------------------
 
-// Samples of `batch` gathered into contiguous pixels and labels; `relabel` (optional)
-// gives the label of each forget sample (default: its true label).
+using Batch = std::vector<SampleRef>;
+
+// Samples of a batch gathered into contiguous pixels and labels.
 struct BatchData {
   std::vector<uint8_t> x, y;
   std::vector<float> weights;
   size_t n = 0;
 };
-void Gather(const MethodContext& ctx, const std::vector<SampleRef>& batch,
-            const std::function<uint8_t(uint32_t)>& forget_label, BatchData* out);
+// Gathers `batch`; forget samples take their label from `forget_labels` (indexed by forget
+// sample) when it is given, else their true label.
+void Gather(const MethodContext& ctx, const Batch& batch, BatchData* out,
+            const std::vector<uint8_t>* forget_labels = nullptr);
 
 // Shuffled batches of the given samples (seeded by ctx.rng).
-std::vector<std::vector<SampleRef>> MakeBatches(MethodContext& ctx, std::vector<SampleRef> samples);
+std::vector<Batch> MakeBatches(MethodContext& ctx, std::vector<SampleRef> samples);
+// Batches of all of `data` in order, unshuffled (for scans that update nothing).
+std::vector<Batch> InOrderBatches(const MethodContext& ctx, const train::Dataset& data,
+                                  bool forget);
 std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget);
+// All of D_f, then all of D_r.
+std::vector<SampleRef> ForgetThenRetain(const MethodContext& ctx);
 
 // One optimization step on weighted cross-entropy: loss = sign/n * sum w_i CE_i (w empty:
 // all 1). Returns the loss; fails when it is not finite.
@@ -144,48 +151,103 @@ struct LossMeter {
   void Reset() { sum = 0, count = 0; }
 };
 
-// A method built from epochs of batches: subclasses plan each epoch as a list of
-// phases (each a list of batches with a function run per batch), and finish each epoch
-// by filling its report. Handles stepping, timing and the LR schedule.
-class PhasedMethod : public Method {
+// Where an epoch stands between the steps that run it. A method writes each epoch as one
+// function, top to bottom, in the order its paper gives: work done once (`Once`: set-up,
+// a computation between two passes, the report) and passes over lists of batches
+// (`Batches`). A step calls that function with a budget of batches; the next step calls
+// it again, and the cursor skips what already ran:
+//
+//   if (at.Once()) { plan the epoch's batches; reset meters; }
+//   for (const Batch& b : at.Batches(scan)) Scan(b);        // resumes where it stopped
+//   if (at.Once()) ComputeWeights();
+//   for (const Batch& b : at.Batches(train)) QF_RETURN_IF_ERROR(Train(b));
+//   if (at.Once()) { fill the report; }
+//
+// Passes are told apart by the order in which the function reaches them, so every call
+// of it must reach the same Once and Batches in the same order, and a loop over a pass
+// must not break early. Once a pass stops for lack of budget, the rest of the call skips
+// everything after it; code outside Once and Batches runs on every call.
+class EpochCursor {
  public:
-  struct Phase {
-    std::string name;
-    std::vector<std::vector<SampleRef>> batches;
-    std::function<Status(MethodContext&, const std::vector<SampleRef>&, float lr)> run;
-  };
+  class Range;
 
+  // True the first time the function reaches this point in the epoch.
+  bool Once();
+  // The batches of `batches` this step runs: those not run yet, while the budget lasts.
+  Range Batches(const std::vector<Batch>& batches);
+
+  // The next call of the epoch function, which may run `budget` batches.
+  void Resume(size_t budget);
+  // Whether the last call reached the epoch's end (every pass and Once ran).
+  bool finished() const { return !suspended_ && next_ == calls_; }
+  // Starts the next epoch.
+  void NextEpoch() { next_ = batch_ = 0; }
+  // Samples in the batches run so far, over all epochs.
+  uint64_t samples() const { return samples_; }
+  void Reset() { *this = EpochCursor(); }
+
+ private:
+  bool Running(size_t pass, const std::vector<Batch>& batches);
+  void Advance(const std::vector<Batch>& batches);
+
+  size_t next_ = 0;    // the pass (Once or Batches, in order reached) to run next
+  size_t batch_ = 0;   // batches of that pass already run
+  size_t calls_ = 0;   // passes the function reached in this call
+  size_t budget_ = 0;  // batches this call may still run
+  bool suspended_ = false;  // a pass stopped for lack of budget in this call
+  uint64_t samples_ = 0;
+};
+
+class EpochCursor::Range {
+ public:
+  class Iterator {
+   public:
+    const Batch& operator*() const { return (*range_->batches_)[range_->cursor_->batch_]; }
+    Iterator& operator++() {
+      range_->cursor_->Advance(*range_->batches_);
+      return *this;
+    }
+    bool operator!=(const Iterator&) const {
+      return range_ && range_->cursor_ && range_->cursor_->Running(range_->pass_, *range_->batches_);
+    }
+
+   private:
+    friend class Range;
+    explicit Iterator(const Range* range) : range_(range) {}
+    const Range* range_;
+  };
+  Iterator begin() const { return Iterator(this); }
+  Iterator end() const { return Iterator(nullptr); }
+
+ private:
+  friend class EpochCursor;
+  Range(EpochCursor* cursor, size_t pass, const std::vector<Batch>* batches)
+      : cursor_(cursor), pass_(pass), batches_(batches) {}
+  EpochCursor* cursor_;  // null: nothing to run in this call
+  size_t pass_;
+  const std::vector<Batch>* batches_;
+};
+
+// A method built from epochs written with an EpochCursor. Handles stepping, timing, the
+// LR schedule, and the epoch's forget accuracy.
+class EpochMethod : public Method {
+ public:
   Status Begin(MethodContext& ctx) override;
   Status Step(MethodContext& ctx, size_t max_batches, std::vector<EpochReport>* reports) override;
   bool done() const override { return epoch_ >= epochs_; }
-  uint64_t samples_run() const override { return samples_run_; }
-
-  // A phase taking one cross-entropy step per batch (sign -1: gradient ascent), forget
-  // samples labelled by `forget_label` (null: their true labels), losses into `meter`.
-  static Phase CrossEntropyPhase(std::string name, std::vector<std::vector<SampleRef>> batches,
-                                 std::function<uint8_t(uint32_t)> forget_label, float sign,
-                                 LossMeter* meter);
-
-  // A phase that visits the forget set in order, batch by batch, updating nothing: a scan
-  // (similar labels, saliency, FGSM relabelling) whose result the later phases use.
-  static Phase ForgetScanPhase(std::string name, const MethodContext& ctx,
-                               std::function<void(MethodContext&, const std::vector<SampleRef>&)> visit);
+  uint64_t samples_run() const override { return cursor_.samples(); }
 
  protected:
-  // The phases of epoch `epoch` (0-based). Called at the start of the epoch, so a phase
-  // may depend on what the previous phases of the same epoch computed only through state
-  // the functions share.
-  virtual Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) = 0;
-  // Fills the report of the epoch that just ended (losses, diagnostics).
-  virtual void FinishEpoch(MethodContext& ctx, EpochReport* report) = 0;
+  // Epoch `epoch` (0-based) of the method at learning rate `lr`, through `at`; fills
+  // `report` (its losses and diagnostics) at its end.
+  virtual Status RunEpoch(MethodContext& ctx, int epoch, float lr, EpochCursor& at,
+                          EpochReport* report) = 0;
 
  private:
   int epochs_ = 0, epoch_ = 0;
-  std::vector<Phase> phases_;
-  size_t phase_ = 0, batch_ = 0;
-  bool planned_ = false;
+  EpochCursor cursor_;
+  EpochReport report_;  // the current epoch's, until it ends
   double seconds_ = 0;
-  uint64_t samples_run_ = 0;
 };
 
 }  // namespace qf::unlearn

@@ -38,36 +38,40 @@ void FlattenGrads(const std::vector<nn::Param*>& params, std::vector<float>* out
   }
 }
 
-class Oeu : public PhasedMethod {
+class Oeu : public EpochMethod {
  public:
   const char* name() const override { return "oeu"; }
 
  protected:
-  Status PlanEpoch(MethodContext& ctx, int, std::vector<Phase>* phases) override {
-    neg_entropy_.Reset();
-    retain_ce_.Reset();
-    cosine_.Reset();
-    retain_batches_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
-    next_retain_ = 0;
-    phases->push_back({"orthogonal", MakeBatches(ctx, AllOf(*ctx.forget, true)),
-                       [this](MethodContext& c, const std::vector<SampleRef>& b, float lr) {
-                         return OrthogonalStep(c, b, lr);
-                       }});
+  Status RunEpoch(MethodContext& ctx, int, float lr, EpochCursor& at,
+                  EpochReport* report) override {
+    if (at.Once()) {
+      neg_entropy_.Reset();
+      retain_ce_.Reset();
+      cosine_.Reset();
+      retain_batches_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
+      next_retain_ = 0;
+      forget_batches_ = MakeBatches(ctx, AllOf(*ctx.forget, true));
+    }
+    // Each forget batch steps along g_f projected orthogonally to g_r of the next retain
+    // batch, plus g_r.
+    for (const Batch& batch : at.Batches(forget_batches_)) {
+      QF_RETURN_IF_ERROR(OrthogonalStep(ctx, batch, lr));
+    }
+    if (at.Once()) {
+      report->losses.push_back({"forget_neg_entropy", neg_entropy_.Mean()});
+      report->losses.push_back({"retain_ce", retain_ce_.Mean()});
+      report->losses.push_back({"cosine", cosine_.Mean()});  // between g_f and g_r
+    }
     return OkStatus();
   }
 
-  void FinishEpoch(MethodContext&, EpochReport* report) override {
-    report->losses.push_back({"forget_neg_entropy", neg_entropy_.Mean()});
-    report->losses.push_back({"retain_ce", retain_ce_.Mean()});
-    report->losses.push_back({"cosine", cosine_.Mean()});  // between g_f and g_r
-  }
-
  private:
-  Status OrthogonalStep(MethodContext& ctx, const std::vector<SampleRef>& forget_batch, float lr) {
+  Status OrthogonalStep(MethodContext& ctx, const Batch& forget_batch, float lr) {
     const std::vector<nn::Param*>& params = ctx.model->params();
     Tensor logits, dlogits;
     // g_f: gradient of -H on the forget batch.
-    Gather(ctx, forget_batch, nullptr, &data_);
+    Gather(ctx, forget_batch, &data_);
     ctx.model->Forward(data_.x.data(), data_.n, &logits, nn::Mode::kTrain);
     const float entropy = train::SoftmaxEntropy(logits, &dlogits);
     for (float& v : dlogits.values()) v = -v;
@@ -75,7 +79,7 @@ class Oeu : public PhasedMethod {
     ctx.model->Backward(dlogits);
     FlattenGrads(params, &g_forget_);
     // g_r: gradient of CE on the next retain batch.
-    Gather(ctx, retain_batches_[next_retain_], nullptr, &data_);
+    Gather(ctx, retain_batches_[next_retain_], &data_);
     next_retain_ = (next_retain_ + 1) % retain_batches_.size();
     ctx.model->Forward(data_.x.data(), data_.n, &logits, nn::Mode::kTrain);
     const float ce = train::SoftmaxCrossEntropy(logits, data_.y.data(), nullptr, 1.0f, &dlogits);
@@ -102,7 +106,7 @@ class Oeu : public PhasedMethod {
     return OkStatus();
   }
 
-  std::vector<std::vector<SampleRef>> retain_batches_;
+  std::vector<Batch> forget_batches_, retain_batches_;
   size_t next_retain_ = 0;
   std::vector<float> g_forget_, g_retain_;
   LossMeter neg_entropy_, retain_ce_, cosine_;

@@ -23,7 +23,7 @@
 namespace qf::unlearn {
 namespace {
 
-class Qmul : public PhasedMethod {
+class Qmul : public EpochMethod {
  public:
   const char* name() const override { return "qmul"; }
   std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
@@ -39,78 +39,76 @@ class Qmul : public PhasedMethod {
 
   Status Begin(MethodContext& ctx) override {
     labels_.assign(ctx.forget->size(), 0);
-    return PhasedMethod::Begin(ctx);
+    return EpochMethod::Begin(ctx);
   }
 
  protected:
-  Status PlanEpoch(MethodContext& ctx, int, std::vector<Phase>* phases) override {
-    const size_t classes = ctx.model->classes();
-    stats_ = QmulEpoch();
-    stats_.similar_labels.assign(classes * classes, 0);
-    forget_norms_.Reset();
-    retain_norms_.Reset();
-    meter_.Reset();
-    weights_ready_ = false;
-
-    // 1. Similar labels.
-    const std::vector<SampleRef> forget = AllOf(*ctx.forget, true);
-    phases->push_back(ForgetScanPhase(
-        "similar_labels", ctx,
-        [this](MethodContext& c, const std::vector<SampleRef>& b) { SimilarLabels(c, b); }));
-    // 2. Gradient magnitudes of both sides.
-    phases->push_back(ForgetScanPhase(
-        "forget_gradients", ctx, [this](MethodContext& c, const std::vector<SampleRef>& b) {
-          Gather(
-              c, b, [this](uint32_t i) { return labels_[i]; }, &data_);
-          forget_norms_.Add(GradientNorm(c, data_));
-        }));
-    std::vector<std::vector<SampleRef>> retain_scan = MakeBatches(ctx, AllOf(*ctx.retain, false));
-    if (ctx.options.qmul_retain_scan_batches > 0 &&
-        retain_scan.size() > ctx.options.qmul_retain_scan_batches) {
-      retain_scan.resize(ctx.options.qmul_retain_scan_batches);
-    }
-    phases->push_back({"retain_gradients", std::move(retain_scan),
-                       [this](MethodContext& c, const std::vector<SampleRef>& b, float) {
-                         Gather(c, b, nullptr, &data_);
-                         retain_norms_.Add(GradientNorm(c, data_));
-                         return OkStatus();
-                       }});
-    // 3. The weighted pass.
-    auto weighted = [this](MethodContext& c, const std::vector<SampleRef>& b, float lr) -> Status {
-      if (!weights_ready_) QF_RETURN_IF_ERROR(ComputeWeights());
-      Gather(
-          c, b, [this](uint32_t i) { return labels_[i]; }, &data_);
-      data_.weights.resize(b.size());
-      for (size_t i = 0; i < b.size(); i++) {
-        data_.weights[i] = float(b[i].forget ? stats_.w_forget : stats_.w_retain);
+  Status RunEpoch(MethodContext& ctx, int, float lr, EpochCursor& at,
+                  EpochReport* report) override {
+    if (at.Once()) {
+      const size_t classes = ctx.model->classes();
+      stats_ = QmulEpoch();
+      stats_.similar_labels.assign(classes * classes, 0);
+      forget_norms_.Reset();
+      retain_norms_.Reset();
+      meter_.Reset();
+      forget_in_order_ = InOrderBatches(ctx, *ctx.forget, true);
+      retain_scan_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
+      if (ctx.options.qmul_retain_scan_batches > 0 &&
+          retain_scan_.size() > ctx.options.qmul_retain_scan_batches) {
+        retain_scan_.resize(ctx.options.qmul_retain_scan_batches);
       }
-      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(c, data_, 1.0f, lr));
-      meter_.Add(loss);
-      data_.weights.clear();
-      return OkStatus();
-    };
-    if (ctx.options.qmul_mode == "mixed") {
-      std::vector<SampleRef> all = forget;
-      const std::vector<SampleRef> retain = AllOf(*ctx.retain, false);
-      all.insert(all.end(), retain.begin(), retain.end());
-      phases->push_back({"weighted", MakeBatches(ctx, std::move(all)), weighted});
-    } else {
-      phases->push_back({"weighted_forget", MakeBatches(ctx, forget), weighted});
-      phases->push_back({"weighted_retain", MakeBatches(ctx, AllOf(*ctx.retain, false)), weighted});
+      if (ctx.options.qmul_mode == "mixed") {
+        weighted_ = MakeBatches(ctx, ForgetThenRetain(ctx));
+        weighted_retain_.clear();
+      } else {
+        weighted_ = MakeBatches(ctx, AllOf(*ctx.forget, true));
+        weighted_retain_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
+      }
+    }
+    // 1. Similar labels, from the model as the epoch finds it.
+    for (const Batch& batch : at.Batches(forget_in_order_)) SimilarLabels(ctx, batch);
+    // 2. Gradient magnitudes, without updates: G_f over the forget batches with their
+    //    similar labels, G_r over the retain batches; then the weights.
+    for (const Batch& batch : at.Batches(forget_in_order_)) {
+      Gather(ctx, batch, &data_, &labels_);
+      forget_norms_.Add(GradientNorm(ctx, data_));
+    }
+    for (const Batch& batch : at.Batches(retain_scan_)) {
+      Gather(ctx, batch, &data_);
+      retain_norms_.Add(GradientNorm(ctx, data_));
+    }
+    if (at.Once()) QF_RETURN_IF_ERROR(ComputeWeights());
+    // 3. The weighted pass: mixed batches, or (sequential) the forget batches, then the
+    //    retain batches.
+    for (const Batch& batch : at.Batches(weighted_)) QF_RETURN_IF_ERROR(WeightedStep(ctx, batch, lr));
+    for (const Batch& batch : at.Batches(weighted_retain_)) {
+      QF_RETURN_IF_ERROR(WeightedStep(ctx, batch, lr));
+    }
+    if (at.Once()) {
+      report->losses.push_back({"weighted_ce", meter_.Mean()});
+      report->qmul = stats_;
     }
     return OkStatus();
   }
 
-  // The weighted pass ran (the forget set is never empty), so the weights are set.
-  void FinishEpoch(MethodContext&, EpochReport* report) override {
-    report->losses.push_back({"weighted_ce", meter_.Mean()});
-    report->qmul = stats_;
+ private:
+  // One step on sum w(i) CE_i / B, forget samples with their similar labels.
+  Status WeightedStep(MethodContext& ctx, const Batch& batch, float lr) {
+    Gather(ctx, batch, &data_, &labels_);
+    data_.weights.resize(batch.size());
+    for (size_t i = 0; i < batch.size(); i++) {
+      data_.weights[i] = float(batch[i].forget ? stats_.w_forget : stats_.w_retain);
+    }
+    QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, 1.0f, lr));
+    meter_.Add(loss);
+    data_.weights.clear();
+    return OkStatus();
   }
 
- private:
-  void SimilarLabels(MethodContext& ctx, const std::vector<SampleRef>& batch) {
+  void SimilarLabels(MethodContext& ctx, const Batch& batch) {
     const size_t c = ctx.model->classes();
-    Gather(ctx, batch, nullptr, &data_);
+    Gather(ctx, batch, &data_);
     Tensor logits;
     ctx.model->Forward(data_.x.data(), data_.n, &logits, nn::Mode::kEval);
     train::Softmax(logits, &logits);
@@ -151,14 +149,13 @@ class Qmul : public PhasedMethod {
     const double total = stats_.g_forget + stats_.g_retain;
     stats_.w_forget = total > 0 ? stats_.g_retain / total : 0.5;
     stats_.w_retain = total > 0 ? stats_.g_forget / total : 0.5;
-    weights_ready_ = true;
     return OkStatus();
   }
 
   std::vector<uint8_t> labels_;  // the similar label of each forget sample
   QmulEpoch stats_;
+  std::vector<Batch> forget_in_order_, retain_scan_, weighted_, weighted_retain_;
   LossMeter forget_norms_, retain_norms_, meter_;
-  bool weights_ready_ = false;
   BatchData data_;
 };
 

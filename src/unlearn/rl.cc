@@ -6,7 +6,7 @@
 namespace qf::unlearn {
 namespace {
 
-class RandomLabels : public PhasedMethod {
+class RandomLabels : public EpochMethod {
  public:
   const char* name() const override { return "rl"; }
   std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
@@ -17,28 +17,30 @@ class RandomLabels : public PhasedMethod {
   Status Begin(MethodContext& ctx) override {
     labels_.resize(ctx.forget->size());
     for (uint8_t& label : labels_) label = uint8_t(ctx.rng.Below(uint32_t(ctx.model->classes())));
-    return PhasedMethod::Begin(ctx);
+    return EpochMethod::Begin(ctx);
   }
 
  protected:
-  Status PlanEpoch(MethodContext& ctx, int, std::vector<Phase>* phases) override {
-    meter_.Reset();
-    std::vector<SampleRef> all = AllOf(*ctx.forget, true);
-    const std::vector<SampleRef> retain = AllOf(*ctx.retain, false);
-    all.insert(all.end(), retain.begin(), retain.end());
-    phases->push_back(CrossEntropyPhase(
-        "mixed", MakeBatches(ctx, std::move(all)), [this](uint32_t i) { return labels_[i]; }, 1.0f,
-        &meter_));
+  Status RunEpoch(MethodContext& ctx, int, float lr, EpochCursor& at,
+                  EpochReport* report) override {
+    if (at.Once()) {
+      meter_.Reset();
+      batches_ = MakeBatches(ctx, ForgetThenRetain(ctx));
+    }
+    for (const Batch& batch : at.Batches(batches_)) {
+      Gather(ctx, batch, &data_, &labels_);
+      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, 1.0f, lr));
+      meter_.Add(loss);
+    }
+    if (at.Once()) report->losses.push_back({"ce", meter_.Mean()});
     return OkStatus();
   }
 
-  void FinishEpoch(MethodContext&, EpochReport* report) override {
-    report->losses.push_back({"ce", meter_.Mean()});
-  }
-
  private:
+  std::vector<uint8_t> labels_;  // the random label of each forget sample
+  std::vector<Batch> batches_;
   LossMeter meter_;
-  std::vector<uint8_t> labels_;
+  BatchData data_;
 };
 
 }  // namespace

@@ -85,7 +85,7 @@ std::vector<std::vector<uint8_t>> SaliencyMasks(const std::vector<nn::Param*>& p
 
 namespace {
 
-class Salun : public PhasedMethod {
+class Salun : public EpochMethod {
  public:
   const char* name() const override { return "salun"; }
   std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
@@ -97,39 +97,32 @@ class Salun : public PhasedMethod {
     labels_.resize(ctx.forget->size());
     for (uint8_t& label : labels_) label = uint8_t(ctx.rng.Below(uint32_t(ctx.model->classes())));
     gradients_.clear();
-    masked_ = false;
-    return PhasedMethod::Begin(ctx);
+    return EpochMethod::Begin(ctx);
   }
 
  protected:
-  Status PlanEpoch(MethodContext& ctx, int epoch, std::vector<Phase>* phases) override {
-    meter_.Reset();
-    if (epoch == 0) {
-      // The saliency scan.
-      phases->push_back(ForgetScanPhase("saliency", ctx,
-                                        [this](MethodContext& c, const std::vector<SampleRef>& b) {
-                                          Gather(c, b, nullptr, &data_);
-                                          AccumulateForgetGradient(c, data_, &gradients_);
-                                        }));
+  Status RunEpoch(MethodContext& ctx, int epoch, float lr, EpochCursor& at,
+                  EpochReport* report) override {
+    if (at.Once()) {
+      meter_.Reset();
+      scan_ = epoch == 0 ? InOrderBatches(ctx, *ctx.forget, true) : std::vector<Batch>();
+      batches_ = MakeBatches(ctx, ForgetThenRetain(ctx));
     }
-    std::vector<SampleRef> all = AllOf(*ctx.forget, true);
-    const std::vector<SampleRef> retain = AllOf(*ctx.retain, false);
-    all.insert(all.end(), retain.begin(), retain.end());
-    Phase train = CrossEntropyPhase(
-        "mixed", MakeBatches(ctx, std::move(all)), [this](uint32_t i) { return labels_[i]; }, 1.0f,
-        &meter_);
-    // The mask is set before the first training step (the scan has run by then).
-    auto step = std::move(train.run);
-    train.run = [this, step](MethodContext& c, const std::vector<SampleRef>& b, float lr) {
-      if (!masked_) ApplyMask(c);
-      return step(c, b, lr);
-    };
-    phases->push_back(std::move(train));
+    // 1. (First epoch) the saliency scan: the forget gradient summed over D_f, no update.
+    for (const Batch& batch : at.Batches(scan_)) {
+      Gather(ctx, batch, &data_);
+      AccumulateForgetGradient(ctx, data_, &gradients_);
+    }
+    // 2. (First epoch) the mask: only the salient weights may move from here on.
+    if (at.Once() && epoch == 0) ApplyMask(ctx);
+    // 3. rl on the masked weights: D_f with random labels, with D_r.
+    for (const Batch& batch : at.Batches(batches_)) {
+      Gather(ctx, batch, &data_, &labels_);
+      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, 1.0f, lr));
+      meter_.Add(loss);
+    }
+    if (at.Once()) report->losses.push_back({"ce", meter_.Mean()});
     return OkStatus();
-  }
-
-  void FinishEpoch(MethodContext&, EpochReport* report) override {
-    report->losses.push_back({"ce", meter_.Mean()});
   }
 
  private:
@@ -142,13 +135,12 @@ class Salun : public PhasedMethod {
     }
     gradients_.clear();
     gradients_.shrink_to_fit();
-    masked_ = true;
   }
 
-  LossMeter meter_;
-  std::vector<uint8_t> labels_;
+  std::vector<uint8_t> labels_;  // the random label of each forget sample
   std::vector<std::vector<float>> gradients_;
-  bool masked_ = false;
+  std::vector<Batch> scan_, batches_;
+  LossMeter meter_;
   BatchData data_;
 };
 

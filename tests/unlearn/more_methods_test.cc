@@ -163,7 +163,7 @@ TEST_CASE("salun moves only the salient weights", "[unlearn]") {
       for (uint32_t i = lo; i < std::min<uint32_t>(lo + 32, uint32_t(f.forget.size())); i++) {
         refs.push_back({true, i});
       }
-      Gather(ctx, refs, nullptr, &batch);
+      Gather(ctx, refs, &batch);
       AccumulateForgetGradient(ctx, batch, &grads);
     }
     const auto masks = SaliencyMasks(clone->params(), grads, ratio);
