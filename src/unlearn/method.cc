@@ -65,8 +65,8 @@ void Gather(const MethodContext& ctx, const Batch& batch, BatchData* out,
     const train::Dataset& src = batch[i].forget ? *ctx.forget : *ctx.retain;
     const size_t at = size_t(batch[i].index) * d;
     std::copy(src.x.begin() + at, src.x.begin() + at + d, out->x.begin() + i * d);
-    out->y[i] = batch[i].forget && forget_labels ? (*forget_labels)[batch[i].index]
-                                                 : src.y[batch[i].index];
+    out->y[i] =
+        batch[i].forget && forget_labels ? (*forget_labels)[batch[i].index] : src.y[batch[i].index];
   }
 }
 

@@ -190,10 +190,10 @@ class EpochCursor {
   bool Running(size_t pass, const std::vector<Batch>& batches);
   void Advance(const std::vector<Batch>& batches);
 
-  size_t next_ = 0;    // the pass (Once or Batches, in order reached) to run next
-  size_t batch_ = 0;   // batches of that pass already run
-  size_t calls_ = 0;   // passes the function reached in this call
-  size_t budget_ = 0;  // batches this call may still run
+  size_t next_ = 0;         // the pass (Once or Batches, in order reached) to run next
+  size_t batch_ = 0;        // batches of that pass already run
+  size_t calls_ = 0;        // passes the function reached in this call
+  size_t budget_ = 0;       // batches this call may still run
   bool suspended_ = false;  // a pass stopped for lack of budget in this call
   uint64_t samples_ = 0;
 };
@@ -208,7 +208,8 @@ class EpochCursor::Range {
       return *this;
     }
     bool operator!=(const Iterator&) const {
-      return range_ && range_->cursor_ && range_->cursor_->Running(range_->pass_, *range_->batches_);
+      return range_ && range_->cursor_ &&
+             range_->cursor_->Running(range_->pass_, *range_->batches_);
     }
 
    private:

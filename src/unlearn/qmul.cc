@@ -81,7 +81,8 @@ class Qmul : public EpochMethod {
     if (at.Once()) QF_RETURN_IF_ERROR(ComputeWeights());
     // 3. The weighted pass: mixed batches, or (sequential) the forget batches, then the
     //    retain batches.
-    for (const Batch& batch : at.Batches(weighted_)) QF_RETURN_IF_ERROR(WeightedStep(ctx, batch, lr));
+    for (const Batch& batch : at.Batches(weighted_))
+      QF_RETURN_IF_ERROR(WeightedStep(ctx, batch, lr));
     for (const Batch& batch : at.Batches(weighted_retain_)) {
       QF_RETURN_IF_ERROR(WeightedStep(ctx, batch, lr));
     }

@@ -24,15 +24,16 @@ void Epoch(EpochCursor& at, const std::vector<Batch>& first, const std::vector<B
   if (at.Once()) log->push_back("setup");
   for (const Batch& b : at.Batches(first)) log->push_back("first " + std::to_string(b[0].index));
   if (at.Once()) log->push_back("between");
-  for (const Batch& b : at.Batches(std::vector<Batch>())) log->push_back("never " + std::to_string(b.size()));
+  for (const Batch& b : at.Batches(std::vector<Batch>()))
+    log->push_back("never " + std::to_string(b.size()));
   for (const Batch& b : at.Batches(second)) log->push_back("second " + std::to_string(b[0].index));
   if (at.Once()) log->push_back("report");
 }
 
 TEST_CASE("an epoch run in small steps does what one step does", "[unlearn]") {
   const std::vector<Batch> first = Batches(3, 4), second = Batches(2, 5);
-  const std::vector<std::string> whole = {"setup",    "first 0",  "first 1", "first 2",
-                                          "between",  "second 0", "second 1", "report"};
+  const std::vector<std::string> whole = {"setup",   "first 0",  "first 1",  "first 2",
+                                          "between", "second 0", "second 1", "report"};
   for (size_t budget : {1, 2, 3, 4, 5, 100}) {
     INFO("budget " << budget);
     EpochCursor at;
@@ -45,7 +46,8 @@ TEST_CASE("an epoch run in small steps does what one step does", "[unlearn]") {
         Epoch(at, first, second, &log);
         calls++;
         size_t batches = 0;
-        for (size_t i = before; i < log.size(); i++) batches += log[i].find(' ') != std::string::npos;
+        for (size_t i = before; i < log.size(); i++)
+          batches += log[i].find(' ') != std::string::npos;
         CHECK(batches <= budget);  // never more batches than the step allows
       } while (!at.finished());
       at.NextEpoch();

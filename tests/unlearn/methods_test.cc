@@ -60,10 +60,11 @@ TEST_CASE("a method's planned samples are the samples it runs", "[unlearn]") {
     std::string mode;     // qmul
   };
   const std::vector<Case> cases = {
-      {"retrain", 2, 64, 0, "mixed"}, {"ft", 2, 100, 0, "mixed"},   {"ga", 3, 64, 0, "mixed"},
-      {"rl", 2, 64, 0, "mixed"},      {"l1sparse", 1, 64, 0, "mixed"}, {"salun", 2, 64, 0, "mixed"},
-      {"bs", 2, 64, 0, "mixed"},      {"qmul", 2, 64, 0, "mixed"},  {"qmul", 2, 100, 3, "mixed"},
-      {"qmul", 1, 64, 100, "sequential"},
+      {"retrain", 2, 64, 0, "mixed"},  {"ft", 2, 100, 0, "mixed"},
+      {"ga", 3, 64, 0, "mixed"},       {"rl", 2, 64, 0, "mixed"},
+      {"l1sparse", 1, 64, 0, "mixed"}, {"salun", 2, 64, 0, "mixed"},
+      {"bs", 2, 64, 0, "mixed"},       {"qmul", 2, 64, 0, "mixed"},
+      {"qmul", 2, 100, 3, "mixed"},    {"qmul", 1, 64, 100, "sequential"},
   };
   for (const Case& c : cases) {
     INFO(c.method << " epochs " << c.epochs << " batch " << c.batch << " scan " << c.scan_batches);
