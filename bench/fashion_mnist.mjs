@@ -52,3 +52,18 @@ export function sampleOf(qf, ds, fraction, seed) {
 export function withoutClass(ds, excluded) {
   return subset(ds, [...ds.y.keys()].filter((i) => ds.y[i] !== excluded));
 }
+
+/** The samples of `sets` one after another, as one dataset (the sets share a sample shape). */
+export function concat(...sets) {
+  const n = sets.reduce((sum, ds) => sum + ds.shape[0], 0);
+  const d = sets[0].shape.slice(1).reduce((a, b) => a * b, 1);
+  const x = new Uint8Array(n * d);
+  const y = new Uint8Array(n);
+  let at = 0;
+  for (const ds of sets) {
+    x.set(ds.x, at * d);
+    y.set(ds.y, at);
+    at += ds.shape[0];
+  }
+  return { x, y, shape: [n, ...sets[0].shape.slice(1)] };
+}

@@ -1,45 +1,62 @@
-// The unlearning table (mean ± std over seeds, in points; time and its share of
-// retraining's), from the rows bench/experiment.mjs produces. (The rows' FARequantized,
-// the deployment check, is reported on its own in bench/UNLEARNING.md.) Used by the runner itself,
-// and on its own to merge the JSON logs of runs made in separate processes (one seed
-// each, say). A run of a method and seed in a later log replaces the one in an earlier
-// log (a method re-run under a new protocol):
+// The unlearning table (mean ± std over seeds, in points; time and its share of the
+// reference's: retraining's, or the rewind's in bench/personalization.mjs), from the rows
+// bench/experiment.mjs produces. (The rows' FARequantized, the deployment check, is
+// reported on its own in bench/UNLEARNING.md.) Used by both runners, and on its own to
+// merge the JSON logs of runs made in separate processes (one seed each, say). A run of a
+// method and seed in a later log replaces the one in an earlier log (a method re-run under
+// a new protocol):
 //
 //   node bench/unlearning_table.mjs bench/out/unlearning/lenet-4-random0.1-seed*.jsonl
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-const stat = (values) => {
+/** Mean and sample standard deviation of `values`. */
+export const stat = (values) => {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(values.length - 1, 1));
   return { mean, std };
 };
-const fmt = ({ mean, std }) => `${mean.toFixed(2)} ± ${std.toFixed(2)}`;
+/** A stat as the tables print it: "91.95 ± 0.56". */
+export const fmt = ({ mean, std }) => `${mean.toFixed(2)} ± ${std.toFixed(2)}`;
+
+/** The paper's columns: row key -> heading. */
+export const METRIC_COLUMNS = { FA: 'FA', RA: 'RA', TA: 'TA', MIA: 'MIA', AG: 'AG' };
 
 /**
  * The markdown lines of the table and each method's means, for `methods` in that order.
+ * Times are given as a share of `reference`'s. A column whose values are all null (MIA
+ * when the sets are too small for the attack) reads n/a.
  * @param {string[]} methods
- * @param {{method: string, seconds: number|null, FA: number, RA: number, TA: number, MIA: number, AG: number}[]} rows
+ * @param {{method: string, seconds: number|null, FA: number, RA: number, TA: number, MIA: number|null, AG: number}[]} rows
+ * @param {{reference?: string, columns?: Record<string, string>}} [options] columns: row key -> heading
  */
-export function unlearningTable(methods, rows) {
+export function unlearningTable(methods, rows, { reference = 'retrain', columns = METRIC_COLUMNS } = {}) {
   const meanTime = (method) => {
     const times = rows.filter((r) => r.method === method && r.seconds !== null).map((r) => r.seconds);
     return times.length ? stat(times).mean : null;
   };
-  const retrainTime = meanTime('retrain');
-  const lines = ['| method | FA | RA | TA | MIA | AG | time (s) | % of retrain |', '|---|---|---|---|---|---|---|---|'];
+  const referenceTime = meanTime(reference);
+  const keys = Object.keys(columns);
+  const lines = [
+    `| method | ${Object.values(columns).join(' | ')} | time (s) | % of ${reference} |`,
+    `|---|${keys.map(() => '---|').join('')}---|---|`,
+  ];
   const means = [];
   for (const method of methods) {
     const mine = rows.filter((r) => r.method === method);
     if (!mine.length) {
-      lines.push(`| ${method} | failed | | | | | | |`);
+      lines.push(`| ${method} | failed |${' |'.repeat(keys.length + 1)}`);
       continue;
     }
-    const s = Object.fromEntries(['FA', 'RA', 'TA', 'MIA', 'AG'].map((k) => [k, stat(mine.map((r) => r[k]))]));
+    const s = Object.fromEntries(keys.map((k) => {
+      const values = mine.map((r) => r[k]).filter((v) => v !== null && v !== undefined);
+      return [k, values.length ? stat(values) : null];
+    }));
     const time = meanTime(method);
-    const share = time !== null && retrainTime ? `${((100 * time) / retrainTime).toFixed(1)} %` : '';
-    lines.push(`| ${method} | ${fmt(s.FA)} | ${fmt(s.RA)} | ${fmt(s.TA)} | ${fmt(s.MIA)} | ${fmt(s.AG)} | ${time === null ? 'unknown' : time.toFixed(1)} | ${share} |`);
-    means.push({ method, seconds: time, seeds: mine.length, ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.mean])) });
+    const share = time !== null && referenceTime ? `${((100 * time) / referenceTime).toFixed(1)} %` : '';
+    const cells = keys.map((k) => (s[k] === null ? 'n/a' : fmt(s[k])));
+    lines.push(`| ${method} | ${cells.join(' | ')} | ${time === null ? 'unknown' : time.toFixed(1)} | ${share} |`);
+    means.push({ method, seconds: time, seeds: mine.length, ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v === null ? null : v.mean])) });
   }
   return { lines, means };
 }

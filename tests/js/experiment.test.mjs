@@ -1,5 +1,6 @@
-// The experiment runner end to end on a small slice of the real Fashion-MNIST data:
-// every method runs, the metrics are in range, and the retrained reference has no gap.
+// The experiment runners end to end on a small slice of the real Fashion-MNIST data:
+// every method runs, the metrics are in range, and the reference (the retrained model, or
+// the rewind in bench/personalization.mjs) has no gap.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,6 +97,43 @@ it('--train-only fills the cache with one model of the pair, for two processes a
     const runs = both.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
     assert.deepEqual(runs.map((r) => [r.method, r.cached]), [['retrain', true], ['original', true]], 'the next run finds both');
     await assert.rejects(run('node', [...args, '--train-only', 'forget']), /--train-only must be original or retrain, got 'forget'/);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+it('bench/personalization.mjs scores each method against the rewind on one user\'s samples', needsData, async () => {
+  requireData();
+  const cache = mkdtempSync(path.join(tmpdir(), 'qf-personalization-'));
+  try {
+    const args = ['bench/personalization.mjs', '--seeds', '1', '--users', '20', '--train-limit', '600', '--epochs', '1', '--fit-epochs', '1',
+      '--forget-epochs', '1', '--replay', '200', '--test-limit', '300', '--cache', cache, '--json'];
+    const { stdout } = await run('node', args, { maxBuffer: 1 << 24 });
+    const events = stdout.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(events.map((e) => e.event), ['base', 'personalize', ...Array(5).fill('run'), ...Array(5).fill('mean')]);
+    assert.equal(events[0].cached, false);
+    // 20 samples, 5 of them relabelled, repeated up to 200, and the 200 replay images.
+    assert.deepEqual([events[1].copies, events[1].relabelled, events[1].samples], [10, 5, 400]);
+    const runs = events.filter((e) => e.event === 'run');
+    assert.deepEqual(runs.map((r) => r.method), ['rewind', 'original', 'qmul', 'rl', 'salun']);
+    for (const r of runs) {
+      for (const key of ['FA', 'FARelabelled', 'RA', 'TA', 'MIA', 'miaAttackAccuracy']) assert.ok(r[key] >= 0 && r[key] <= 100, `${r.method} ${key} ${r[key]}`);
+      assert.ok(Number.isFinite(r.AG) && r.AG >= 0, `${r.method} AG ${r.AG}`);
+      assert.equal(typeof r.miaInformative, 'boolean');
+    }
+    assert.equal(runs[0].AG, 0, 'the reference has no gap to itself');
+    // The rewind replays the personalizing fit without every copy of the user's samples.
+    assert.deepEqual(runs[0].replayed, [{ samples: 200, removed: 200, epochs: 1 }]);
+    assert.deepEqual([runs[2].settings.qmulMode, runs[3].settings.lr, runs[4].settings.lr], ['sequential', 0.01, 0.05]);
+    // The tables come back from the log; a second run trains no base model.
+    const log = path.join(cache, 'run.jsonl');
+    writeFileSync(log, stdout);
+    const table = (await run('node', ['bench/personalization.mjs', '--table', log])).stdout.split('\n');
+    assert.deepEqual(table.filter((l) => l.startsWith('| ') && !l.startsWith('| method')).map((l) => l.split(' | ')[0].slice(2)),
+      ['rewind', 'original', 'qmul', 'rl', 'salun']);
+    assert.ok(table.includes('| method | FA | FA relabelled | RA | TA | MIA | attack acc. | AG | time (s) | % of rewind |'));
+    const again = (await run('node', args, { maxBuffer: 1 << 24 })).stdout.split('\n').map((line) => line && JSON.parse(line));
+    assert.equal(again[0].cached, true);
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
