@@ -58,11 +58,7 @@ class BoundaryShrink : public EpochMethod {
     // 1. (First epoch) the relabelling scan; nothing is updated before it ends.
     for (const Batch& batch : at.Batches(scan_)) Relabel(ctx, batch);
     // 2. Cross-entropy on D_f with the boundary labels.
-    for (const Batch& batch : at.Batches(batches_)) {
-      Gather(ctx, batch, &data_, &labels_);
-      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, 1.0f, lr));
-      meter_.Add(loss);
-    }
+    QF_RETURN_IF_ERROR(CrossEntropyPass(ctx, at, batches_, &labels_, 1.0f, lr, &data_, &meter_));
     if (at.Once()) {
       report->losses.push_back({"forget_ce", meter_.Mean()});  // with the boundary labels
       // The fraction of forget samples whose label the scan changed.

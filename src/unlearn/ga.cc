@@ -20,11 +20,7 @@ class GradientAscent : public EpochMethod {
       meter_.Reset();
       batches_ = MakeBatches(ctx, AllOf(*ctx.forget, true));
     }
-    for (const Batch& batch : at.Batches(batches_)) {
-      Gather(ctx, batch, &data_);
-      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, -1.0f, lr));
-      meter_.Add(loss);
-    }
+    QF_RETURN_IF_ERROR(CrossEntropyPass(ctx, at, batches_, nullptr, -1.0f, lr, &data_, &meter_));
     if (at.Once()) report->losses.push_back({"forget_neg_ce", meter_.Mean()});
     return OkStatus();
   }

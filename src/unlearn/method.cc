@@ -181,6 +181,17 @@ void EpochCursor::Resume(size_t budget) {
   suspended_ = false;
 }
 
+Status CrossEntropyPass(MethodContext& ctx, EpochCursor& at, const std::vector<Batch>& batches,
+                        const std::vector<uint8_t>* forget_labels, float sign, float lr,
+                        BatchData* data, LossMeter* meter) {
+  for (const Batch& batch : at.Batches(batches)) {
+    Gather(ctx, batch, data, forget_labels);
+    QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, *data, sign, lr));
+    meter->Add(loss);
+  }
+  return OkStatus();
+}
+
 Status EpochMethod::Begin(MethodContext& ctx) {
   epochs_ = ctx.options.epochs;
   epoch_ = 0;

@@ -229,6 +229,13 @@ class EpochCursor::Range {
   const std::vector<Batch>* batches_;
 };
 
+// A pass over `batches` through `at`, one cross-entropy step per batch at `lr` (forget
+// samples labelled by `forget_labels`, null: their true labels; sign -1: gradient ascent),
+// each batch's loss into `meter`: the training pass most methods share.
+Status CrossEntropyPass(MethodContext& ctx, EpochCursor& at, const std::vector<Batch>& batches,
+                        const std::vector<uint8_t>* forget_labels, float sign, float lr,
+                        BatchData* data, LossMeter* meter);
+
 // A method built from epochs written with an EpochCursor. Handles stepping, timing, the
 // LR schedule, and the epoch's forget accuracy.
 class EpochMethod : public Method {

@@ -27,11 +27,7 @@ class RandomLabels : public EpochMethod {
       meter_.Reset();
       batches_ = MakeBatches(ctx, ForgetThenRetain(ctx));
     }
-    for (const Batch& batch : at.Batches(batches_)) {
-      Gather(ctx, batch, &data_, &labels_);
-      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, 1.0f, lr));
-      meter_.Add(loss);
-    }
+    QF_RETURN_IF_ERROR(CrossEntropyPass(ctx, at, batches_, &labels_, 1.0f, lr, &data_, &meter_));
     if (at.Once()) report->losses.push_back({"ce", meter_.Mean()});
     return OkStatus();
   }

@@ -116,11 +116,7 @@ class Salun : public EpochMethod {
     // 2. (First epoch) the mask: only the salient weights may move from here on.
     if (at.Once() && epoch == 0) ApplyMask(ctx);
     // 3. rl on the masked weights: D_f with random labels, with D_r.
-    for (const Batch& batch : at.Batches(batches_)) {
-      Gather(ctx, batch, &data_, &labels_);
-      QF_ASSIGN_OR_RETURN(const float loss, CrossEntropyStep(ctx, data_, 1.0f, lr));
-      meter_.Add(loss);
-    }
+    QF_RETURN_IF_ERROR(CrossEntropyPass(ctx, at, batches_, &labels_, 1.0f, lr, &data_, &meter_));
     if (at.Once()) report->losses.push_back({"ce", meter_.Mean()});
     return OkStatus();
   }
