@@ -20,7 +20,7 @@ namespace {
 using qf::api::ModelHandle;
 
 std::vector<float> Predict(const ModelHandle& m, const std::vector<uint8_t>& x, size_t n) {
-  auto logits = m.Predict(x.data(), x.size());
+  auto logits = qf::fuzz::Predict(m, x);
   QF_FUZZ_REQUIRE(logits.ok() && logits.value().size() % n == 0);
   return std::move(logits).value();
 }
@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // sanitizers would only slow the search: such files still load, save and reload.
   const bool cheap = qf::fuzz::CheapToRun(model);
   constexpr size_t kSamples = 2;
-  const std::vector<uint8_t> x = qf::fuzz::Pixels(kSamples * model.sample_size(), size);
+  const std::vector<uint8_t> x = qf::fuzz::Inputs(model, kSamples, size);
   std::vector<float> logits;
   if (cheap) logits = Predict(model, x, kSamples);
 

@@ -38,8 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   QF_FUZZ_REQUIRE(rebuilt.value()->Describe().Dump() == described);
 
   if (qf::fuzz::CheapToRun(model)) {
-    const std::vector<uint8_t> x = qf::fuzz::Pixels(model.sample_size(), size);
-    QF_FUZZ_REQUIRE(model.Predict(x.data(), x.size()).ok());
+    QF_FUZZ_REQUIRE(qf::fuzz::Predict(model, qf::fuzz::Inputs(model, 1, size)).ok());
   }
   return 0;
 }

@@ -38,6 +38,26 @@ inline std::vector<uint8_t> Pixels(size_t n, uint64_t seed) {
   return x;
 }
 
+// n samples for `model` from Pixels(seed): the pixels themselves, or (a model taking float32
+// features) their values minus 128 as float32, as bytes.
+inline std::vector<uint8_t> Inputs(const api::ModelHandle& model, size_t n, uint64_t seed) {
+  const std::vector<uint8_t> pixels = Pixels(n * model.sample_size(), seed);
+  if (model.input_type() == DType::kUint8) return pixels;
+  std::vector<uint8_t> x(pixels.size() * sizeof(float));
+  for (size_t i = 0; i < pixels.size(); i++) {
+    const float v = float(pixels[i]) - 128.0f;
+    std::memcpy(x.data() + 4 * i, &v, 4);
+  }
+  return x;
+}
+
+// The model's logits for `x` (what Inputs gives).
+inline StatusOr<std::vector<float>> Predict(const api::ModelHandle& model,
+                                            const std::vector<uint8_t>& x) {
+  return model.Predict(x.data(), x.size() / SizeOf(model.input_type()),
+                       DTypeName(model.input_type()));
+}
+
 // Whether a forward of a couple of samples stays within a few milliseconds under the
 // sanitizers. Models past this still load, save and reload; their cost is bounded by the
 // engine's own limits (nn/model.h), which tests/nn/model_limits_test.cc covers.

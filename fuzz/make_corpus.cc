@@ -109,7 +109,12 @@ int main(int argc, char** argv) {
       shape_json += "," + d.Dump();
     }
     shape_json += "]";
-    qf::api::DatasetBuffers data{x.data(), x.size(), y.data(), y.size(), shape_json};
+    qf::api::DatasetBuffers data;
+    data.x = x.data();
+    data.x_len = x.size();
+    data.y = y.data();
+    data.y_len = y.size();
+    data.shape_json = shape_json;
     qf::StatusOr<qf::api::FitSession> fit =
         model.StartFit(data, R"({"epochs":1,"batchSize":8,"lr":0.05,"seed":1})");
     Require(fit.status(), seed.name);

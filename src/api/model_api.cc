@@ -17,7 +17,10 @@ namespace {
 // Largest accepted decompressed IDX file (Fashion-MNIST's largest is 47 MB).
 constexpr size_t kMaxIdxBytes = size_t(512) << 20;
 
-uint64_t Bytes(const DatasetBuffers& b) { return uint64_t(b.x_len) + b.y_len; }
+// The dataset's copy: its samples (at most 4 bytes each), and its labels as Labels.
+uint64_t Bytes(const DatasetBuffers& b) {
+  return uint64_t(b.x_len) * (b.x_type == "uint8" ? 1 : 4) + uint64_t(b.y_len) * sizeof(Label);
+}
 
 // What evaluating `samples` samples allocates: one inference batch, of the largest size
 // or of all of them when fewer.
@@ -28,7 +31,10 @@ uint64_t EvalBatchBytes(const nn::Model& model, uint64_t samples) {
 
 StatusOr<train::Dataset> ToDataset(const DatasetBuffers& b, std::string_view what) {
   QF_ASSIGN_OR_RETURN(const Json shape, ParseJson(b.shape_json));
-  return DatasetFromBuffers(b.x, b.x_len, b.y, b.y_len, shape, what);
+  const std::string name(what);
+  QF_ASSIGN_OR_RETURN(const DType x_type, ParseDType(b.x_type, name + ".x's type"));
+  QF_ASSIGN_OR_RETURN(const DType y_type, ParseDType(b.y_type, name + ".y's type"));
+  return DatasetFromBuffers(b.x, b.x_len, x_type, b.y, b.y_len, y_type, shape, what);
 }
 
 }  // namespace
@@ -58,7 +64,15 @@ StatusOr<std::vector<uint8_t>> ModelHandle::Save(bool with_shadow) const {
 
 std::string ModelHandle::Describe() const { return model_->Describe().Dump(); }
 
-StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len) const {
+StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len,
+                                                  std::string_view x_type_name) const {
+  QF_ASSIGN_OR_RETURN(const DType x_type, ParseDType(x_type_name, "x's type"));
+  if (x_type != model_->input_type()) {
+    return InvalidArgument(std::string("x holds ") + DTypeName(x_type) + " values, the model takes " +
+                           DTypeName(model_->input_type()) +
+                           (model_->input_type() == DType::kUint8 ? " (pixels: a Uint8Array)"
+                                                                  : " (features: a Float32Array)"));
+  }
   const size_t per_sample = sample_size();
   if (x_len == 0 || x_len % per_sample != 0) {
     return InvalidArgument("x has " + std::to_string(x_len) +
@@ -66,6 +80,7 @@ StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len
                            model_->input_shape().ToString() + " (" + std::to_string(per_sample) +
                            " values each)");
   }
+  if (x_type == DType::kFloat32) QF_RETURN_IF_ERROR(CheckFinite(x, x_len, "x"));
   const size_t n = x_len / per_sample;
   const size_t batch = std::min(n, model_->eval_batch());  // bounds a big request's memory
   const uint64_t out_bytes = uint64_t(n) * model_->classes() * sizeof(float);
@@ -83,7 +98,7 @@ Status ModelHandle::CheckDataset(const DatasetBuffers& buffers, std::string_view
   QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
                       ReserveMemory(Bytes(buffers), "checking " + std::string(name)));
   QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, name));
-  return train::ValidateDataset(data, model_->input_shape(), model_->classes(), std::string(name));
+  return train::ValidateDataset(data, model_->input_shape(), model_->input_type(), model_->classes(), std::string(name));
 }
 
 StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const {
@@ -92,7 +107,7 @@ StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const
       ReserveMemory(Bytes(buffers) + EvalBatchBytes(*model_, buffers.y_len), "evaluate"));
   QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, "dataset"));
   QF_RETURN_IF_ERROR(
-      train::ValidateDataset(data, model_->input_shape(), model_->classes(), "dataset"));
+      train::ValidateDataset(data, model_->input_shape(), model_->input_type(), model_->classes(), "dataset"));
   const train::EvalResult r = train::Evaluate(*model_, data);
   Json out = Json::MakeObject();
   out.Set("accuracy", Json::Number(r.accuracy));
@@ -182,13 +197,18 @@ StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
   QF_ASSIGN_OR_RETURN(request.options, UnlearnOptionsFromJson(options, &request.method));
   // The sets' copies and the subsets methods gather from them; the working copy of the
   // model, a second one (retrain's fresh model, a mask, a snapshot) and the optimizer's
-  // state; a training batch and an evaluation batch (methods evaluate the forget set).
+  // state; a training batch and an evaluation batch (methods evaluate the forget set);
+  // Q-MUL's similar-label counts, a classes x classes table per epoch report and one
+  // in progress.
+  const uint64_t classes = model_->classes();
+  const uint64_t similar_labels =
+      request.method == "qmul" ? (uint64_t(request.options.epochs) + 1) * classes * classes * 4 : 0;
   ForgetHandle handle;
   QF_ASSIGN_OR_RETURN(
       handle.memory_,
       ReserveMemory(3 * (Bytes(forget) + Bytes(retain)) + 3 * model_->StateBytes() +
                         model_->BatchBytes(request.options.batch_size, nn::Mode::kTrain) +
-                        EvalBatchBytes(*model_, forget.y_len),
+                        EvalBatchBytes(*model_, forget.y_len) + similar_labels,
                     "forget (" + request.method + ")"));
   QF_ASSIGN_OR_RETURN(request.forget, ToDataset(forget, "forget"));
   QF_ASSIGN_OR_RETURN(request.retain, ToDataset(retain, "retain"));
@@ -253,13 +273,14 @@ StatusOr<MetricsJob> ModelHandle::StartMetrics(const DatasetBuffers& forget,
   if (seed < 0) return InvalidArgument("options.seed must be >= 0");
   job.inputs_.seed = uint64_t(seed);
   if (reference && (reference->model_->classes() != model_->classes() ||
-                    reference->model_->input_shape() != model_->input_shape())) {
+                    reference->model_->input_shape() != model_->input_shape() ||
+                    reference->model_->input_type() != model_->input_type())) {
     return InvalidArgument("reference must take the same inputs and classes as the model");
   }
   // The three sets' copies, per-sample predictions of both models, the membership
   // attack's SVM (features and a kernel-row cache of at most 64 MiB), an evaluation batch.
   const uint64_t sets = Bytes(forget) + Bytes(retain) + Bytes(test);
-  const uint64_t samples = sets / std::max<size_t>(1, sample_size());
+  const uint64_t samples = uint64_t(forget.y_len) + retain.y_len + test.y_len;
   const uint64_t svm = std::min(4 * samples * samples, uint64_t(64) << 20);
   QF_ASSIGN_OR_RETURN(
       job.memory_,
@@ -378,9 +399,12 @@ StatusOr<uint64_t> PlannedForgetSamples(std::string_view options_json, size_t fo
 }
 
 StatusOr<unlearn::ScenarioSplit> ResolveScenario(const uint8_t* labels, size_t n,
+                                                 std::string_view type_name,
                                                  const std::string& spec, size_t classes,
                                                  uint64_t seed) {
-  return unlearn::ResolveScenario(spec, std::vector<uint8_t>(labels, labels + n), classes, seed);
+  QF_ASSIGN_OR_RETURN(const DType type, ParseDType(type_name, "labels' type"));
+  QF_ASSIGN_OR_RETURN(std::vector<Label> values, LabelsFromBuffer(labels, n, type, "labels"));
+  return unlearn::ResolveScenario(spec, values, classes, seed);
 }
 
 }  // namespace qf::api

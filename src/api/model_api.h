@@ -25,13 +25,15 @@ class FitSession;
 class ForgetHandle;
 class MetricsJob;
 
-// A dataset in wasm memory as JS hands it over: pixels, labels and the JSON of its
+// A dataset in wasm memory as JS hands it over: samples, labels and the JSON of its
 // shape [n, ...sample dims]. Borrowed for the call.
 struct DatasetBuffers {
-  const uint8_t* x = nullptr;
+  const uint8_t* x = nullptr;  // x_len values of type x_type ("uint8" or "float32")
   size_t x_len = 0;
-  const uint8_t* y = nullptr;
+  std::string x_type = "uint8";
+  const uint8_t* y = nullptr;  // y_len labels of type y_type ("uint8", "uint16", "int32")
   size_t y_len = 0;
+  std::string y_type = "uint8";
   std::string shape_json;
 };
 
@@ -51,14 +53,17 @@ class ModelHandle {
   // The model's description as JSON text (architecture, shapes, layer list).
   std::string Describe() const;
   size_t num_classes() const { return model_->classes(); }
-  size_t sample_size() const { return model_->input_shape().size(); }
+  size_t sample_size() const { return model_->input_shape().size(); }  // values per sample
+  DType input_type() const { return model_->input_type(); }
   // What the model holds and what one sample costs (nn::Model::cost).
   const nn::BuildCost& cost() const { return model_->cost(); }
 
   // The logits (n x classes floats) of the deployed integer model for the samples of x
   // (n = x_len / the sample size; x_len must be a non-zero multiple of it), allocated
   // only once the request is validated and its memory reserved.
-  StatusOr<std::vector<float>> Predict(const uint8_t* x, size_t x_len) const;
+  // x_type: "uint8" or "float32", the model's input type.
+  StatusOr<std::vector<float>> Predict(const uint8_t* x, size_t x_len,
+                                       std::string_view x_type) const;
 
   // OK when `data` could be evaluated on this model (shape, sizes, label range, finite
   // values); the error names `name` otherwise. Lets callers refuse a request up front.
@@ -170,6 +175,7 @@ StatusOr<io::IdxArray> ParseIdxBytes(const uint8_t* bytes, size_t size);
 // The training samples a forget scenario names (unlearn::ResolveScenario) for n labels;
 // the labels are only read.
 StatusOr<unlearn::ScenarioSplit> ResolveScenario(const uint8_t* labels, size_t n,
+                                                 std::string_view type,
                                                  const std::string& spec, size_t classes,
                                                  uint64_t seed);
 

@@ -1,6 +1,8 @@
 // JS options to engine options.
 #include "api/options.h"
 
+#include <cmath>
+#include <cstring>
 #include <string>
 
 namespace qf::api {
@@ -132,10 +134,59 @@ StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::str
   return u;
 }
 
-StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, const uint8_t* y,
-                                            size_t y_len, const Json& shape,
-                                            std::string_view what) {
+Status CheckFinite(const uint8_t* x, size_t n, std::string_view what) {
+  for (size_t i = 0; i < n; i++) {
+    float v;
+    std::memcpy(&v, x + 4 * i, 4);
+    if (!std::isfinite(v)) {
+      return InvalidArgument(std::string(what) + "[" + std::to_string(i) + "] is " +
+                             (std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") +
+                             ": features must be finite numbers");
+    }
+  }
+  return OkStatus();
+}
+
+StatusOr<std::vector<Label>> LabelsFromBuffer(const uint8_t* y, size_t n, DType type,
+                                              std::string_view what) {
+  std::vector<Label> labels(n);
+  for (size_t i = 0; i < n; i++) {
+    int64_t v;
+    switch (type) {
+      case DType::kUint8: v = y[i]; break;
+      case DType::kUint16: {
+        uint16_t u;
+        std::memcpy(&u, y + 2 * i, 2);
+        v = u;
+        break;
+      }
+      case DType::kInt32: {
+        int32_t s;
+        std::memcpy(&s, y + 4 * i, 4);
+        v = s;
+        break;
+      }
+      default:
+        return InvalidArgument(std::string(what) +
+                               " must be a Uint8Array, a Uint16Array or an Int32Array of labels");
+    }
+    if (v < 0 || v >= int64_t(kMaxClasses)) {
+      return InvalidArgument(std::string(what) + "[" + std::to_string(i) + "] = " +
+                             std::to_string(v) + " is not a class: labels are in [0, " +
+                             std::to_string(kMaxClasses) + ")");
+    }
+    labels[i] = Label(v);
+  }
+  return labels;
+}
+
+StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, DType x_type,
+                                            const uint8_t* y, size_t y_len, DType y_type,
+                                            const Json& shape, std::string_view what) {
   const std::string name(what);
+  if (x_type != DType::kUint8 && x_type != DType::kFloat32) {
+    return InvalidArgument(name + ".x must be a Uint8Array (pixels) or a Float32Array (features)");
+  }
   if (!shape.is_array() || shape.size() < 2) {
     return InvalidArgument(name + ".shape must be [n, ...sample dims], e.g. [n, 28, 28, 1]");
   }
@@ -149,6 +200,7 @@ StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, cons
   }
   train::Dataset data;
   data.sample = Shape(std::vector<size_t>(dims.begin() + 1, dims.end()));
+  data.input = x_type;
   const size_t n = dims[0];
   if (y_len != n) {
     return InvalidArgument(name + ".y has " + std::to_string(y_len) + " labels, " + name +
@@ -163,8 +215,9 @@ StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, cons
         Shape(dims).ToString() + " needs " +
         (overflow ? std::string("more than memory holds") : std::to_string(needed)));
   }
-  data.x.assign(x, x + x_len);
-  data.y.assign(y, y + y_len);
+  if (x_type == DType::kFloat32) QF_RETURN_IF_ERROR(CheckFinite(x, x_len, name + ".x"));
+  QF_ASSIGN_OR_RETURN(data.y, LabelsFromBuffer(y, y_len, y_type, name + ".y"));
+  data.x.assign(x, x + x_len * SizeOf(x_type));
   return data;
 }
 

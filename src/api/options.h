@@ -34,10 +34,21 @@ StatusOr<train::FitOptions> FitOptionsFromJson(const Json& options);
 StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& options,
                                                          std::string* method);
 
-// A dataset handed over from JS: `shape` is [n, ...sample]; x holds n * sample bytes, y
-// n labels. Copies the bytes. `what` names it in messages ("dataset", "forget", ...).
-StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, const uint8_t* y,
-                                            size_t y_len, const Json& shape,
-                                            std::string_view what);
+// A dataset handed over from JS: `shape` is [n, ...sample]; x holds n * sample values of
+// `x_type` (uint8 pixels or float32 features, which must be finite), y n labels of
+// `y_type` (uint8, uint16 or int32, each in [0, kMaxClasses)). Copies the values. `what`
+// names it in messages ("dataset", "forget", ...).
+StatusOr<train::Dataset> DatasetFromBuffers(const uint8_t* x, size_t x_len, DType x_type,
+                                            const uint8_t* y, size_t y_len, DType y_type,
+                                            const Json& shape, std::string_view what);
+
+// InvalidArgument naming `what` and the first value of the n float32 values at `x` that
+// is NaN or infinite; `x` is a byte pointer (any alignment).
+Status CheckFinite(const uint8_t* x, size_t n, std::string_view what);
+
+// n labels of `type` at `y` (uint8, uint16 or int32; any alignment) as Labels;
+// InvalidArgument naming `what` and the first label outside [0, kMaxClasses).
+StatusOr<std::vector<Label>> LabelsFromBuffer(const uint8_t* y, size_t n, DType type,
+                                              std::string_view what);
 
 }  // namespace qf::api

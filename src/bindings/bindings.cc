@@ -84,8 +84,8 @@ val SaveModel(const qf::api::ModelHandle& self, bool with_shadow) {
 }
 
 // A Float32Array copy of the logits.
-val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len) {
-  auto logits = self.Predict(Ptr<const uint8_t>(x), x_len);
+val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, const std::string& x_type) {
+  auto logits = self.Predict(Ptr<const uint8_t>(x), x_len, x_type);
   if (!logits.ok()) return Error(logits.status());
   return Value(val::global("Float32Array")
                    .new_(emscripten::typed_memory_view(logits.value().size(), logits.value().data())));
@@ -96,8 +96,10 @@ qf::api::DatasetBuffers Buffers(const val& d) {
   qf::api::DatasetBuffers b;
   b.x = Ptr<const uint8_t>(d["x"].as<uintptr_t>());
   b.x_len = d["xLen"].as<size_t>();
+  b.x_type = d["xType"].as<std::string>();
   b.y = Ptr<const uint8_t>(d["y"].as<uintptr_t>());
   b.y_len = d["yLen"].as<size_t>();
+  b.y_type = d["yType"].as<std::string>();
   b.shape_json = d["shape"].as<std::string>();
   return b;
 }
@@ -154,9 +156,10 @@ val FitStep(qf::api::FitSession& self, size_t max_batches) {
 }
 
 // {forgetIds: Uint32Array, retainIds: Uint32Array, excludedClass: number | null}.
-val ResolveScenario(uintptr_t labels, size_t n, const std::string& spec, size_t classes,
-                    double seed) {
-  auto split = qf::api::ResolveScenario(Ptr<const uint8_t>(labels), n, spec, classes, uint64_t(seed));
+val ResolveScenario(uintptr_t labels, size_t n, const std::string& type, const std::string& spec,
+                    size_t classes, double seed) {
+  auto split =
+      qf::api::ResolveScenario(Ptr<const uint8_t>(labels), n, type, spec, classes, uint64_t(seed));
   if (!split.ok()) return Error(split.status());
   auto ids = [](const std::vector<uint32_t>& v) {
     return val::global("Uint32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));

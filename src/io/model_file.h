@@ -4,11 +4,11 @@
 // built and read whole in memory. It lives in io/ with the other file formats and reads
 // the model through nn/ (Model::Describe, Model::CollectState).
 //
-// Layout, version 1. Integers are little-endian; offsets and lengths are in bytes.
+// Layout, version 2. Integers are little-endian; offsets and lengths are in bytes.
 //
 //   offset      size  field
 //   0           8     magic "QFMODEL\0"
-//   8           4     format version, uint32 (1)
+//   8           4     format version, uint32 (2; 1 is read too)
 //   12          4     header length H, uint32
 //   16          H     header: JSON text (core/json.h), below
 //   16 + H      pad   zero bytes up to P = the next multiple of 8
@@ -49,7 +49,9 @@
 
 namespace qf::io {
 
-inline constexpr uint32_t kModelFileVersion = 1;
+// Version 2 added the model's input type and preprocessing to header.model (a version 1
+// file has neither: uint8 pixels scaled by 1/255). Both load.
+inline constexpr uint32_t kModelFileVersion = 2;
 inline constexpr char kModelFileMagic[8] = {'Q', 'F', 'M', 'O', 'D', 'E', 'L', '\0'};
 
 struct SaveOptions {

@@ -1,7 +1,9 @@
 // Built-in architectures.
 #include "nn/architectures.h"
 
+#include <cmath>
 #include <limits>
+#include <utility>
 
 #include "nn/activations.h"
 #include "nn/batchnorm.h"
@@ -13,6 +15,38 @@
 #include "nn/residual.h"
 
 namespace qf::nn {
+
+Status ValidateInputSettings(const ModelSpec& spec) {
+  if (spec.input_type != DType::kUint8 && spec.input_type != DType::kFloat32) {
+    return InvalidArgument(std::string("inputType must be 'uint8' or 'float32', got '") +
+                           DTypeName(spec.input_type) + "'");
+  }
+  if (!(std::isfinite(spec.input_scale) && spec.input_scale > 0)) {
+    return InvalidArgument("preprocess.scale must be a finite number > 0, got " +
+                           std::to_string(spec.input_scale));
+  }
+  const size_t channels = spec.input.rank() ? spec.input.dims().back() : 0;
+  for (const auto& [name, values] : {std::pair<const char*, const std::vector<float>*>{"mean", &spec.input_mean},
+                                     {"std", &spec.input_std}}) {
+    if (!values->empty() && values->size() != 1 && values->size() != channels) {
+      return InvalidArgument(std::string("preprocess.") + name + " must have 1 or " +
+                             std::to_string(channels) +
+                             " values (one per channel, the last dimension of inputShape), got " +
+                             std::to_string(values->size()));
+    }
+    for (size_t i = 0; i < values->size(); i++) {
+      const float v = (*values)[i];
+      const bool positive = name[0] == 's';  // std divides
+      if (!std::isfinite(v) || (positive && !(v > 0))) {
+        return InvalidArgument(std::string("preprocess.") + name + "[" + std::to_string(i) +
+                               "] must be a finite number" + (positive ? " > 0" : "") + ", got " +
+                               std::to_string(v));
+      }
+    }
+  }
+  return OkStatus();
+}
+
 namespace {
 
 Status ValidateSpec(const ModelSpec& spec) {
@@ -24,12 +58,14 @@ Status ValidateSpec(const ModelSpec& spec) {
   if (!(e == 2 || e == 3 || e == 4 || e == 8 || e == 32)) {
     return InvalidArgument("edgeBits must be 2, 3, 4, 8 or 32 (float), got " + std::to_string(e));
   }
-  if (spec.classes < 2 || spec.classes > 256) {
-    return InvalidArgument("numClasses must be in [2, 256], got " + std::to_string(spec.classes));
+  if (spec.classes < 2 || spec.classes > kMaxClasses) {
+    return InvalidArgument("numClasses must be in [2, " + std::to_string(kMaxClasses) + "], got " +
+                           std::to_string(spec.classes));
   }
   if (spec.input.rank() == 0 || spec.input.size() == 0) {
     return InvalidArgument("inputShape must be non-empty, got " + spec.input.ToString());
   }
+  QF_RETURN_IF_ERROR(ValidateInputSettings(spec));
   if (spec.seed > (uint64_t(1) << 53)) {
     return InvalidArgument("seed must be at most 2^53, got " + std::to_string(spec.seed));
   }

@@ -11,6 +11,10 @@
 
 namespace qf::nn {
 
+// InvalidArgument when the spec's input type or preprocessing (ModelSpec) is not one the
+// engine takes.
+Status ValidateInputSettings(const ModelSpec& spec);
+
 // Validates `spec` and returns the unbuilt layer chain it names (for arch "custom", the
 // chain its layer list describes).
 StatusOr<std::unique_ptr<Sequential>> BuildArchitecture(const ModelSpec& spec);

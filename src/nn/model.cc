@@ -1,7 +1,8 @@
-// Model: pixels in, logits out, around a built Sequential.
+// Model: pixels or features in, logits out, around a built Sequential.
 #include "nn/model.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "nn/architectures.h"
 #include "nn/layer_list.h"
@@ -31,7 +32,11 @@ StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max
       budget.TakeActivations(spec.input.size(), "inputShape", spec.input.ToString()));
   BuildInfo info;
   info.network_input = true;
-  info.input_non_negative = true;
+  // Pixels scaled by a positive factor stay >= 0 unless a mean is subtracted; features
+  // may be anything.
+  info.input_non_negative =
+      spec.input_type == DType::kUint8 &&
+      std::all_of(spec.input_mean.begin(), spec.input_mean.end(), [](float m) { return m <= 0; });
   info.name = "";
   info.budget = &budget;
   StatusOr<Shape> out = net.value()->Build(spec.input, info);
@@ -82,10 +87,27 @@ Json Model::Describe() const {
   return out;
 }
 
-void Model::Forward(const uint8_t* pixels, size_t n, Tensor* logits, Mode mode) {
-  const size_t per_sample = spec_.input.size();
+void Model::Forward(const uint8_t* x, size_t n, Tensor* logits, Mode mode) {
+  const size_t values = n * spec_.input.size();
+  const size_t channels = spec_.input.dims().back();
   input_.Resize(spec_.input.WithBatch(n));
-  for (size_t i = 0; i < n * per_sample; i++) input_[i] = float(pixels[i]) * (1.0f / 255.0f);
+  const float scale = spec_.input_scale;
+  const std::vector<float>&mean = spec_.input_mean, &std = spec_.input_std;
+  // (x * scale - mean) / std is exactly x * scale when mean is 0 and std 1.
+  auto at = [channels](const std::vector<float>& v, size_t i, float none) {
+    return v.empty() ? none : v.size() == 1 ? v[0] : v[i % channels];
+  };
+  if (spec_.input_type == DType::kUint8) {
+    for (size_t i = 0; i < values; i++) {
+      input_[i] = (float(x[i]) * scale - at(mean, i, 0.0f)) / at(std, i, 1.0f);
+    }
+  } else {
+    for (size_t i = 0; i < values; i++) {
+      float v;
+      std::memcpy(&v, x + 4 * i, 4);  // the bytes of a Float32Array, in any alignment
+      input_[i] = (v * scale - at(mean, i, 0.0f)) / at(std, i, 1.0f);
+    }
+  }
   net_->Forward(input_, logits, mode);
   ready_for_backward_ = KeepsCaches(mode);
 }

@@ -1,6 +1,7 @@
-// A network ready to train and run: its layers (a Sequential), the input shape, the
-// class count and how it was described. Inputs are uint8 pixels (NHWC) mapped to
-// [0, 1]; outputs are logits. Built by nn/architectures.h (built-in archs) or
+// A network ready to train and run: its layers (a Sequential), the input shape and type,
+// the class count and how it was described. Inputs are uint8 pixels (NHWC) or float32
+// features, preprocessed as the spec says (pixels map to [0, 1] by default); outputs are
+// logits. Built by nn/architectures.h (built-in archs) or
 // nn/layer_list.h (arch "custom"); nn/model_json.h reads and writes specs as JSON.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/dtype.h"
 #include "core/random.h"
 #include "core/status.h"
 #include "core/json.h"
@@ -27,6 +29,14 @@ struct ModelSpec {
   int edge_bits = 8;        // first and last layer (when weight_bits < 32); unused by custom
   bool per_channel = true;  // custom: the layers' default
   uint64_t seed = 1;        // at most 2^53, so that JSON numbers carry it exactly
+  // What a sample's values are: kUint8 (pixels) or kFloat32 (any real features). Each
+  // value x of channel c (the last dimension of `input`) reaches the first layer as
+  // (x * input_scale - input_mean[c]) / input_std[c]; empty mean and std are 0 and 1, a
+  // single value applies to every channel. input_scale is 1/255 for pixels and 1 for
+  // features unless set.
+  DType input_type = DType::kUint8;
+  float input_scale = 1.0f / 255.0f;
+  std::vector<float> input_mean, input_std;
   // With arch "custom" (and only then): the JSON layer list (nn/layer_list.h), whose last
   // layer must output [classes].
   std::optional<Json> layers;
@@ -62,6 +72,9 @@ class Model {
   const ModelSpec& spec() const { return spec_; }
   size_t classes() const { return spec_.classes; }
   const Shape& input_shape() const { return spec_.input; }
+  DType input_type() const { return spec_.input_type; }
+  // Bytes of one sample as Forward reads it.
+  size_t sample_bytes() const { return spec_.input.size() * SizeOf(spec_.input_type); }
   // What the model holds and what one sample costs, as counted against the limits.
   const BuildCost& cost() const { return cost_; }
   // Samples per eval-mode Forward for callers that split a large request: at most 256,
@@ -88,23 +101,23 @@ class Model {
   // After writing values through the visitor, call OnParamsChanged().
   void CollectState(StateVisitor* visitor) { net_->CollectState(visitor); }
 
-  // logits [n, classes] for n samples of uint8 pixels (n * input_shape().size() bytes).
-  void Forward(const uint8_t* pixels, size_t n, Tensor* logits, Mode mode);
+  // logits [n, classes] for n samples of the model's input type, as bytes
+  // (n * sample_bytes()).
+  void Forward(const uint8_t* x, size_t n, Tensor* logits, Mode mode);
   // Forward over n samples in batches of `batch` (the last one may be smaller), calling
   // visit(first, logits) after each with the index of the batch's first sample.
   template <typename Visit>
-  void ForwardInBatches(const uint8_t* pixels, size_t n, size_t batch, Mode mode, Visit&& visit) {
+  void ForwardInBatches(const uint8_t* x, size_t n, size_t batch, Mode mode, Visit&& visit) {
     QF_CHECK(batch > 0);
-    const size_t per_sample = spec_.input.size();
     Tensor logits;
     for (size_t first = 0; first < n; first += batch) {
-      Forward(pixels + first * per_sample, std::min(batch, n - first), &logits, mode);
+      Forward(x + first * sample_bytes(), std::min(batch, n - first), &logits, mode);
       visit(first, logits);
     }
   }
   // Back-propagates dL/dlogits of the last Forward into parameter gradients and,
   // when `dinput` is given, writes dL/d(input) with the input as Forward saw it
-  // (pixels / 255, shape [n, ...input_shape()]): what adversarial inputs (FGSM) need.
+  // (preprocessed, shape [n, ...input_shape()]): what adversarial inputs (FGSM) need.
   // That Forward must have been in a mode that KeepsCaches: layers read the activations
   // and input it left, which any later Forward overwrites (checked: a kEval Forward in
   // between stops the program rather than yield wrong gradients).

@@ -3,6 +3,8 @@
 #include "nn/model_json.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nn/layer_list.h"
 
@@ -55,6 +57,40 @@ StatusOr<Shape> InputShapeKey(const Json& obj, std::string_view where) {
   return Shape(std::move(shape));
 }
 
+// "preprocess": {"scale", "mean", "std"}, all optional, into the spec (whose input_type
+// is read already: it decides scale's default).
+Status PreprocessKey(const Json& obj, std::string_view where, ModelSpec* spec) {
+  spec->input_scale = spec->input_type == DType::kUint8 ? 1.0f / 255.0f : 1.0f;
+  const Json* p = obj.Find("preprocess");
+  if (!p) return OkStatus();
+  const std::string at = JsonPath(where, "preprocess");
+  if (!p->is_object()) {
+    return InvalidArgument(at + ": expected an object {scale, mean, std}, found " +
+                           JsonTypeName(p->type()));
+  }
+  for (const Json::Member& m : p->AsObject()) {
+    if (m.first != "scale" && m.first != "mean" && m.first != "std") {
+      return InvalidArgument(JsonPath(at, m.first) + ": unknown key (expected scale, mean, std)");
+    }
+  }
+  QF_ASSIGN_OR_RETURN(const double scale, GetNumberOr(*p, "scale", spec->input_scale, at));
+  spec->input_scale = float(scale);
+  for (const auto& [key, out] : {std::pair<const char*, std::vector<float>*>{"mean", &spec->input_mean},
+                                 {"std", &spec->input_std}}) {
+    if (!p->Find(key)) continue;
+    QF_ASSIGN_OR_RETURN(const Json::Array* values, GetArray(*p, key, at));
+    out->clear();
+    for (size_t i = 0; i < values->size(); i++) {
+      if (!(*values)[i].is_number()) {
+        return InvalidArgument(JsonPath(JsonPath(at, key), i) + ": expected a number, found " +
+                               JsonTypeName((*values)[i].type()));
+      }
+      out->push_back(float((*values)[i].AsNumber()));
+    }
+  }
+  return OkStatus();
+}
+
 bool BuiltIn(const std::string& arch) {
   return arch == "mlp" || arch == "lenet" || arch == "resnet8" || arch == "mobilenetv2";
 }
@@ -67,15 +103,16 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
     return InvalidArgument((where.empty() ? std::string("options") : std::string(where)) +
                            ": expected an object, found " + JsonTypeName(obj.type()));
   }
-  static const char* const kKeys[] = {"arch",     "inputShape", "numClasses", "weightBits",
-                                      "edgeBits", "perChannel", "seed",       "layers"};
+  static const char* const kKeys[] = {"arch",       "inputShape", "inputType", "preprocess",
+                                      "numClasses", "weightBits", "edgeBits",  "perChannel",
+                                      "seed",       "layers"};
   for (const Json::Member& m : obj.AsObject()) {
     bool known = false;
     for (const char* k : kKeys) known = known || m.first == k;
     if (!known) {
       return InvalidArgument(JsonPath(where, m.first) +
-                             ": unknown key (expected arch, inputShape, numClasses, weightBits, "
-                             "edgeBits, perChannel, seed, layers)");
+                             ": unknown key (expected arch, inputShape, inputType, preprocess, "
+                             "numClasses, weightBits, edgeBits, perChannel, seed, layers)");
     }
   }
   StatusOr<std::string> arch = GetString(obj, "arch", where);
@@ -89,7 +126,15 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
   StatusOr<Shape> input = InputShapeKey(obj, where);
   if (!input.ok()) return input.status();
   spec->input = input.value();
-  StatusOr<int64_t> classes = GetIntInRange(obj, "numClasses", 2, 256, where);
+  QF_ASSIGN_OR_RETURN(const std::string input_type, GetStringOr(obj, "inputType", "uint8", where));
+  if (input_type != "uint8" && input_type != "float32") {
+    return InvalidArgument(JsonPath(where, "inputType") +
+                           " must be 'uint8' (pixels) or 'float32' (features), got '" +
+                           input_type + "'");
+  }
+  spec->input_type = input_type == "uint8" ? DType::kUint8 : DType::kFloat32;
+  QF_RETURN_IF_ERROR(PreprocessKey(obj, where, spec));
+  StatusOr<int64_t> classes = GetIntInRange(obj, "numClasses", 2, int64_t(kMaxClasses), where);
   if (!classes.ok()) return classes.status();
   spec->classes = size_t(classes.value());
   QF_RETURN_IF_ERROR(BitsKey(obj, "weightBits", true, 0, where, &spec->weight_bits));
@@ -138,6 +183,17 @@ Json ModelSpecToJson(const ModelSpec& spec) {
   Json shape = Json::MakeArray();
   for (size_t d : spec.input.dims()) shape.Push(Json::Number(double(d)));
   out.Set("inputShape", std::move(shape));
+  out.Set("inputType", Json::String(DTypeName(spec.input_type)));
+  Json preprocess = Json::MakeObject();
+  preprocess.Set("scale", Json::Number(double(spec.input_scale)));
+  for (const auto& [key, values] : {std::pair<const char*, const std::vector<float>*>{"mean", &spec.input_mean},
+                                    {"std", &spec.input_std}}) {
+    if (values->empty()) continue;
+    Json array = Json::MakeArray();
+    for (float v : *values) array.Push(Json::Number(double(v)));
+    preprocess.Set(key, std::move(array));
+  }
+  out.Set("preprocess", std::move(preprocess));
   out.Set("numClasses", Json::Number(double(spec.classes)));
   out.Set("weightBits", Json::Number(spec.weight_bits));
   out.Set("edgeBits", Json::Number(spec.edge_bits));

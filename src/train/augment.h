@@ -1,5 +1,5 @@
-// Seeded data augmentation on uint8 NHWC images: random crop with zero padding and
-// horizontal flip. Operates on pixel buffers only.
+// Seeded data augmentation on NHWC images: random crop with zero padding and horizontal
+// flip. Moves values only, so it works on any element type (pixels, float features).
 #pragma once
 
 #include <cstddef>
@@ -15,8 +15,9 @@ struct AugmentOptions {
   bool enabled() const { return crop_padding > 0 || flip; }
 };
 
-// Augments `n` images of h x w x c in place, drawing from `rng`.
-void Augment(const AugmentOptions& options, size_t n, size_t h, size_t w, size_t c, uint8_t* pixels,
-             Rng& rng);
+// Augments `n` images of h x w x c values of `value_bytes` bytes each, in place (as
+// bytes), drawing from `rng`. Padding is zero bytes: 0 for uint8 and float32 alike.
+void Augment(const AugmentOptions& options, size_t n, size_t h, size_t w, size_t c,
+             size_t value_bytes, uint8_t* images, Rng& rng);
 
 }  // namespace qf::train

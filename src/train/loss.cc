@@ -29,7 +29,7 @@ void Softmax(const Tensor& logits, Tensor* probs) {
   }
 }
 
-float SoftmaxCrossEntropy(const Tensor& logits, const uint8_t* labels, const float* weights,
+float SoftmaxCrossEntropy(const Tensor& logits, const Label* labels, const float* weights,
                           float sign, Tensor* dlogits) {
   const size_t n = logits.shape()[0], c = logits.shape()[1];
   if (dlogits) dlogits->Resize(logits.shape());

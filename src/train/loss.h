@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/tensor.h"
 #include "nn/layer.h"
 
@@ -14,7 +15,7 @@ namespace qf::train {
 // L = (sign / N) * sum_i w_i * CE_i, CE_i = logsumexp(z_i) - z_i[y_i]; w = nullptr means
 // every w_i = 1; sign = -1 gives negative cross-entropy (gradient ascent). Labels must
 // be < C (callers validate). dlogits may be null.
-float SoftmaxCrossEntropy(const Tensor& logits, const uint8_t* labels, const float* weights,
+float SoftmaxCrossEntropy(const Tensor& logits, const Label* labels, const float* weights,
                           float sign, Tensor* dlogits);
 
 // L = (1/N) * sum_i H(softmax(z_i)), H(p) = -sum_j p_j log p_j. dlogits may be null.

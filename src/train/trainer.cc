@@ -30,7 +30,7 @@ Status ValidateFitOptions(const FitOptions& o) {
 StatusOr<std::unique_ptr<Trainer>> Trainer::Create(nn::Model* model, const Dataset* data,
                                                    const FitOptions& options) {
   QF_RETURN_IF_ERROR(ValidateFitOptions(options));
-  QF_RETURN_IF_ERROR(ValidateDataset(*data, model->input_shape(), model->classes(), "dataset"));
+  QF_RETURN_IF_ERROR(ValidateDataset(*data, model->input_shape(), model->input_type(), model->classes(), "dataset"));
   if (options.augment.enabled() && model->input_shape().rank() != 3) {
     return InvalidArgument("augmentation needs H x W x C inputs, the model takes " +
                            model->input_shape().ToString());
@@ -68,7 +68,7 @@ StatusOr<std::optional<EpochStats>> Trainer::Step(size_t max_batches) {
   if (spent_) return Status(StatusCode::kFailedPrecondition, "this training run diverged and ended");
   if (done()) return std::optional<EpochStats>();
   if (!start_) start_.emplace(*model_);
-  const size_t n = data_->size(), bs = options_.batch_size, d = model_->input_shape().size();
+  const size_t n = data_->size(), bs = options_.batch_size, d = model_->sample_bytes();
   const size_t batches = (n + bs - 1) / bs;
   const float lr = ScheduledLr(options_.schedule, options_.lr, epoch_, options_.epochs);
   const auto start = std::chrono::steady_clock::now();
@@ -85,7 +85,8 @@ StatusOr<std::optional<EpochStats>> Trainer::Step(size_t max_batches) {
     }
     if (options_.augment.enabled()) {
       const Shape& s = model_->input_shape();
-      Augment(options_.augment, m, s[0], s[1], s[2], batch_x_.data(), rng_);
+      Augment(options_.augment, m, s[0], s[1], s[2], SizeOf(model_->input_type()), batch_x_.data(),
+              rng_);
     }
     model_->Forward(batch_x_.data(), m, &logits_, nn::Mode::kTrain);
     const float loss = SoftmaxCrossEntropy(logits_, batch_y_.data(), nullptr, 1.0f, &dlogits_);
@@ -129,7 +130,7 @@ StatusOr<std::vector<EpochStats>> Fit(nn::Model& model, const Dataset& data,
   return history;
 }
 
-size_t CountCorrect(const Tensor& logits, const uint8_t* labels) {
+size_t CountCorrect(const Tensor& logits, const Label* labels) {
   const size_t n = logits.shape()[0], c = logits.shape()[1];
   size_t correct = 0;
   for (size_t i = 0; i < n; i++) {
@@ -150,7 +151,7 @@ EvalResult Evaluate(nn::Model& model, const Dataset& data, size_t batch_size) {
   size_t correct = 0;
   model.ForwardInBatches(data.x.data(), n, batch_size, nn::Mode::kEval,
                          [&](size_t first, const Tensor& logits) {
-                           const uint8_t* y = data.y.data() + first;
+                           const Label* y = data.y.data() + first;
                            loss += double(SoftmaxCrossEntropy(logits, y, nullptr, 1.0f, nullptr)) *
                                    double(logits.shape()[0]);
                            correct += CountCorrect(logits, y);

@@ -74,7 +74,8 @@ class Trainer {
   std::vector<uint32_t> order_;
   double loss_sum_ = 0, seconds_ = 0;
   size_t correct_ = 0, seen_ = 0;
-  std::vector<uint8_t> batch_x_, batch_y_;
+  std::vector<uint8_t> batch_x_;  // the batch's samples, as bytes
+  std::vector<Label> batch_y_;
   Tensor logits_, dlogits_;
   std::optional<nn::StateSnapshot> start_;  // the model as the first Step found it
   bool spent_ = false;                             // diverged: no more steps
@@ -94,6 +95,6 @@ struct EvalResult {
 EvalResult Evaluate(nn::Model& model, const Dataset& data, size_t batch_size = 256);
 
 // Number of rows whose argmax equals the label.
-size_t CountCorrect(const Tensor& logits, const uint8_t* labels);
+size_t CountCorrect(const Tensor& logits, const Label* labels);
 
 }  // namespace qf::train

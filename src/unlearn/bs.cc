@@ -1,32 +1,42 @@
 // bs: boundary shrink (Chen et al., CVPR 2023). Epoch 1 opens with the relabelling scan:
 // every forget sample gets the class the model at Begin predicts (eval mode) on its FGSM
-// neighbour (bs.h; epsilon = bs_epsilon of the input range, the neighbour on the pixel
-// grid); when that class is the true one the sample keeps its true label, as the original
+// neighbour (bs.h; epsilon = bs_epsilon of the pixel range, the neighbour on the pixel
+// grid; for float features, bs_epsilon in the features' own units); when that class is the true one the sample keeps its true label, as the original
 // code does. Then every epoch fine-tunes on D_f alone with those labels (cross-entropy).
 #include "unlearn/bs.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "train/loss.h"
 #include "unlearn/method_factories.h"
 
 namespace qf::unlearn {
 
-void FgsmNeighbours(nn::Model& model, const uint8_t* pixels, const uint8_t* labels, size_t n,
+void FgsmNeighbours(nn::Model& model, const uint8_t* x, const Label* labels, size_t n,
                     float epsilon, std::vector<uint8_t>* out) {
   const size_t d = model.input_shape().size();
   Tensor logits, dlogits, dinput;
-  model.Forward(pixels, n, &logits, nn::Mode::kEvalGradient);
+  model.Forward(x, n, &logits, nn::Mode::kEvalGradient);
   train::SoftmaxCrossEntropy(logits, labels, nullptr, 1.0f, &dlogits);
   train::ZeroGrads(model.params());
   model.Backward(dlogits, &dinput);
   train::ZeroGrads(model.params());
-  out->resize(n * d);
+  out->resize(n * model.sample_bytes());
+  // dinput is the gradient at the preprocessed input, an increasing function of x (scale
+  // and std are > 0): its sign is that of the gradient at x.
   for (size_t i = 0; i < n * d; i++) {
     const float g = dinput[i];
     const float step = g > 0 ? epsilon : g < 0 ? -epsilon : 0.0f;
-    const float x = std::min(1.0f, std::max(0.0f, float(pixels[i]) / 255.0f + step));
-    (*out)[i] = uint8_t(std::lround(x * 255.0f));
+    if (model.input_type() == DType::kUint8) {
+      const float v = std::min(1.0f, std::max(0.0f, float(x[i]) / 255.0f + step));
+      (*out)[i] = uint8_t(std::lround(v * 255.0f));
+    } else {
+      float v;
+      std::memcpy(&v, x + 4 * i, 4);
+      v += step;
+      std::memcpy(out->data() + 4 * i, &v, 4);
+    }
   }
 }
 
@@ -78,13 +88,13 @@ class BoundaryShrink : public EpochMethod {
     for (size_t i = 0; i < batch.size(); i++) {
       const float* z = logits.data() + i * c;
       const size_t predicted = size_t(std::max_element(z, z + c) - z);
-      labels_[batch[i].index] = uint8_t(predicted);
+      labels_[batch[i].index] = Label(predicted);
       if (predicted != data_.y[i]) changed_++;
     }
   }
 
   std::vector<Batch> scan_, batches_;
-  std::vector<uint8_t> labels_;  // the boundary label of each forget sample
+  std::vector<Label> labels_;  // the boundary label of each forget sample
   size_t changed_ = 0;
   LossMeter meter_;
   BatchData data_;

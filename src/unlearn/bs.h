@@ -9,14 +9,15 @@
 
 namespace qf::unlearn {
 
-// The FGSM neighbours of n samples: x' = clip(x + epsilon * sign(dCE/dx), 0, 1) with x =
-// pixels / 255 and CE taken with `labels`, then put back on the pixel grid as
-// round(x' * 255) (Forward takes uint8 pixels, so the neighbour is a pixel image; each
-// pixel moves by at most round(epsilon * 255)). The gradient is that of the model as
-// deployed (Mode::kEvalGradient: BatchNorm with its running statistics, as the original
-// attacks the model in eval mode); nothing of `model` changes but its parameter
-// gradients, left at zero. `out` gets n * sample bytes.
-void FgsmNeighbours(nn::Model& model, const uint8_t* pixels, const uint8_t* labels, size_t n,
+// The FGSM neighbours of n samples (the model's input type, as bytes), CE taken with
+// `labels`. Pixels: x' = clip(x + epsilon * sign(dCE/dx), 0, 1) with x = pixels / 255,
+// put back on the pixel grid as round(x' * 255) (each pixel moves by at most
+// round(epsilon * 255)). Float features: x' = x + epsilon * sign(dCE/dx), in the features'
+// own units, unclipped. The gradient is that of the model as deployed
+// (Mode::kEvalGradient: BatchNorm with its running statistics, as the original attacks
+// the model in eval mode); nothing of `model` changes but its parameter gradients, left
+// at zero. `out` gets n * sample bytes.
+void FgsmNeighbours(nn::Model& model, const uint8_t* x, const Label* labels, size_t n,
                     float epsilon, std::vector<uint8_t>* out);
 
 }  // namespace qf::unlearn

@@ -11,7 +11,7 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
   QF_ASSIGN_OR_RETURN(std::unique_ptr<Method> method, MakeMethod(request.method));
   QF_RETURN_IF_ERROR(ValidateUnlearnOptions(request.options));
   QF_RETURN_IF_ERROR(
-      train::ValidateDataset(request.forget, model.input_shape(), model.classes(), "forget"));
+      train::ValidateDataset(request.forget, model.input_shape(), model.input_type(), model.classes(), "forget"));
   if (method->uses_retain() && request.retain.size() == 0) {
     return InvalidArgument(std::string("retain is required by ") + method->name() +
                            ": the training data that stays, or a sample of it (ga and bs "
@@ -19,7 +19,7 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
   }
   if (request.retain.size() > 0) {
     QF_RETURN_IF_ERROR(
-        train::ValidateDataset(request.retain, model.input_shape(), model.classes(), "retain"));
+        train::ValidateDataset(request.retain, model.input_shape(), model.input_type(), model.classes(), "retain"));
   }
   std::unique_ptr<ForgetSession> session(new ForgetSession());
   session->request_ = std::move(request);

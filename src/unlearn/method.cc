@@ -56,8 +56,8 @@ std::vector<std::string> MethodNames() {
 }
 
 void Gather(const MethodContext& ctx, const Batch& batch, BatchData* out,
-            const std::vector<uint8_t>* forget_labels) {
-  const size_t d = ctx.model->input_shape().size();
+            const std::vector<Label>* forget_labels) {
+  const size_t d = ctx.model->sample_bytes();
   out->n = batch.size();
   out->x.resize(batch.size() * d);
   out->y.resize(batch.size());
@@ -182,7 +182,7 @@ void EpochCursor::Resume(size_t budget) {
 }
 
 Status CrossEntropyPass(MethodContext& ctx, EpochCursor& at, const std::vector<Batch>& batches,
-                        const std::vector<uint8_t>* forget_labels, float sign, float lr,
+                        const std::vector<Label>* forget_labels, float sign, float lr,
                         BatchData* data, LossMeter* meter) {
   for (const Batch& batch : at.Batches(batches)) {
     Gather(ctx, batch, data, forget_labels);

@@ -111,16 +111,17 @@ std::vector<std::string> MethodNames();
 
 using Batch = std::vector<SampleRef>;
 
-// Samples of a batch gathered into contiguous pixels and labels.
+// Samples of a batch gathered into contiguous samples (their bytes) and labels.
 struct BatchData {
-  std::vector<uint8_t> x, y;
+  std::vector<uint8_t> x;
+  std::vector<Label> y;
   std::vector<float> weights;
   size_t n = 0;
 };
 // Gathers `batch`; forget samples take their label from `forget_labels` (indexed by forget
 // sample) when it is given, else their true label.
 void Gather(const MethodContext& ctx, const Batch& batch, BatchData* out,
-            const std::vector<uint8_t>* forget_labels = nullptr);
+            const std::vector<Label>* forget_labels = nullptr);
 
 // Shuffled batches of the given samples (seeded by ctx.rng).
 std::vector<Batch> MakeBatches(MethodContext& ctx, std::vector<SampleRef> samples);
@@ -233,7 +234,7 @@ class EpochCursor::Range {
 // samples labelled by `forget_labels`, null: their true labels; sign -1: gradient ascent),
 // each batch's loss into `meter`: the training pass most methods share.
 Status CrossEntropyPass(MethodContext& ctx, EpochCursor& at, const std::vector<Batch>& batches,
-                        const std::vector<uint8_t>* forget_labels, float sign, float lr,
+                        const std::vector<Label>* forget_labels, float sign, float lr,
                         BatchData* data, LossMeter* meter);
 
 // A method built from epochs written with an EpochCursor. Handles stepping, timing, the

@@ -35,8 +35,8 @@ class StepRefitter final : public nn::StateVisitor {
 StatusOr<Proportion> RequantizedForgetAccuracy(nn::Model& model, const train::Dataset& forget,
                                            const train::Dataset& calibration) {
   const size_t c = model.classes();
-  QF_RETURN_IF_ERROR(train::ValidateDataset(forget, model.input_shape(), c, "forget"));
-  QF_RETURN_IF_ERROR(train::ValidateDataset(calibration, model.input_shape(), c, "calibration"));
+  QF_RETURN_IF_ERROR(train::ValidateDataset(forget, model.input_shape(), model.input_type(), c, "forget"));
+  QF_RETURN_IF_ERROR(train::ValidateDataset(calibration, model.input_shape(), model.input_type(), c, "calibration"));
   QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> copy, model.Copy());
   StepRefitter refit;
   copy->CollectState(&refit);
@@ -57,7 +57,7 @@ namespace {
 // `first`.. of `probs` ([data.size(), classes]), in evaluation batches of `batch`.
 void PredictProbsInto(nn::Model& model, const train::Dataset& data, size_t first, size_t count,
                       size_t batch, Tensor* probs) {
-  const size_t c = model.classes(), sample = model.input_shape().size();
+  const size_t c = model.classes(), sample = model.sample_bytes();
   Tensor batch_probs;
   model.ForwardInBatches(data.x.data() + first * sample, count, batch, nn::Mode::kEval,
                          [&](size_t at, const Tensor& logits) {
@@ -81,9 +81,9 @@ StatusOr<std::unique_ptr<MetricsSession>> MetricsSession::Start(nn::Model& model
     return InvalidArgument("metrics need the forget, retain and test sets");
   }
   const size_t c = model.classes();
-  QF_RETURN_IF_ERROR(train::ValidateDataset(*in.forget, model.input_shape(), c, "forget"));
-  QF_RETURN_IF_ERROR(train::ValidateDataset(*in.retain, model.input_shape(), c, "retain"));
-  QF_RETURN_IF_ERROR(train::ValidateDataset(*in.test, model.input_shape(), c, "test"));
+  QF_RETURN_IF_ERROR(train::ValidateDataset(*in.forget, model.input_shape(), model.input_type(), c, "forget"));
+  QF_RETURN_IF_ERROR(train::ValidateDataset(*in.retain, model.input_shape(), model.input_type(), c, "retain"));
+  QF_RETURN_IF_ERROR(train::ValidateDataset(*in.test, model.input_shape(), model.input_type(), c, "test"));
   std::unique_ptr<MetricsSession> s(new MetricsSession());
   s->model_ = &model;
   s->in_ = in;

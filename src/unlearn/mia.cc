@@ -49,7 +49,7 @@ const char* MiaFeatureName(MiaFeature kind) {
 
 size_t MiaFeatureDims(MiaFeature) { return 1; }
 
-StatusOr<std::vector<float>> ComputeMiaFeatures(const float* probs, const uint8_t* labels, size_t n,
+StatusOr<std::vector<float>> ComputeMiaFeatures(const float* probs, const Label* labels, size_t n,
                                                 size_t classes, MiaFeature kind) {
   if (classes == 0) return InvalidArgument("mia: classes must be at least 1");
   if (kind != MiaFeature::kConfidence && kind != MiaFeature::kEntropy &&

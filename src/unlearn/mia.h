@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/status.h"
 #include "unlearn/proportion.h"
 #include "unlearn/svm.h"
@@ -33,7 +34,7 @@ size_t MiaFeatureDims(MiaFeature kind);
 // uses log p_j where log(1 - p_j) is meant and overwrites label columns batch-wide), so its
 // numbers are not reproduced. Errors: InvalidArgument for classes == 0, a label >= classes,
 // a probability outside [0, 1] or not finite, or null pointers with n > 0.
-StatusOr<std::vector<float>> ComputeMiaFeatures(const float* probs, const uint8_t* labels, size_t n,
+StatusOr<std::vector<float>> ComputeMiaFeatures(const float* probs, const Label* labels, size_t n,
                                                 size_t classes, MiaFeature kind);
 
 // The attack needs this many samples on each side (members and non-members) before its

@@ -120,7 +120,7 @@ class Qmul : public EpochMethod {
       for (size_t j = 0; j < c; j++) {
         if (j != y && std::fabs(p[j] - p[y]) < std::fabs(p[best] - p[y])) best = j;
       }
-      labels_[batch[i].index] = uint8_t(best);
+      labels_[batch[i].index] = Label(best);
       stats_.similar_labels[y * c + best]++;
     }
   }
@@ -153,7 +153,7 @@ class Qmul : public EpochMethod {
     return OkStatus();
   }
 
-  std::vector<uint8_t> labels_;  // the similar label of each forget sample
+  std::vector<Label> labels_;  // the similar label of each forget sample
   QmulEpoch stats_;
   std::vector<Batch> forget_in_order_, retain_scan_, weighted_, weighted_retain_;
   LossMeter forget_norms_, retain_norms_, meter_;

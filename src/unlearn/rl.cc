@@ -16,7 +16,7 @@ class RandomLabels : public EpochMethod {
 
   Status Begin(MethodContext& ctx) override {
     labels_.resize(ctx.forget->size());
-    for (uint8_t& label : labels_) label = uint8_t(ctx.rng.Below(uint32_t(ctx.model->classes())));
+    for (Label& label : labels_) label = Label(ctx.rng.Below(uint32_t(ctx.model->classes())));
     return EpochMethod::Begin(ctx);
   }
 
@@ -33,7 +33,7 @@ class RandomLabels : public EpochMethod {
   }
 
  private:
-  std::vector<uint8_t> labels_;  // the random label of each forget sample
+  std::vector<Label> labels_;  // the random label of each forget sample
   std::vector<Batch> batches_;
   LossMeter meter_;
   BatchData data_;

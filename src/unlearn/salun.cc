@@ -95,7 +95,7 @@ class Salun : public EpochMethod {
 
   Status Begin(MethodContext& ctx) override {
     labels_.resize(ctx.forget->size());
-    for (uint8_t& label : labels_) label = uint8_t(ctx.rng.Below(uint32_t(ctx.model->classes())));
+    for (Label& label : labels_) label = Label(ctx.rng.Below(uint32_t(ctx.model->classes())));
     gradients_.clear();
     return EpochMethod::Begin(ctx);
   }
@@ -133,7 +133,7 @@ class Salun : public EpochMethod {
     gradients_.shrink_to_fit();
   }
 
-  std::vector<uint8_t> labels_;  // the random label of each forget sample
+  std::vector<Label> labels_;  // the random label of each forget sample
   std::vector<std::vector<float>> gradients_;
   std::vector<Batch> scan_, batches_;
   LossMeter meter_;

@@ -34,7 +34,7 @@ ScenarioSplit Split(std::vector<uint32_t> forget, size_t n) {
 
 }  // namespace
 
-StatusOr<ScenarioSplit> ResolveScenario(const std::string& spec, const std::vector<uint8_t>& labels,
+StatusOr<ScenarioSplit> ResolveScenario(const std::string& spec, const std::vector<Label>& labels,
                                         size_t classes, uint64_t seed) {
   const size_t n = labels.size();
   for (size_t i = 0; i < n; i++) {
@@ -67,10 +67,10 @@ StatusOr<ScenarioSplit> ResolveScenario(const std::string& spec, const std::vect
     }
     std::vector<uint32_t> ids;
     for (uint32_t i = 0; i < n; i++) {
-      if (labels[i] == uint8_t(k)) ids.push_back(i);
+      if (labels[i] == Label(k)) ids.push_back(i);
     }
     split = Split(std::move(ids), n);
-    split.excluded_class = uint8_t(k);
+    split.excluded_class = Label(k);
   } else if (StartsWith(spec, "ids:")) {
     StatusOr<Json> parsed = ParseJson(spec.substr(4));
     if (!parsed.ok()) {
@@ -107,7 +107,7 @@ StatusOr<ScenarioSplit> ResolveScenario(const std::string& spec, const std::vect
   return split;
 }
 
-train::Dataset WithoutClass(const train::Dataset& data, uint8_t excluded) {
+train::Dataset WithoutClass(const train::Dataset& data, Label excluded) {
   std::vector<uint32_t> keep;
   for (uint32_t i = 0; i < data.size(); i++) {
     if (data.y[i] != excluded) keep.push_back(i);

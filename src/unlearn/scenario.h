@@ -18,17 +18,17 @@ namespace qf::unlearn {
 struct ScenarioSplit {
   std::vector<uint32_t> forget_ids;       // ascending
   std::vector<uint32_t> retain_ids;       // ascending: every other training sample
-  std::optional<uint8_t> excluded_class;  // class:<k> scenarios: the class k
+  std::optional<Label> excluded_class;   // class:<k> scenarios: the class k
 };
 
 // Resolves `spec` against a training set of `labels.size()` samples with `classes`
 // classes. Refuses (InvalidArgument, naming the problem) an unknown form, a fraction
 // outside (0, 1), a class outside [0, classes) or absent from the data, ids out of
 // range or repeated, and any scenario that would forget nothing or everything.
-StatusOr<ScenarioSplit> ResolveScenario(const std::string& spec, const std::vector<uint8_t>& labels,
+StatusOr<ScenarioSplit> ResolveScenario(const std::string& spec, const std::vector<Label>& labels,
                                         size_t classes, uint64_t seed);
 
 // The samples of `data` whose label is not `excluded` (the test set of a class scenario).
-train::Dataset WithoutClass(const train::Dataset& data, uint8_t excluded);
+train::Dataset WithoutClass(const train::Dataset& data, Label excluded);
 
 }  // namespace qf::unlearn

@@ -24,7 +24,7 @@ std::vector<uint8_t> Corpus(const std::string& target, const std::string& name) 
 }
 
 std::vector<float> Predict(const api::ModelHandle& m, const std::vector<uint8_t>& x, size_t n) {
-  StatusOr<std::vector<float>> logits = m.Predict(x.data(), x.size());
+  StatusOr<std::vector<float>> logits = m.Predict(x.data(), x.size(), "uint8");
   INFO(logits.status().message());
   REQUIRE(logits.ok());
   REQUIRE(logits.value().size() % n == 0);  // n samples' rows
@@ -57,6 +57,33 @@ TEST_CASE("the model-file seeds load, predict and round-trip bit for bit",
     StatusOr<std::vector<uint8_t>> resaved = model.value().Save(shadow);
     REQUIRE(resaved.ok());
     CHECK(resaved.value() == bytes);
+  }
+}
+
+TEST_CASE("version 1 files (before input types) load as pixels scaled by 1/255",
+          "[engine][fuzz_corpus]") {
+  // The same models as the version 2 seeds, saved before the model file said what its
+  // input is: they predict exactly as those do, and save again as version 2.
+  for (const char* name : {"dense_2bit.qfm", "conv_pool_bn.qfm"}) {
+    INFO(name);
+    const std::vector<uint8_t> old_bytes = Corpus("model_file", std::string("version1-") + name);
+    const std::vector<uint8_t> new_bytes = Corpus("model_file", name);
+    REQUIRE(old_bytes[8] == 1);
+    REQUIRE(new_bytes[8] == 2);
+    StatusOr<api::ModelHandle> old_model = api::ModelHandle::Load(old_bytes.data(), old_bytes.size());
+    StatusOr<api::ModelHandle> new_model = api::ModelHandle::Load(new_bytes.data(), new_bytes.size());
+    REQUIRE(old_model.ok());
+    REQUIRE(new_model.ok());
+    CHECK(old_model.value().input_type() == DType::kUint8);
+    CHECK(old_model.value().Describe() == new_model.value().Describe());
+    std::vector<uint8_t> x(3 * new_model.value().sample_size());
+    for (size_t i = 0; i < x.size(); i++) x[i] = uint8_t(i * 53 + 7);
+    const std::vector<float> a = Predict(old_model.value(), x, 3), b = Predict(new_model.value(), x, 3);
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    const bool shadow = std::string(name).find("noshadow") == std::string::npos;
+    StatusOr<std::vector<uint8_t>> resaved = old_model.value().Save(shadow);
+    REQUIRE(resaved.ok());
+    CHECK(resaved.value() == new_bytes);
   }
 }
 

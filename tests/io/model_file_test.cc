@@ -88,7 +88,7 @@ void TrainSteps(nn::Model& m, const train::Dataset& data, size_t batch) {
 struct Parts {
   Json header;
   std::vector<uint8_t> payload;
-  uint32_t version = 1;
+  uint32_t version = kModelFileVersion;
 };
 
 uint32_t U32(const uint8_t* p) {
@@ -114,7 +114,7 @@ void Recrc(std::vector<uint8_t>* bytes) {
 }
 
 std::vector<uint8_t> Frame(const std::string& text, const std::vector<uint8_t>& payload,
-                           uint32_t version = 1) {
+                           uint32_t version = kModelFileVersion) {
   const size_t start = (16 + text.size() + 7) / 8 * 8;
   std::vector<uint8_t> out(start + payload.size() + 4, 0);
   std::memcpy(out.data(), "QFMODEL", 8);
@@ -349,10 +349,10 @@ TEST_CASE("foreign and newer files are refused", "[engine][model_file]") {
   std::memcpy(b.data(), "GIF89a\0\0", 8);
   ExpectRefused(b, StatusCode::kDataLoss, "not a qforget model file");
   Parts p = Split(bytes);
-  p.version = 2;
+  p.version = 3;
   ExpectRefused(Frame(p), StatusCode::kUnimplemented,
-                "model file format version 2 is newer than this build of qforget reads "
-                "(version 1)");
+                "model file format version 3 is newer than this build of qforget reads "
+                "(version 2)");
   p.version = 0;
   ExpectRefused(Frame(p), StatusCode::kDataLoss, "format version 0");
   b = bytes;
@@ -398,7 +398,7 @@ TEST_CASE("structural damage behind a valid checksum is refused", "[engine][mode
         m.Set("numClasses", Json::Number(1));
         p.header.Set("model", m);
       },
-      "header.model.numClasses: 1 is outside the allowed range 2..256");
+      "header.model.numClasses: 1 is outside the allowed range 2..65535");
   with(
       [](Parts& p) {
         Json m = *p.header.Find("model");

@@ -78,7 +78,7 @@ TEST_CASE("bad model specs are refused with the argument named", "[engine][nn]")
   cases.push_back({"arch must be one of", s});
   s = ModelSpec();
   s.classes = 1;
-  cases.push_back({"numClasses must be in [2, 256]", s});
+  cases.push_back({"numClasses must be in [2, 65535]", s});
   s = ModelSpec();
   s.arch = "lenet";
   s.input = Shape{784};

@@ -217,7 +217,7 @@ TEST_CASE("bad descriptions are refused with the key path named", "[engine][laye
       {R"({"arch": "mlp", "inputShape": "28x28", "numClasses": 4, "weightBits": 4})", kBad,
        "inputShape: expected an array, found string"},
       {R"({"arch": "mlp", "inputShape": [8], "numClasses": 1, "weightBits": 4})", kBad,
-       "numClasses: 1 is outside the allowed range 2..256"},
+       "numClasses: 1 is outside the allowed range 2..65535"},
       {R"({"arch": "mlp", "inputShape": [8], "numClasses": 4})", kBad,
        "weightBits: required key is missing"},
       {R"({"arch": "mlp", "inputShape": [8], "numClasses": 4, "weightBits": 5})", kBad,

@@ -17,7 +17,7 @@ Dataset ToDataset(io::Dataset d) {
   Dataset out;
   out.sample = Shape{d.rows, d.cols, 1};
   out.x = std::move(d.images);
-  out.y = std::move(d.labels);
+  out.y.assign(d.labels.begin(), d.labels.end());
   return out;
 }
 

@@ -36,7 +36,7 @@ void CheckLossGradient(Tensor z, LossFn loss) {
 
 TEST_CASE("weighted cross-entropy: value and gradient", "[engine][train]") {
   const Tensor z = RandomLogits(4, 5, 1);
-  const uint8_t labels[] = {0, 3, 4, 1};
+  const Label labels[] = {0, 3, 4, 1};
   const float weights[] = {0.5f, 2.0f, 0.0f, 1.0f};
   double want = 0;
   for (size_t i = 0; i < 4; i++) {
@@ -58,7 +58,7 @@ TEST_CASE("cross-entropy is stable for huge logits", "[engine][train]") {
   z[0] = 1000.0f;
   z[1] = -1000.0f;
   z[2] = 0.0f;
-  const uint8_t label = 1;
+  const Label label = 1;
   const float loss = SoftmaxCrossEntropy(z, &label, nullptr, 1.0f, nullptr);
   CHECK(std::isfinite(loss));
   CHECK(loss == Approx(2000.0f));

@@ -15,11 +15,11 @@ namespace {
 
 // n softmax rows of `classes` from random logits scaled by `temperature`; labels in `labels`.
 std::vector<float> SoftmaxRows(Rng& rng, size_t n, size_t classes, float temperature,
-                               std::vector<uint8_t>* labels) {
+                               std::vector<Label>* labels) {
   std::vector<float> p(n * classes);
   labels->resize(n);
   for (size_t i = 0; i < n; i++) {
-    (*labels)[i] = uint8_t(rng.Below(uint32_t(classes)));
+    (*labels)[i] = Label(rng.Below(uint32_t(classes)));
     double sum = 0;
     std::vector<double> e(classes);
     for (size_t j = 0; j < classes; j++) sum += e[j] = std::exp(temperature * rng.Normal());
@@ -33,7 +33,7 @@ TEST_CASE("mia features match their formulas", "[unlearn][mia]") {
   INFO("seed " << seed << " (replay with QF_TEST_SEED=" << seed << ")");
   Rng rng(seed);
   const size_t n = 50, classes = 10;
-  std::vector<uint8_t> y;
+  std::vector<Label> y;
   std::vector<float> p = SoftmaxRows(rng, n, classes, 3.0f, &y);
   // Edge rows: a one-hot on the true class, a one-hot elsewhere, a uniform row.
   for (size_t j = 0; j < classes; j++) {
@@ -83,7 +83,7 @@ TEST_CASE("mia features match their formulas", "[unlearn][mia]") {
 
 TEST_CASE("mia features reject bad probabilities and labels", "[unlearn][mia]") {
   std::vector<float> p = {0.25f, 0.75f, 0.5f, 0.5f};
-  std::vector<uint8_t> y = {0, 1};
+  std::vector<Label> y = {0, 1};
   const auto kind = MiaFeature::kConfidence;
   QF_REQUIRE_ERROR(ComputeMiaFeatures(p.data(), y.data(), 2, 0, kind), StatusCode::kInvalidArgument,
                    "classes");
@@ -192,7 +192,7 @@ TEST_CASE("mia subsamples the retain set by seed and checks its inputs", "[unlea
   CHECK(small.value().non_members == 150);
 
   // End to end from softmax rows, with the entropy feature.
-  std::vector<uint8_t> yr, yt, yf;
+  std::vector<Label> yr, yt, yf;
   const std::vector<float> pr = SoftmaxRows(rng, 400, 10, 6.0f, &yr);
   const std::vector<float> pt = SoftmaxRows(rng, 200, 10, 1.0f, &yt);
   const std::vector<float> pf = SoftmaxRows(rng, 100, 10, 1.0f, &yf);

@@ -43,7 +43,7 @@ double MeanEntropy(nn::Model& model, const train::Dataset& data) {
   return train::SoftmaxEntropy(logits, nullptr);
 }
 
-double MeanCrossEntropy(nn::Model& model, const uint8_t* pixels, const uint8_t* labels, size_t n) {
+double MeanCrossEntropy(nn::Model& model, const uint8_t* pixels, const Label* labels, size_t n) {
   Tensor logits;
   model.Forward(pixels, n, &logits, nn::Mode::kEval);
   return train::SoftmaxCrossEntropy(logits, labels, nullptr, 1.0f, nullptr);

@@ -27,12 +27,12 @@ using Values = std::vector<std::vector<float>>;  // parameter values, likewise
 
 // SPEC §4 step 1, from the model before any update: argmin over j != y of |p_j - p_y|
 // (ties to the lowest class).
-std::vector<uint8_t> SimilarLabels(nn::Model& model, const train::Dataset& forget) {
+std::vector<Label> SimilarLabels(nn::Model& model, const train::Dataset& forget) {
   const size_t c = model.classes();
   Tensor probs;
   model.Forward(forget.x.data(), forget.size(), &probs, nn::Mode::kEval);
   train::Softmax(probs, &probs);
-  std::vector<uint8_t> labels(forget.size());
+  std::vector<Label> labels(forget.size());
   for (size_t i = 0; i < forget.size(); i++) {
     const float* p = probs.data() + i * c;
     const size_t y = forget.y[i];
@@ -41,13 +41,13 @@ std::vector<uint8_t> SimilarLabels(nn::Model& model, const train::Dataset& forge
       if (j == y) continue;
       if (best == SIZE_MAX || std::fabs(p[j] - p[y]) < std::fabs(p[best] - p[y])) best = j;
     }
-    labels[i] = uint8_t(best);
+    labels[i] = Label(best);
   }
   return labels;
 }
 
 // d CE(x, label) / d theta for one sample, training mode; dCE/dz = softmax(z) - onehot.
-Grads SampleGradient(nn::Model& model, const uint8_t* pixels, uint8_t label) {
+Grads SampleGradient(nn::Model& model, const uint8_t* pixels, Label label) {
   Tensor logits;
   model.Forward(pixels, 1, &logits, nn::Mode::kTrain);
   Tensor dlogits(logits.shape());
@@ -69,7 +69,7 @@ Grads SampleGradient(nn::Model& model, const uint8_t* pixels, uint8_t label) {
 // Sum over samples [first, first + n) of `data` of scale * dCE_i/dtheta, added into `acc`
 // (labels: forget samples' similar labels, or null for the true ones).
 void AddGradients(nn::Model& model, const train::Dataset& data, size_t first, size_t n,
-                  const std::vector<uint8_t>* labels, double scale, Grads* acc) {
+                  const std::vector<Label>* labels, double scale, Grads* acc) {
   const size_t d = data.sample.size();
   for (size_t i = first; i < first + n; i++) {
     const Grads g = SampleGradient(model, data.x.data() + i * d, labels ? (*labels)[i] : data.y[i]);
@@ -84,7 +84,7 @@ void AddGradients(nn::Model& model, const train::Dataset& data, size_t first, si
 
 // g_b = sum over tensors of the L2 norm of the mean gradient over samples [first, first + n).
 double BatchGradientNorm(nn::Model& model, const train::Dataset& data, size_t first, size_t n,
-                         const std::vector<uint8_t>* labels) {
+                         const std::vector<Label>* labels) {
   Grads mean;
   AddGradients(model, data, first, n, labels, 1.0 / double(n), &mean);
   double sum = 0;
@@ -98,7 +98,7 @@ double BatchGradientNorm(nn::Model& model, const train::Dataset& data, size_t fi
 
 // G = mean of g_b over `data` cut in order into batches of `batch` (the last may be smaller).
 double MeanBatchGradientNorm(nn::Model& model, const train::Dataset& data, size_t batch,
-                             const std::vector<uint8_t>* labels) {
+                             const std::vector<Label>* labels) {
   double sum = 0;
   size_t batches = 0;
   for (size_t first = 0; first < data.size(); first += batch, batches++) {
@@ -202,7 +202,7 @@ TEST_CASE("qmul's G_f and G_r are mean per-batch gradient norms, w_f = G_r / (G_
   const train::Dataset retain = train::Subset(f.retain, first24);
   REQUIRE(f.forget.size() == 63);
 
-  const std::vector<uint8_t> similar = SimilarLabels(*f.model, f.forget);
+  const std::vector<Label> similar = SimilarLabels(*f.model, f.forget);
   const double g_f = MeanBatchGradientNorm(*f.model, f.forget, batch, &similar);
   const double g_r = MeanBatchGradientNorm(*f.model, retain, batch, nullptr);
   const double w_f = g_r / (g_f + g_r), w_r = g_f / (g_f + g_r);
@@ -234,7 +234,7 @@ TEST_CASE(
   Fixture f = TrainedClassForget();
   // One batch holds everything: the step does not depend on the shuffle.
   const size_t n_f = f.forget.size(), n_r = f.retain.size(), batch = n_f + n_r;
-  const std::vector<uint8_t> similar = SimilarLabels(*f.model, f.forget);
+  const std::vector<Label> similar = SimilarLabels(*f.model, f.forget);
   const double g_f = BatchGradientNorm(*f.model, f.forget, 0, n_f, &similar);
   const double g_r = BatchGradientNorm(*f.model, f.retain, 0, n_r, nullptr);
   const double w_f = g_r / (g_f + g_r), w_r = g_f / (g_f + g_r);
@@ -257,7 +257,7 @@ TEST_CASE(
   Fixture f = TrainedClassForget();
   // Batches as large as the larger set: one forget batch, then one retain batch.
   const size_t n_f = f.forget.size(), n_r = f.retain.size();
-  const std::vector<uint8_t> similar = SimilarLabels(*f.model, f.forget);
+  const std::vector<Label> similar = SimilarLabels(*f.model, f.forget);
   const double g_f = BatchGradientNorm(*f.model, f.forget, 0, n_f, &similar);
   const double g_r = BatchGradientNorm(*f.model, f.retain, 0, n_r, nullptr);
   const double w_f = g_r / (g_f + g_r), w_r = g_f / (g_f + g_r);

@@ -6,14 +6,14 @@
 namespace qf::unlearn {
 namespace {
 
-std::vector<uint8_t> Labels(size_t n) {
-  std::vector<uint8_t> y(n);
+std::vector<Label> Labels(size_t n) {
+  std::vector<Label> y(n);
   for (size_t i = 0; i < n; i++) y[i] = uint8_t(i % 5);
   return y;
 }
 
 TEST_CASE("scenarios split the training set", "[unlearn]") {
-  const std::vector<uint8_t> y = Labels(100);
+  const std::vector<Label> y = Labels(100);
   auto random = ResolveScenario("random:0.1", y, 5, 7);
   REQUIRE(random.ok());
   CHECK(random.value().forget_ids.size() == 10);
@@ -37,7 +37,7 @@ TEST_CASE("scenarios split the training set", "[unlearn]") {
 }
 
 TEST_CASE("bad scenarios are refused", "[unlearn]") {
-  const std::vector<uint8_t> y = Labels(100);
+  const std::vector<Label> y = Labels(100);
   const std::pair<const char*, const char*> cases[] = {
       {"random:0", "fraction in (0, 1)"},
       {"random:1.5", "fraction in (0, 1)"},
@@ -62,12 +62,12 @@ TEST_CASE("bad scenarios are refused", "[unlearn]") {
     REQUIRE(!split.ok());
     CHECK(split.status().message().find(fragment) != std::string::npos);
   }
-  std::vector<uint8_t> bad_labels = Labels(10);
+  std::vector<Label> bad_labels = Labels(10);
   bad_labels[4] = 7;
   auto label = ResolveScenario("random:0.5", bad_labels, 5, 0);
   REQUIRE(!label.ok());
   CHECK(label.status().message().find("labels[4] = 7 is not a class") != std::string::npos);
-  std::vector<uint8_t> one_class(10, 2);
+  std::vector<Label> one_class(10, 2);
   auto all = ResolveScenario("class:2", one_class, 5, 0);
   REQUIRE(!all.ok());
   CHECK(all.status().message().find("every sample") != std::string::npos);
@@ -79,7 +79,7 @@ TEST_CASE("WithoutClass drops one class", "[unlearn]") {
   d.x = {10, 11, 12, 13};
   d.y = {0, 1, 0, 2};
   const train::Dataset out = WithoutClass(d, 0);
-  CHECK(out.y == std::vector<uint8_t>{1, 2});
+  CHECK(out.y == std::vector<Label>{1, 2});
   CHECK(out.x == std::vector<uint8_t>{11, 13});
 }
 
