@@ -21,7 +21,8 @@ export function invalid(message) {
   return new QforgetError('INVALID_ARGUMENT', message);
 }
 
-function typeName(value) {
+/** What `value` is, for messages: 'null', 'number', 'Uint8Array', ... */
+export function typeName(value) {
   if (value === null) return 'null';
   if (typeof value !== 'object') return typeof value;
   return value.constructor?.name ?? 'object';

@@ -26,19 +26,36 @@ export interface CreateOptions {
 }
 
 /** Labelled uint8 images: x holds n × H × W × C pixels (NHWC), y n labels. */
+/**
+ * n samples and their labels. `x`: pixels (Uint8Array) or float features (Float32Array,
+ * finite), matching the model's inputType; `y`: class indices below numClasses.
+ */
 export interface Dataset {
-  x: Uint8Array;
-  y: Uint8Array;
+  x: Uint8Array | Float32Array;
+  y: Uint8Array | Uint16Array | Int32Array;
+  /** [n, ...one sample's shape], e.g. [n, 28, 28, 1] or [n, features]. */
   shape: number[];
 }
+
+/** What a model's samples are: pixels or float features. */
+export type InputType = 'uint8' | 'float32';
 
 export type Arch = 'mlp' | 'lenet' | 'resnet8' | 'mobilenetv2' | 'custom';
 export type WeightBits = 2 | 3 | 4 | 8 | 32;
 
 export interface ModelOptions {
   arch: Arch;
-  /** One sample's shape, e.g. [28, 28, 1]. */
+  /** One sample's shape, e.g. [28, 28, 1] or [features]. */
   inputShape: number[];
+  /** 'uint8' (default): pixels; 'float32': any real features. */
+  inputType?: InputType;
+  /**
+   * Applied to every value x of channel c (the last dimension of inputShape) before the
+   * first layer: (x * scale - mean[c]) / std[c]. scale defaults to 1/255 for pixels and 1
+   * for features; mean and std to none (one value applies to every channel).
+   */
+  preprocess?: { scale?: number; mean?: number[]; std?: number[] };
+  /** 2 to 65,535. */
   numClasses: number;
   /** Bits of the hidden layers' weights (required); 32 trains a float model. */
   weightBits: WeightBits;
@@ -226,10 +243,11 @@ export class Model {
   /** Models come from qf.createModel() or qf.loadModel(). */
   private constructor();
   readonly inputShape: number[];
+  readonly inputType: InputType;
   readonly numClasses: number;
   describe(): ModelOptions & { layers: object[] };
   /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. */
-  predict(x: Uint8Array): Float32Array;
+  predict(x: Uint8Array | Float32Array): Float32Array;
   evaluate(ds: Dataset): { accuracy: number; loss: number };
   /** Trains on `ds`. Atomic: when it rejects (ABORTED, a divergence, any error) the model is as it was before the call; a cancelled fit keeps none of its epochs. */
   fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;
@@ -303,7 +321,7 @@ export class Qforget {
     },
   ): Promise<UnlearningMetrics>;
   resolveScenario(
-    labels: Uint8Array,
+    labels: Uint8Array | Uint16Array | Int32Array,
     scenario: string,
     options: { numClasses: number; seed?: number },
   ): { forgetIds: Uint32Array; retainIds: Uint32Array; excludedClass: number | null };

@@ -1,6 +1,7 @@
 // The qforget package entry: loads the SIMD or the no-SIMD wasm build and wraps it in
 // the JS API. No math here; the engine does the work, this file moves bytes and
 // turns engine errors into QforgetError.
+import { labelType } from './dtypes.js';
 import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, unwrap } from './errors.js';
 import { wasmUrl as bundledWasmUrl } from './files.js';
 import { withHeap } from './heap.js';
@@ -199,16 +200,16 @@ export class Qforget {
    * Which training samples a forget scenario names (SPEC §4): 'random:<fraction>'
    * (seeded), 'class:<k>' or 'ids:[...]'. Unknown, repeated or out-of-range ids, and
    * scenarios that forget nothing or everything, throw a QforgetError.
-   * @param {Uint8Array} labels the training set's labels
+   * @param {Uint8Array | Uint16Array | Int32Array} labels the training set's labels
    * @returns {{forgetIds: Uint32Array, retainIds: Uint32Array, excludedClass: number|null}}
    */
   resolveScenario(labels, scenario, options = {}) {
     const { numClasses, seed = 0 } = checkOptions('options', options);
-    checkArray('labels', labels, Uint8Array);
+    const type = labelType('labels', labels);
     if (typeof scenario !== 'string') throw invalid('scenario must be a string such as "random:0.1"');
-    checkDim('numClasses', numClasses, 256);
+    checkDim('numClasses', numClasses, 65535);
     if (!Number.isSafeInteger(seed) || seed < 0) throw invalid('seed must be an integer >= 0');
-    return withHeap(this.#module, (heap) => unwrap(this.#module.resolveScenario(heap.copyIn(labels), labels.length, scenario, numClasses, seed)));
+    return withHeap(this.#module, (heap) => unwrap(this.#module.resolveScenario(heap.copyIn(labels), labels.length, type, scenario, numClasses, seed)));
   }
 
   /**

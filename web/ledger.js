@@ -33,8 +33,8 @@ export function gatherByHash(ds, hashes, wanted) {
   const at = new Map();
   hashes.forEach((h, i) => { if (!at.has(h)) at.set(h, i); });
   const size = ds.shape[0] === 0 ? 0 : ds.x.length / ds.shape[0];
-  const x = new Uint8Array(wanted.length * size);
-  const y = new Uint8Array(wanted.length);
+  const x = new ds.x.constructor(wanted.length * size);
+  const y = new ds.y.constructor(wanted.length);
   let missing = 0;
   wanted.forEach((h, i) => {
     const j = at.get(h);

@@ -1,7 +1,8 @@
 // The Model class: a trained or trainable network living in wasm memory. Moves data
 // in and out and drives long work (fit) in steps so progress can be reported and the
 // work cancelled; every decision and all math are the engine's.
-import { QforgetError, checkArray, checkOptions, engineCrashed, guardMethods, invalid, unwrap } from './errors.js';
+import { labelType, sampleType } from './dtypes.js';
+import { QforgetError, checkOptions, engineCrashed, guardMethods, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { abandon, adopt, release } from './handles.js';
 import { Ledger, gatherByHash, sampleHashes } from './ledger.js';
@@ -13,25 +14,33 @@ const BATCHES_PER_STEP = 4;
 // Lets timers, abort events and rendering run between steps of long work.
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-/** Checks a dataset {x: Uint8Array, y: Uint8Array, shape: [n, ...]}; returns it. */
+/**
+ * Checks a dataset {x: Uint8Array | Float32Array, y: Uint8Array | Uint16Array | Int32Array,
+ * shape: [n, ...]}; returns it.
+ */
 export function checkDataset(name, ds) {
   if (ds === null || typeof ds !== 'object') throw invalid(`${name} must be an object {x, y, shape}`);
-  checkArray(`${name}.x`, ds.x, Uint8Array);
-  checkArray(`${name}.y`, ds.y, Uint8Array);
+  sampleType(`${name}.x`, ds.x);
+  labelType(`${name}.y`, ds.y);
   if (!Array.isArray(ds.shape) || !ds.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw invalid(`${name}.shape must be an array of integers [n, ...sample dims]`);
   }
   return ds;
 }
 
-/** A dataset of no samples of `inputShape` (what a forget without retain data passes). */
-function emptyDataset(inputShape) {
-  return { x: new Uint8Array(0), y: new Uint8Array(0), shape: [0, ...inputShape] };
+/** A dataset of no samples for `model` (what a forget without retain data passes). */
+function emptyDataset(model) {
+  const Samples = model.inputType === 'float32' ? Float32Array : Uint8Array;
+  return { x: new Samples(0), y: new Uint8Array(0), shape: [0, ...model.inputShape] };
 }
 
-/** Copies a dataset into the heap scope; returns what the engine's bindings take. */
+/** Copies a dataset (checked) into the heap scope; returns what the engine's bindings take. */
 export function heapDataset(heap, ds) {
-  return { x: heap.copyIn(ds.x), xLen: ds.x.length, y: heap.copyIn(ds.y), yLen: ds.y.length, shape: JSON.stringify(ds.shape) };
+  return {
+    x: heap.copyIn(ds.x), xLen: ds.x.length, xType: sampleType('x', ds.x),
+    y: heap.copyIn(ds.y), yLen: ds.y.length, yType: labelType('y', ds.y),
+    shape: JSON.stringify(ds.shape),
+  };
 }
 
 /** The engine handle of a live model (for qf.unlearningMetrics); not public API. */
@@ -97,6 +106,8 @@ export class Model {
     const description = JSON.parse(handle.describe());
     /** The input shape of one sample, e.g. [28, 28, 1]. */
     this.inputShape = description.inputShape;
+    /** What a sample's values are: 'uint8' (pixels, a Uint8Array) or 'float32' (features, a Float32Array). */
+    this.inputType = description.inputType;
     /** The number of classes. */
     this.numClasses = description.numClasses;
   }
@@ -122,14 +133,15 @@ export class Model {
 
   /**
    * Logits of the deployed integer model.
-   * @param {Uint8Array} x samples of pixels, NHWC: a whole number of samples of inputShape
+   * @param {Uint8Array | Float32Array} x samples of the model's inputType (pixels NHWC, or
+   *   features): a whole number of samples of inputShape
    * @returns {Float32Array} n × numClasses, n = x.length / (the size of one sample)
    */
   predict(x, ...extra) {
     const handle = this.#live();
     if (extra.length) throw invalid('predict(x) takes the samples only: their count comes from x.length and the input shape');
-    checkArray('x', x, Uint8Array);
-    return withHeap(this.#module, (heap) => unwrap(handle.predict(heap.copyIn(x), x.length)));
+    const type = sampleType('x', x);
+    return withHeap(this.#module, (heap) => unwrap(handle.predict(heap.copyIn(x), x.length, type)));
   }
 
   /** @returns {{accuracy: number, loss: number}} accuracy as a fraction in [0, 1] */
@@ -146,7 +158,7 @@ export class Model {
    * rejects (ABORTED when `signal` fires or the model is disposed, FAILED_PRECONDITION when
    * training diverges, any other error) the model is exactly as it was before the call.
    * After a checkpoint(), the fit is recorded in the model's ledger (see history()).
-   * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} ds
+   * @param {{x: Uint8Array | Float32Array, y: Uint8Array | Uint16Array | Int32Array, shape: number[]}} ds
    * @param {object} [options] epochs, batchSize, lr, optimizer, momentum, nesterov,
    *   weightDecay, schedule, clipNorm, augment, seed, onProgress(epochStats), signal
    */
@@ -277,7 +289,7 @@ export class Model {
    * lacks one. Method 'auto' rewinds when that costs at most `budget` (default 1) times
    * what Q-MUL would (both counted as samples put through the model) and otherwise runs
    * Q-MUL with the other options; the receipt's `auto` says which and why.
-   * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} forgetSet
+   * @param {{x: Uint8Array | Float32Array, y: Uint8Array | Uint16Array | Int32Array, shape: number[]}} forgetSet
    * @param {object} options retain (the training data that stays, or a sample of it; every
    *   method but ga, bs and rewind requires it),
    *   data (rewind and auto: the training data to replay),
@@ -311,7 +323,7 @@ export class Model {
     const budget = givenBudget ?? 1;
     if (typeof budget !== 'number' || !Number.isFinite(budget) || budget < 0) throw invalid(`options.budget must be a finite number >= 0, got ${String(givenBudget)}`);
     // Methods that never look at D_r (ga, bs) run without it; the engine refuses the others.
-    const retain = givenRetain === undefined ? emptyDataset(this.inputShape) : checkDataset('options.retain', givenRetain);
+    const retain = givenRetain === undefined ? emptyDataset(this) : checkDataset('options.retain', givenRetain);
     if (heldOutRetain !== undefined && test === undefined) throw invalid('options.heldOutRetain is for the metrics: give options.test too');
     if (test !== undefined && givenRetain === undefined && heldOutRetain === undefined && data === undefined) {
       throw invalid('options.test needs options.retain or options.heldOutRetain: RA and the membership attack are measured on retain data');
@@ -419,7 +431,7 @@ export class Model {
       this.#checkGoing(signal, epochs.length);  // a signal fired during the last epoch
       const seconds = (performance.now() - started) / 1000;
       // Without held-out samples, RA is measured on the last fit replayed.
-      const trainedOn = replay.fits.filter((f) => f.dataset.shape[0] > 0).at(-1)?.dataset ?? emptyDataset(this.inputShape);
+      const trainedOn = replay.fits.filter((f) => f.dataset.shape[0] > 0).at(-1)?.dataset ?? emptyDataset(this);
       const metrics = await this.#measure(working, forgetSet, heldOutRetain ?? trainedOn, test, heldOutRetain, signal);
       const modelAfterSha256 = await sha256(unwrap(working.save(true)));
       const receipt = await this.#seal({

@@ -1,6 +1,7 @@
 // Forget receipts (SPEC §5): what one forget did, sealed with SHA-256 and chained to the
 // receipt before it, so a log of them is tamper-evident. Hashing uses the platform's
 // Web Crypto. No model math here: the receipt records what the engine reported.
+import { labelType, sampleType } from './dtypes.js';
 import { checkOptions, invalid } from './errors.js';
 import { nodeBuiltin } from './platform.js';
 
@@ -48,9 +49,16 @@ export function canonicalJson(value) {
   return JSON.stringify(value);
 }
 
-/** SHA-256 of a dataset: its shape as JSON, a NUL, the pixels, then the labels. */
+/**
+ * SHA-256 of a dataset: its header, a NUL, the samples' bytes, then the labels' bytes. The
+ * header is the shape as JSON for uint8 pixels and uint8 labels (as receipts have always
+ * had it), else {"shape", "x", "y"} as JSON, naming the two types (e.g. "float32", "int32"):
+ * the same bytes under other types are another dataset.
+ */
 export function datasetSha256(ds) {
-  return sha256(JSON.stringify(ds.shape), '\0', ds.x, ds.y);
+  const [x, y] = [sampleType('x', ds.x), labelType('y', ds.y)];
+  const header = x === 'uint8' && y === 'uint8' ? JSON.stringify(ds.shape) : JSON.stringify({ shape: ds.shape, x, y });
+  return sha256(header, '\0', ds.x, ds.y);
 }
 
 /** The hash a receipt's `sha256` field must hold: its other fields, canonical JSON. */

@@ -12,6 +12,7 @@ import type {
   MemoryStats,
   Model,
   ModelOptions,
+  InputType,
   Qforget,
   TrainingHistory,
   UnlearningMetrics,
@@ -40,10 +41,11 @@ export class RemoteModel {
   /** Models come from worker.createModel() or worker.loadModel(). */
   private constructor();
   readonly inputShape: number[];
+  readonly inputType: InputType;
   readonly numClasses: number;
   describe(): Promise<ReturnType<Model['describe']>>;
   /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. `x` is copied, never moved. */
-  predict(x: Uint8Array): Promise<Float32Array>;
+  predict(x: Uint8Array | Float32Array): Promise<Float32Array>;
   evaluate(ds: Dataset): Promise<ReturnType<Model['evaluate']>>;
   /** `signal` aborting rejects with code ABORTED; onProgress runs on the caller's thread. */
   /** Trains on `ds`. Atomic: when it rejects (ABORTED, a divergence, any error) the model is as it was before the call; a cancelled fit keeps none of its epochs. */

@@ -342,11 +342,13 @@ export class RemoteModel {
     };
   }
 
-  constructor(client, { id, inputShape, numClasses }) {
+  constructor(client, { id, inputShape, inputType, numClasses }) {
     this.#client = client;
     this.#id = id;
     /** The input shape of one sample, e.g. [28, 28, 1]. */
     this.inputShape = inputShape;
+    /** 'uint8' (pixels, a Uint8Array) or 'float32' (features, a Float32Array). */
+    this.inputType = inputType;
     /** The number of classes. */
     this.numClasses = numClasses;
   }
@@ -363,7 +365,7 @@ export class RemoteModel {
 
   /**
    * Logits of the deployed integer model.
-   * @param {Uint8Array} x samples of pixels, NHWC (copied; the caller keeps it)
+   * @param {Uint8Array | Float32Array} x samples of the model's inputType (copied; the caller keeps it)
    * @returns {Promise<Float32Array>} n × numClasses, n = x.length / (the size of one sample)
    */
   async predict(x, ...extra) {

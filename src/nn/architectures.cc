@@ -21,12 +21,14 @@ Status ValidateInputSettings(const ModelSpec& spec) {
     return InvalidArgument(std::string("inputType must be 'uint8' or 'float32', got '") +
                            DTypeName(spec.input_type) + "'");
   }
-  if (!(std::isfinite(spec.input_scale) && spec.input_scale > 0)) {
+  // Finite and > 0 in float32 too, as Forward computes with them.
+  auto usable = [](double v) { return std::isfinite(float(v)) && float(v) > 0; };
+  if (!usable(spec.input_scale)) {
     return InvalidArgument("preprocess.scale must be a finite number > 0, got " +
                            std::to_string(spec.input_scale));
   }
   const size_t channels = spec.input.rank() ? spec.input.dims().back() : 0;
-  for (const auto& [name, values] : {std::pair<const char*, const std::vector<float>*>{"mean", &spec.input_mean},
+  for (const auto& [name, values] : {std::pair<const char*, const std::vector<double>*>{"mean", &spec.input_mean},
                                      {"std", &spec.input_std}}) {
     if (!values->empty() && values->size() != 1 && values->size() != channels) {
       return InvalidArgument(std::string("preprocess.") + name + " must have 1 or " +
@@ -35,9 +37,9 @@ Status ValidateInputSettings(const ModelSpec& spec) {
                              std::to_string(values->size()));
     }
     for (size_t i = 0; i < values->size(); i++) {
-      const float v = (*values)[i];
+      const double v = (*values)[i];
       const bool positive = name[0] == 's';  // std divides
-      if (!std::isfinite(v) || (positive && !(v > 0))) {
+      if (!std::isfinite(float(v)) || (positive && !usable(v))) {
         return InvalidArgument(std::string("preprocess.") + name + "[" + std::to_string(i) +
                                "] must be a finite number" + (positive ? " > 0" : "") + ", got " +
                                std::to_string(v));

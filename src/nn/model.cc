@@ -36,7 +36,7 @@ StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max
   // may be anything.
   info.input_non_negative =
       spec.input_type == DType::kUint8 &&
-      std::all_of(spec.input_mean.begin(), spec.input_mean.end(), [](float m) { return m <= 0; });
+      std::all_of(spec.input_mean.begin(), spec.input_mean.end(), [](double m) { return m <= 0; });
   info.name = "";
   info.budget = &budget;
   StatusOr<Shape> out = net.value()->Build(spec.input, info);
@@ -91,11 +91,11 @@ void Model::Forward(const uint8_t* x, size_t n, Tensor* logits, Mode mode) {
   const size_t values = n * spec_.input.size();
   const size_t channels = spec_.input.dims().back();
   input_.Resize(spec_.input.WithBatch(n));
-  const float scale = spec_.input_scale;
-  const std::vector<float>&mean = spec_.input_mean, &std = spec_.input_std;
+  const float scale = float(spec_.input_scale);
+  const std::vector<double>&mean = spec_.input_mean, &std = spec_.input_std;
   // (x * scale - mean) / std is exactly x * scale when mean is 0 and std 1.
-  auto at = [channels](const std::vector<float>& v, size_t i, float none) {
-    return v.empty() ? none : v.size() == 1 ? v[0] : v[i % channels];
+  auto at = [channels](const std::vector<double>& v, size_t i, float none) {
+    return v.empty() ? none : float(v.size() == 1 ? v[0] : v[i % channels]);
   };
   if (spec_.input_type == DType::kUint8) {
     for (size_t i = 0; i < values; i++) {

@@ -33,10 +33,10 @@ struct ModelSpec {
   // value x of channel c (the last dimension of `input`) reaches the first layer as
   // (x * input_scale - input_mean[c]) / input_std[c]; empty mean and std are 0 and 1, a
   // single value applies to every channel. input_scale is 1/255 for pixels and 1 for
-  // features unless set.
+  // features unless set. Kept as given (JSON numbers), computed in float32.
   DType input_type = DType::kUint8;
-  float input_scale = 1.0f / 255.0f;
-  std::vector<float> input_mean, input_std;
+  double input_scale = 1.0 / 255.0;
+  std::vector<double> input_mean, input_std;
   // With arch "custom" (and only then): the JSON layer list (nn/layer_list.h), whose last
   // layer must output [classes].
   std::optional<Json> layers;

@@ -60,7 +60,7 @@ StatusOr<Shape> InputShapeKey(const Json& obj, std::string_view where) {
 // "preprocess": {"scale", "mean", "std"}, all optional, into the spec (whose input_type
 // is read already: it decides scale's default).
 Status PreprocessKey(const Json& obj, std::string_view where, ModelSpec* spec) {
-  spec->input_scale = spec->input_type == DType::kUint8 ? 1.0f / 255.0f : 1.0f;
+  spec->input_scale = spec->input_type == DType::kUint8 ? 1.0 / 255.0 : 1.0;
   const Json* p = obj.Find("preprocess");
   if (!p) return OkStatus();
   const std::string at = JsonPath(where, "preprocess");
@@ -74,8 +74,8 @@ Status PreprocessKey(const Json& obj, std::string_view where, ModelSpec* spec) {
     }
   }
   QF_ASSIGN_OR_RETURN(const double scale, GetNumberOr(*p, "scale", spec->input_scale, at));
-  spec->input_scale = float(scale);
-  for (const auto& [key, out] : {std::pair<const char*, std::vector<float>*>{"mean", &spec->input_mean},
+  spec->input_scale = scale;
+  for (const auto& [key, out] : {std::pair<const char*, std::vector<double>*>{"mean", &spec->input_mean},
                                  {"std", &spec->input_std}}) {
     if (!p->Find(key)) continue;
     QF_ASSIGN_OR_RETURN(const Json::Array* values, GetArray(*p, key, at));
@@ -85,7 +85,7 @@ Status PreprocessKey(const Json& obj, std::string_view where, ModelSpec* spec) {
         return InvalidArgument(JsonPath(JsonPath(at, key), i) + ": expected a number, found " +
                                JsonTypeName((*values)[i].type()));
       }
-      out->push_back(float((*values)[i].AsNumber()));
+      out->push_back((*values)[i].AsNumber());
     }
   }
   return OkStatus();
@@ -185,12 +185,12 @@ Json ModelSpecToJson(const ModelSpec& spec) {
   out.Set("inputShape", std::move(shape));
   out.Set("inputType", Json::String(DTypeName(spec.input_type)));
   Json preprocess = Json::MakeObject();
-  preprocess.Set("scale", Json::Number(double(spec.input_scale)));
-  for (const auto& [key, values] : {std::pair<const char*, const std::vector<float>*>{"mean", &spec.input_mean},
+  preprocess.Set("scale", Json::Number(spec.input_scale));
+  for (const auto& [key, values] : {std::pair<const char*, const std::vector<double>*>{"mean", &spec.input_mean},
                                     {"std", &spec.input_std}}) {
     if (values->empty()) continue;
     Json array = Json::MakeArray();
-    for (float v : *values) array.Push(Json::Number(double(v)));
+    for (double v : *values) array.Push(Json::Number(v));
     preprocess.Set(key, std::move(array));
   }
   out.Set("preprocess", std::move(preprocess));

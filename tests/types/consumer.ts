@@ -99,8 +99,17 @@ const describedLayers: object[] = description.layers;
 // --- data, fit ---------------------------------------------------------------------------
 const n = 32;
 const train: Dataset = { x: new Uint8Array(n * 144), y: new Uint8Array(n), shape: [n, 12, 12, 1] };
-// @ts-expect-error pixels are a Uint8Array, not a Float32Array
-const badX: Dataset = { x: new Float32Array(n * 144), y: new Uint8Array(n), shape: [n, 12, 12, 1] };
+// Float features and wide labels: a Float32Array of samples, Uint16Array or Int32Array labels.
+const features: Dataset = { x: new Float32Array(n * 20), y: new Uint16Array(n), shape: [n, 20] };
+// @ts-expect-error samples are pixels (Uint8Array) or features (Float32Array), not doubles
+const badX: Dataset = { x: new Float64Array(n * 144), y: new Uint8Array(n), shape: [n, 12, 12, 1] };
+// @ts-expect-error labels are integers
+const badY: Dataset = { x: new Uint8Array(n * 144), y: new Float32Array(n), shape: [n, 12, 12, 1] };
+const tabular = qf.createModel({ arch: 'mlp', inputShape: [20], inputType: 'float32', numClasses: 1000, weightBits: 4, preprocess: { mean: [0.5], std: [2] } });
+const kind: 'uint8' | 'float32' = tabular.inputType;
+await tabular.fit(features, { epochs: 1 });
+// @ts-expect-error an input type the engine does not take
+qf.createModel({ arch: 'mlp', inputShape: [20], inputType: 'int8', numClasses: 3, weightBits: 4 });
 // @ts-expect-error a dataset needs its shape
 const noShape: Dataset = { x: new Uint8Array(n * 144), y: new Uint8Array(n) };
 
@@ -131,8 +140,9 @@ await model.fit(train, { schedule: 'linear' });
 
 // --- predict, evaluate --------------------------------------------------------------------
 const logits: Float32Array = model.predict(train.x);
-// @ts-expect-error pixels are a Uint8Array
-model.predict(new Float32Array(144));
+model.predict(new Float32Array(144));  // the model refuses it at run time (its inputType is uint8)
+// @ts-expect-error samples are a Uint8Array or a Float32Array
+model.predict(new Int16Array(144));
 // @ts-expect-error predict takes the samples only (the count comes from x.length)
 model.predict(train.x, 4);
 const evaluation: { accuracy: number; loss: number } = model.evaluate(train);
