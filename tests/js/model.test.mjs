@@ -83,7 +83,7 @@ for (const simd of [true, false]) {
         [() => qf.createModel({ ...SPEC, colour: 'red' }), /colour/],
         [() => qf.createModel(null), /options must be an object/],
         [() => model.predict(new Uint8Array(10)), /x has 10 values/],
-        [() => model.predict(new Float32Array(144)), /x must be a Uint8Array/],
+        [() => model.predict(new Float32Array(144)), /x holds float32 values, the model takes uint8/],
         [() => model.predict(new Uint8Array(144), 1), /predict\(x\) takes the samples only/],
         [() => model.predict(new Uint8Array(0)), /x has 0 values: not a whole, non-zero number of samples of shape \[12, 12, 1\] \(144 values each\)/],
         [() => model.evaluate({ x: data.x, y: data.y, shape: [20, 28, 28, 1] }), /shape/],

@@ -195,7 +195,7 @@ for (const simd of [true, false]) {
       const sets = { forget: data, retain: data, test: data };
       const cases = [
         // Refused by the real API in the worker.
-        [() => remote.predict(new Float32Array(144)), /x must be a Uint8Array/],
+        [() => remote.predict(new Float32Array(144)), /x holds float32 values, the model takes uint8/],
         [() => remote.predict(new Uint8Array(144), Number.NaN), /predict\(x\) takes the samples only/],
         [() => remote.evaluate(bad), /dataset.y\[4\] = 9 is not a class/],
         [() => remote.fit(bad), /not a class/],
