@@ -344,15 +344,16 @@ export class Model {
       this.#checkGoing(signal, 0);
       const request = { forgetSet, test, heldOutRetain, signal, onProgress, forgotten };
       const common = { forgetSetSha256, modelBeforeSha256, previousSha256 };
+      // What runs when no rewind does: the method asked for, or auto's Q-MUL.
+      const approximate = method === 'auto' ? { ...rest, method: 'qmul' } : rest;
       let replay = null;
       let auto;
       if (rewind) {
-        const choice = await this.#chooseRewind(request, data, retain, method === 'auto' ? { ...rest, method: 'qmul' } : null, budget);
+        const choice = await this.#chooseRewind(request, data, retain, method === 'auto' ? approximate : null, budget);
         this.#checkGoing(signal, 0);
         ({ replay, auto } = choice);
       }
       if (replay) return await this.#rewind(handle, request, replay, { ...common, auto, retainSetSha256: await datasetSha256(data) });
-      const approximate = method === 'auto' ? { ...rest, method: 'qmul' } : rest;
       return await this.#approximate(handle, request, retain, approximate, { ...common, auto, retainSetSha256: await datasetSha256(retain) });
     } catch (error) {
       throw await this.#survive(module, error, before, 'forget');
