@@ -10,7 +10,6 @@ declare -A probes=(
   [emscripten]=/usr/bin/em++
   [libeigen3-dev]=/usr/include/eigen3/Eigen/Core
   [catch2]=/usr/include/catch2/catch.hpp
-  [rapidjson-dev]=/usr/include/rapidjson/reader.h
   [dataset-fashion-mnist]=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
   [chromium]=/usr/bin/chromium
   [libsvm-tools]=/usr/bin/svm-train

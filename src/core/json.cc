@@ -1,28 +1,23 @@
-// JSON value and deterministic writer (ours), and the parser: RapidJSON's SAX reader
-// (Debian's rapidjson-dev 1.1.0, header-only) feeding a builder that adds what the reader
-// does not check (depth, duplicate keys, unpaired low surrogates, exact numbers) and turns
-// its error codes into line/column messages. No pretty-printing, no streaming.
+// JSON value, parser (recursive descent, depth-limited) and writer. The parser reports the
+// first error only and does not recover; no pretty-printing, no streaming.
 #include "core/json.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_set>
 
-// RapidJSON's internal assertions stay on in release builds, like every QF_CHECK: a broken
-// invariant in the library stops the program rather than reading past a buffer.
-#define RAPIDJSON_ASSERT(x) QF_CHECK(x)
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
-
 namespace qf {
 
-// Lets the parser append members whose keys it has already checked for uniqueness,
+// Lets the parser install members whose keys it has already checked for uniqueness,
 // without Set()'s linear search per key.
 struct JsonAccess {
-  static Json::Object& Members(Json& j) { return j.object_; }
+  static Json Object(Json::Object members) {
+    Json j = Json::MakeObject();
+    j.object_ = std::move(members);
+    return j;
+  }
 };
 
 namespace {
@@ -57,6 +52,24 @@ size_t Utf8SequenceLength(const unsigned char* s, size_t i, size_t n) {
     if (s[i + k] < 0x80 || s[i + k] > 0xBF) return 0;
   }
   return len;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(char(cp));
+  } else if (cp < 0x800) {
+    out->push_back(char(0xC0 | (cp >> 6)));
+    out->push_back(char(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(char(0xE0 | (cp >> 12)));
+    out->push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(char(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(char(0xF0 | (cp >> 18)));
+    out->push_back(char(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(char(0x80 | (cp & 0x3F)));
+  }
 }
 
 void DumpString(const std::string& s, std::string* out) {
@@ -125,326 +138,310 @@ std::string Where(std::string_view where) {
   return where.empty() ? std::string("(root)") : std::string(where);
 }
 
-// ---- parsing ------------------------------------------------------------------------------
-
-// "line L column C: " for byte offset `at` (1-based; the column counts bytes).
-std::string Position(std::string_view text, size_t at) {
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < at && i < text.size(); i++) {
-    if (text[i] == '\n') {
-      line++;
-      column = 1;
-    } else {
-      column++;
-    }
-  }
-  return "line " + std::to_string(line) + " column " + std::to_string(column) + ": ";
-}
-
-// What is at byte offset `at`: "'x'", "byte 0x09" or "end of input".
-std::string Found(std::string_view text, size_t at) {
-  if (at >= text.size()) return "end of input";
-  const unsigned char c = static_cast<unsigned char>(text[at]);
-  if (c >= 0x20 && c < 0x7F) return std::string("'") + char(c) + "'";
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "byte 0x%02X", unsigned(c));
-  return buf;
-}
-
-Status Fail(std::string_view text, size_t at, const std::string& what) {
-  return InvalidArgument(Position(text, at) + what);
-}
-
-Status Expected(std::string_view text, size_t at, const std::string& what) {
-  return Fail(text, at, "expected " + what + ", found " + Found(text, at));
-}
-
-Status ControlCharacter(std::string_view text, size_t at) {
-  return Fail(text, at,
-              "control character " + Found(text, at) +
-                  " in a string (write it as an escape such as \\n or \\u001f)");
-}
-
-bool IsHexDigit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// The 4 hex digits at text[at..at+4) as a number, or -1 when they are not 4 hex digits.
-long Hex4(std::string_view text, size_t at) {
-  if (at > text.size() || text.size() - at < 4) return -1;
-  long v = 0;
-  for (size_t k = 0; k < 4; k++) {
-    const char c = text[at + k];
-    if (!IsHexDigit(c)) return -1;
-    v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-  }
-  return v;
-}
-
-// Offset of the opening quote of the string whose closing quote is at `close`: the nearest
-// '"' before it that is not escaped (not preceded by an odd number of backslashes).
-size_t OpeningQuote(std::string_view text, size_t close) {
-  for (size_t p = close; p-- > 0;) {
-    if (text[p] != '"') continue;
-    size_t backslashes = 0;
-    while (backslashes < p && text[p - 1 - backslashes] == '\\') backslashes++;
-    if (backslashes % 2 == 0) return p;
-  }
-  return 0;
-}
-
-// RapidJSON 1.1.0 accepts a \uDC00..\uDFFF escape with no high surrogate before it and
-// stores it as an encoded surrogate, which is not UTF-8: bytes ED A0..BF. (Raw ones are
-// refused by the reader's UTF-8 validation; escaped pairs become 4-byte sequences.)
-bool HasEncodedSurrogate(const char* s, size_t n) {
-  for (size_t i = 0; i + 1 < n; i++) {
-    if (static_cast<unsigned char>(s[i]) == 0xED && static_cast<unsigned char>(s[i + 1]) >= 0xA0) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// The error for the first unpaired low surrogate escape in the string whose source is
-// text[open..close] (the offsets of its quotes).
-Status UnpairedLowSurrogate(std::string_view text, size_t open, size_t close) {
-  for (size_t i = open + 1; i + 1 < close; i++) {
-    if (text[i] != '\\') continue;
-    if (text[i + 1] != 'u') {
-      i++;  // a two-character escape: skip its letter, which may be a backslash
-      continue;
-    }
-    const long cp = Hex4(text, i + 2);
-    if (cp >= 0xDC00 && cp <= 0xDFFF) {
-      return Fail(text, i, "unpaired low surrogate \\u" + std::string(text.substr(i + 2, 4)));
-    }
-    i += cp >= 0xD800 && cp <= 0xDBFF ? 11 : 5;  // past the escape (and a high one's pair)
-  }
-  return Fail(text, open, "unpaired low surrogate in a string");
-}
-
-// The number at text[at..]: -?digits(.digits)?([eE][+-]?digits)?, as the reader took it.
-std::string NumberText(std::string_view text, size_t at) {
-  size_t end = at;
-  auto digits = [&] {
-    while (end < text.size() && text[end] >= '0' && text[end] <= '9') end++;
-  };
-  if (end < text.size() && text[end] == '-') end++;
-  digits();
-  if (end < text.size() && text[end] == '.') {
-    end++;
-    digits();
-  }
-  if (end < text.size() && (text[end] == 'e' || text[end] == 'E')) {
-    end++;
-    if (end < text.size() && (text[end] == '+' || text[end] == '-')) end++;
-    digits();
-  }
-  return std::string(text.substr(at, end - at));
-}
-
-// RapidJSON ends a number after a leading '0' and then stumbles on the next digit: when the
-// error at `at` is such a digit, the start of that number ('-' included), else npos.
-size_t LeadingZeroNumber(std::string_view text, size_t at) {
-  if (at == 0 || at >= text.size() || text[at] < '0' || text[at] > '9' || text[at - 1] != '0') {
-    return std::string_view::npos;
-  }
-  return at >= 2 && text[at - 2] == '-' ? at - 2 : at - 1;
-}
-
-// Turns a RapidJSON error code and offset into this file's messages. RapidJSON reports
-// some errors at the start of an escape or after a partial literal; those are moved to the
-// offending hex digit or low surrogate, or to the literal's first letter.
-Status SyntaxError(std::string_view text, rapidjson::ParseErrorCode code, size_t at) {
-  switch (code) {
-    case rapidjson::kParseErrorDocumentEmpty:
-      return Expected(text, at, "a value");
-    case rapidjson::kParseErrorValueInvalid: {
-      if (at > 0 && text[at - 1] == '-') return Expected(text, at, "a digit");
-      size_t word = at;  // after "nul" or "tru": back to the literal's first letter
-      while (word > 0 && text[word - 1] >= 'a' && text[word - 1] <= 'z') word--;
-      if (word == at) return Expected(text, at, "a value");
-      return Expected(text, word,
-                      text[word] == 't'   ? "'true'"
-                      : text[word] == 'f' ? "'false'"
-                                          : "'null'");
-    }
-    case rapidjson::kParseErrorDocumentRootNotSingular:
-    case rapidjson::kParseErrorArrayMissCommaOrSquareBracket:
-    case rapidjson::kParseErrorObjectMissCommaOrCurlyBracket: {
-      const size_t number = LeadingZeroNumber(text, at);
-      if (number != std::string_view::npos) {
-        return Fail(text, number, "leading zeros are not allowed in numbers");
-      }
-      if (code == rapidjson::kParseErrorDocumentRootNotSingular) {
-        return Expected(text, at, "end of input after the JSON value");
-      }
-      if (code == rapidjson::kParseErrorArrayMissCommaOrSquareBracket) {
-        return Expected(text, at, "',' or ']' after an array element");
-      }
-      return Expected(text, at, "',' or '}' after an object member");
-    }
-    case rapidjson::kParseErrorObjectMissName:
-      return Expected(text, at, "a string key");
-    case rapidjson::kParseErrorObjectMissColon:
-      return Expected(text, at, "':' after an object key");
-    case rapidjson::kParseErrorStringUnicodeEscapeInvalidHex: {
-      // `at` is the \u escape; the bad digit may be in the low surrogate's \u after it.
-      size_t digit = at + 2;
-      if (Hex4(text, digit) >= 0 && text.substr(at + 6, 2) == "\\u") digit = at + 8;
-      while (digit < text.size() && IsHexDigit(text[digit])) digit++;
-      return Expected(text, digit, "4 hex digits after \\u");
-    }
-    case rapidjson::kParseErrorStringUnicodeSurrogateInvalid: {
-      const std::string high(text.substr(at + 2, 4));
-      if (text.substr(at + 6, 2) == "\\u") {
-        return Fail(text, at + 6, "expected a low surrogate (\\uDC00..\\uDFFF) after \\u" + high);
-      }
-      return Fail(text, at, "high surrogate \\u" + high + " not followed by a \\u low surrogate");
-    }
-    case rapidjson::kParseErrorStringEscapeInvalid:
-      if (text[at] != '\\') return ControlCharacter(text, at);
-      if (at + 1 == text.size()) return Expected(text, at + 1, "an escape character after '\\'");
-      return Fail(text, at,
-                  "invalid escape '\\" + std::string(1, text[at + 1]) +
-                      "' (allowed: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
-    case rapidjson::kParseErrorStringMissQuotationMark:
-      // Not the end of the input: a NUL byte, which the reader takes for one.
-      if (at < text.size()) return ControlCharacter(text, at);
-      return Expected(text, at, "'\"' to close the string");
-    case rapidjson::kParseErrorStringInvalidEncoding:
-      return Fail(text, at, "invalid UTF-8 in a string at " + Found(text, at));
-    case rapidjson::kParseErrorNumberTooBig:  // `at` is the number's start
-      return Fail(text, at, "number " + NumberText(text, at) + " is out of the range of a double");
-    case rapidjson::kParseErrorNumberMissFraction:
-      return Expected(text, at, "a digit after the decimal point");
-    case rapidjson::kParseErrorNumberMissExponent:
-      return Expected(text, at, "a digit in the exponent");
-    default:  // comments and the handler's own stops are handled elsewhere
-      return Fail(text, at, "invalid JSON (RapidJSON error " + std::to_string(int(code)) + ")");
-  }
-}
-
-// RapidJSON's SAX handler: builds the Json value, with the checks RapidJSON does not make.
-// Containers being filled wait on frames_; a finished value goes to its parent or root_.
-// Returning false stops the reader; error_ then says why.
-class Builder {
+class Parser {
  public:
-  Builder(std::string_view text, const rapidjson::MemoryStream& in, int max_depth)
-      : text_(text), in_(in), max_depth_(max_depth) {}
+  Parser(std::string_view text, const JsonLimits& limits) : text_(text), limits_(limits) {}
 
-  bool Null() { return Add(Json::Null()); }
-  bool Bool(bool b) { return Add(Json::Bool(b)); }
-  // kParseNumbersAsStringsFlag: every number arrives here as its text, already checked
-  // against the grammar; strtod converts it exactly ("-0" stays negative) and RapidJSON's
-  // own conversion (CVE-2024-38517, unpatched in 1.1.0) never runs.
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
-    char* end = nullptr;
-    const double v = std::strtod(s, &end);
-    QF_CHECK(end == s + n);
-    if (!std::isfinite(v)) {
-      return Stop(Fail(text_, in_.Tell() - n,
-                       "number " + std::string(s, n) + " is out of the range of a double"));
+  StatusOr<Json> Document() {
+    if (text_.size() > limits_.max_bytes) {
+      return InvalidArgument("JSON text of " + std::to_string(text_.size()) +
+                             " bytes exceeds the limit of " + std::to_string(limits_.max_bytes));
     }
-    return Add(Json::Number(v));
+    Json value;
+    SkipSpace();
+    QF_RETURN_IF_ERROR(Value(&value, 0));
+    SkipSpace();
+    if (pos_ != text_.size()) return Expected(pos_, "end of input after the JSON value");
+    return value;
   }
-  bool Int(int) { return NotRaw(); }
-  bool Uint(unsigned) { return NotRaw(); }
-  bool Int64(int64_t) { return NotRaw(); }
-  bool Uint64(uint64_t) { return NotRaw(); }
-  bool Double(double) { return NotRaw(); }
-
-  bool String(const char* s, rapidjson::SizeType n, bool) {
-    if (!CheckSurrogates(s, n)) return false;
-    return Add(Json::String(std::string(s, n)));
-  }
-
-  bool StartObject() { return Open(Json::MakeObject()); }
-  bool Key(const char* s, rapidjson::SizeType n, bool) {
-    if (!CheckSurrogates(s, n)) return false;
-    Frame& f = frames_.back();
-    f.key.assign(s, n);
-    const Json::Object& members = JsonAccess::Members(f.value);
-    bool duplicate = false;
-    if (members.size() < 16) {
-      for (const Json::Member& m : members) duplicate = duplicate || m.first == f.key;
-    } else {
-      if (f.seen.empty()) {
-        for (const Json::Member& m : members) f.seen.insert(m.first);
-      }
-      duplicate = !f.seen.insert(f.key).second;
-    }
-    if (duplicate) {
-      std::string shown;
-      DumpString(f.key, &shown);
-      return Stop(Fail(text_, OpeningQuote(text_, in_.Tell() - 1), "duplicate key " + shown));
-    }
-    return true;
-  }
-  bool EndObject(rapidjson::SizeType) { return Close(); }
-  bool StartArray() { return Open(Json::MakeArray()); }
-  bool EndArray(rapidjson::SizeType) { return Close(); }
-
-  Json& root() { return root_; }
-  const Status& error() const { return error_; }
 
  private:
-  struct Frame {
-    Json value;                            // the array or object being filled
-    std::string key;                       // objects: the key of the value to come
-    std::unordered_set<std::string> seen;  // objects: keys, once there are many members
-  };
+  bool AtEnd() const { return pos_ >= text_.size(); }
+  char Peek() const { return text_[pos_]; }
 
-  bool Stop(Status error) {
-    error_ = std::move(error);
-    return false;
-  }
-  bool NotRaw() {
-    QF_CHECK(false);  // numbers come through RawNumber
-    return false;
-  }
-
-  // Called with the opening bracket still next in the input (the iterative reader takes
-  // it after the call).
-  bool Open(Json container) {
-    if (int(frames_.size()) >= max_depth_) {
-      return Stop(
-          Fail(text_, in_.Tell(), "nesting deeper than " + std::to_string(max_depth_) + " levels"));
+  void SkipSpace() {
+    while (!AtEnd() && (Peek() == ' ' || Peek() == '\t' || Peek() == '\n' || Peek() == '\r')) {
+      pos_++;
     }
-    frames_.push_back(Frame{std::move(container), {}, {}});
-    return true;
   }
 
-  bool Close() {
-    Json done = std::move(frames_.back().value);
-    frames_.pop_back();
-    return Add(std::move(done));
+  // "line L column C: " for byte offset `at`.
+  std::string Position(size_t at) const {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < at && i < text_.size(); i++) {
+      if (text_[i] == '\n') {
+        line++;
+        column = 1;
+      } else {
+        column++;
+      }
+    }
+    return "line " + std::to_string(line) + " column " + std::to_string(column) + ": ";
   }
 
-  bool Add(Json value) {
-    if (frames_.empty()) {
-      root_ = std::move(value);
-    } else if (Frame& f = frames_.back(); f.value.is_array()) {
-      f.value.Push(std::move(value));
+  std::string Found(size_t at) const {
+    if (at >= text_.size()) return "end of input";
+    const unsigned char c = static_cast<unsigned char>(text_[at]);
+    if (c >= 0x20 && c < 0x7F) return std::string("'") + char(c) + "'";
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "byte 0x%02X", unsigned(c));
+    return buf;
+  }
+
+  Status Fail(size_t at, const std::string& what) const {
+    return InvalidArgument(Position(at) + what);
+  }
+  Status Expected(size_t at, const std::string& what) const {
+    return Fail(at, "expected " + what + ", found " + Found(at));
+  }
+
+  Status Value(Json* out, int depth) {
+    if (AtEnd()) return Expected(pos_, "a value");
+    switch (Peek()) {
+      case '{':
+        return ObjectValue(out, depth + 1);
+      case '[':
+        return ArrayValue(out, depth + 1);
+      case '"': {
+        std::string s;
+        QF_RETURN_IF_ERROR(StringValue(&s));
+        *out = Json::String(std::move(s));
+        return OkStatus();
+      }
+      case 't':
+        return Literal("true", Json::Bool(true), out);
+      case 'f':
+        return Literal("false", Json::Bool(false), out);
+      case 'n':
+        return Literal("null", Json::Null(), out);
+      default:
+        if (Peek() == '-' || (Peek() >= '0' && Peek() <= '9')) return NumberValue(out);
+        return Expected(pos_, "a value");
+    }
+  }
+
+  Status Literal(std::string_view word, Json value, Json* out) {
+    if (text_.substr(pos_, word.size()) != word) {
+      return Expected(pos_, "'" + std::string(word) + "'");
+    }
+    pos_ += word.size();
+    *out = std::move(value);
+    return OkStatus();
+  }
+
+  Status Nested(int depth) const {
+    if (depth > limits_.max_depth) {
+      return Fail(pos_, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+    }
+    return OkStatus();
+  }
+
+  Status ArrayValue(Json* out, int depth) {
+    QF_RETURN_IF_ERROR(Nested(depth));
+    pos_++;  // '['
+    *out = Json::MakeArray();
+    SkipSpace();
+    if (!AtEnd() && Peek() == ']') {
+      pos_++;
+      return OkStatus();
+    }
+    for (;;) {
+      Json element;
+      SkipSpace();
+      QF_RETURN_IF_ERROR(Value(&element, depth));
+      out->Push(std::move(element));
+      SkipSpace();
+      if (!AtEnd() && Peek() == ',') {
+        pos_++;
+        continue;
+      }
+      if (!AtEnd() && Peek() == ']') {
+        pos_++;
+        return OkStatus();
+      }
+      return Expected(pos_, "',' or ']' after an array element");
+    }
+  }
+
+  Status ObjectValue(Json* out, int depth) {
+    QF_RETURN_IF_ERROR(Nested(depth));
+    pos_++;  // '{'
+    Json::Object members;
+    std::unordered_set<std::string> seen;  // filled once the object has many members
+    SkipSpace();
+    if (!AtEnd() && Peek() == '}') {
+      pos_++;
+      *out = Json::MakeObject();
+      return OkStatus();
+    }
+    for (;;) {
+      SkipSpace();
+      if (AtEnd() || Peek() != '"') return Expected(pos_, "a string key");
+      const size_t key_at = pos_;
+      std::string key;
+      QF_RETURN_IF_ERROR(StringValue(&key));
+      bool duplicate;
+      if (members.size() < 16) {
+        duplicate = false;
+        for (const auto& m : members) duplicate = duplicate || m.first == key;
+      } else {
+        if (seen.empty()) {
+          for (const auto& m : members) seen.insert(m.first);
+        }
+        duplicate = !seen.insert(key).second;
+      }
+      if (duplicate) {
+        std::string shown;
+        DumpString(key, &shown);
+        return Fail(key_at, "duplicate key " + shown);
+      }
+      SkipSpace();
+      if (AtEnd() || Peek() != ':') return Expected(pos_, "':' after an object key");
+      pos_++;
+      SkipSpace();
+      Json value;
+      QF_RETURN_IF_ERROR(Value(&value, depth));
+      members.emplace_back(std::move(key), std::move(value));
+      SkipSpace();
+      if (!AtEnd() && Peek() == ',') {
+        pos_++;
+        continue;
+      }
+      if (!AtEnd() && Peek() == '}') {
+        pos_++;
+        break;
+      }
+      return Expected(pos_, "',' or '}' after an object member");
+    }
+    *out = JsonAccess::Object(std::move(members));
+    return OkStatus();
+  }
+
+  // Four hex digits at pos_ (after "\u").
+  Status Hex4(uint32_t* out) {
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++) {
+      if (AtEnd()) return Expected(pos_, "4 hex digits after \\u");
+      const char c = Peek();
+      int d;
+      if (c >= '0' && c <= '9') {
+        d = c - '0';
+      } else if (c >= 'a' && c <= 'f') {
+        d = c - 'a' + 10;
+      } else if (c >= 'A' && c <= 'F') {
+        d = c - 'A' + 10;
+      } else {
+        return Expected(pos_, "4 hex digits after \\u");
+      }
+      v = v * 16 + uint32_t(d);
+      pos_++;
+    }
+    *out = v;
+    return OkStatus();
+  }
+
+  Status StringValue(std::string* out) {
+    const auto* s = reinterpret_cast<const unsigned char*>(text_.data());
+    const size_t n = text_.size();
+    pos_++;  // opening quote
+    for (;;) {
+      if (pos_ >= n) return Expected(pos_, "'\"' to close the string");
+      const unsigned char c = s[pos_];
+      if (c == '"') {
+        pos_++;
+        return OkStatus();
+      }
+      if (c < 0x20) {
+        return Fail(pos_, "control character " + Found(pos_) +
+                              " in a string (write it as an escape such as \\n or \\u001f)");
+      }
+      if (c >= 0x80) {
+        const size_t len = Utf8SequenceLength(s, pos_, n);
+        if (len == 0) return Fail(pos_, "invalid UTF-8 in a string at " + Found(pos_));
+        out->append(text_.substr(pos_, len));
+        pos_ += len;
+        continue;
+      }
+      if (c != '\\') {
+        out->push_back(char(c));
+        pos_++;
+        continue;
+      }
+      const size_t escape_at = pos_;
+      pos_++;
+      if (pos_ >= n) return Expected(pos_, "an escape character after '\\'");
+      const char e = char(s[pos_++]);
+      if (e != 'u') {
+        const char* hit = e == 0 ? nullptr : std::strchr(kEscapeLetters, e);
+        if (hit == nullptr) {
+          return Fail(escape_at, "invalid escape '\\" + std::string(1, e) +
+                                     "' (allowed: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+        }
+        out->push_back(kEscapeBytes[hit - kEscapeLetters]);
+        continue;
+      }
+      // \uXXXX, and a surrogate pair as two of them.
+      uint32_t cp = 0;
+      QF_RETURN_IF_ERROR(Hex4(&cp));
+      if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        return Fail(escape_at,
+                    "unpaired low surrogate \\u" + std::string(text_.substr(escape_at + 2, 4)));
+      }
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (n - pos_ < 2 || s[pos_] != '\\' || s[pos_ + 1] != 'u') {
+          return Fail(escape_at, "high surrogate \\u" +
+                                     std::string(text_.substr(escape_at + 2, 4)) +
+                                     " not followed by a \\u low surrogate");
+        }
+        const size_t low_at = pos_;
+        pos_ += 2;
+        uint32_t low = 0;
+        QF_RETURN_IF_ERROR(Hex4(&low));
+        if (low < 0xDC00 || low > 0xDFFF) {
+          return Fail(low_at, "expected a low surrogate (\\uDC00..\\uDFFF) after \\u" +
+                                  std::string(text_.substr(escape_at + 2, 4)));
+        }
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+      }
+      AppendUtf8(cp, out);
+    }
+  }
+
+  bool Digit() const { return !AtEnd() && Peek() >= '0' && Peek() <= '9'; }
+
+  Status NumberValue(Json* out) {
+    const size_t start = pos_;
+    if (Peek() == '-') pos_++;
+    if (!Digit()) return Expected(pos_, "a digit");
+    if (Peek() == '0') {
+      pos_++;
+      if (Digit()) return Fail(start, "leading zeros are not allowed in numbers");
     } else {
-      JsonAccess::Members(f.value).emplace_back(std::move(f.key), std::move(value));
+      while (Digit()) pos_++;
     }
-    return true;
-  }
-
-  // Called just after a string's closing quote was read.
-  bool CheckSurrogates(const char* s, size_t n) {
-    if (!HasEncodedSurrogate(s, n)) return true;
-    const size_t close = in_.Tell() - 1;
-    return Stop(UnpairedLowSurrogate(text_, OpeningQuote(text_, close), close));
+    if (!AtEnd() && Peek() == '.') {
+      pos_++;
+      if (!Digit()) return Expected(pos_, "a digit after the decimal point");
+      while (Digit()) pos_++;
+    }
+    if (!AtEnd() && (Peek() == 'e' || Peek() == 'E')) {
+      pos_++;
+      if (!AtEnd() && (Peek() == '+' || Peek() == '-')) pos_++;
+      if (!Digit()) return Expected(pos_, "a digit in the exponent");
+      while (Digit()) pos_++;
+    }
+    const std::string literal(text_.substr(start, pos_ - start));
+    const double v = std::strtod(literal.c_str(), nullptr);
+    if (!std::isfinite(v)) {
+      return Fail(start, "number " + literal + " is out of the range of a double");
+    }
+    *out = Json::Number(v);
+    return OkStatus();
   }
 
   std::string_view text_;
-  const rapidjson::MemoryStream& in_;
-  const int max_depth_;
-  std::vector<Frame> frames_;
-  Json root_;
-  Status error_;
+  const JsonLimits& limits_;
+  size_t pos_ = 0;
 };
 
 StatusOr<const Json*> Member(const Json& obj, std::string_view key, std::string_view where) {
@@ -622,28 +619,7 @@ const char* JsonTypeName(Json::Type type) {
 }
 
 StatusOr<Json> ParseJson(std::string_view text, const JsonLimits& limits) {
-  // RapidJSON keeps string lengths in 32 bits; 1 GiB also keeps its exponent sums in range.
-  const size_t max_bytes = std::min(limits.max_bytes, size_t(1) << 30);
-  if (text.size() > max_bytes) {
-    return InvalidArgument("JSON text of " + std::to_string(text.size()) +
-                           " bytes exceeds the limit of " + std::to_string(max_bytes));
-  }
-  rapidjson::MemoryStream in(text.data(), text.size());
-  Builder builder(text, in, limits.max_depth);
-  // Iterative: nesting uses the reader's heap stack, not the call stack. Strict RFC 8259
-  // otherwise: no comments, trailing commas, NaN or Infinity (flags not given).
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag |
-                              rapidjson::kParseValidateEncodingFlag |
-                              rapidjson::kParseNumbersAsStringsFlag;
-  rapidjson::Reader reader;
-  const rapidjson::ParseResult result = reader.Parse<kFlags>(in, builder);
-  if (result.Code() == rapidjson::kParseErrorTermination) return builder.error();
-  if (result.IsError()) return SyntaxError(text, result.Code(), result.Offset());
-  // The reader takes a NUL byte for the end of the input.
-  if (in.Tell() != text.size()) {
-    return Expected(text, in.Tell(), "end of input after the JSON value");
-  }
-  return std::move(builder.root());
+  return Parser(text, limits).Document();
 }
 
 // ---- typed access ------------------------------------------------------------------------

@@ -99,16 +99,14 @@ class Json {
 // "null", "bool", "number", "string", "array" or "object".
 const char* JsonTypeName(Json::Type type);
 
-// Parses one JSON text with RapidJSON's reader (RFC 8259, strictly: no comments, no
-// trailing commas, no leading zeros, no raw control characters in strings, no lone
-// surrogates, valid UTF-8 only, no duplicate keys, whitespace only around the value).
-// Numbers must be finite doubles ("1e400" is rejected; so is a zero with an exponent past
-// 308, "0e400", which RapidJSON refuses before looking at the digits). Errors are
-// InvalidArgument "line L column C: what was expected, found what" (line and column
-// 1-based; the column counts bytes); texts longer than limits.max_bytes (at most 1 GiB)
-// or nested deeper than limits.max_depth are InvalidArgument too. A caller reading a
-// file maps these to DataLoss as it sees fit. Numbers are converted with strtod, which
-// assumes the "C" LC_NUMERIC locale (the default).
+// Parses one JSON text (RFC 8259, strictly: no comments, no trailing commas, no leading
+// zeros, no raw control characters in strings, no lone surrogates, valid UTF-8 only,
+// no duplicate keys, whitespace only around the value). Numbers must be finite doubles
+// ("1e400" is rejected). Errors are InvalidArgument "line L column C: what was expected,
+// found what" (line and column 1-based; the column counts bytes); texts longer than
+// limits.max_bytes or nested deeper than limits.max_depth are InvalidArgument too. A
+// caller reading a file maps these to DataLoss as it sees fit. Numbers are converted with
+// strtod, which assumes the "C" LC_NUMERIC locale (the default).
 StatusOr<Json> ParseJson(std::string_view text, const JsonLimits& limits = {});
 
 // ---- typed access for untrusted documents --------------------------------------------
