@@ -52,6 +52,10 @@ it('npm run experiment runs every method and reports the metrics', needsData, as
     // all; the original model, unchanged, none (and takes no time).
     assert.deepEqual(tuned.map((r) => r.retained), [720, 180, 360, 720, 0]);
     assert.equal(tuned[4].seconds, 0);
+    // Q-MUL's row carries its reweighting, one entry per epoch; the others' none.
+    assert.equal(tuned[1].qmul.length, 1);
+    assert.ok(['gForget', 'gRetain', 'wForget'].every((k) => Number.isFinite(tuned[1].qmul[0][k])), JSON.stringify(tuned[1].qmul));
+    assert.equal(tuned[2].qmul, undefined);
     // The table script merges logs (here: this run's) into the report's table: the
     // reference first, then the baseline, then the methods as run.
     const log = path.join(cache, 'tuning.jsonl');
