@@ -14,6 +14,9 @@
 // training-mode forwards: BatchNorm uses each batch's statistics and updates its running
 // averages, as a training step would; "eval" takes the deployed model's gradient
 // (kEvalGradient: running statistics, untouched), as SalUn's saliency scan does.
+// Training mode is the default because the weights balance a training-mode step; eval mode
+// was never ahead on resnet8 and is the same computation without BatchNorm (lenet, mlp):
+// bench/UNLEARNING.md, "Q-MUL's gradient scans: training mode or eval mode".
 #include <algorithm>
 #include <cmath>
 #include <limits>
