@@ -19,7 +19,8 @@
 // --cache DIR (default bench/out/models),
 // --train-only original|retrain (fill the cache with that model for each seed and stop:
 // two processes, one per model, train a seed's pair on two cores at once).
-// --json prints one JSON object per method and seed, then one per method with the means.
+// --json prints one JSON object per method and seed (Q-MUL's with its G_f, G_r and w_f per
+// epoch), then one per method with the means.
 // Besides the methods, --methods may name `original`: the original model, unchanged.
 // Besides the engine's scenarios, --scenario may be user:<n>: one user's forget request,
 // n training samples drawn with the seed and passed to the engine as ids:[...].
@@ -137,6 +138,7 @@ for (const seed of seeds) {
     let { seconds, cached } = reference;
     let retained = retain.shape[0];  // the retain samples the method trained on
     let settings = null;  // what model.forget got, for the log
+    let qmul;  // Q-MUL's reweighting per epoch, for the log
     if (method === 'original') {
       // The baseline: the original model itself, unchanged (what doing nothing scores).
       model = qf.loadModel(originalBytes);
@@ -149,6 +151,7 @@ for (const seed of seeds) {
         const result = await model.forget(forget, { retain: sampleOf(qf, retain, retainSample, seed), seed, ...options });
         seconds = result.seconds;
         retained = result.retained;
+        if (method === 'qmul') qmul = result.epochs.map(({ qmul: { gForget, gRetain, wForget } }) => ({ gForget, gRetain, wForget }));
         cached = false;
       } catch (error) {
         // A method that fails (e.g. diverges) is reported and the others still run.
@@ -163,7 +166,7 @@ for (const seed of seeds) {
     const points = (p) => (p === null ? null : 100 * p.value);
     const row = {
       method, seed, FA: points(m.FA), FARequantized: points(m.FARequantized), RA: points(m.RA), TA: points(m.TA), MIA: points(m.MIA),
-      miaAttackAccuracy: points(m.miaAttack.accuracy), AG: 100 * m.AG, JS: m.JS, seconds, cached, retained,
+      miaAttackAccuracy: points(m.miaAttack.accuracy), AG: 100 * m.AG, JS: m.JS, seconds, cached, retained, ...(qmul && { qmul }),
     };
     rows.push(row);
     const fixed = (v) => (v === null ? 'n/a' : v.toFixed(2));

@@ -123,6 +123,13 @@ export interface ForgetOptions extends TrainingOptions {
   budget?: number;
   qmulMode?: 'mixed' | 'sequential';
   qmulRetainScanBatches?: number;
+  /**
+   * qmul: the mode of the gradient-norm scans that weigh the forget and retain sides:
+   * 'train' (training-mode forwards: BatchNorm normalizes each scanned batch with its own
+   * statistics and moves its running ones) or 'eval' (the deployed model's gradient,
+   * BatchNorm statistics untouched). The same on models without BatchNorm. Default 'train'.
+   */
+  qmulScanMode?: 'train' | 'eval';
   /** l1sparse: the L1 weight at the first epoch, decaying linearly to 0 (default 5e-4). */
   l1Alpha?: number;
   /** salun: the fraction of weights, by saliency, that may change (default 0.5). */

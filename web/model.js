@@ -300,7 +300,8 @@ export class Model {
    *   previousReceipt (optional: the last receipt of this model's log, to chain to),
    *   method ('qmul' | 'ft' | 'ga' | 'rl' | ... | 'rewind' | 'auto'), epochs, batchSize,
    *   lr, optimizer, momentum, nesterov, weightDecay, schedule, seed, qmulMode,
-   *   qmulRetainScanBatches, l1Alpha, salunRatio, bsEpsilon, onProgress(epochReport), signal
+   *   qmulRetainScanBatches, qmulScanMode, l1Alpha, salunRatio, bsEpsilon,
+   *   onProgress(epochReport), signal
    * @returns {Promise<object>} the receipt (see receipts.js and SPEC §5)
    */
   async forget(forgetSet, options = {}) {

@@ -111,11 +111,12 @@ StatusOr<train::FitOptions> FitOptionsFromJson(const Json& o) {
 
 StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::string* method) {
   constexpr std::string_view kWhere = "options";
-  QF_RETURN_IF_ERROR(CheckKeys(o,
-                               {"method", "epochs", "batchSize", "lr", "optimizer", "momentum",
-                                "nesterov", "weightDecay", "schedule", "seed", "qmulMode",
-                                "qmulRetainScanBatches", "l1Alpha", "salunRatio", "bsEpsilon"},
-                               kWhere));
+  QF_RETURN_IF_ERROR(
+      CheckKeys(o,
+                {"method", "epochs", "batchSize", "lr", "optimizer", "momentum", "nesterov",
+                 "weightDecay", "schedule", "seed", "qmulMode", "qmulRetainScanBatches",
+                 "qmulScanMode", "l1Alpha", "salunRatio", "bsEpsilon"},
+                kWhere));
   QF_ASSIGN_OR_RETURN(*method, GetStringOr(o, "method", "qmul", kWhere));
   unlearn::UnlearnOptions u;
   QF_RETURN_IF_ERROR(ParseLoop(o, &u.epochs, &u.batch_size, &u.lr, &u.seed));
@@ -124,6 +125,7 @@ StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::str
   QF_ASSIGN_OR_RETURN(const int64_t scan, GetIntOr(o, "qmulRetainScanBatches", 0, kWhere));
   if (scan < 0) return InvalidArgument("options.qmulRetainScanBatches must be >= 0 (0: all)");
   u.qmul_retain_scan_batches = size_t(scan);
+  QF_ASSIGN_OR_RETURN(u.qmul_scan_mode, GetStringOr(o, "qmulScanMode", u.qmul_scan_mode, kWhere));
   QF_ASSIGN_OR_RETURN(const double l1, GetNumberOr(o, "l1Alpha", u.l1_alpha, kWhere));
   u.l1_alpha = float(l1);
   QF_ASSIGN_OR_RETURN(const double ratio, GetNumberOr(o, "salunRatio", u.salun_ratio, kWhere));

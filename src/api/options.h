@@ -29,7 +29,7 @@ StatusOr<train::FitOptions> FitOptionsFromJson(const Json& options);
 
 // forget() options (besides the data): method, epochs, batchSize, lr, optimizer,
 // momentum, nesterov, weightDecay, schedule, seed, qmulMode, qmulRetainScanBatches,
-// l1Alpha, salunRatio, bsEpsilon.
+// qmulScanMode, l1Alpha, salunRatio, bsEpsilon.
 // Writes the method's name to *method (default "qmul").
 StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& options,
                                                          std::string* method);

@@ -23,6 +23,10 @@ Status ValidateUnlearnOptions(const UnlearnOptions& o) {
   if (o.qmul_mode != "mixed" && o.qmul_mode != "sequential") {
     return InvalidArgument("qmulMode must be 'mixed' or 'sequential', got '" + o.qmul_mode + "'");
   }
+  if (o.qmul_scan_mode != "train" && o.qmul_scan_mode != "eval") {
+    return InvalidArgument("qmulScanMode must be 'train' or 'eval', got '" + o.qmul_scan_mode +
+                           "'");
+  }
   if (!(o.l1_alpha >= 0.0f && o.l1_alpha <= 1.0f)) {
     return InvalidArgument("l1Alpha must be in [0, 1], got " + std::to_string(o.l1_alpha));
   }
@@ -123,9 +127,9 @@ StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, flo
   return loss;
 }
 
-double GradientNorm(MethodContext& ctx, const BatchData& batch) {
+double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode) {
   Tensor logits, dlogits;
-  ctx.model->Forward(batch.x.data(), batch.n, &logits, nn::Mode::kTrain);
+  ctx.model->Forward(batch.x.data(), batch.n, &logits, mode);
   train::SoftmaxCrossEntropy(logits, batch.y.data(), nullptr, 1.0f, &dlogits);
   train::ZeroGrads(ctx.model->params());
   ctx.model->Backward(dlogits);

@@ -32,6 +32,11 @@ struct UnlearnOptions {
   std::string qmul_mode = "mixed";
   // qmul: retain batches scanned for the gradient norm G_r (0: all).
   size_t qmul_retain_scan_batches = 0;
+  // qmul: the mode of the gradient-norm scans. "train": training-mode forwards (BatchNorm
+  // normalizes each scanned batch with its own statistics and moves its running ones);
+  // "eval": the gradient of the model as deployed (Mode::kEvalGradient: running
+  // statistics, untouched). Models without BatchNorm get the same G from both.
+  std::string qmul_scan_mode = "train";
   // l1sparse: the L1 coefficient of the first epoch; it decays linearly to 0 at the last
   // epoch (with one epoch, that epoch uses it). In [0, 1].
   float l1_alpha = 5e-4f;
@@ -137,8 +142,10 @@ std::vector<SampleRef> ForgetThenRetain(const MethodContext& ctx);
 StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, float sign, float lr);
 
 // Sum over trainable tensors of the L2 norm of d(mean CE)/d(tensor) on a batch, with
-// `labels`; no update (Q-MUL's gradient magnitude).
-double GradientNorm(MethodContext& ctx, const BatchData& batch);
+// `labels`; no update (Q-MUL's gradient magnitude). `mode` is the forward's: kTrain
+// (BatchNorm batch statistics; its running statistics move) or kEvalGradient (the
+// deployed model's gradient; nothing moves).
+double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode);
 
 // Accuracy of the model (eval mode) on the forget set, a fraction in [0, 1].
 double ForgetAccuracy(MethodContext& ctx);

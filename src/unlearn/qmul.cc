@@ -10,8 +10,13 @@
 //  3. the weighted pass: loss = (1/B) sum w(i) CE_i over batches of D_f (similar labels)
 //     and D_r shuffled together ("mixed"), or all forget batches then all retain batches
 //     ("sequential").
-// The gradient scans run training-mode forwards (BatchNorm uses batch statistics and
-// updates its running averages, as a training step would), without updating weights.
+// The gradient scans update no weights. By default (qmul_scan_mode "train") they run
+// training-mode forwards: BatchNorm uses each batch's statistics and updates its running
+// averages, as a training step would; "eval" takes the deployed model's gradient
+// (kEvalGradient: running statistics, untouched), as SalUn's saliency scan does.
+// Training mode is the default because the weights balance a training-mode step; eval mode
+// was never ahead on resnet8 and is the same computation without BatchNorm (lenet, mlp):
+// bench/UNLEARNING.md, "Q-MUL's gradient scans: training mode or eval mode".
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -70,13 +75,15 @@ class Qmul : public EpochMethod {
     for (const Batch& batch : at.Batches(forget_in_order_)) SimilarLabels(ctx, batch);
     // 2. Gradient magnitudes, without updates: G_f over the forget batches with their
     //    similar labels, G_r over the retain batches; then the weights.
+    const nn::Mode scan =
+        ctx.options.qmul_scan_mode == "eval" ? nn::Mode::kEvalGradient : nn::Mode::kTrain;
     for (const Batch& batch : at.Batches(forget_in_order_)) {
       Gather(ctx, batch, &data_, &labels_);
-      forget_norms_.Add(GradientNorm(ctx, data_));
+      forget_norms_.Add(GradientNorm(ctx, data_, scan));
     }
     for (const Batch& batch : at.Batches(retain_scan_)) {
       Gather(ctx, batch, &data_);
-      retain_norms_.Add(GradientNorm(ctx, data_));
+      retain_norms_.Add(GradientNorm(ctx, data_, scan));
     }
     if (at.Once()) QF_RETURN_IF_ERROR(ComputeWeights());
     // 3. The weighted pass: mixed batches, or (sequential) the forget batches, then the

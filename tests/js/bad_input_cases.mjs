@@ -641,6 +641,7 @@ function mainRows() {
     ["previousReceipt: 'abc'", IA, /options\.previousReceipt must be a receipt/, forgetWith({ previousReceipt: 'abc' })],
     ["previousReceipt: {sha256: 'x'}", IA, /options\.previousReceipt/, forgetWith({ previousReceipt: { sha256: 'x' } })],
     ['method: 42', IA, /options\.method/, forgetWith({ method: 42 })],
+    ['qmulScanMode: 1', IA, /options\.qmulScanMode/, forgetWith({ qmulScanMode: 1 })],
     ['onProgress: 3', IA, /options\.onProgress must be a function/, forgetWith({ onProgress: 3 })],
     ["signal: 'stop'", IA, /options\.signal must be an AbortSignal/, forgetWith({ signal: 'stop' })],
   ]);
@@ -685,6 +686,7 @@ function mainRows() {
     ["qmulMode: 'parallel'", IA, /qmulMode must be 'mixed' or 'sequential'/, forgetWith({ qmulMode: 'parallel' })],
     ['qmulRetainScanBatches: -1', IA, /qmulRetainScanBatches/, forgetWith({ qmulRetainScanBatches: -1 })],
     ['qmulRetainScanBatches: 1.5', IA, /qmulRetainScanBatches/, forgetWith({ qmulRetainScanBatches: 1.5 })],
+    ["qmulScanMode: 'inference'", IA, /qmulScanMode must be 'train' or 'eval', got 'inference'/, forgetWith({ qmulScanMode: 'inference' })],
     ['l1Alpha: 2', IA, /l1Alpha must be in \[0, 1\]/, forgetWith({ method: 'l1sparse', l1Alpha: 2 })],
     ['l1Alpha: -1', IA, /l1Alpha/, forgetWith({ method: 'l1sparse', l1Alpha: -1 })],
     ['salunRatio: 0', IA, /salunRatio must be in \(0, 1\]/, forgetWith({ method: 'salun', salunRatio: 0 })],

@@ -52,6 +52,10 @@ it('npm run experiment runs every method and reports the metrics', needsData, as
     // all; the original model, unchanged, none (and takes no time).
     assert.deepEqual(tuned.map((r) => r.retained), [720, 180, 360, 720, 0]);
     assert.equal(tuned[4].seconds, 0);
+    // Q-MUL's row carries its reweighting, one entry per epoch; the others' none.
+    assert.equal(tuned[1].qmul.length, 1);
+    assert.ok(['gForget', 'gRetain', 'wForget'].every((k) => Number.isFinite(tuned[1].qmul[0][k])), JSON.stringify(tuned[1].qmul));
+    assert.equal(tuned[2].qmul, undefined);
     // The table script merges logs (here: this run's) into the report's table: the
     // reference first, then the baseline, then the methods as run.
     const log = path.join(cache, 'tuning.jsonl');
@@ -65,6 +69,12 @@ it('npm run experiment runs every method and reports the metrics', needsData, as
     const merged = (await run('node', ['bench/unlearning_table.mjs', log, rerun])).stdout.split('\n').filter((l) => l.startsWith('| qmul'));
     assert.equal(merged.length, 1);
     assert.match(merged[0], /\| 9\.50 ± 0\.00 \| 1\.0 \| /);
+    // One method under two settings, seed by seed: the first run against the re-run.
+    const paired = (await run('node', ['bench/paired_runs.mjs', 'qmul', log, '--', rerun])).stdout.split('\n').filter((l) => l.startsWith('| '));
+    const gain = (9.5 - tuned[1].AG).toFixed(2);
+    assert.equal(paired.length, 3, 'the heading, seed 1, the mean');
+    assert.ok(paired[1].startsWith('| 1 | ') && paired[1].endsWith(`| ${tuned[1].AG.toFixed(2)} → 9.50 (+${gain}) |`), paired[1]);
+    assert.ok(paired[2].endsWith(`| +${gain} ± 0.00 |`), paired[2]);
     // The same-process time ratio, on the cached original of the first run.
     const timed = await run('node', ['bench/forget_time.mjs', '--arch', 'mlp', '--bits', '4', '--epochs', '1', '--train-limit', '1000', '--cache', cache,
       '--methods', 'qmul,ft', '--rounds', '2'], { maxBuffer: 1 << 24 });

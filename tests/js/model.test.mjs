@@ -275,7 +275,7 @@ for (const simd of [true, false]) {
       const qf = await createQforget({ simd });
       const { model, forget, retain } = await classForgetSetup(qf);
       const methods = ['retrain', 'ft', 'ga', 'rl', 'l1sparse', 'salun', 'bs', 'qmul', 'oeu'];
-      const extra = { l1sparse: { l1Alpha: 1e-3 }, salun: { salunRatio: 0.3 }, bs: { bsEpsilon: 0.2 }, qmul: { qmulMode: 'sequential' } };
+      const extra = { l1sparse: { l1Alpha: 1e-3 }, salun: { salunRatio: 0.3 }, bs: { bsEpsilon: 0.2 }, qmul: { qmulMode: 'sequential', qmulScanMode: 'eval' } };
       for (const method of methods) {
         const result = await model.forget(forget, { retain, method, epochs: 1, batchSize: 64, ...extra[method] });
         assert.equal(result.method, method);
@@ -300,6 +300,7 @@ for (const simd of [true, false]) {
         [{ retain, method: 'sorcery' }, /method must be one of/],
         [{ retain, epochs: 0 }, /epochs/],
         [{ retain, qmulMode: 'parallel' }, /qmulMode/],
+        [{ retain, qmulScanMode: 'inference' }, /qmulScanMode must be 'train' or 'eval'/],
         [{ retain, colour: 1 }, /options.colour: unknown option/],
         [{ retain: { ...retain, shape: [1, 2, 3] } }, /retain/],
       ];

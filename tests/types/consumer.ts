@@ -165,6 +165,7 @@ const forgetOptions: ForgetOptions = {
   seed: 1,
   qmulMode: 'sequential',
   qmulRetainScanBatches: 0,
+  qmulScanMode: 'eval',
   l1Alpha: 5e-4,
   salunRatio: 0.5,
   bsEpsilon: 0.1,
@@ -201,6 +202,8 @@ await model.forget(forgetSet, { method: 'ga', epochs: 1 });
 await model.forget(forgetSet);
 // @ts-expect-error not a qmul mode
 await model.forget(forgetSet, { retain: train, qmulMode: 'parallel' });
+// @ts-expect-error not a qmul scan mode
+await model.forget(forgetSet, { retain: train, qmulScanMode: 'inference' });
 // Exact forgetting: a checkpoint, the ledger, a rewind, auto.
 const mark: Checkpoint = await model.checkpoint();
 const ledger: TrainingHistory = model.history();

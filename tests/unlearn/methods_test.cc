@@ -193,6 +193,9 @@ TEST_CASE("bad forget requests are refused", "[unlearn]") {
   options.options.qmul_mode = "parallel";
   refused(options, "qmulMode");
   options = {f.forget, f.retain, "qmul", {}};
+  options.options.qmul_scan_mode = "inference";
+  refused(options, "qmulScanMode must be 'train' or 'eval', got 'inference'");
+  options = {f.forget, f.retain, "qmul", {}};
   options.options.epochs = 0;
   refused(options, "epochs");
 }

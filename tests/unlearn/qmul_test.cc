@@ -3,10 +3,13 @@
 // model: G_f and G_r, the weights w_f and w_r, and the parameter updates of the mixed and
 // the sequential mode. Nothing here calls the method's helpers (GradientNorm, Gather,
 // CrossEntropyStep); the model's Forward/Backward are checked by the gradient tests.
-// Not the similar-label rule (methods_test.cc) nor what Q-MUL does to accuracy.
+// And the scans' two modes: what each leaves of BatchNorm's running statistics, and where
+// their G differ. Not the similar-label rule (methods_test.cc) nor what Q-MUL does to
+// accuracy.
 #include <catch.hpp>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,10 +49,11 @@ std::vector<Label> SimilarLabels(nn::Model& model, const train::Dataset& forget)
   return labels;
 }
 
-// d CE(x, label) / d theta for one sample, training mode; dCE/dz = softmax(z) - onehot.
-Grads SampleGradient(nn::Model& model, const uint8_t* pixels, Label label) {
+// d CE(x, label) / d theta for one sample, in `mode` (training mode, or kEvalGradient:
+// the deployed model's); dCE/dz = softmax(z) - onehot.
+Grads SampleGradient(nn::Model& model, const uint8_t* pixels, Label label, nn::Mode mode) {
   Tensor logits;
-  model.Forward(pixels, 1, &logits, nn::Mode::kTrain);
+  model.Forward(pixels, 1, &logits, mode);
   Tensor dlogits(logits.shape());
   double max = logits[0], sum = 0;
   for (size_t j = 0; j < logits.size(); j++) max = std::max(max, double(logits[j]));
@@ -67,12 +71,16 @@ Grads SampleGradient(nn::Model& model, const uint8_t* pixels, Label label) {
 }
 
 // Sum over samples [first, first + n) of `data` of scale * dCE_i/dtheta, added into `acc`
-// (labels: forget samples' similar labels, or null for the true ones).
+// (labels: forget samples' similar labels, or null for the true ones). Per sample: the
+// gradient of a batch in `mode` only where nothing couples its samples (no BatchNorm in
+// training mode).
 void AddGradients(nn::Model& model, const train::Dataset& data, size_t first, size_t n,
-                  const std::vector<Label>* labels, double scale, Grads* acc) {
+                  const std::vector<Label>* labels, double scale, Grads* acc,
+                  nn::Mode mode = nn::Mode::kTrain) {
   const size_t d = data.sample.size();
   for (size_t i = first; i < first + n; i++) {
-    const Grads g = SampleGradient(model, data.x.data() + i * d, labels ? (*labels)[i] : data.y[i]);
+    const Grads g =
+        SampleGradient(model, data.x.data() + i * d, labels ? (*labels)[i] : data.y[i], mode);
     if (acc->empty()) {
       for (const auto& t : g) acc->emplace_back(t.size(), 0.0);
     }
@@ -84,9 +92,9 @@ void AddGradients(nn::Model& model, const train::Dataset& data, size_t first, si
 
 // g_b = sum over tensors of the L2 norm of the mean gradient over samples [first, first + n).
 double BatchGradientNorm(nn::Model& model, const train::Dataset& data, size_t first, size_t n,
-                         const std::vector<Label>* labels) {
+                         const std::vector<Label>* labels, nn::Mode mode = nn::Mode::kTrain) {
   Grads mean;
-  AddGradients(model, data, first, n, labels, 1.0 / double(n), &mean);
+  AddGradients(model, data, first, n, labels, 1.0 / double(n), &mean, mode);
   double sum = 0;
   for (const auto& t : mean) {
     double sq = 0;
@@ -98,11 +106,12 @@ double BatchGradientNorm(nn::Model& model, const train::Dataset& data, size_t fi
 
 // G = mean of g_b over `data` cut in order into batches of `batch` (the last may be smaller).
 double MeanBatchGradientNorm(nn::Model& model, const train::Dataset& data, size_t batch,
-                             const std::vector<Label>* labels) {
+                             const std::vector<Label>* labels, nn::Mode mode = nn::Mode::kTrain) {
   double sum = 0;
   size_t batches = 0;
   for (size_t first = 0; first < data.size(); first += batch, batches++) {
-    sum += BatchGradientNorm(model, data, first, std::min(batch, data.size() - first), labels);
+    sum +=
+        BatchGradientNorm(model, data, first, std::min(batch, data.size() - first), labels, mode);
   }
   return sum / double(batches);
 }
@@ -323,6 +332,146 @@ TEST_CASE("qmul fails naming G_f or G_r when it is not finite", "[unlearn][qmul]
                Catch::StartsWith("qmul: G_r (the mean gradient norm over the retain batches) "
                                  "is nan (no batch): no retain batch was scanned"));
     CHECK(run.states.size() == 1);  // no update
+  }
+}
+
+// ---- the scans' mode ------------------------------------------------------------------
+
+// Every BatchNorm running statistic of `model`, by name.
+std::map<std::string, std::vector<float>> RunningStatistics(nn::Model& model) {
+  struct Collect final : nn::StateVisitor {
+    std::map<std::string, std::vector<float>> stats;
+    void Float(const std::string& name, Tensor* t, nn::FloatRule) override {
+      if (name.find(".running_") != std::string::npos) stats[name] = t->values();
+    }
+    void Quantized(const nn::QuantizedWeightState&) override {}
+    void Flag(const std::string&, bool*) override {}
+  } collect;
+  model.CollectState(&collect);
+  return collect.stats;
+}
+
+// Q-MUL's first epoch on a copy of `original`, up to the end of its scans (similar
+// labels, forget scan, retain scan, all of D_r) and no further: the model as the scans
+// leave it, before any update.
+std::unique_ptr<nn::Model> AfterScans(nn::Model& original, const train::Dataset& forget,
+                                      const train::Dataset& retain, const UnlearnOptions& options) {
+  auto made = MakeMethod("qmul");
+  REQUIRE(made.ok());
+  std::unique_ptr<Method> method = std::move(made).value();
+  auto copy = original.Copy();
+  REQUIRE(copy.ok());
+  std::unique_ptr<nn::Model> model = std::move(copy).value();
+  MethodContext ctx;
+  ctx.model = model.get();
+  ctx.forget = &forget;
+  ctx.retain = &retain;
+  ctx.options = options;
+  ctx.rng = Rng(options.seed);
+  ctx.optimizer = std::move(train::MakeOptimizer(options.optimizer)).value();
+  REQUIRE(method->Begin(ctx).ok());
+  const auto batches = [&](size_t n) { return (n + options.batch_size - 1) / options.batch_size; };
+  std::vector<EpochReport> reports;
+  REQUIRE(method->Step(ctx, 2 * batches(forget.size()) + batches(retain.size()), &reports).ok());
+  REQUIRE(method->samples_run() == 2 * forget.size() + retain.size());
+  REQUIRE(reports.empty());
+  REQUIRE(ValuesOf(*model) == ValuesOf(original));  // the scans update no parameter
+  return model;
+}
+
+TEST_CASE(
+    "qmul's eval-mode scans leave BatchNorm's running statistics as they were; "
+    "train-mode scans move them",
+    "[unlearn][qmul]") {
+  CHECK(UnlearnOptions().qmul_scan_mode == "train");  // the default
+  Fixture f = TrainedClassForget(1, 2, test_util::Resnet8Spec());
+  std::vector<uint32_t> first48(48);
+  for (uint32_t i = 0; i < first48.size(); i++) first48[i] = i;
+  const train::Dataset retain = train::Subset(f.retain, first48);
+  const auto before = RunningStatistics(*f.model);
+  // resnet8's 9 BatchNorm layers (the stem's, two per block, the two projection
+  // shortcuts'), a mean and a variance each.
+  REQUIRE(before.size() == 2 * 9);
+
+  UnlearnOptions o = PlainSgd(24, "mixed");
+  o.qmul_scan_mode = "eval";
+  CHECK(RunningStatistics(*AfterScans(*f.model, f.forget, retain, o)) == before);
+
+  o.qmul_scan_mode = "train";
+  const auto after = RunningStatistics(*AfterScans(*f.model, f.forget, retain, o));
+  size_t moved = 0;
+  for (const auto& [name, values] : before) {
+    INFO(name);
+    REQUIRE(after.count(name));
+    moved += after.at(name) != values;
+  }
+  CHECK(moved == before.size());
+}
+
+TEST_CASE(
+    "qmul's eval-mode G are the deployed model's gradient norms; with BatchNorm they "
+    "differ from train mode's",
+    "[unlearn][qmul]") {
+  Fixture f = TrainedClassForget(1, 2, test_util::Resnet8Spec());
+  const size_t batch = 24;
+  std::vector<uint32_t> first24(batch);
+  for (uint32_t i = 0; i < batch; i++) first24[i] = i;
+  const train::Dataset retain = train::Subset(f.retain, first24);
+  // The deployed model's gradient (kEvalGradient) couples no samples: a batch's is the
+  // mean of its samples'.
+  const std::vector<Label> similar = SimilarLabels(*f.model, f.forget);
+  const double g_f =
+      MeanBatchGradientNorm(*f.model, f.forget, batch, &similar, nn::Mode::kEvalGradient);
+  const double g_r =
+      MeanBatchGradientNorm(*f.model, retain, batch, nullptr, nn::Mode::kEvalGradient);
+
+  UnlearnOptions o = PlainSgd(batch, "mixed");
+  o.qmul_scan_mode = "eval";
+  const Run eval = RunQmul(*f.model, f.forget, retain, o);
+  o.qmul_scan_mode = "train";
+  const Run trained = RunQmul(*f.model, f.forget, retain, o);
+  REQUIRE(eval.status.ok());
+  REQUIRE(trained.status.ok());
+  REQUIRE(eval.reports.size() == 1);
+  REQUIRE(trained.reports.size() == 1);
+  const QmulEpoch& e = *eval.reports[0].qmul;
+  const QmulEpoch& t = *trained.reports[0].qmul;
+  INFO("recomputed G_f " << g_f << " G_r " << g_r << "; eval " << e.g_forget << " " << e.g_retain
+                         << "; train " << t.g_forget << " " << t.g_retain);
+  CHECK(e.g_forget == Approx(g_f).epsilon(1e-4));
+  CHECK(e.g_retain == Approx(g_r).epsilon(1e-4));
+  // Training mode normalizes each scanned batch with its own statistics (a batch of one
+  // class here) and differentiates through them: other G, other weights.
+  CHECK(std::fabs(t.g_forget - e.g_forget) > 0.01 * e.g_forget);
+  CHECK(std::fabs(t.g_retain - e.g_retain) > 0.01 * e.g_retain);
+  CHECK(std::fabs(t.w_forget - e.w_forget) > 1e-3);
+}
+
+TEST_CASE("without BatchNorm qmul's two scan modes are one computation", "[unlearn][qmul]") {
+  // mlp and lenet have no BatchNorm, and a trained model's input quantizers have their
+  // steps: a training-mode forward then computes what the deployed model's does.
+  for (const char* arch : {"mlp", "lenet"}) {
+    INFO(arch);
+    nn::ModelSpec spec = test_util::MlpSpec();
+    spec.arch = arch;
+    Fixture f = TrainedClassForget(1, 2, spec);
+    UnlearnOptions o;
+    o.epochs = 2;
+    o.batch_size = 24;
+    o.schedule.name = "constant";
+    o.qmul_scan_mode = "eval";
+    const Run eval = RunQmul(*f.model, f.forget, f.retain, o);
+    o.qmul_scan_mode = "train";
+    const Run trained = RunQmul(*f.model, f.forget, f.retain, o);
+    REQUIRE(eval.status.ok());
+    REQUIRE(trained.status.ok());
+    REQUIRE(eval.reports.size() == 2);
+    REQUIRE(trained.reports.size() == 2);
+    for (size_t epoch = 0; epoch < 2; epoch++) {
+      CHECK(eval.reports[epoch].qmul->g_forget == trained.reports[epoch].qmul->g_forget);
+      CHECK(eval.reports[epoch].qmul->g_retain == trained.reports[epoch].qmul->g_retain);
+    }
+    CHECK(eval.states == trained.states);
   }
 }
 

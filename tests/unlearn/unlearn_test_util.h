@@ -26,12 +26,20 @@ inline nn::ModelSpec MlpSpec() {
   return spec;
 }
 
-// A 4-bit mlp trained briefly on synthetic data (confident, not saturated: on a saturated
-// model every forget gradient vanishes; fit seed `fit_seed`); the forget set is every
-// sample of class 0.
-inline Fixture TrainedClassForget(uint64_t fit_seed = 1, int fit_epochs = 2) {
+// The mlp's input and classes in a 4-bit resnet8: a model with BatchNorm.
+inline nn::ModelSpec Resnet8Spec() {
+  nn::ModelSpec spec = MlpSpec();
+  spec.arch = "resnet8";
+  return spec;
+}
+
+// A 4-bit mlp (or `spec`) trained briefly on synthetic data (confident, not saturated: on
+// a saturated model every forget gradient vanishes; fit seed `fit_seed`); the forget set
+// is every sample of class 0.
+inline Fixture TrainedClassForget(uint64_t fit_seed = 1, int fit_epochs = 2,
+                                  const nn::ModelSpec& spec = MlpSpec()) {
   Fixture f;
-  f.model = std::move(nn::Model::Create(MlpSpec())).value();
+  f.model = std::move(nn::Model::Create(spec)).value();
   const train::Dataset all = test::SyntheticImages(540, 12, 9, 1);
   train::FitOptions o;
   o.epochs = fit_epochs;
