@@ -108,3 +108,27 @@ inline std::vector<uint8_t> JoinModelFile(const ModelFileParts& parts) {
 }
 
 }  // namespace qf::fuzz
+
+namespace qf::fuzz {
+
+// An ONNX graph record as one fuzz input (fuzz_onnx_record.cc): 4 bytes little-endian
+// JSON length J, the JSON text, then the payload (the rest).
+inline bool SplitOnnxInput(const uint8_t* data, size_t size, std::string* json,
+                           std::vector<uint8_t>* payload) {
+  if (size < 4) return false;
+  const size_t j = GetU32(data);
+  if (j > size - 4) return false;
+  json->assign(reinterpret_cast<const char*>(data) + 4, j);
+  payload->assign(data + 4 + j, data + size);
+  return true;
+}
+
+inline std::vector<uint8_t> JoinOnnxInput(const std::string& json, const std::vector<uint8_t>& payload) {
+  std::vector<uint8_t> out(4);
+  PutU32(out.data(), uint32_t(json.size()));
+  out.insert(out.end(), json.begin(), json.end());
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+}  // namespace qf::fuzz

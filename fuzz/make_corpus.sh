@@ -4,7 +4,7 @@
 # inputs (fuzz/corpus/*/regression-*: crashes found by fuzzing, specs written by hand)
 # are kept as they are; tests/io/fuzz_corpus_test.cc and tests/nn/model_limits_test.cc
 # read them.
-# Model files come from fuzz/make_corpus.cc (built by scripts/fuzz.sh --build), IDX files
+# Model files and ONNX graph records come from fuzz/make_corpus.cc (built by scripts/fuzz.sh --build), IDX files
 # are written here byte by byte and compressed with gzip -n (no name, no time: the same
 # bytes every run), specs are plain JSON.
 set -euo pipefail
@@ -12,10 +12,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/fuzz.sh --build >/dev/null
 out=fuzz/corpus
-mkdir -p "$out/model_file" "$out/idx" "$out/model_spec"
+mkdir -p "$out/model_file" "$out/idx" "$out/model_spec" "$out/onnx_record"
 
 # ---- model files ----------------------------------------------------------------------
-build/fuzz/fuzz_make_corpus "$out/model_file"
+build/fuzz/fuzz_make_corpus "$out/model_file" "$out/onnx_record"
 
 # ---- IDX ------------------------------------------------------------------------------
 tmp=$(mktemp -d)

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(fuzz_model_file fuzz_idx fuzz_model_spec)
+all_targets=(fuzz_model_file fuzz_idx fuzz_model_spec fuzz_onnx_record)
 dir=build/fuzz
 mkdir -p build
 

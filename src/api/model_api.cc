@@ -9,6 +9,8 @@
 #include "core/json.h"
 #include "io/model_file.h"
 #include "nn/model_json.h"
+#include "onnx/graph.h"
+#include "onnx/import.h"
 #include "unlearn/metrics.h"
 
 namespace qf::api {
@@ -52,6 +54,18 @@ StatusOr<ModelHandle> ModelHandle::Load(const uint8_t* bytes, size_t size) {
   QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> model, io::LoadModel(bytes, size));
   ModelHandle handle;
   handle.model_ = std::move(model);
+  return handle;
+}
+
+StatusOr<ModelHandle> ModelHandle::ImportOnnx(std::string_view record_json, const uint8_t* payload,
+                                              size_t payload_len, std::string_view options_json) {
+  QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
+  QF_ASSIGN_OR_RETURN(const onnx::Graph graph,
+                      onnx::ParseGraphRecord(record_json, payload, payload_len));
+  QF_ASSIGN_OR_RETURN(onnx::ImportResult imported, onnx::ImportGraph(graph, options));
+  ModelHandle handle;
+  handle.model_ = std::move(imported.model);
+  handle.import_report_ = imported.report.Dump();
   return handle;
 }
 

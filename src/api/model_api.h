@@ -47,6 +47,14 @@ class ModelHandle {
   // A model from the bytes of a model file (io/model_file.h); the bytes are only read.
   static StatusOr<ModelHandle> Load(const uint8_t* bytes, size_t size);
 
+  // A model from an ONNX graph record (onnx/graph.h: the JSON text and the payload of
+  // `payload_len` bytes it points into, both only read) and import options (onnx/import.h).
+  // The import report stays with the handle (import_report()).
+  static StatusOr<ModelHandle> ImportOnnx(std::string_view record_json, const uint8_t* payload,
+                                          size_t payload_len, std::string_view options_json);
+  // The JSON report of ImportOnnx (onnx::ImportResult::report); "" for other models.
+  const std::string& import_report() const { return import_report_; }
+
   // The model file's bytes; with_shadow keeps the float weights needed to train later.
   StatusOr<std::vector<uint8_t>> Save(bool with_shadow) const;
 
@@ -98,6 +106,7 @@ class ModelHandle {
 
  private:
   std::shared_ptr<nn::Model> model_;
+  std::string import_report_;
 };
 
 class FitSession {

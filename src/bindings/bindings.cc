@@ -72,6 +72,12 @@ val LoadModel(uintptr_t bytes, size_t size) {
   return Result(qf::api::ModelHandle::Load(Ptr<const uint8_t>(bytes), size));
 }
 
+val ImportOnnx(const std::string& record_json, uintptr_t payload, size_t payload_len,
+               const std::string& options_json) {
+  return Result(qf::api::ModelHandle::ImportOnnx(record_json, Ptr<const uint8_t>(payload),
+                                                 payload_len, options_json));
+}
+
 // A Uint8Array copy of bytes that die with the call.
 val CopyBytes(const std::vector<uint8_t>& bytes) {
   return val::global("Uint8Array").new_(emscripten::typed_memory_view(bytes.size(), bytes.data()));
@@ -221,12 +227,16 @@ EMSCRIPTEN_BINDINGS(qforget) {
   emscripten::function("createModel", &CreateModel);
   emscripten::function("parseIdx", &ParseIdx);
   emscripten::function("loadModel", &LoadModel);
+  emscripten::function("importOnnx", &ImportOnnx);
   emscripten::function("resolveScenario", &ResolveScenario);
   emscripten::function("plannedForgetSamples", &PlannedForgetSamples);
   emscripten::function("memoryStats", &MemoryStats);
   emscripten::function("setMemoryLimit", &SetMemoryLimit);
   emscripten::class_<qf::api::ModelHandle>("ModelHandle")
       .function("describe", &qf::api::ModelHandle::Describe)
+      .function("importReport", emscripten::optional_override([](const qf::api::ModelHandle& self) {
+                  return self.import_report();
+                }))
       .function("save", &SaveModel)
       .function("predict", &Predict)
       .function("checkDataset", &CheckDataset)

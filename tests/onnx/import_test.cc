@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "api/model_api.h"
 #include "core/json.h"
+#include "fuzz_util.h"
 #include "nn/conv2d.h"
 #include "nn/dense.h"
 #include "onnx/graph.h"
@@ -623,6 +625,32 @@ TEST_CASE("QDQ weights keep their codes and scales", "[onnx]") {
   CHECK(d2.weight_quantizer().step(0) == 0.05f);
   CHECK(d2.input_quantizer().initialized());
   CHECK(d2.input_quantizer().step() == 0.1f);
+}
+
+TEST_CASE("the committed onnx_record seeds import through ModelHandle and predict", "[onnx]") {
+  for (const char* name : {"mlp", "conv_torch_reshape", "residual_depthwise", "qdq"}) {
+    INFO(name);
+    const std::string path = std::string(QF_SOURCE_DIR) + "/fuzz/corpus/onnx_record/" + name + ".bin";
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    REQUIRE(f != nullptr);
+    std::vector<uint8_t> bytes(1 << 16);
+    bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
+    std::fclose(f);
+    std::string json;
+    std::vector<uint8_t> payload;
+    REQUIRE(fuzz::SplitOnnxInput(bytes.data(), bytes.size(), &json, &payload));
+    StatusOr<api::ModelHandle> model =
+        api::ModelHandle::ImportOnnx(json, payload.data(), payload.size(), R"({"inputLayout":"nhwc"})");
+    INFO(model.status().message());
+    REQUIRE(model.ok());
+    const StatusOr<Json> report = ParseJson(model.value().import_report());
+    REQUIRE(report.ok());
+    CHECK(report.value().Find("producer")->AsString() == "make_corpus");
+    const std::vector<uint8_t> x = fuzz::Inputs(model.value(), 2, 1);
+    CHECK(fuzz::Predict(model.value(), x).ok());
+  }
+  StatusOr<api::ModelHandle> bad = api::ModelHandle::ImportOnnx("{", nullptr, 0, "{}");
+  CHECK(bad.status().code() == StatusCode::kInvalidArgument);
 }
 
 }  // namespace
