@@ -349,6 +349,21 @@ StatusOr<std::vector<size_t>> Importer::Order() {
   if (!producer_.count(logits_name_)) {
     return InvalidArgument("the output '" + logits_name_ + "' is not computed by any node");
   }
+  // The weights the output needs, against the engine's limit before anything is converted
+  // (Model::Create checks the exact count again, naming the layer).
+  uint64_t weights = 0;
+  std::unordered_set<std::string> counted;
+  for (size_t i : order) {
+    for (const std::string& in : g_.nodes[i].inputs) {
+      auto it = initializers_.find(in);
+      if (it != initializers_.end() && counted.insert(in).second) weights += it->second->count;
+    }
+  }
+  if (weights > nn::kMaxParamValues) {
+    return ResourceExhausted("the graph's weights hold " + std::to_string(weights) +
+                             " values, past the engine's limit of " +
+                             std::to_string(nn::kMaxParamValues) + " parameter values");
+  }
   // Layer nodes count as consumers; Shape only reads a shape.
   for (size_t i : order) {
     if (g_.nodes[i].op == "Shape") continue;

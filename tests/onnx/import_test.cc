@@ -543,6 +543,37 @@ TEST_CASE("the importer refuses what it cannot convert, naming it", "[onnx]") {
     RequireError(r, StatusCode::kInvalidArgument, "only the batch dimension may be dynamic");
   }
   {
+    ConvNet n = MakeConvNet(rng, false);  // MaxPool 2x2 stride 1 on 4x3: ceil_mode changes nothing
+    Json& attrs = const_cast<Json&>(*n.r.nodes.AsArray()[2].Find("attrs"));
+    attrs.Set("ceil_mode", AttrI(1));
+    ImportOk(n.r, R"({"inputLayout": "nhwc"})");
+    attrs.Set("strides", AttrInts({2, 2}));  // 4x3 -> floor 2x1, ceil 2x2
+    RequireError(n.r, StatusCode::kUnimplemented, "ceil_mode 1 changes the output size");
+    attrs.Set("ceil_mode", AttrI(0));
+    attrs.Set("pads", AttrInts({2, 0, 0, 0}));
+    RequireError(n.r, StatusCode::kUnimplemented, "as large as the window");
+    Json& pool = const_cast<Json&>(n.r.nodes.AsArray()[2]);
+    pool.Set("op", Json::String("AveragePool"));
+    attrs.Set("pads", AttrInts({1, 0, 0, 0}));
+    attrs.Set("count_include_pad", AttrI(1));
+    RequireError(n.r, StatusCode::kUnimplemented, "count_include_pad 1 with pads");
+  }
+  {
+    Record r = Mlp(rng, &w1, &b1, &w2, &b2);  // Softmax in the middle
+    r.Node("Softmax", {"y"}, {"s"});
+    r.Node("Relu", {"s"}, {"t"});
+    r.outputs = Json::MakeArray();
+    r.Output("t");
+    RequireError(r, StatusCode::kUnimplemented, "Softmax inside the network");
+  }
+  {
+    Record r = Mlp(rng, &w1, &b1, &w2, &b2);  // Add(h, a): a is Relu(h), h feeds two nodes
+    r.Node("Add", {"y", "w2"}, {"z"}, Json::MakeObject(), "add_w");
+    r.outputs = Json::MakeArray();
+    r.Output("z");
+    RequireError(r, StatusCode::kUnimplemented, "only per-channel biases");
+  }
+  {
     Record r = Mlp(rng, &w1, &b1, &w2, &b2);
     r.opset = 6;
     RequireError(r, StatusCode::kUnimplemented, "opset 6");
