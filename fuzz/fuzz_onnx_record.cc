@@ -19,8 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!qf::fuzz::SplitOnnxInput(data, size, &json, &payload)) return 0;
   // The last payload byte, when there is one, picks the options: float or 4-bit.
   const bool quantized = !payload.empty() && (payload.back() & 1);
-  const char* options = quantized ? R"({"weightBits":4,"inputLayout":"nhwc"})"
-                                  : R"({"inputLayout":"nhwc"})";
+  const char* options =
+      quantized ? R"({"weightBits":4,"inputLayout":"nhwc"})" : R"({"inputLayout":"nhwc"})";
   qf::StatusOr<qf::api::ModelHandle> imported =
       qf::api::ModelHandle::ImportOnnx(json, payload.data(), payload.size(), options);
   if (!imported.ok()) return 0;

@@ -234,8 +234,8 @@ StatusOr<Constant> FoldConcat(const Node& node, const std::vector<const Constant
     }
     for (size_t i = 0; i < first.size(); i++) {
       if (i != axis && c->dims[i] != first[i]) {
-        return InvalidArgument(label + ": input shapes " + Shown(first) + " and " +
-                               Shown(c->dims) + " differ off the axis");
+        return InvalidArgument(label + ": input shapes " + Shown(first) + " and " + Shown(c->dims) +
+                               " differ off the axis");
       }
     }
     dims[axis] += c->dims[axis];
@@ -267,7 +267,8 @@ StatusOr<Constant> FoldCast(const Node& node, const std::vector<const Constant*>
   QF_RETURN_IF_ERROR(Readable(*in[0], label, "the input"));
   QF_ASSIGN_OR_RETURN(const int64_t to, AttrInt(node, "to", 0, label));
   DataType type;
-  if (!DataTypeFromInt(to, &type)) return InvalidArgument(label + ": unknown type " + std::to_string(to));
+  if (!DataTypeFromInt(to, &type))
+    return InvalidArgument(label + ": unknown type " + std::to_string(to));
   const Constant& x = *in[0];
   const size_t n = x.count();
   switch (type) {
@@ -310,8 +311,8 @@ StatusOr<Constant> FoldCast(const Node& node, const std::vector<const Constant*>
   }
 }
 
-StatusOr<Constant> FoldSlice(const Node& node, int64_t opset, const std::vector<const Constant*>& in,
-                             const std::string& label) {
+StatusOr<Constant> FoldSlice(const Node& node, int64_t opset,
+                             const std::vector<const Constant*>& in, const std::string& label) {
   const Constant& data = *in[0];
   QF_RETURN_IF_ERROR(Readable(data, label, "the data"));
   std::vector<int64_t> starts, ends, axes, steps;
@@ -336,7 +337,8 @@ StatusOr<Constant> FoldSlice(const Node& node, int64_t opset, const std::vector<
     for (size_t i = 0; i < starts.size(); i++) axes.push_back(int64_t(i));
   }
   if (steps.empty()) steps.assign(starts.size(), 1);
-  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size()) {
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size()) {
     return InvalidArgument(label + ": starts, ends, axes and steps differ in length");
   }
   const size_t rank = data.dims.size();
@@ -351,7 +353,8 @@ StatusOr<Constant> FoldSlice(const Node& node, int64_t opset, const std::vector<
     };
     const int64_t b = s > 0 ? clamp(starts[k], 0, d) : clamp(starts[k], -1, d - 1);
     const int64_t e = s > 0 ? clamp(ends[k], 0, d) : clamp(ends[k], -1, d - 1);
-    const int64_t len = s > 0 ? (e > b ? (e - b + s - 1) / s : 0) : (b > e ? (b - e - s - 1) / -s : 0);
+    const int64_t len =
+        s > 0 ? (e > b ? (e - b + s - 1) / s : 0) : (b > e ? (b - e - s - 1) / -s : 0);
     first[a] = b;
     step[a] = s;
     dims[a] = len;
@@ -427,10 +430,14 @@ float Constant::FloatAt(size_t i) const {
   if (!view) return type == DataType::kFloat ? floats[i] : float(ints[i]);
   const uint8_t* p = view->data;
   switch (type) {
-    case DataType::kFloat: return Load<float>(p + 4 * i);
-    case DataType::kDouble: return float(Load<double>(p + 8 * i));
-    case DataType::kFloat16: return HalfToFloat(Load<uint16_t>(p + 2 * i));
-    default: return float(IntAt(i));
+    case DataType::kFloat:
+      return Load<float>(p + 4 * i);
+    case DataType::kDouble:
+      return float(Load<double>(p + 8 * i));
+    case DataType::kFloat16:
+      return HalfToFloat(Load<uint16_t>(p + 2 * i));
+    default:
+      return float(IntAt(i));
   }
 }
 
@@ -438,15 +445,24 @@ int64_t Constant::IntAt(size_t i) const {
   if (!view) return ints[i];
   const uint8_t* p = view->data;
   switch (type) {
-    case DataType::kInt8: return Load<int8_t>(p + i);
+    case DataType::kInt8:
+      return Load<int8_t>(p + i);
     case DataType::kUint8:
-    case DataType::kBool: return Load<uint8_t>(p + i);
-    case DataType::kInt16: return Load<int16_t>(p + 2 * i);
-    case DataType::kUint16: return Load<uint16_t>(p + 2 * i);
-    case DataType::kInt32: return Load<int32_t>(p + 4 * i);
-    case DataType::kUint32: return Load<uint32_t>(p + 4 * i);
-    case DataType::kInt64: return Load<int64_t>(p + 8 * i);
-    default: QF_CHECK(false); return 0;
+    case DataType::kBool:
+      return Load<uint8_t>(p + i);
+    case DataType::kInt16:
+      return Load<int16_t>(p + 2 * i);
+    case DataType::kUint16:
+      return Load<uint16_t>(p + 2 * i);
+    case DataType::kInt32:
+      return Load<int32_t>(p + 4 * i);
+    case DataType::kUint32:
+      return Load<uint32_t>(p + 4 * i);
+    case DataType::kInt64:
+      return Load<int64_t>(p + 8 * i);
+    default:
+      QF_CHECK(false);
+      return 0;
   }
 }
 
@@ -457,8 +473,8 @@ StatusOr<int64_t> AttrInt(const Node& node, std::string_view name, int64_t fallb
   const Attribute* a = node.Find(name);
   if (!a) return fallback;
   if (a->kind != Attribute::Kind::kInt) {
-    return InvalidArgument(label + ": attribute '" + std::string(name) + "' must be an int, found " +
-                           AttributeKindName(a->kind));
+    return InvalidArgument(label + ": attribute '" + std::string(name) +
+                           "' must be an int, found " + AttributeKindName(a->kind));
   }
   return a->i;
 }
@@ -468,8 +484,8 @@ StatusOr<float> AttrFloat(const Node& node, std::string_view name, float fallbac
   const Attribute* a = node.Find(name);
   if (!a) return fallback;
   if (a->kind != Attribute::Kind::kFloat) {
-    return InvalidArgument(label + ": attribute '" + std::string(name) + "' must be a float, found " +
-                           AttributeKindName(a->kind));
+    return InvalidArgument(label + ": attribute '" + std::string(name) +
+                           "' must be a float, found " + AttributeKindName(a->kind));
   }
   return float(a->f);
 }
@@ -509,7 +525,10 @@ StatusOr<Constant> FoldNode(const Node& node, int64_t opset, const Graph& graph,
   const std::string label = NodeLabel(node, opset);
   const std::string& op = node.op;
   if (op == "Constant") return FoldConstant(node, graph, label);
-  const size_t required = op == "Concat" ? 1 : op == "Gather" ? 2 : op == "Slice" && opset >= 10 ? 3 : 1;
+  const size_t required = op == "Concat"                 ? 1
+                          : op == "Gather"               ? 2
+                          : op == "Slice" && opset >= 10 ? 3
+                                                         : 1;
   if (inputs.size() < required) {
     return InvalidArgument(label + ": expected at least " + std::to_string(required) + " inputs");
   }

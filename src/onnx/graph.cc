@@ -16,17 +16,28 @@ struct TypeInfo {
 };
 
 constexpr TypeInfo kTypes[] = {
-    {DataType::kUndefined, "UNDEFINED", 0},     {DataType::kFloat, "FLOAT", 32},
-    {DataType::kUint8, "UINT8", 8},             {DataType::kInt8, "INT8", 8},
-    {DataType::kUint16, "UINT16", 16},          {DataType::kInt16, "INT16", 16},
-    {DataType::kInt32, "INT32", 32},            {DataType::kInt64, "INT64", 64},
-    {DataType::kString, "STRING", 0},           {DataType::kBool, "BOOL", 8},
-    {DataType::kFloat16, "FLOAT16", 16},        {DataType::kDouble, "DOUBLE", 64},
-    {DataType::kUint32, "UINT32", 32},          {DataType::kUint64, "UINT64", 64},
-    {DataType::kComplex64, "COMPLEX64", 64},    {DataType::kComplex128, "COMPLEX128", 128},
-    {DataType::kBfloat16, "BFLOAT16", 16},      {DataType::kFloat8E4M3FN, "FLOAT8E4M3FN", 8},
-    {DataType::kFloat8E4M3FNUZ, "FLOAT8E4M3FNUZ", 8}, {DataType::kFloat8E5M2, "FLOAT8E5M2", 8},
-    {DataType::kFloat8E5M2FNUZ, "FLOAT8E5M2FNUZ", 8}, {DataType::kUint4, "UINT4", 4},
+    {DataType::kUndefined, "UNDEFINED", 0},
+    {DataType::kFloat, "FLOAT", 32},
+    {DataType::kUint8, "UINT8", 8},
+    {DataType::kInt8, "INT8", 8},
+    {DataType::kUint16, "UINT16", 16},
+    {DataType::kInt16, "INT16", 16},
+    {DataType::kInt32, "INT32", 32},
+    {DataType::kInt64, "INT64", 64},
+    {DataType::kString, "STRING", 0},
+    {DataType::kBool, "BOOL", 8},
+    {DataType::kFloat16, "FLOAT16", 16},
+    {DataType::kDouble, "DOUBLE", 64},
+    {DataType::kUint32, "UINT32", 32},
+    {DataType::kUint64, "UINT64", 64},
+    {DataType::kComplex64, "COMPLEX64", 64},
+    {DataType::kComplex128, "COMPLEX128", 128},
+    {DataType::kBfloat16, "BFLOAT16", 16},
+    {DataType::kFloat8E4M3FN, "FLOAT8E4M3FN", 8},
+    {DataType::kFloat8E4M3FNUZ, "FLOAT8E4M3FNUZ", 8},
+    {DataType::kFloat8E5M2, "FLOAT8E5M2", 8},
+    {DataType::kFloat8E5M2FNUZ, "FLOAT8E5M2FNUZ", 8},
+    {DataType::kUint4, "UINT4", 4},
     {DataType::kInt4, "INT4", 4},
 };
 
@@ -56,9 +67,9 @@ Status CheckKeys(const Json& obj, std::string_view where,
 }
 
 StatusOr<DataType> TypeKey(const Json& obj, std::string_view where, bool required) {
-  QF_ASSIGN_OR_RETURN(const std::string name,
-                      required ? GetString(obj, "type", where)
-                               : GetStringOr(obj, "type", "UNDEFINED", where));
+  QF_ASSIGN_OR_RETURN(const std::string name, required
+                                                  ? GetString(obj, "type", where)
+                                                  : GetStringOr(obj, "type", "UNDEFINED", where));
   DataType type;
   if (!DataTypeFromName(name, &type)) {
     return InvalidArgument(JsonPath(where, "type") + ": unknown data type \"" + name + "\"");
@@ -121,7 +132,8 @@ StatusOr<TensorView> ReadTensor(const Json& obj, const std::string& where, const
   QF_ASSIGN_OR_RETURN(const bool external, GetBoolOr(obj, "external", false, where));
   const std::string quoted = "tensor '" + t.name + "'";
   if (external) {
-    return DataLoss(quoted + " keeps its data in an external file, which the record does not "
+    return DataLoss(quoted +
+                    " keeps its data in an external file, which the record does not "
                     "carry (save the model with its weights inside the .onnx file)");
   }
   if (t.type == DataType::kUndefined) {
@@ -142,9 +154,9 @@ StatusOr<TensorView> ReadTensor(const Json& obj, const std::string& where, const
   QF_ASSIGN_OR_RETURN(const int64_t offset, GetInt(obj, "offset", where));
   QF_ASSIGN_OR_RETURN(const int64_t length, GetInt(obj, "length", where));
   if (offset < 0 || length < 0 || uint64_t(offset) > len || uint64_t(length) > len - offset) {
-    return DataLoss(quoted + ": bytes [" + std::to_string(offset) + ", " +
-                    std::to_string(offset) + " + " + std::to_string(length) +
-                    ") lie outside the payload of " + std::to_string(len) + " bytes");
+    return DataLoss(quoted + ": bytes [" + std::to_string(offset) + ", " + std::to_string(offset) +
+                    " + " + std::to_string(length) + ") lie outside the payload of " +
+                    std::to_string(len) + " bytes");
   }
   if (offset % 8 != 0) {
     return DataLoss(quoted + ": its section starts at byte " + std::to_string(offset) +
@@ -176,8 +188,10 @@ StatusOr<Attribute> ReadAttribute(const Json& obj, const std::string& where, siz
   QF_RETURN_IF_ERROR(
       CheckKeys(obj, where, {"i", "f", "s", "t", "ints", "floats", "strings", "unsupported"}));
   if (obj.size() != 1) {
-    return InvalidArgument(where + ": expected exactly one of i, f, s, t, ints, floats, strings, "
-                           "unsupported; found " + std::to_string(obj.size()) + " keys");
+    return InvalidArgument(where +
+                           ": expected exactly one of i, f, s, t, ints, floats, strings, "
+                           "unsupported; found " +
+                           std::to_string(obj.size()) + " keys");
   }
   const std::string& key = obj.AsObject()[0].first;
   const Json& v = obj.AsObject()[0].second;
@@ -271,14 +285,22 @@ bool DataTypeFromInt(int64_t value, DataType* type) {
 
 const char* AttributeKindName(Attribute::Kind kind) {
   switch (kind) {
-    case Attribute::Kind::kInt: return "int";
-    case Attribute::Kind::kFloat: return "float";
-    case Attribute::Kind::kString: return "string";
-    case Attribute::Kind::kTensor: return "tensor";
-    case Attribute::Kind::kInts: return "ints";
-    case Attribute::Kind::kFloats: return "floats";
-    case Attribute::Kind::kStrings: return "strings";
-    case Attribute::Kind::kUnsupported: return "unsupported";
+    case Attribute::Kind::kInt:
+      return "int";
+    case Attribute::Kind::kFloat:
+      return "float";
+    case Attribute::Kind::kString:
+      return "string";
+    case Attribute::Kind::kTensor:
+      return "tensor";
+    case Attribute::Kind::kInts:
+      return "ints";
+    case Attribute::Kind::kFloats:
+      return "floats";
+    case Attribute::Kind::kStrings:
+      return "strings";
+    case Attribute::Kind::kUnsupported:
+      return "unsupported";
   }
   return "?";
 }
@@ -301,8 +323,9 @@ int64_t Graph::Opset(std::string_view domain) const {
 StatusOr<Graph> ParseGraphRecord(std::string_view json, const uint8_t* payload, size_t len) {
   if (payload == nullptr && len != 0) return InvalidArgument("payload: null with a length");
   QF_ASSIGN_OR_RETURN(const Json record, ParseJson(json));
-  QF_RETURN_IF_ERROR(CheckKeys(record, "", {"irVersion", "opsets", "producer", "graphName",
-                                            "inputs", "outputs", "tensors", "nodes"}));
+  QF_RETURN_IF_ERROR(CheckKeys(
+      record, "",
+      {"irVersion", "opsets", "producer", "graphName", "inputs", "outputs", "tensors", "nodes"}));
   Graph g;
   QF_ASSIGN_OR_RETURN(g.ir_version, GetIntOr(record, "irVersion", 0, ""));
   QF_ASSIGN_OR_RETURN(g.producer, GetStringOr(record, "producer", "", ""));
@@ -322,7 +345,8 @@ StatusOr<Graph> ParseGraphRecord(std::string_view json, const uint8_t* payload, 
   QF_ASSIGN_OR_RETURN(const Json::Array* tensors, GetArray(record, "tensors", ""));
   std::unordered_set<std::string> initializers;
   for (size_t i = 0; i < tensors->size(); i++) {
-    QF_ASSIGN_OR_RETURN(TensorView t, ReadTensor((*tensors)[i], JsonPath("tensors", i), payload, len));
+    QF_ASSIGN_OR_RETURN(TensorView t,
+                        ReadTensor((*tensors)[i], JsonPath("tensors", i), payload, len));
     if (t.initializer && !initializers.insert(t.name).second) {
       return InvalidArgument(JsonPath("tensors", i) + ": a second initializer named '" + t.name +
                              "'");

@@ -63,9 +63,9 @@ struct PendingStep {
 struct Value {
   std::shared_ptr<const Constant> constant;
   std::vector<int64_t> shape;
-  bool collapsed = false;    // ONNX [N, C, 1, 1] that the engine holds as [C]
-  std::optional<Chw> chw;    // flattened features awaiting their dense layer
-  bool non_negative = false; // every value >= 0 (after Relu, as the engine infers it)
+  bool collapsed = false;      // ONNX [N, C, 1, 1] that the engine holds as [C]
+  std::optional<Chw> chw;      // flattened features awaiting their dense layer
+  bool non_negative = false;   // every value >= 0 (after Relu, as the engine infers it)
   bool network_input = false;  // still the input values (input, flatten, max pool)
   std::string origin;
   Chain chain;
@@ -155,7 +155,8 @@ class Importer {
     return int(params_.size()) - 1;
   }
   void TakeInputStep(Value* in, LayerParams* p);
-  Status WeightSteps(const Value& w, int64_t channel_axis, LayerParams* p, const std::string& label);
+  Status WeightSteps(const Value& w, int64_t channel_axis, LayerParams* p,
+                     const std::string& label);
 
   const Graph& g_;
   const Json& options_;
@@ -179,18 +180,23 @@ class Importer {
 
 const std::vector<OpRule>& Importer::Rules() {
   static const std::vector<OpRule> rules = {
-      {"Conv", &Importer::Conv, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}},
+      {"Conv",
+       &Importer::Conv,
+       {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}},
       {"Gemm", &Importer::Gemm, {"alpha", "beta", "transA", "transB"}},
       {"MatMul", &Importer::MatMul, {}},
       {"Add", &Importer::Add, {}},
       {"Sum", &Importer::Add, {}},
-      {"BatchNormalization", &Importer::BatchNormalization,
+      {"BatchNormalization",
+       &Importer::BatchNormalization,
        {"epsilon", "momentum", "spatial", "training_mode"}},
       {"Relu", &Importer::Relu, {}},
       {"Clip", &Importer::Clip, {"min", "max"}},
-      {"MaxPool", &Importer::Pool,
+      {"MaxPool",
+       &Importer::Pool,
        {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"}},
-      {"AveragePool", &Importer::Pool,
+      {"AveragePool",
+       &Importer::Pool,
        {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads",
         "strides"}},
       {"GlobalAveragePool", &Importer::GlobalAveragePool, {}},
@@ -202,7 +208,8 @@ const std::vector<OpRule>& Importer::Rules() {
       {"LogSoftmax", &Importer::Softmax, {"axis"}},
       {"Transpose", &Importer::Transpose, {"perm"}},
       {"Shape", &Importer::Shape, {"start", "end"}},
-      {"Constant", &Importer::Fold,
+      {"Constant",
+       &Importer::Fold,
        {"value", "value_float", "value_floats", "value_int", "value_ints", "value_string",
         "value_strings", "sparse_value"}},
       {"ConstantOfShape", &Importer::Fold, {"value"}},
@@ -222,11 +229,12 @@ const std::vector<OpRule>& Importer::Rules() {
 
 Status Importer::ReadOptions() {
   if (!options_.is_object()) {
-    return InvalidArgument(std::string("options: expected an object, found ") + JsonTypeName(options_.type()));
+    return InvalidArgument(std::string("options: expected an object, found ") +
+                           JsonTypeName(options_.type()));
   }
   for (const Json::Member& m : options_.AsObject()) {
-    static const char* const kKeys[] = {"weightBits", "edgeBits", "perChannel", "inputType",
-                                        "preprocess", "inputLayout", "output", "seed"};
+    static const char* const kKeys[] = {"weightBits", "edgeBits",    "perChannel", "inputType",
+                                        "preprocess", "inputLayout", "output",     "seed"};
     if (std::none_of(std::begin(kKeys), std::end(kKeys),
                      [&](const char* k) { return m.first == k; })) {
       return InvalidArgument(JsonPath("options", m.first) +
@@ -239,8 +247,8 @@ Status Importer::ReadOptions() {
   weight_bits_ = int(bits);  // checked by ModelSpecFromJson
   QF_ASSIGN_OR_RETURN(layout_option_, GetStringOr(options_, "inputLayout", "", "options"));
   if (!layout_option_.empty() && layout_option_ != "nchw" && layout_option_ != "nhwc") {
-    return InvalidArgument("options.inputLayout must be 'nchw' or 'nhwc', got '" +
-                           layout_option_ + "'");
+    return InvalidArgument("options.inputLayout must be 'nchw' or 'nhwc', got '" + layout_option_ +
+                           "'");
   }
   QF_ASSIGN_OR_RETURN(output_, GetStringOr(options_, "output", "", "options"));
   return OkStatus();
@@ -273,7 +281,8 @@ Status Importer::CheckGraph() {
   if (output_.empty()) {
     if (g_.outputs.size() != 1) {
       return InvalidArgument("the graph has " + std::to_string(g_.outputs.size()) + " outputs (" +
-                             outputs + "): name the one that holds the logits with the 'output' option");
+                             outputs +
+                             "): name the one that holds the logits with the 'output' option");
     }
     logits_name_ = g_.outputs[0].name;
   } else {
@@ -381,7 +390,8 @@ Status Importer::SetUpInput(const std::vector<size_t>& order) {
   }
   const std::string at = "the graph input '" + input_name_ + "'";
   if (info->type != DataType::kFloat) {
-    return Unimplemented(at + " is " + DataTypeName(info->type) + "; the importer takes FLOAT inputs");
+    return Unimplemented(at + " is " + DataTypeName(info->type) +
+                         "; the importer takes FLOAT inputs");
   }
   if (!info->has_shape || (info->shape.size() != 2 && info->shape.size() != 4)) {
     return InvalidArgument(at + " must have a known shape [N, features] or [N, C, H, W]");
@@ -393,7 +403,7 @@ Status Importer::SetUpInput(const std::vector<size_t>& order) {
     const Dim& d = info->shape[i];
     if (d.kind != Dim::Kind::kValue || d.value < 1) {
       return InvalidArgument(at + ": dimension " + std::to_string(i) + " is " +
-                             (d.kind == Dim::Kind::kParam ? "'" + d.param + "'"
+                             (d.kind == Dim::Kind::kParam     ? "'" + d.param + "'"
                               : d.kind == Dim::Kind::kUnknown ? std::string("unknown")
                                                               : std::to_string(d.value)) +
                              "; only the batch dimension may be dynamic");
@@ -544,13 +554,14 @@ StatusOr<Window> ReadWindow(const Node& n, const std::vector<int64_t>& kernel, i
   Window w{kernel[0], kernel[1], 1, 1, 0, 0, 0, 0, 0, 0};
   QF_ASSIGN_OR_RETURN(const std::vector<int64_t> dil, AttrInts(n, "dilations", {1, 1}, label));
   if (dil.size() != 2 || dil[0] != 1 || dil[1] != 1) {
-    return Unimplemented(label + ": dilations " + Shown(dil) + " (the engine has no dilated windows)");
+    return Unimplemented(label + ": dilations " + Shown(dil) +
+                         " (the engine has no dilated windows)");
   }
   QF_ASSIGN_OR_RETURN(const std::vector<int64_t> strides, AttrInts(n, "strides", {1, 1}, label));
   QF_ASSIGN_OR_RETURN(const std::vector<int64_t> pads, AttrInts(n, "pads", {0, 0, 0, 0}, label));
   QF_ASSIGN_OR_RETURN(const std::string auto_pad, AttrString(n, "auto_pad", "NOTSET", label));
-  if (strides.size() != 2 || pads.size() != 4 || strides[0] < 1 || strides[1] < 1 ||
-      w.kh < 1 || w.kw < 1 || w.kh > 4096 || w.kw > 4096 || strides[0] > 4096 || strides[1] > 4096) {
+  if (strides.size() != 2 || pads.size() != 4 || strides[0] < 1 || strides[1] < 1 || w.kh < 1 ||
+      w.kw < 1 || w.kh > 4096 || w.kw > 4096 || strides[0] > 4096 || strides[1] > 4096) {
     return InvalidArgument(label + ": expected 2 positive strides and 4 pads, got strides " +
                            Shown(strides) + ", pads " + Shown(pads));
   }
@@ -558,7 +569,8 @@ StatusOr<Window> ReadWindow(const Node& n, const std::vector<int64_t>& kernel, i
   w.sw = strides[1];
   if (auto_pad == "NOTSET") {
     for (int64_t p : pads) {
-      if (p < 0 || p > 4096) return InvalidArgument(label + ": pads " + Shown(pads) + " out of range");
+      if (p < 0 || p > 4096)
+        return InvalidArgument(label + ": pads " + Shown(pads) + " out of range");
     }
     w.top = pads[0];
     w.left = pads[1];
@@ -584,8 +596,10 @@ StatusOr<Window> ReadWindow(const Node& n, const std::vector<int64_t>& kernel, i
   }
   w.out_h = span_h / w.sh + 1;
   w.out_w = span_w / w.sw + 1;
-  if (ceil && ((span_h + w.sh - 1) / w.sh + 1 != w.out_h || (span_w + w.sw - 1) / w.sw + 1 != w.out_w)) {
-    return Unimplemented(label + ": ceil_mode 1 changes the output size here (the engine rounds "
+  if (ceil &&
+      ((span_h + w.sh - 1) / w.sh + 1 != w.out_h || (span_w + w.sw - 1) / w.sw + 1 != w.out_w)) {
+    return Unimplemented(label +
+                         ": ceil_mode 1 changes the output size here (the engine rounds "
                          "down); re-export with ceil_mode=False or pads that make it exact");
   }
   return w;
@@ -606,7 +620,8 @@ Status Importer::Conv(const Node& n, const std::string& label) {
   const std::vector<int64_t>& wd = wv->constant->dims;
   const int64_t cin = x->shape[1];
   QF_ASSIGN_OR_RETURN(const int64_t group, AttrInt(n, "group", 1, label));
-  if (wd.size() != 4) return Unimplemented(label + ": weights " + Shown(wd) + " are not 4-D (OIHW)");
+  if (wd.size() != 4)
+    return Unimplemented(label + ": weights " + Shown(wd) + " are not 4-D (OIHW)");
   const int64_t cout = wd[0], kh = wd[2], kw = wd[3];
   const bool depthwise = group > 1 && group == cin && cout == cin && wd[1] == 1;
   if (!(group == 1 && wd[1] == cin) && !depthwise) {
@@ -614,11 +629,14 @@ Status Importer::Conv(const Node& n, const std::string& label) {
                          " on " + std::to_string(cin) +
                          " channels (the engine has plain and depthwise convolutions)");
   }
-  QF_ASSIGN_OR_RETURN(const std::vector<int64_t> kernel, AttrInts(n, "kernel_shape", {kh, kw}, label));
+  QF_ASSIGN_OR_RETURN(const std::vector<int64_t> kernel,
+                      AttrInts(n, "kernel_shape", {kh, kw}, label));
   if (kernel != std::vector<int64_t>{kh, kw}) {
-    return InvalidArgument(label + ": kernel_shape " + Shown(kernel) + " disagrees with weights " + Shown(wd));
+    return InvalidArgument(label + ": kernel_shape " + Shown(kernel) + " disagrees with weights " +
+                           Shown(wd));
   }
-  QF_ASSIGN_OR_RETURN(const Window w, ReadWindow(n, kernel, x->shape[2], x->shape[3], false, label));
+  QF_ASSIGN_OR_RETURN(const Window w,
+                      ReadWindow(n, kernel, x->shape[2], x->shape[3], false, label));
   const std::string wname = n.inputs[1];
   QF_ASSIGN_OR_RETURN(const std::vector<float> onnx_w, Floats(*wv, "the weights", label));
   LayerParams p;
@@ -662,8 +680,9 @@ Status Importer::Gemm(const Node& n, const std::string& label) {
   QF_ASSIGN_OR_RETURN(const Value* x, Activation(n, 0, label));
   QF_ASSIGN_OR_RETURN(const Value* bv, ConstantInput(n, 1, label));
   const bool gemm = n.op == "Gemm";
-  QF_ASSIGN_OR_RETURN(const Value* cv, gemm ? ConstantInput(n, 2, label, true)
-                                            : StatusOr<const Value*>(static_cast<const Value*>(nullptr)));
+  QF_ASSIGN_OR_RETURN(const Value* cv,
+                      gemm ? ConstantInput(n, 2, label, true)
+                           : StatusOr<const Value*>(static_cast<const Value*>(nullptr)));
   QF_ASSIGN_OR_RETURN(const int64_t trans_a, AttrInt(n, "transA", 0, label));
   QF_ASSIGN_OR_RETURN(const int64_t trans_b, AttrInt(n, "transB", 0, label));
   QF_ASSIGN_OR_RETURN(const float alpha, AttrFloat(n, "alpha", 1.0f, label));
@@ -698,7 +717,8 @@ Status Importer::Gemm(const Node& n, const std::string& label) {
   if (cv) {
     if (cv->constant->count() != cols && cv->constant->count() != 1) {
       return Unimplemented(label + ": bias C " + cv->constant->DimsString() + " for " +
-                           std::to_string(cols) + " outputs (the importer takes [out] or a scalar)");
+                           std::to_string(cols) +
+                           " outputs (the importer takes [out] or a scalar)");
     }
     QF_ASSIGN_OR_RETURN(const std::vector<float> c, Floats(*cv, "the bias", label));
     for (size_t i = 0; i < cols; i++) p.bias[i] = c.size() == 1 ? c[0] : c[i];
@@ -741,7 +761,8 @@ Status Importer::Add(const Node& n, const std::string& label) {
     const Value& x = values_[xname];
     const Value& bias = values_[ins[c0 ? 0 : 1]];
     if (x.params < 0 || consumers_[xname] != 1) {
-      return Unimplemented(label + ": an Add of a constant that does not directly follow a Conv, "
+      return Unimplemented(label +
+                           ": an Add of a constant that does not directly follow a Conv, "
                            "Gemm or MatMul (only biases are folded)");
     }
     LayerParams& p = params_[size_t(x.params)];
@@ -811,7 +832,8 @@ Status Importer::BatchNormalization(const Node& n, const std::string& label) {
   QF_ASSIGN_OR_RETURN(const float eps, AttrFloat(n, "epsilon", 1e-5f, label));
   QF_ASSIGN_OR_RETURN(const float momentum, AttrFloat(n, "momentum", 0.9f, label));
   if (!(eps > 0.0f) || !std::isfinite(eps)) {
-    return Unimplemented(label + ": epsilon " + std::to_string(eps) + " (the engine needs eps > 0)");
+    return Unimplemented(label + ": epsilon " + std::to_string(eps) +
+                         " (the engine needs eps > 0)");
   }
   if (x->shape.size() != 2 && x->shape.size() != 4) {
     return Unimplemented(label + ": input " + Shown(x->shape));
@@ -869,7 +891,8 @@ Status Importer::Clip(const Node& n, const std::string& label) {
     for (size_t i = 1; i <= 2; i++) {
       QF_ASSIGN_OR_RETURN(const Value* v, ConstantInput(n, i, label, true));
       if (!v) continue;
-      if (v->constant->count() != 1) return InvalidArgument(label + ": min and max must be scalars");
+      if (v->constant->count() != 1)
+        return InvalidArgument(label + ": min and max must be scalars");
       (i == 1 ? lo : hi) = v->constant->FloatAt(0);
     }
   }
@@ -896,14 +919,16 @@ Status Importer::Pool(const Node& n, const std::string& label) {
   QF_ASSIGN_OR_RETURN(const int64_t ceil_mode, AttrInt(n, "ceil_mode", 0, label));
   QF_ASSIGN_OR_RETURN(const int64_t storage, AttrInt(n, "storage_order", 0, label));
   QF_ASSIGN_OR_RETURN(const int64_t include_pad, AttrInt(n, "count_include_pad", 0, label));
-  QF_ASSIGN_OR_RETURN(const Window w, ReadWindow(n, kernel, x->shape[2], x->shape[3], ceil_mode != 0, label));
+  QF_ASSIGN_OR_RETURN(const Window w,
+                      ReadWindow(n, kernel, x->shape[2], x->shape[3], ceil_mode != 0, label));
   if (storage != 0) return Unimplemented(label + ": storage_order 1");
   if (w.top >= w.kh || w.bottom >= w.kh || w.left >= w.kw || w.right >= w.kw) {
     return Unimplemented(label + ": pads " + Shown({w.top, w.left, w.bottom, w.right}) +
                          " as large as the window (a window of padding only)");
   }
   if (!max && include_pad != 0 && (w.top || w.left || w.bottom || w.right)) {
-    return Unimplemented(label + ": count_include_pad 1 with pads (the engine leaves padded cells "
+    return Unimplemented(label +
+                         ": count_include_pad 1 with pads (the engine leaves padded cells "
                          "out of the average)");
   }
   Value out = Continue(n.inputs[0]);
@@ -973,10 +998,10 @@ Status Importer::Reshape(const Node& n, const std::string& label) {
   }
   int64_t features = 1;
   for (size_t i = 1; i < x->shape.size(); i++) features *= x->shape[i];
-  const bool batch_ok = target.size() == 2 &&
-                        (target[0] == kBatchMarker || (target[0] == 0 && !allowzero) ||
-                         (target[0] == -1 && target[1] != -1) ||
-                         (static_batch_ > 0 && target[0] == static_batch_));
+  const bool batch_ok =
+      target.size() == 2 &&
+      (target[0] == kBatchMarker || (target[0] == 0 && !allowzero) ||
+       (target[0] == -1 && target[1] != -1) || (static_batch_ > 0 && target[0] == static_batch_));
   const bool features_ok =
       target.size() == 2 && (target[1] == -1 || target[1] == features ||
                              (target[1] == 0 && !allowzero && x->shape[1] == features));
@@ -1007,7 +1032,8 @@ Status Importer::PassThrough(const Node& n, const std::string& label) {
 Status Importer::Softmax(const Node& n, const std::string& label) {
   QF_RETURN_IF_ERROR(Activation(n, 0, label).status());
   if (n.outputs.empty() || n.outputs[0] != logits_name_) {
-    return Unimplemented(label + ": a " + n.op + " inside the network (only a trailing one, on the "
+    return Unimplemented(label + ": a " + n.op +
+                         " inside the network (only a trailing one, on the "
                          "output, is dropped: the engine outputs logits)");
   }
   logits_name_ = n.inputs[0];
@@ -1019,7 +1045,8 @@ Status Importer::Softmax(const Node& n, const std::string& label) {
 Status Importer::Transpose(const Node& n, const std::string& label) {
   QF_ASSIGN_OR_RETURN(const Value* x, Activation(n, 0, label));
   if (!nhwc_input_ || n.inputs[0] != input_name_) {
-    return Unimplemented(label + ": a Transpose (only perm [0, 3, 1, 2] right after an NHWC graph "
+    return Unimplemented(label +
+                         ": a Transpose (only perm [0, 3, 1, 2] right after an NHWC graph "
                          "input is absorbed)");
   }
   Value out = Continue(n.inputs[0]);
@@ -1085,9 +1112,11 @@ static StatusOr<QdqParams> ReadQdq(const Value* scale, const Value* zp, const st
   if (zp) {
     q.type = zp->constant->type;
     if (!zp->constant->is_int()) {
-      return Unimplemented(label + ": a " + DataTypeName(q.type) + " zero point (int8 and uint8 only)");
+      return Unimplemented(label + ": a " + DataTypeName(q.type) +
+                           " zero point (int8 and uint8 only)");
     }
-    for (size_t i = 0; i < zp->constant->count(); i++) q.zero_points.push_back(zp->constant->IntAt(i));
+    for (size_t i = 0; i < zp->constant->count(); i++)
+      q.zero_points.push_back(zp->constant->IntAt(i));
   }
   return q;
 }
@@ -1125,7 +1154,8 @@ Status Importer::DequantizeLinear(const Node& n, const std::string& label) {
   // Constant weights (or biases): dequantized here; int8 codes are kept for the layer.
   QF_ASSIGN_OR_RETURN(const Value* x, ConstantInput(n, 0, label));
   const Constant& c = *x->constant;
-  if (!c.is_int()) return Unimplemented(label + ": dequantizing " + DataTypeName(c.type) + " values");
+  if (!c.is_int())
+    return Unimplemented(label + ": dequantizing " + DataTypeName(c.type) + " values");
   QF_ASSIGN_OR_RETURN(int64_t axis, AttrInt(n, "axis", 1, label));
   const int64_t rank = int64_t(c.dims.size());
   if (axis < 0) axis += rank;
@@ -1147,11 +1177,12 @@ Status Importer::DequantizeLinear(const Node& n, const std::string& label) {
   }
   Value v;
   v.constant = std::make_shared<Constant>(Constant::Floats(c.dims, std::move(values)));
-  const bool zero = std::all_of(q.zero_points.begin(), q.zero_points.end(),
-                                [](int64_t z) { return z == 0; });
+  const bool zero =
+      std::all_of(q.zero_points.begin(), q.zero_points.end(), [](int64_t z) { return z == 0; });
   if (c.type == DataType::kInt8 && c.view) {
     if (!zero) {
-      return Unimplemented(label + ": int8 weights with a non-zero zero point (the engine's "
+      return Unimplemented(label +
+                           ": int8 weights with a non-zero zero point (the engine's "
                            "weight grids are symmetric)");
     }
     v.codes = c.view;
@@ -1206,7 +1237,8 @@ bool Weighted(const Draft& d, const std::vector<LayerParams>& params) {
   return d.params >= 0 && params[size_t(d.params)].kind == LayerParams::Kind::kLinear;
 }
 
-void CollectWeighted(Chain& chain, const std::vector<LayerParams>& params, std::vector<Draft*>* out) {
+void CollectWeighted(Chain& chain, const std::vector<LayerParams>& params,
+                     std::vector<Draft*>* out) {
   for (Draft& d : chain) {
     if (Weighted(d, params)) out->push_back(&d);
     CollectWeighted(d.body, params, out);
@@ -1216,7 +1248,7 @@ void CollectWeighted(Chain& chain, const std::vector<LayerParams>& params, std::
 
 struct Lowered {
   Json layers = Json::MakeArray();
-  std::unordered_map<std::string, int> params_by_layer;  // "3.body.0" -> params index
+  std::unordered_map<std::string, int> params_by_layer;    // "3.body.0" -> params index
   std::vector<std::pair<std::string, std::string>> nodes;  // "layers[3].body[0]" -> node
   size_t count = 0;
 };
@@ -1313,7 +1345,8 @@ class StateWriter : public nn::StateVisitor {
 StatusOr<ImportResult> Importer::Build() {
   auto it = values_.find(logits_name_);
   if (it == values_.end() || it->second.constant) {
-    return InvalidArgument("the output '" + logits_name_ + "' is not computed from the graph input");
+    return InvalidArgument("the output '" + logits_name_ +
+                           "' is not computed from the graph input");
   }
   Value& logits = it->second;
   if (logits.origin != input_name_ || consumers_[logits_name_] > 0) {

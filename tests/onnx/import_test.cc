@@ -2,6 +2,8 @@
 // builder), their models' float logits compared with plain NCHW loops over the same
 // weights (so the layout transposes and the flatten permutation are checked), the torch
 // reshape chain, QDQ codes and steps, and every refusal with the names in its message.
+#include "onnx/import.h"
+
 #include <catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -15,7 +17,6 @@
 #include "nn/conv2d.h"
 #include "nn/dense.h"
 #include "onnx/graph.h"
-#include "onnx/import.h"
 #include "train/trainer.h"
 
 namespace qf {
@@ -140,7 +141,8 @@ Json Attrs(std::initializer_list<std::pair<const char*, Json>> list) {
 
 StatusOr<ImportResult> Import(const Record& r, const std::string& options = "{}") {
   const std::string text = r.Text();
-  QF_ASSIGN_OR_RETURN(const onnx::Graph g, onnx::ParseGraphRecord(text, r.payload.data(), r.payload.size()));
+  QF_ASSIGN_OR_RETURN(const onnx::Graph g,
+                      onnx::ParseGraphRecord(text, r.payload.data(), r.payload.size()));
   QF_ASSIGN_OR_RETURN(const Json o, ParseJson(options));
   return onnx::ImportGraph(g, o);
 }
@@ -189,7 +191,8 @@ T Conv(const T& x, const std::vector<float>& w, const std::vector<float>& b, int
             for (int64_t v = 0; v < k; v++) {
               const int64_t r = i * stride - pt + u, c = j * stride - pl + v;
               if (r < 0 || r >= h || c < 0 || c >= wd) continue;
-              const int64_t wi = depthwise ? (co * k + u) * k + v : ((co * cin + ci) * k + u) * k + v;
+              const int64_t wi =
+                  depthwise ? (co * k + u) * k + v : ((co * cin + ci) * k + u) * k + v;
               s += double(w[size_t(wi)]) * x.v[size_t((ci * h + r) * wd + c)];
             }
           }
@@ -336,7 +339,8 @@ ConvNet MakeConvNet(std::mt19937& rng, bool torch_reshape) {
   r.Floats("fw", {4, 18}, n.fw);
   r.Floats("fb", {4}, n.fb);
   r.Node("Conv", {"x", "cw", "cb"}, {"c"},
-         Attrs({{"kernel_shape", AttrInts({3, 3})}, {"strides", AttrInts({2, 2})},
+         Attrs({{"kernel_shape", AttrInts({3, 3})},
+                {"strides", AttrInts({2, 2})},
                 {"pads", AttrInts({1, 0, 1, 1})}}));
   r.Node("Relu", {"c"}, {"a"});
   r.Node("MaxPool", {"a"}, {"p"}, Attrs({{"kernel_shape", AttrInts({2, 2})}}));
@@ -382,7 +386,8 @@ TEST_CASE("a residual block imports as a residual layer", "[onnx]") {
     r.Floats("w" + s, {3, 3, 3, 3}, w[i]);
     for (const char* p : {"g", "b", "m", "v"}) {
       std::vector<float> v = Random(3, rng);
-      if (p[0] == 'v') for (float& x : v) x = std::fabs(x) + 0.5f;
+      if (p[0] == 'v')
+        for (float& x : v) x = std::fabs(x) + 0.5f;
       r.Floats(std::string(p) + s, {3}, v);
       bn[i].push_back(v);
     }
@@ -393,7 +398,8 @@ TEST_CASE("a residual block imports as a residual layer", "[onnx]") {
   const Json pads = Attrs({{"pads", AttrInts({1, 1, 1, 1})}, {"kernel_shape", AttrInts({3, 3})}});
   r.Node("Relu", {"x"}, {"x0"});
   r.Node("Conv", {"x0", "w0"}, {"c0"}, pads);
-  r.Node("BatchNormalization", {"c0", "g0", "b0", "m0", "v0"}, {"n0"}, Attrs({{"epsilon", AttrF(1e-3)}}));
+  r.Node("BatchNormalization", {"c0", "g0", "b0", "m0", "v0"}, {"n0"},
+         Attrs({{"epsilon", AttrF(1e-3)}}));
   r.Node("Relu", {"n0"}, {"a0"});
   r.Node("Conv", {"a0", "w1"}, {"c1"}, pads);
   r.Node("BatchNormalization", {"c1", "g1", "b1", "m1", "v1"}, {"n1"});
@@ -436,7 +442,9 @@ TEST_CASE("a depthwise conv with Clip(0, 6) imports as depthwise_conv2d and relu
     r.Floats("fw", {4, 3}, fw);
     r.Floats("fb", {3}, {0.5f, -0.5f, 0.25f});
     r.Node("Conv", {"x", "dw", "db"}, {"c"},
-           Attrs({{"group", AttrI(4)}, {"auto_pad", AttrS("SAME_UPPER")}, {"strides", AttrInts({2, 2})}}));
+           Attrs({{"group", AttrI(4)},
+                  {"auto_pad", AttrS("SAME_UPPER")},
+                  {"strides", AttrInts({2, 2})}}));
     if (opset < 11) {
       r.Node("Clip", {"c"}, {"a"}, Attrs({{"min", AttrF(0)}, {"max", AttrF(6)}}));
     } else {
@@ -504,7 +512,11 @@ TEST_CASE("the importer refuses what it cannot convert, naming it", "[onnx]") {
   {
     Record r = Mlp(rng, &w1, &b1, &w2, &b2);  // a = Relu(h) and h = Relu(a): a cycle
     Json& relu = const_cast<Json&>(r.nodes.AsArray()[1]);
-    relu.Set("inputs", [] { Json a = Json::MakeArray(); a.Push(Json::String("z")); return a; }());
+    relu.Set("inputs", [] {
+      Json a = Json::MakeArray();
+      a.Push(Json::String("z"));
+      return a;
+    }());
     r.Node("Relu", {"a"}, {"z"});
     RequireError(r, StatusCode::kInvalidArgument, "cycle");
   }
@@ -602,7 +614,8 @@ TEST_CASE("an imported model quantizes to 4 bits and trains", "[onnx]") {
   fit.epochs = 1;
   fit.batch_size = 8;
   fit.lr = 0.01f;
-  StatusOr<std::unique_ptr<train::Trainer>> trainer = train::Trainer::Create(res.model.get(), &data, fit);
+  StatusOr<std::unique_ptr<train::Trainer>> trainer =
+      train::Trainer::Create(res.model.get(), &data, fit);
   INFO(trainer.status().message());
   REQUIRE(trainer.ok());
   while (!trainer.value()->done()) {
@@ -650,7 +663,8 @@ TEST_CASE("QDQ weights keep their codes and scales", "[onnx]") {
   d2.weight_quantizer().Quantize(d2.weight().value);
   for (size_t o = 0; o < 4; o++) {
     CHECK(d1.weight_quantizer().step(o) == s1[o]);
-    for (size_t i = 0; i < 6; i++) CHECK(d1.weight_quantizer().codes()[i * 4 + o] == codes1[o * 6 + i]);
+    for (size_t i = 0; i < 6; i++)
+      CHECK(d1.weight_quantizer().codes()[i * 4 + o] == codes1[o * 6 + i]);
   }
   for (size_t i = 0; i < 12; i++) CHECK(d2.weight_quantizer().codes()[i] == codes2[i]);
   CHECK(d2.weight_quantizer().step(0) == 0.05f);
@@ -661,7 +675,8 @@ TEST_CASE("QDQ weights keep their codes and scales", "[onnx]") {
 TEST_CASE("the committed onnx_record seeds import through ModelHandle and predict", "[onnx]") {
   for (const char* name : {"mlp", "conv_torch_reshape", "residual_depthwise", "qdq"}) {
     INFO(name);
-    const std::string path = std::string(QF_SOURCE_DIR) + "/fuzz/corpus/onnx_record/" + name + ".bin";
+    const std::string path =
+        std::string(QF_SOURCE_DIR) + "/fuzz/corpus/onnx_record/" + name + ".bin";
     std::FILE* f = std::fopen(path.c_str(), "rb");
     REQUIRE(f != nullptr);
     std::vector<uint8_t> bytes(1 << 16);
@@ -670,8 +685,8 @@ TEST_CASE("the committed onnx_record seeds import through ModelHandle and predic
     std::string json;
     std::vector<uint8_t> payload;
     REQUIRE(fuzz::SplitOnnxInput(bytes.data(), bytes.size(), &json, &payload));
-    StatusOr<api::ModelHandle> model =
-        api::ModelHandle::ImportOnnx(json, payload.data(), payload.size(), R"({"inputLayout":"nhwc"})");
+    StatusOr<api::ModelHandle> model = api::ModelHandle::ImportOnnx(
+        json, payload.data(), payload.size(), R"({"inputLayout":"nhwc"})");
     INFO(model.status().message());
     REQUIRE(model.ok());
     const StatusOr<Json> report = ParseJson(model.value().import_report());
