@@ -153,7 +153,8 @@ StatusOr<TensorView> ReadTensor(const Json& obj, const std::string& where, const
   }
   QF_ASSIGN_OR_RETURN(const int64_t offset, GetInt(obj, "offset", where));
   QF_ASSIGN_OR_RETURN(const int64_t length, GetInt(obj, "length", where));
-  if (offset < 0 || length < 0 || uint64_t(offset) > len || uint64_t(length) > len - offset) {
+  if (offset < 0 || length < 0 || uint64_t(offset) > len ||
+      uint64_t(length) > uint64_t(len) - uint64_t(offset)) {
     return DataLoss(quoted + ": bytes [" + std::to_string(offset) + ", " + std::to_string(offset) +
                     " + " + std::to_string(length) + ") lie outside the payload of " +
                     std::to_string(len) + " bytes");
