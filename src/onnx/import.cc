@@ -607,7 +607,9 @@ StatusOr<ImportResult> Importer::Run() {
       if (n.op == r.op) rule = &r;
     }
     if (!rule) return Unimplemented(label + ": this op is not supported by the importer");
-    for (const auto& [name, a] : n.attrs) {
+    for (const auto& attr : n.attrs) {
+      const std::string& name = attr.first;  // not a structured binding: lambdas capture it
+      const Attribute& a = attr.second;
       if (std::none_of(rule->attrs.begin(), rule->attrs.end(),
                        [&](const char* k) { return name == k; })) {
         return Unimplemented(label + ": attribute '" + name + "' is not supported");
