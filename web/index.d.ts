@@ -39,6 +39,8 @@ export interface Dataset {
 
 /** What a model's samples are: pixels or float features. */
 export type InputType = 'uint8' | 'float32';
+/** How a sample's values are laid out: channels last or channels first. */
+export type InputLayout = 'nhwc' | 'nchw';
 
 export type Arch = 'mlp' | 'lenet' | 'resnet8' | 'mobilenetv2' | 'custom';
 export type WeightBits = 2 | 3 | 4 | 8 | 32;
@@ -50,7 +52,14 @@ export interface ModelOptions {
   /** 'uint8' (default): pixels; 'float32': any real features. */
   inputType?: InputType;
   /**
-   * Applied to every value x of channel c (the last dimension of inputShape) before the
+   * How a [3-D] sample is laid out: 'nhwc' (default, inputShape [H, W, C]) or 'nchw'
+   * (inputShape [C, H, W], as ONNX and PyTorch models take images). The network runs on
+   * [H, W, C] either way; flip and crop augmentation needs 'nhwc'.
+   */
+  inputLayout?: InputLayout;
+  /**
+   * Applied to every value x of channel c (the last dimension of inputShape, the first
+   * with 'nchw') before the
    * first layer: (x * scale - mean[c]) / std[c]. scale defaults to 1/255 for pixels and 1
    * for features; mean and std to none (one value applies to every channel).
    */
@@ -251,6 +260,7 @@ export class Model {
   private constructor();
   readonly inputShape: number[];
   readonly inputType: InputType;
+  readonly inputLayout: InputLayout;
   readonly numClasses: number;
   describe(): ModelOptions & { layers: object[] };
   /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. */

@@ -108,6 +108,8 @@ export class Model {
     this.inputShape = description.inputShape;
     /** What a sample's values are: 'uint8' (pixels, a Uint8Array) or 'float32' (features, a Float32Array). */
     this.inputType = description.inputType;
+    /** How a sample's values are laid out: 'nhwc' (channels last) or 'nchw' (channels first, [C, H, W]). */
+    this.inputLayout = description.inputLayout ?? 'nhwc';
     /** The number of classes. */
     this.numClasses = description.numClasses;
   }
@@ -133,8 +135,8 @@ export class Model {
 
   /**
    * Logits of the deployed integer model.
-   * @param {Uint8Array | Float32Array} x samples of the model's inputType (pixels NHWC, or
-   *   features): a whole number of samples of inputShape
+   * @param {Uint8Array | Float32Array} x samples of the model's inputType and inputLayout
+   *   (pixels NHWC or NCHW, or features): a whole number of samples of inputShape
    * @returns {Float32Array} n × numClasses, n = x.length / (the size of one sample)
    */
   predict(x, ...extra) {

@@ -9,10 +9,11 @@ import type {
   EpochStats,
   FitOptions,
   ForgetOptions,
+  InputLayout,
+  InputType,
   MemoryStats,
   Model,
   ModelOptions,
-  InputType,
   Qforget,
   TrainingHistory,
   UnlearningMetrics,
@@ -42,6 +43,7 @@ export class RemoteModel {
   private constructor();
   readonly inputShape: number[];
   readonly inputType: InputType;
+  readonly inputLayout: InputLayout;
   readonly numClasses: number;
   describe(): Promise<ReturnType<Model['describe']>>;
   /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. `x` is copied, never moved. */

@@ -342,13 +342,15 @@ export class RemoteModel {
     };
   }
 
-  constructor(client, { id, inputShape, inputType, numClasses }) {
+  constructor(client, { id, inputShape, inputType, inputLayout, numClasses }) {
     this.#client = client;
     this.#id = id;
     /** The input shape of one sample, e.g. [28, 28, 1]. */
     this.inputShape = inputShape;
     /** 'uint8' (pixels, a Uint8Array) or 'float32' (features, a Float32Array). */
     this.inputType = inputType;
+    /** 'nhwc' (channels last) or 'nchw' (channels first, [C, H, W]). */
+    this.inputLayout = inputLayout;
     /** The number of classes. */
     this.numClasses = numClasses;
   }

@@ -20,7 +20,7 @@ function modelOf(id) {
 function adoptModel(model) {
   const id = nextModelId++;
   models.set(id, model);
-  return { id, inputShape: model.inputShape, inputType: model.inputType, numClasses: model.numClasses };
+  return { id, inputShape: model.inputShape, inputType: model.inputType, inputLayout: model.inputLayout, numClasses: model.numClasses };
 }
 
 // fit/forget options with the client's callbacks put back: progress reports become

@@ -269,7 +269,7 @@ function mainRows() {
     ['foreign: text', DL, /model file: not a qforget model file/, load(() => new TextEncoder().encode('not a model at all, just some text'))],
     ['foreign: an IDX file', DL, /model file: truncated/, load(() => IDX)],
     ['foreign: the model gzipped', DL, /model file: not a qforget model file/, load((b) => new Uint8Array(gzipSync(b)))],
-    ['newer version (3, resealed)', 'UNIMPLEMENTED', /model file format version 3 is newer than this build of qforget reads \(version 2\)/, rebuilt({ version: 3 })],
+    ['newer version (4, resealed)', 'UNIMPLEMENTED', /model file format version 4 is newer than this build of qforget reads \(version 3\)/, rebuilt({ version: 4 })],
     ['newer version (99, not resealed)', 'UNIMPLEMENTED', /version/, load((b) => {
       const out = b.slice();
       out[8] = 99;
@@ -996,7 +996,7 @@ function workerRows() {
       return out;
     })],
     ['foreign: text', DL, /model file: not a qforget model file/, load(() => new TextEncoder().encode('not a model at all, just some text'))],
-    ['newer version (3, resealed)', 'UNIMPLEMENTED', /version 3 is newer/, load((b) => rebuildModelFile(b, { version: 3 }))],
+    ['newer version (4, resealed)', 'UNIMPLEMENTED', /version 4 is newer/, load((b) => rebuildModelFile(b, { version: 4 }))],
     ['header: numClasses 10 (resealed)', DL, /model file: header\.model/, load((b) => rebuildModelFile(b, { header: (h) => (h.model.numClasses = 10) }))],
   ]);
   return rows;
