@@ -20,7 +20,7 @@ function modelOf(id) {
 function adoptModel(model) {
   const id = nextModelId++;
   models.set(id, model);
-  return { id, inputShape: model.inputShape, inputType: model.inputType, numClasses: model.numClasses };
+  return { id, inputShape: model.inputShape, inputType: model.inputType, numClasses: model.numClasses, imported: model.imported };
 }
 
 // fit/forget options with the client's callbacks put back: progress reports become
@@ -48,6 +48,7 @@ const ops = {
   liveHandles: () => liveHandles(),
   createModel: ([options]) => adoptModel(qf.createModel(options)),
   loadModel: ([bytes]) => adoptModel(qf.loadModel(bytes)),
+  importOnnx: async ([bytes, options]) => adoptModel(await qf.importOnnx(bytes, options)),
   parseIdx: ([bytes]) => qf.parseIdx(bytes),
   memoryStats: () => qf.memoryStats(),
   setMemoryLimit: ([bytes]) => qf.setMemoryLimit(bytes),
@@ -64,6 +65,7 @@ const ops = {
   fit: ([id, ds, options], call) => modelOf(id).fit(ds, withHooks(options, call)),
   forget: ([id, forgetSet, options], call) => modelOf(id).forget(forgetSet, withHooks(options, call)),
   save: ([id, options]) => modelOf(id).save(options),
+  toOnnx: ([id, options]) => modelOf(id).toOnnx(options),
   checkpoint: ([id]) => modelOf(id).checkpoint(),
   history: ([id]) => modelOf(id).history(),
   restoreHistory: ([id, history]) => modelOf(id).restoreHistory(history),
