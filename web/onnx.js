@@ -1,9 +1,21 @@
-// ONNX files <-> the graph record the engine reads and writes (one JSON text and one byte
-// payload; the layout is docs of the contract, restated where each part is built below).
-// Format translation only: no checks of what a graph means, no math; the engine checks
-// sizes, ops and shapes (src/onnx/). Loaded lazily by index.js and model.js, so the
-// protobuf schema (web/dist/onnx_proto.js, bundled from the npm package onnx-proto) is
-// fetched only by callers who use ONNX.
+// ONNX files <-> the graph record the engine reads and writes (src/onnx/). Format
+// translation only: no checks of what a graph means, no math; the engine checks sizes, ops
+// and shapes. Loaded lazily by index.js and model.js, so the protobuf schema
+// (web/dist/onnx_proto.js, bundled from the npm package onnx-proto) is fetched only by
+// callers who use ONNX.
+//
+// The record is one JSON text and one byte payload:
+//   {irVersion, opsets: {domain: version} ("" = ai.onnx), producer ("name version"),
+//    graphName, inputs: [ValueInfo] (initializers excluded), outputs: [ValueInfo],
+//    tensors: [{name, type, dims, initializer, offset, length, external}], nodes (file order):
+//    [{name, op, domain, inputs ("" = an absent optional input), outputs,
+//      attrs: {name: {i} | {f} | {s} | {t: index into tensors} | {ints} | {floats} |
+//                    {strings} | {unsupported: 'GRAPH' | ...}}}]}
+//   ValueInfo = {name, type, shape: [number | string (dim_param) | null] | null (unknown)}
+//   type: the TensorProto.DataType name ('FLOAT', 'INT8', ...). Tensors: the graph's
+//   initializers, then the tensors of attributes in node order; their bytes little-endian,
+//   row-major, each at a multiple of 8 in the payload (external ones: none). Integers are
+//   JSON numbers: an int64 beyond 2^53 is refused (DATA_LOSS).
 import { QforgetError, checkArray, invalid } from './errors.js';
 import { onnx } from './dist/onnx_proto.js';
 
