@@ -3,6 +3,11 @@
 // models in a table by id. The protocol is described in ./worker.js. No math here, and
 // no argument checks of its own: the real API's errors go back as they are.
 import { QforgetError, createQforget, liveHandles } from './index.js';
+// ONNX import/export is loaded lazily on the main thread (a dynamic import in index.js and
+// model.js); here it is part of the worker's own module graph, so that the dynamic import
+// resolves to a module already loaded and a bundler makes no separate chunk of it: Vite
+// builds workers as one classic script (iife), which cannot have code-split chunks.
+import './onnx.js';
 import { nodeBuiltin } from './platform.js';
 
 let qf = null;  // the engine, once 'init' has run
