@@ -353,11 +353,7 @@ export class RemoteModel {
     };
   }
 
-<<<<<<< HEAD
-  constructor(client, { id, inputShape, inputType, inputLayout, numClasses }) {
-=======
-  constructor(client, { id, inputShape, inputType, numClasses, imported = null }) {
->>>>>>> onnx-js
+  constructor(client, { id, inputShape, inputType, inputLayout, numClasses, imported = null }) {
     this.#client = client;
     this.#id = id;
     /** The input shape of one sample, e.g. [28, 28, 1]. */
