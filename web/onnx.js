@@ -15,7 +15,7 @@
 //   type: the TensorProto.DataType name ('FLOAT', 'INT8', ...). Tensors: the graph's
 //   initializers, then the tensors of attributes in node order; their bytes little-endian,
 //   row-major, each at a multiple of 8 in the payload (external ones: none). Integers are
-//   JSON numbers: an int64 beyond 2^53 is refused (DATA_LOSS).
+//   JSON numbers: an int64 beyond 2^53 is saturated to ±2^53 (see int64 below).
 import { QforgetError, checkArray, invalid } from './errors.js';
 import { onnx } from './dist/onnx_proto.js';
 
@@ -45,19 +45,21 @@ function typeValue(name, where) {
 
 /**
  * An int64 field's value as a number: protobufjs gives a number (or a Long, where a page
- * has one globally); values beyond 2^53 have no exact number and are refused.
+ * has one globally). Exact up to 2^53; beyond, saturated to ±2^53. Such values occur in
+ * real files only as "to the end" sentinels (INT64_MAX in Slice's ends, as older PyTorch
+ * exports write them), which mean the same once saturated; anything else that large is
+ * refused by the engine as out of range.
  */
-function int64(value, where) {
+function int64(value) {
   let n = value;
   if (typeof value === 'object' && value !== null) {
     const high = value.unsigned ? value.high >>> 0 : value.high | 0;
     n = high * 2 ** 32 + (value.low >>> 0);
   }
-  if (!Number.isSafeInteger(n)) throw dataLoss(`${where}: the int64 value ${String(value)} is beyond 2^53, which qforget cannot represent`);
-  return n;
+  return Math.max(-(2 ** 53), Math.min(2 ** 53, Number(n)));
 }
 
-const int64s = (values, where) => Array.from(values, (v, i) => int64(v, `${where}[${i}]`));
+const int64s = (values) => Array.from(values, int64);
 
 // ---- decoding: ModelProto -> record ----------------------------------------------------
 
@@ -84,12 +86,12 @@ function tensorBytes(t, where) {
     case T.COMPLEX128:
       return packed(t.doubleData, 8, (v, o, x) => v.setFloat64(o, x, true));
     case T.INT64: {
-      const values = int64s(t.int64Data, `${where}.int64_data`);
+      const values = int64s(t.int64Data);
       return packed(values, 8, (v, o, x) => v.setBigInt64(o, BigInt(x), true));
     }
     case T.UINT32:
     case T.UINT64: {
-      const values = int64s(t.uint64Data, `${where}.uint64_data`);
+      const values = int64s(t.uint64Data);
       const width = t.dataType === T.UINT32 ? 4 : 8;
       return packed(values, width, (v, o, x) => (width === 4 ? v.setUint32(o, x, true) : v.setBigUint64(o, BigInt(x), true)));
     }
@@ -138,7 +140,7 @@ function valueInfo(v) {
   const tensorType = v.type?.tensorType;
   const shape = tensorType?.shape
     ? tensorType.shape.dim.map((d, i) => {
-      if (d.value === 'dimValue') return int64(d.dimValue, `value ${JSON.stringify(v.name)}: dim ${i}`);
+      if (d.value === 'dimValue') return int64(d.dimValue);
       if (d.value === 'dimParam') return d.dimParam;
       return null;
     })
@@ -163,7 +165,7 @@ function attributeKind(a) {
  * Decodes the bytes of an ONNX file (a ModelProto) into the graph record: `json` (the
  * record as JSON text) and `payload` (every tensor's bytes, each section at a multiple
  * of 8). Not a protobuf: DATA_LOSS. A protobuf that is no model (no graph):
- * INVALID_ARGUMENT. An int64 beyond 2^53: DATA_LOSS.
+ * INVALID_ARGUMENT.
  * @param {Uint8Array} bytes
  * @returns {{json: string, payload: Uint8Array, record: object}}
  */
@@ -186,7 +188,7 @@ export function decodeOnnx(bytes) {
     tensors.push({
       name: t.name,
       type: typeName(t.dataType),
-      dims: int64s(t.dims, `${where}.dims`),
+      dims: int64s(t.dims),
       initializer,
       offset: external ? 0 : payload.add(data),
       length: external ? 0 : data.length,
@@ -211,14 +213,14 @@ export function decodeOnnx(bytes) {
       const kind = attributeKind(a);
       switch (kind) {
         case T.FLOAT: attrs[a.name] = { f: a.f }; break;
-        case T.INT: attrs[a.name] = { i: int64(a.i, where) }; break;
+        case T.INT: attrs[a.name] = { i: int64(a.i) }; break;
         case T.STRING: attrs[a.name] = { s: utf8.decode(a.s) }; break;
         case T.TENSOR:
           if (!a.t) throw dataLoss(`${where} is a tensor attribute without a tensor`);
           attrs[a.name] = { t: addTensor(a.t, false, where) };
           break;
         case T.FLOATS: attrs[a.name] = { floats: Array.from(a.floats) }; break;
-        case T.INTS: attrs[a.name] = { ints: int64s(a.ints, where) }; break;
+        case T.INTS: attrs[a.name] = { ints: int64s(a.ints) }; break;
         case T.STRINGS: attrs[a.name] = { strings: a.strings.map((s) => utf8.decode(s)) }; break;
         default: attrs[a.name] = { unsupported: T[kind] ?? `ATTRIBUTE_TYPE_${kind}` };
       }
@@ -227,9 +229,9 @@ export function decodeOnnx(bytes) {
   });
 
   const opsets = {};
-  for (const o of model.opsetImport) opsets[o.domain] = int64(o.version, `opset_import ${JSON.stringify(o.domain)}`);
+  for (const o of model.opsetImport) opsets[o.domain] = int64(o.version);
   const record = {
-    irVersion: int64(model.irVersion, 'ir_version'),
+    irVersion: int64(model.irVersion),
     opsets,
     producer: `${model.producerName} ${model.producerVersion}`.trim(),
     graphName: graph.name,
