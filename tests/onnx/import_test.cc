@@ -366,12 +366,38 @@ TEST_CASE("a conv net imports: NCHW weights, pads, strides and the flatten order
   std::mt19937 rng(2);
   for (bool torch : {false, true}) {
     ConvNet n = MakeConvNet(rng, torch);
-    ImportResult res = ImportOk(n.r, R"({"inputLayout": "nhwc"})");
-    CHECK(res.report.Find("inputLayout")->AsString() == "nhwc");
-    if (torch) CHECK(res.report.Find("folded")->size() == 4);
     const T x{{2, 7, 7}, Random(98, rng)};
-    RequireClose(*res.model, Nhwc(x), n.Reference(x).v);
+    // The graph's own layout (NCHW samples), then NHWC samples on request.
+    ImportResult nchw = ImportOk(n.r);
+    CHECK(nchw.report.Find("inputLayout")->AsString() == "nchw");
+    CHECK(nchw.model->input_shape() == Shape{2, 7, 7});
+    RequireClose(*nchw.model, Bytes(x.v), n.Reference(x).v);
+    ImportResult nhwc = ImportOk(n.r, R"({"inputLayout": "nhwc"})");
+    CHECK(nhwc.report.Find("inputLayout")->AsString() == "nhwc");
+    CHECK(nhwc.model->input_shape() == Shape{7, 7, 2});
+    if (torch) CHECK(nhwc.report.Find("folded")->size() == 4);
+    RequireClose(*nhwc.model, Nhwc(x), n.Reference(x).v);
   }
+}
+
+TEST_CASE("a graph taking NHWC images through Transpose [0, 3, 1, 2] absorbs it", "[onnx]") {
+  std::mt19937 rng(8);
+  ConvNet n = MakeConvNet(rng, false);
+  Json& conv = const_cast<Json&>(n.r.nodes.AsArray()[0]);
+  conv.Set("inputs", [] {
+    Json a = Json::MakeArray();
+    for (const char* s : {"xt", "cw", "cb"}) a.Push(Json::String(s));
+    return a;
+  }());
+  n.r.inputs = Json::MakeArray();
+  n.r.Input("x", Dims({-1, 7, 7, 2}));
+  n.r.Node("Transpose", {"x"}, {"xt"}, Attrs({{"perm", AttrInts({0, 3, 1, 2})}}));
+  const T x{{2, 7, 7}, Random(98, rng)};
+  ImportResult nhwc = ImportOk(n.r);
+  CHECK(nhwc.report.Find("inputLayout")->AsString() == "nhwc");
+  RequireClose(*nhwc.model, Nhwc(x), n.Reference(x).v);
+  ImportResult nchw = ImportOk(n.r, R"({"inputLayout": "nchw"})");
+  RequireClose(*nchw.model, Bytes(x.v), n.Reference(x).v);
 }
 
 TEST_CASE("a residual block imports as a residual layer", "[onnx]") {
