@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the committed seed corpora in fuzz/corpus/: a few small valid inputs per
 # target, and the regression files fuzz/make_corpus.cc can make. The other regression
-# inputs (fuzz/corpus/*/regression-*: crashes found by fuzzing, specs written by hand)
-# are kept as they are; tests/io/fuzz_corpus_test.cc and tests/nn/model_limits_test.cc
-# read them.
+# inputs (fuzz/corpus/*/regression-*: crashes found by fuzzing, specs written by hand) and
+# the files older releases wrote (model_file/version1-*, version2-*) are kept as they are;
+# tests/io/fuzz_corpus_test.cc and tests/nn/model_limits_test.cc read them.
 # Model files and ONNX graph records come from fuzz/make_corpus.cc (built by scripts/fuzz.sh --build), IDX files
 # are written here byte by byte and compressed with gzip -n (no name, no time: the same
 # bytes every run), specs are plain JSON.

@@ -387,9 +387,7 @@ StatusOr<std::vector<uint8_t>> SaveModel(nn::Model& model, const SaveOptions& op
   const size_t payload_start = AlignUp(kFixedBytes + text.size());
   std::vector<uint8_t> out(payload_start + payload_bytes + kCrcBytes, 0);
   std::memcpy(out.data(), kModelFileMagic, 8);
-  PutU32(out.data() + 8, model.spec().input_layout == nn::InputLayout::kNCHW
-                            ? kModelFileVersion
-                            : kModelFileVersionNhwc);
+  PutU32(out.data() + 8, FileVersion(model.spec()));
   PutU32(out.data() + 12, uint32_t(text.size()));
   std::memcpy(out.data() + kFixedBytes, text.data(), text.size());
   uint8_t* payload = out.data() + payload_start;
@@ -454,7 +452,8 @@ StatusOr<std::unique_ptr<nn::Model>> LoadModel(const uint8_t* bytes, size_t size
   // may make us allocate.
   const size_t budget = h.payload_bytes > SIZE_MAX / 4 ? SIZE_MAX : 4 * h.payload_bytes;
   StatusOr<std::unique_ptr<nn::Model>> built =
-      nn::ModelFromDescription(*h.model, "header.model", budget);
+      nn::ModelFromDescription(*h.model, "header.model", budget,
+                               /*legacy_pixel_grid=*/version <= kModelFileVersion2);
   if (!built.ok()) return Corrupt(built.status().message());
   nn::Model& model = *built.value();
 

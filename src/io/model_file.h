@@ -50,11 +50,21 @@
 namespace qf::io {
 
 // Version 2 added the model's input type and preprocessing to header.model (a version 1
-// file has neither: uint8 pixels scaled by 1/255). Version 3 added its input layout
-// ("inputLayout": "nchw"); a model that reads NHWC samples is still written as version 2,
-// which qforget 1.0 reads. All three load.
+// file has neither: uint8 pixels scaled by 1/255). Version 3 added the input layout
+// ("inputLayout": "nchw") and a learned input step for the first quantized layer of a
+// model whose input is not plain pixels (nn::PlainPixels), where qforget 1.0 used the
+// pixel grid (nn::ModelSpec::legacy_pixel_grid; a version-2 file of such a model loads
+// with it). Files that qforget 1.0 reads the same way are still written as version 2:
+// NHWC models of plain pixels, and those loaded from version 2. All three versions load.
 inline constexpr uint32_t kModelFileVersion = 3;
-inline constexpr uint32_t kModelFileVersionNhwc = 2;
+inline constexpr uint32_t kModelFileVersion2 = 2;
+
+// The version a file of a model with `spec` is written as (above).
+inline uint32_t FileVersion(const nn::ModelSpec& spec) {
+  const bool v2 = spec.input_layout == nn::InputLayout::kNHWC &&
+                  (nn::PlainPixels(spec) || spec.legacy_pixel_grid);
+  return v2 ? kModelFileVersion2 : kModelFileVersion;
+}
 inline constexpr char kModelFileMagic[8] = {'Q', 'F', 'M', 'O', 'D', 'E', 'L', '\0'};
 
 struct SaveOptions {

@@ -121,7 +121,8 @@ class BuildBudget {
 struct BuildInfo {
   std::string name;                 // prefix of parameter names, e.g. "layers.3"
   bool input_non_negative = false;  // every input value is >= 0 (after ReLU, or pixels)
-  bool network_input = false;       // the input is the network's: uint8 pixels / 255
+  bool network_input = false;       // the input is exactly the network's pixels / 255
+                                    // (nn/model.h PlainPixels)
   BuildBudget* budget = nullptr;    // borrowed for Build only; null = unbounded
 };
 

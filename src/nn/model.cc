@@ -11,6 +11,14 @@
 
 namespace qf::nn {
 
+bool PlainPixels(const ModelSpec& spec) {
+  auto all = [](const std::vector<double>& v, double x) {
+    return std::all_of(v.begin(), v.end(), [x](double e) { return e == x; });
+  };
+  return spec.input_type == DType::kUint8 && spec.input_scale == 1.0 / 255.0 &&
+         all(spec.input_mean, 0.0) && all(spec.input_std, 1.0);
+}
+
 Shape NetInputShape(const ModelSpec& spec) {
   if (spec.input_layout != InputLayout::kNCHW || spec.input.rank() != 3) return spec.input;
   return Shape{spec.input[1], spec.input[2], spec.input[0]};
@@ -36,7 +44,7 @@ StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max
   QF_RETURN_IF_ERROR(
       budget.TakeActivations(spec.input.size(), "inputShape", spec.input.ToString()));
   BuildInfo info;
-  info.network_input = true;
+  info.network_input = PlainPixels(spec) || spec.legacy_pixel_grid;
   // Pixels scaled by a positive factor stay >= 0 unless a mean is subtracted; features
   // may be anything.
   info.input_non_negative =

@@ -45,6 +45,11 @@ struct ModelSpec {
   DType input_type = DType::kUint8;
   double input_scale = 1.0 / 255.0;
   std::vector<double> input_mean, input_std;
+  // Set only by io::LoadModel for a version-2 file of a model whose input is not plain
+  // pixels: qforget 1.0 gave the first quantized layer of every model the pixel grid
+  // (fixed step 1/255, zero point 0), which clips other inputs to [0, 1]; such files
+  // keep predicting as they did. Every other model learns that layer's input step.
+  bool legacy_pixel_grid = false;
   // With arch "custom" (and only then): the JSON layer list (nn/layer_list.h), whose last
   // layer must output [classes].
   std::optional<Json> layers;
@@ -61,6 +66,10 @@ struct ModelSpec {
 inline constexpr size_t kMaxParamValues = size_t(1) << 24;
 inline constexpr size_t kMaxActivationValues = size_t(1) << 27;
 inline constexpr uint64_t kMaxOpsPerSample = uint64_t(1) << 34;
+
+// Whether the first layer sees exactly pixel / 255 (uint8 samples, scale 1/255, no
+// mean or std): then a quantized first layer reads the pixels as its codes.
+bool PlainPixels(const ModelSpec& spec);
 
 // The per-sample shape the network runs on: spec.input, or [H, W, C] for an NCHW
 // spec.input [C, H, W].

@@ -219,10 +219,12 @@ Json ModelSpecToJson(const ModelSpec& spec) {
 
 StatusOr<std::unique_ptr<Model>> ModelFromDescription(const Json& description,
                                                       std::string_view where,
-                                                      size_t max_param_values) {
+                                                      size_t max_param_values,
+                                                      bool legacy_pixel_grid) {
   ModelSpec spec;
   const Json* layers = nullptr;
   QF_RETURN_IF_ERROR(ReadSpec(description, where, /*description=*/true, &spec, &layers));
+  spec.legacy_pixel_grid = legacy_pixel_grid && !PlainPixels(spec);
   const std::string layers_path = JsonPath(where, "layers");
   StatusOr<std::unique_ptr<Model>> model = Model::Create(spec, max_param_values);
   if (!model.ok()) {

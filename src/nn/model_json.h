@@ -30,9 +30,10 @@ Json ModelSpecToJson(const ModelSpec& spec);
 // model is built from its name and its layers must equal the description's (else
 // InvalidArgument "<where>.layers: does not match ..."). Other errors as ModelSpecFromJson
 // and Model::Create (ResourceExhausted beyond `max_param_values` or the per-sample limits
-// of nn/model.h).
+// of nn/model.h). `legacy_pixel_grid`: see ModelSpec (io::LoadModel's version-2 files).
 StatusOr<std::unique_ptr<Model>> ModelFromDescription(const Json& description,
                                                       std::string_view where = {},
-                                                      size_t max_param_values = kMaxParamValues);
+                                                      size_t max_param_values = kMaxParamValues,
+                                                      bool legacy_pixel_grid = false);
 
 }  // namespace qf::nn

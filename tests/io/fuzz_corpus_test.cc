@@ -87,6 +87,43 @@ TEST_CASE("version 1 files (before input types) load as pixels scaled by 1/255",
   }
 }
 
+// qforget 1.0 put the first quantized layer of every model on the pixel grid (fixed step
+// 1/255, zero point 0), float features included, which clips them to [0, 1]. Its files
+// (version 2) keep predicting as they did (the logits below were printed by 1.0's wasm
+// build for this file) and save as version 2 again; new models of features learn that
+// step, so their predictions reach outside [0, 1], and save as version 3.
+TEST_CASE("version-2 files of float-feature models keep 1.0's pixel grid", "[engine][fuzz_corpus]") {
+  const std::vector<uint8_t> bytes = Corpus("model_file", "version2-features_4bit.qfm");
+  REQUIRE(bytes[8] == 2);
+  StatusOr<api::ModelHandle> model = api::ModelHandle::Load(bytes.data(), bytes.size());
+  REQUIRE(model.ok());
+  std::vector<float> probe(3 * 6);
+  for (size_t i = 0; i < probe.size(); i++) probe[i] = float((i * 53 + 7) % 29) / 5 - 3;
+  StatusOr<std::vector<float>> logits = model.value().Predict(
+      reinterpret_cast<const uint8_t*>(probe.data()), probe.size() * 4, "float32");
+  REQUIRE(logits.ok());
+  const uint32_t expected[9] = {0xbe92d43c, 0xbec061e9, 0x3faa96a7, 0xbe7b58e5, 0xbea2e54f,
+                                0x3f9f49d0, 0xbe687ef3, 0xbe86d02b, 0x3f950ac5};
+  for (size_t i = 0; i < 9; i++) {
+    uint32_t got;
+    std::memcpy(&got, &logits.value()[i], 4);
+    INFO(i);
+    CHECK(got == expected[i]);
+  }
+  StatusOr<std::vector<uint8_t>> resaved = model.value().Save(true);
+  REQUIRE(resaved.ok());
+  CHECK(resaved.value() == bytes);
+
+  StatusOr<api::ModelHandle> fresh = api::ModelHandle::Create(
+      R"({"arch": "mlp", "inputShape": [6], "inputType": "float32", "numClasses": 3,
+          "weightBits": 4, "seed": 11, "preprocess": {"mean": [0.5], "std": [2]}})");
+  REQUIRE(fresh.ok());
+  StatusOr<std::vector<uint8_t>> fresh_bytes = fresh.value().Save(true);
+  REQUIRE(fresh_bytes.ok());
+  CHECK(fresh_bytes.value()[8] == 3);
+  CHECK(fresh_bytes.value().size() > bytes.size());  // the first layer's input step is state
+}
+
 TEST_CASE("a model file past the activation limit is refused before predict can allocate",
           "[engine][fuzz_corpus]") {
   // conv2d with 4096 pixels of padding on each side of a 1x1 image: 8193 x 8193 x 16 floats

@@ -88,7 +88,7 @@ void TrainSteps(nn::Model& m, const train::Dataset& data, size_t batch) {
 struct Parts {
   Json header;
   std::vector<uint8_t> payload;
-  uint32_t version = kModelFileVersionNhwc;  // what SmallModel (NHWC) saves as
+  uint32_t version = kModelFileVersion2;  // what SmallModel (plain pixels) saves as
 };
 
 uint32_t U32(const uint8_t* p) {
@@ -114,7 +114,7 @@ void Recrc(std::vector<uint8_t>* bytes) {
 }
 
 std::vector<uint8_t> Frame(const std::string& text, const std::vector<uint8_t>& payload,
-                           uint32_t version = kModelFileVersionNhwc) {
+                           uint32_t version = kModelFileVersion2) {
   const size_t start = (16 + text.size() + 7) / 8 * 8;
   std::vector<uint8_t> out(start + payload.size() + 4, 0);
   std::memcpy(out.data(), "QFMODEL", 8);
