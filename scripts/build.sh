@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds qforget: native (tests), wasm SIMD and wasm no-SIMD (module + tests), and on
+# Builds qforget: native (tests), wasm SIMD and wasm no-SIMD (module + tests; then the
+# ONNX schema bundle web/dist/onnx_proto.js), and on
 # request asan (the native tests built with clang-14, AddressSanitizer and UBSan).
 # Usage: scripts/build.sh [native|wasm-simd|wasm-nosimd|asan ...]   (default: the first three)
 # Incremental: configures a build folder once, then lets ninja rebuild what changed.
@@ -33,3 +34,10 @@ for target in "${targets[@]}"; do
   echo "build: $target"
   cmake --build "$dir" -j "$jobs"
 done
+
+# The wasm builds fill web/dist/; the ONNX protobuf schema bundle goes next to them (it
+# needs the npm devDependencies, which scripts/setup.sh installs).
+if [[ " ${targets[*]} " == *" wasm-"* ]]; then
+  echo "build: web/dist/onnx_proto.js"
+  node scripts/bundle_onnx_proto.mjs
+fi

@@ -39,6 +39,8 @@ export interface Dataset {
 
 /** What a model's samples are: pixels or float features. */
 export type InputType = 'uint8' | 'float32';
+/** How a sample's values are laid out: channels last or channels first. */
+export type InputLayout = 'nhwc' | 'nchw';
 
 export type Arch = 'mlp' | 'lenet' | 'resnet8' | 'mobilenetv2' | 'custom';
 export type WeightBits = 2 | 3 | 4 | 8 | 32;
@@ -50,7 +52,14 @@ export interface ModelOptions {
   /** 'uint8' (default): pixels; 'float32': any real features. */
   inputType?: InputType;
   /**
-   * Applied to every value x of channel c (the last dimension of inputShape) before the
+   * How a [3-D] sample is laid out: 'nhwc' (default, inputShape [H, W, C]) or 'nchw'
+   * (inputShape [C, H, W], as ONNX and PyTorch models take images). The network runs on
+   * [H, W, C] either way; flip and crop augmentation needs 'nhwc'.
+   */
+  inputLayout?: InputLayout;
+  /**
+   * Applied to every value x of channel c (the last dimension of inputShape, the first
+   * with 'nchw') before the
    * first layer: (x * scale - mean[c]) / std[c]. scale defaults to 1/255 for pixels and 1
    * for features; mean and std to none (one value applies to every channel).
    */
@@ -246,12 +255,47 @@ export interface UnlearningMetrics {
   FARequantized?: Proportion;
 }
 
+/** Options of qf.importOnnx; all optional. */
+export interface ImportOnnxOptions {
+  /** Bits of the hidden layers' weights; default 32 (the float model as the graph computes it), or the grid a QDQ graph carries. */
+  weightBits?: WeightBits;
+  /** Bits of the first and last weighted layers when weightBits < 32 (default 8). */
+  edgeBits?: WeightBits;
+  /** Per-output-channel step sizes (default true). */
+  perChannel?: boolean;
+  /** What predict and fit take: 'float32' (default, the values the graph's input takes) or 'uint8' pixels. */
+  inputType?: InputType;
+  /** Applied to each input value before the graph, as ModelOptions.preprocess (default none). */
+  preprocess?: { scale?: number; mean?: number[]; std?: number[] };
+  /** The samples' layout: default the graph's (NCHW when its 4-D input feeds a convolution, NHWC when a Transpose [0,3,1,2] comes first). */
+  inputLayout?: 'nchw' | 'nhwc';
+  /** The name of the graph output that holds the logits (default: the only output). */
+  output?: string;
+  seed?: number;
+}
+
+/** What the engine made of an imported ONNX graph (Model.imported). */
+export interface ImportReport {
+  /** producer_name and producer_version of the file. */
+  producer?: string;
+  /** The ai.onnx opset the graph was written for. */
+  opset?: number;
+  /** Nodes the engine left out (a trailing Softmax, Identity, Dropout, ...), with why. */
+  dropped?: object[];
+  [key: string]: unknown;
+}
+
 export class Model {
-  /** Models come from qf.createModel() or qf.loadModel(). */
+  /** Models come from qf.createModel(), qf.loadModel() or qf.importOnnx(). */
   private constructor();
   readonly inputShape: number[];
   readonly inputType: InputType;
+  readonly inputLayout: InputLayout;
   readonly numClasses: number;
+  /** The engine's import report for a model qf.importOnnx made (frozen); null otherwise. */
+  readonly imported: Readonly<ImportReport> | null;
+  /** The model as an ONNX file (opset 13): 'qdq' (default for quantized models) or 'float' initializers. */
+  toOnnx(options?: { format?: 'qdq' | 'float' }): Promise<Uint8Array>;
   describe(): ModelOptions & { layers: object[] };
   /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. */
   predict(x: Uint8Array | Float32Array): Float32Array;
@@ -334,6 +378,8 @@ export class Qforget {
   ): { forgetIds: Uint32Array; retainIds: Uint32Array; excludedClass: number | null };
   /** Restores a model from model.save() bytes. */
   loadModel(bytes: Uint8Array): Model;
+  /** A model from the bytes of an ONNX file (a ModelProto): a float or QDQ network of the layers qforget has. */
+  importOnnx(bytes: Uint8Array, options?: ImportOnnxOptions): Promise<Model>;
   /** Bytes of wasm memory held now: the high-water mark (it grows on demand, never shrinks). */
   memoryBytes(): number;
   /**

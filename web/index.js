@@ -2,11 +2,11 @@
 // the JS API. No math here; the engine does the work, this file moves bytes and
 // turns engine errors into QforgetError.
 import { labelType } from './dtypes.js';
-import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, unwrap } from './errors.js';
+import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, typeName, unwrap } from './errors.js';
 import { wasmUrl as bundledWasmUrl } from './files.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
-import { Model, checkDataset, handleOf, heapDataset, isLive, occupy, runMetrics } from './model.js';
+import { Model, checkDataset, handleOf, heapDataset, isLive, occupy, runMetrics, withImportReport } from './model.js';
 import { isNode, nodeBuiltin } from './platform.js';
 // Both builds' glue, imported statically: a dynamic import would make a worker's bundle a
 // code-split one, which Vite's default worker format (iife) refuses. 15 kB gzipped each.
@@ -115,13 +115,42 @@ async function load(build, locateFile, onLost) {
 
 let moduleOf;  // the emscripten module of a Qforget
 
+// importOnnx's options: known keys and their JSON types (the engine checks the values).
+const IMPORT_OPTIONS = {
+  weightBits: 'number', edgeBits: 'number', perChannel: 'boolean', inputType: 'string',
+  preprocess: 'object', inputLayout: 'string', output: 'string', seed: 'number',
+};
+
+function checkImportOptions(options) {
+  checkOptions('options', options);
+  for (const [key, value] of Object.entries(options)) {
+    if (!Object.hasOwn(IMPORT_OPTIONS, key)) throw invalid(`options.${key}: unknown option (known: ${Object.keys(IMPORT_OPTIONS).join(', ')})`);
+    if (value === undefined) continue;
+    const type = IMPORT_OPTIONS[key];
+    if (typeof value !== type || value === null || (type === 'object' && Array.isArray(value))) {
+      const what = type === 'object' ? 'an object {scale, mean, std}' : `a ${type}`;
+      throw invalid(`options.${key} must be ${what}, got ${Array.isArray(value) ? 'an array' : typeName(value)}`);
+    }
+  }
+  if (options.weightBits !== undefined && ![2, 3, 4, 8, 32].includes(options.weightBits)) throw invalid(`options.weightBits must be 2, 3, 4, 8 or 32, got ${options.weightBits}`);
+  if (options.edgeBits !== undefined && ![2, 3, 4, 8, 32].includes(options.edgeBits)) throw invalid(`options.edgeBits must be 2, 3, 4, 8 or 32, got ${options.edgeBits}`);
+  if (options.inputType !== undefined && options.inputType !== 'float32' && options.inputType !== 'uint8') {
+    throw invalid(`options.inputType must be 'float32' or 'uint8', got '${options.inputType}'`);
+  }
+  if (options.inputLayout !== undefined && options.inputLayout !== 'nchw' && options.inputLayout !== 'nhwc') {
+    throw invalid(`options.inputLayout must be 'nchw' or 'nhwc', got '${options.inputLayout}'`);
+  }
+  if (options.seed !== undefined && (!Number.isSafeInteger(options.seed) || options.seed < 0)) throw invalid(`options.seed must be an integer >= 0, got ${options.seed}`);
+  return options;
+}
+
 /** One loaded engine. Obtain it with createQforget(). */
 export class Qforget {
   #module;
 
   static {
     moduleOf = (qf) => qf.#module;
-    guardMethods(Qforget, ['createModel', 'unlearningMetrics', 'resolveScenario', 'loadModel', 'memoryStats', 'setMemoryLimit', 'parseIdx'], (qf) => qf.#module);
+    guardMethods(Qforget, ['createModel', 'unlearningMetrics', 'resolveScenario', 'loadModel', 'importOnnx', 'memoryStats', 'setMemoryLimit', 'parseIdx'], (qf) => qf.#module);
   }
 
   constructor(module, simd) {
@@ -220,6 +249,36 @@ export class Qforget {
   loadModel(bytes) {
     checkArray('bytes', bytes, Uint8Array);
     return new Model(this.#module, withHeap(this.#module, (heap) => unwrap(this.#module.loadModel(heap.copyIn(bytes), bytes.length))));
+  }
+
+  /**
+   * A model from an ONNX file (ONNX's protobuf, a ModelProto; opsets 7 and later): a float
+   * network of the layers qforget has (Conv, Gemm/MatMul, BatchNormalization, ReLU/Clip,
+   * pooling, residual Add, ...) or its QDQ form as onnxruntime's quantizer writes it. The
+   * model gets `imported`: what the engine made of the graph (producer, opset, the nodes it
+   * dropped such as a trailing Softmax, ...). Bytes that are not a protobuf: DATA_LOSS; a
+   * protobuf that is not a model, an unknown option or a wrong type: INVALID_ARGUMENT; an
+   * operator qforget does not have: UNIMPLEMENTED.
+   * @param {Uint8Array} bytes
+   * @param {object} [options] weightBits (2 | 3 | 4 | 8 | 32; default 32, the float model as
+   *   the graph computes it, or the grid a QDQ graph carries), edgeBits, perChannel,
+   *   inputType ('float32' | 'uint8'), preprocess ({scale, mean, std}), inputLayout
+   *   ('nchw' | 'nhwc'; default: the graph's), output (the name of the graph output holding
+   *   the logits; default the only one), seed
+   * @returns {Promise<Model>}
+   */
+  async importOnnx(bytes, options = {}) {
+    checkArray('bytes', bytes, Uint8Array);
+    const engineOptions = JSON.stringify(checkImportOptions(options));
+    const { decodeOnnx } = await import('./onnx.js');
+    const { json, payload } = decodeOnnx(bytes);
+    const module = this.#module;
+    const imported = withHeap(module, (heap) => unwrap(module.importOnnx(json, heap.copyIn(payload), payload.length, engineOptions)));
+    // The binding returns the model's handle (its report from handle.importReport()), or
+    // {handle, report}.
+    const handle = imported.handle ?? imported;
+    const report = imported.handle ? imported.report : handle.importReport();
+    return withImportReport(new Model(module, handle), typeof report === 'string' ? JSON.parse(report) : report);
   }
 
   /**

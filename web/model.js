@@ -50,6 +50,18 @@ export let isLive;
 /** Marks a live, idle model busy being measured; returns the function that frees it. Not public API. */
 export let occupy;
 
+/** Gives a model qf.importOnnx made the engine's import report (its `imported`); returns the model. Not public API. */
+export let withImportReport;
+
+// A deep-frozen copy of a JSON-able value.
+const frozen = (value) => {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) frozen(v);
+    Object.freeze(value);
+  }
+  return value;
+};
+
 /** Evaluation batches or SMO chunks of the metrics per step between chances to report and cancel. */
 const METRIC_UNITS_PER_STEP = 4;
 
@@ -87,6 +99,7 @@ export class Model {
   #handle;
   #busy = null;  // what the model is busy with: 'training' (fit, forget), 'being measured'
   #ledger = new Ledger();  // checkpoints and what was trained and forgotten since (ledger.js)
+  #imported = null;  // the engine's report when qf.importOnnx made this model
 
   static {
     handleOf = (model) => model.#live();
@@ -97,7 +110,11 @@ export class Model {
       model.#busy = 'being measured';
       return () => { model.#busy = null; };
     };
-    guardMethods(Model, ['describe', 'predict', 'evaluate', 'fit', 'forget', 'save', 'checkpoint', 'history', 'restoreHistory'], (model) => model.#module);
+    withImportReport = (model, report) => {
+      model.#imported = frozen(structuredClone(report ?? {}));
+      return model;
+    };
+    guardMethods(Model, ['describe', 'predict', 'evaluate', 'fit', 'forget', 'save', 'toOnnx', 'checkpoint', 'history', 'restoreHistory'], (model) => model.#module);
   }
 
   constructor(module, handle) {
@@ -108,8 +125,19 @@ export class Model {
     this.inputShape = description.inputShape;
     /** What a sample's values are: 'uint8' (pixels, a Uint8Array) or 'float32' (features, a Float32Array). */
     this.inputType = description.inputType;
+    /** How a sample's values are laid out: 'nhwc' (channels last) or 'nchw' (channels first, [C, H, W]). */
+    this.inputLayout = description.inputLayout ?? 'nhwc';
     /** The number of classes. */
     this.numClasses = description.numClasses;
+  }
+
+  /**
+   * What the engine made of the ONNX graph when qf.importOnnx created this model (frozen):
+   * the producer, the opsets, the nodes it dropped (such as a trailing Softmax) and how
+   * the graph became layers; null for a model not imported.
+   */
+  get imported() {
+    return this.#imported;
   }
 
   #live() {
@@ -133,8 +161,8 @@ export class Model {
 
   /**
    * Logits of the deployed integer model.
-   * @param {Uint8Array | Float32Array} x samples of the model's inputType (pixels NHWC, or
-   *   features): a whole number of samples of inputShape
+   * @param {Uint8Array | Float32Array} x samples of the model's inputType and inputLayout
+   *   (pixels NHWC or NCHW, or features): a whole number of samples of inputShape
    * @returns {Float32Array} n × numClasses, n = x.length / (the size of one sample)
    */
   predict(x, ...extra) {
@@ -555,6 +583,31 @@ export class Model {
     if (Object.keys(rest).length) throw invalid(`options.${Object.keys(rest)[0]}: unknown option (known: shadow)`);
     if (typeof shadow !== 'boolean') throw invalid('options.shadow must be a boolean');
     return unwrap(handle.save(shadow));
+  }
+
+  /**
+   * The model as an ONNX file (opset 13): 'qdq' (the default for quantized models) writes
+   * the integer weights as int8 initializers behind DequantizeLinear (per-channel scales)
+   * and the activations' grids as QuantizeLinear/DequantizeLinear pairs, the way
+   * onnxruntime's quantizer does; 'float' writes the dequantized weights as float
+   * initializers. onnxruntime (and any ONNX runtime) runs either.
+   * @param {{format?: 'qdq' | 'float'}} [options]
+   * @returns {Promise<Uint8Array>}
+   */
+  async toOnnx(options = {}) {
+    this.#live();
+    const { format, ...rest } = checkOptions('options', options);
+    if (Object.keys(rest).length) throw invalid(`options.${Object.keys(rest)[0]}: unknown option (known: format)`);
+    if (format !== undefined && format !== 'qdq' && format !== 'float') throw invalid(`options.format must be 'qdq' or 'float', got ${typeof format === 'string' ? `'${format}'` : String(format)}`);
+    this.#idle('export to ONNX');
+    const { encodeOnnx } = await import('./onnx.js');
+    // Checked again: the model may have been disposed or put to work while the module loaded.
+    const handle = this.#live();
+    this.#idle('export to ONNX');
+    const result = handle.exportOnnx(JSON.stringify(format === undefined ? {} : { format }));
+    const { json, payload } = 'value' in result || 'error' in result ? unwrap(result) : result;
+    // A copy at once: the payload may be a view of wasm memory, which moves when it grows.
+    return encodeOnnx({ json, payload: payload.slice() });
   }
 
   /**

@@ -9,10 +9,11 @@ import type {
   EpochStats,
   FitOptions,
   ForgetOptions,
+  InputLayout,
+  InputType,
   MemoryStats,
   Model,
   ModelOptions,
-  InputType,
   Qforget,
   TrainingHistory,
   UnlearningMetrics,
@@ -42,8 +43,12 @@ export class RemoteModel {
   private constructor();
   readonly inputShape: number[];
   readonly inputType: InputType;
+  readonly inputLayout: InputLayout;
   readonly numClasses: number;
+  /** The engine's import report for a model from importOnnx; null otherwise. */
+  readonly imported: Model['imported'];
   describe(): Promise<ReturnType<Model['describe']>>;
+  toOnnx(options?: Parameters<Model['toOnnx']>[0]): Promise<Uint8Array>;
   /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. `x` is copied, never moved. */
   predict(x: Uint8Array | Float32Array): Promise<Float32Array>;
   evaluate(ds: Dataset): Promise<ReturnType<Model['evaluate']>>;
@@ -77,6 +82,8 @@ export class QforgetWorker {
   createModel(options: ModelOptions): Promise<RemoteModel>;
   /** Restores a model from save() bytes (copied, never moved). */
   loadModel(bytes: Uint8Array): Promise<RemoteModel>;
+  /** A model from the bytes of an ONNX file (copied, never moved); see Qforget.importOnnx. */
+  importOnnx(bytes: Uint8Array, options?: Parameters<Qforget['importOnnx']>[1]): Promise<RemoteModel>;
   parseIdx(bytes: Uint8Array): Promise<ReturnType<Qforget['parseIdx']>>;
   resolveScenario(
     labels: Uint8Array,

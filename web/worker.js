@@ -269,6 +269,17 @@ export class QforgetWorker {
   }
 
   /**
+   * A model from an ONNX file (see Qforget.importOnnx; the bytes are copied to the worker,
+   * the caller keeps them).
+   * @param {Uint8Array} bytes
+   * @param {object} [options] as Qforget.importOnnx takes them
+   * @returns {Promise<RemoteModel>}
+   */
+  async importOnnx(bytes, options = {}) {
+    return new RemoteModel(this, await send(this, 'importOnnx', [checkSendable('bytes', bytes), checkSendable('options', options)]));
+  }
+
+  /**
    * Parses IDX bytes (MNIST's format), gzip-compressed or plain.
    * @returns {Promise<{dims: number[], data: Uint8Array}>}
    */
@@ -342,15 +353,19 @@ export class RemoteModel {
     };
   }
 
-  constructor(client, { id, inputShape, inputType, numClasses }) {
+  constructor(client, { id, inputShape, inputType, inputLayout, numClasses, imported = null }) {
     this.#client = client;
     this.#id = id;
     /** The input shape of one sample, e.g. [28, 28, 1]. */
     this.inputShape = inputShape;
     /** 'uint8' (pixels, a Uint8Array) or 'float32' (features, a Float32Array). */
     this.inputType = inputType;
+    /** 'nhwc' (channels last) or 'nchw' (channels first, [C, H, W]). */
+    this.inputLayout = inputLayout;
     /** The number of classes. */
     this.numClasses = numClasses;
+    /** The engine's import report for a model from importOnnx (see Model.imported), else null. */
+    Object.defineProperty(this, 'imported', { value: imported, enumerable: true });
   }
 
   #live() {
@@ -406,6 +421,15 @@ export class RemoteModel {
    */
   async save(options = {}) {
     return send(this.#client, 'save', [this.#live(), checkSendable('options', options)]);
+  }
+
+  /**
+   * The model as an ONNX file (see Model.toOnnx).
+   * @param {{format?: 'qdq' | 'float'}} [options]
+   * @returns {Promise<Uint8Array>}
+   */
+  async toOnnx(options = {}) {
+    return send(this.#client, 'toOnnx', [this.#live(), checkSendable('options', options)]);
   }
 
   /**

@@ -3,6 +3,11 @@
 // models in a table by id. The protocol is described in ./worker.js. No math here, and
 // no argument checks of its own: the real API's errors go back as they are.
 import { QforgetError, createQforget, liveHandles } from './index.js';
+// ONNX import/export is loaded lazily on the main thread (a dynamic import in index.js and
+// model.js); here it is part of the worker's own module graph, so that the dynamic import
+// resolves to a module already loaded and a bundler makes no separate chunk of it: Vite
+// builds workers as one classic script (iife), which cannot have code-split chunks.
+import './onnx.js';
 import { nodeBuiltin } from './platform.js';
 
 let qf = null;  // the engine, once 'init' has run
@@ -20,7 +25,7 @@ function modelOf(id) {
 function adoptModel(model) {
   const id = nextModelId++;
   models.set(id, model);
-  return { id, inputShape: model.inputShape, inputType: model.inputType, numClasses: model.numClasses };
+  return { id, inputShape: model.inputShape, inputType: model.inputType, inputLayout: model.inputLayout, numClasses: model.numClasses, imported: model.imported };
 }
 
 // fit/forget options with the client's callbacks put back: progress reports become
@@ -48,6 +53,7 @@ const ops = {
   liveHandles: () => liveHandles(),
   createModel: ([options]) => adoptModel(qf.createModel(options)),
   loadModel: ([bytes]) => adoptModel(qf.loadModel(bytes)),
+  importOnnx: async ([bytes, options]) => adoptModel(await qf.importOnnx(bytes, options)),
   parseIdx: ([bytes]) => qf.parseIdx(bytes),
   memoryStats: () => qf.memoryStats(),
   setMemoryLimit: ([bytes]) => qf.setMemoryLimit(bytes),
@@ -64,6 +70,7 @@ const ops = {
   fit: ([id, ds, options], call) => modelOf(id).fit(ds, withHooks(options, call)),
   forget: ([id, forgetSet, options], call) => modelOf(id).forget(forgetSet, withHooks(options, call)),
   save: ([id, options]) => modelOf(id).save(options),
+  toOnnx: ([id, options]) => modelOf(id).toOnnx(options),
   checkpoint: ([id]) => modelOf(id).checkpoint(),
   history: ([id]) => modelOf(id).history(),
   restoreHistory: ([id, history]) => modelOf(id).restoreHistory(history),

@@ -387,7 +387,9 @@ StatusOr<std::vector<uint8_t>> SaveModel(nn::Model& model, const SaveOptions& op
   const size_t payload_start = AlignUp(kFixedBytes + text.size());
   std::vector<uint8_t> out(payload_start + payload_bytes + kCrcBytes, 0);
   std::memcpy(out.data(), kModelFileMagic, 8);
-  PutU32(out.data() + 8, kModelFileVersion);
+  PutU32(out.data() + 8, model.spec().input_layout == nn::InputLayout::kNCHW
+                            ? kModelFileVersion
+                            : kModelFileVersionNhwc);
   PutU32(out.data() + 12, uint32_t(text.size()));
   std::memcpy(out.data() + kFixedBytes, text.data(), text.size());
   uint8_t* payload = out.data() + payload_start;

@@ -4,11 +4,11 @@
 // built and read whole in memory. It lives in io/ with the other file formats and reads
 // the model through nn/ (Model::Describe, Model::CollectState).
 //
-// Layout, version 2. Integers are little-endian; offsets and lengths are in bytes.
+// Layout, versions 2 and 3. Integers are little-endian; offsets and lengths are in bytes.
 //
 //   offset      size  field
 //   0           8     magic "QFMODEL\0"
-//   8           4     format version, uint32 (2; 1 is read too)
+//   8           4     format version, uint32 (3 or 2, see below; 1 is read too)
 //   12          4     header length H, uint32
 //   16          H     header: JSON text (core/json.h), below
 //   16 + H      pad   zero bytes up to P = the next multiple of 8
@@ -50,8 +50,11 @@
 namespace qf::io {
 
 // Version 2 added the model's input type and preprocessing to header.model (a version 1
-// file has neither: uint8 pixels scaled by 1/255). Both load.
-inline constexpr uint32_t kModelFileVersion = 2;
+// file has neither: uint8 pixels scaled by 1/255). Version 3 added its input layout
+// ("inputLayout": "nchw"); a model that reads NHWC samples is still written as version 2,
+// which qforget 1.0 reads. All three load.
+inline constexpr uint32_t kModelFileVersion = 3;
+inline constexpr uint32_t kModelFileVersionNhwc = 2;
 inline constexpr char kModelFileMagic[8] = {'Q', 'F', 'M', 'O', 'D', 'E', 'L', '\0'};
 
 struct SaveOptions {

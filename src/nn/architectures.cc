@@ -27,13 +27,19 @@ Status ValidateInputSettings(const ModelSpec& spec) {
     return InvalidArgument("preprocess.scale must be a finite number > 0, got " +
                            std::to_string(spec.input_scale));
   }
-  const size_t channels = spec.input.rank() ? spec.input.dims().back() : 0;
+  if (spec.input_layout == InputLayout::kNCHW && spec.input.rank() != 3) {
+    return InvalidArgument("inputLayout 'nchw' needs a [C, H, W] inputShape, got " +
+                           spec.input.ToString());
+  }
+  const size_t channels = spec.input.rank() == 0                    ? 0
+                          : spec.input_layout == InputLayout::kNCHW ? spec.input[0]
+                                                                    : spec.input.dims().back();
   for (const auto& [name, values] : {std::pair<const char*, const std::vector<double>*>{"mean", &spec.input_mean},
                                      {"std", &spec.input_std}}) {
     if (!values->empty() && values->size() != 1 && values->size() != channels) {
       return InvalidArgument(std::string("preprocess.") + name + " must have 1 or " +
                              std::to_string(channels) +
-                             " values (one per channel, the last dimension of inputShape), got " +
+                             " values (one per channel of inputShape), got " +
                              std::to_string(values->size()));
     }
     for (size_t i = 0; i < values->size(); i++) {

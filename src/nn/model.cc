@@ -11,8 +11,13 @@
 
 namespace qf::nn {
 
+Shape NetInputShape(const ModelSpec& spec) {
+  if (spec.input_layout != InputLayout::kNCHW || spec.input.rank() != 3) return spec.input;
+  return Shape{spec.input[1], spec.input[2], spec.input[0]};
+}
+
 Model::Model(ModelSpec spec, std::unique_ptr<Sequential> net, const BuildCost& cost)
-    : spec_(std::move(spec)), cost_(cost), net_(std::move(net)) {
+    : spec_(std::move(spec)), net_input_(NetInputShape(spec_)), cost_(cost), net_(std::move(net)) {
   net_->CollectParams(&params_);
 }
 
@@ -39,7 +44,7 @@ StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max
       std::all_of(spec.input_mean.begin(), spec.input_mean.end(), [](double m) { return m <= 0; });
   info.name = "";
   info.budget = &budget;
-  StatusOr<Shape> out = net.value()->Build(spec.input, info);
+  StatusOr<Shape> out = net.value()->Build(NetInputShape(spec), info);
   if (!out.ok()) {
     // Layers name themselves by parameter prefix ("3.body.1"); a custom model's author
     // wrote JSON, so say "layers[3].body[1]" instead.
@@ -88,24 +93,32 @@ Json Model::Describe() const {
 }
 
 void Model::Forward(const uint8_t* x, size_t n, Tensor* logits, Mode mode) {
-  const size_t values = n * spec_.input.size();
-  const size_t channels = spec_.input.dims().back();
-  input_.Resize(spec_.input.WithBatch(n));
+  const size_t size = spec_.input.size();
+  const bool nchw = spec_.input_layout == InputLayout::kNCHW;
+  const size_t channels = nchw ? spec_.input[0] : spec_.input.dims().back();
+  const size_t positions = size / channels;
+  input_.Resize(net_input_.WithBatch(n));
   const float scale = float(spec_.input_scale);
   const std::vector<double>&mean = spec_.input_mean, &std = spec_.input_std;
   // (x * scale - mean) / std is exactly x * scale when mean is 0 and std 1.
-  auto at = [channels](const std::vector<double>& v, size_t i, float none) {
-    return v.empty() ? none : float(v.size() == 1 ? v[0] : v[i % channels]);
+  auto at = [](const std::vector<double>& v, size_t c, float none) {
+    return v.empty() ? none : float(v.size() == 1 ? v[0] : v[c]);
   };
-  if (spec_.input_type == DType::kUint8) {
-    for (size_t i = 0; i < values; i++) {
-      input_[i] = (float(x[i]) * scale - at(mean, i, 0.0f)) / at(std, i, 1.0f);
-    }
-  } else {
-    for (size_t i = 0; i < values; i++) {
-      float v;
-      std::memcpy(&v, x + 4 * i, 4);  // the bytes of a Float32Array, in any alignment
-      input_[i] = (v * scale - at(mean, i, 0.0f)) / at(std, i, 1.0f);
+  auto value = [this, x](size_t i) {
+    if (spec_.input_type == DType::kUint8) return float(x[i]);
+    float v;
+    std::memcpy(&v, x + 4 * i, 4);  // the bytes of a Float32Array, in any alignment
+    return v;
+  };
+  // Source value i of a sample goes to net position p, channel c: NHWC keeps the order,
+  // NCHW reads channel planes and interleaves them.
+  for (size_t s = 0; s < n; s++) {
+    for (size_t p = 0; p < positions; p++) {
+      for (size_t c = 0; c < channels; c++) {
+        const size_t from = s * size + (nchw ? c * positions + p : p * channels + c);
+        input_[s * size + p * channels + c] =
+            (value(from) * scale - at(mean, c, 0.0f)) / at(std, c, 1.0f);
+      }
     }
   }
   net_->Forward(input_, logits, mode);
@@ -114,7 +127,21 @@ void Model::Forward(const uint8_t* x, size_t n, Tensor* logits, Mode mode) {
 
 void Model::Backward(const Tensor& dlogits, Tensor* dinput) {
   QF_CHECK(ready_for_backward_);
-  net_->Backward(dlogits, dinput);
+  if (!dinput || spec_.input_layout != InputLayout::kNCHW) {
+    net_->Backward(dlogits, dinput);
+    return;
+  }
+  net_->Backward(dlogits, &net_dinput_);
+  const size_t n = dlogits.shape()[0], size = spec_.input.size(), channels = spec_.input[0];
+  const size_t positions = size / channels;
+  dinput->Resize(spec_.input.WithBatch(n));
+  for (size_t s = 0; s < n; s++) {
+    for (size_t c = 0; c < channels; c++) {
+      for (size_t p = 0; p < positions; p++) {
+        (*dinput)[s * size + c * positions + p] = net_dinput_[s * size + p * channels + c];
+      }
+    }
+  }
 }
 
 }  // namespace qf::nn

@@ -21,9 +21,16 @@
 
 namespace qf::nn {
 
+// How a sample's values are laid out in memory. The network always runs on [H, W, C]
+// (NHWC); a model that reads NCHW samples ([C, H, W], as ONNX graphs and PyTorch take
+// them) transposes each sample as it enters.
+enum class InputLayout { kNHWC, kNCHW };
+
 struct ModelSpec {
   std::string arch = "mlp";  // mlp, lenet, resnet8, mobilenetv2, or custom (see layers)
-  Shape input{28, 28, 1};    // per sample, H x W x C (or any shape for mlp and custom)
+  Shape input{28, 28, 1};    // per sample as supplied: H x W x C, or C x H x W with
+                             // kNCHW (or any shape for mlp and custom)
+  InputLayout input_layout = InputLayout::kNHWC;  // kNCHW only for rank-3 inputs
   size_t classes = 10;
   int weight_bits = 4;      // 2, 3, 4, 8, or 32 for a float model; custom: the layers' default
   int edge_bits = 8;        // first and last layer (when weight_bits < 32); unused by custom
@@ -32,7 +39,8 @@ struct ModelSpec {
   // What a sample's values are: kUint8 (pixels) or kFloat32 (any real features). Each
   // value x of channel c (the last dimension of `input`) reaches the first layer as
   // (x * input_scale - input_mean[c]) / input_std[c]; empty mean and std are 0 and 1, a
-  // single value applies to every channel. input_scale is 1/255 for pixels and 1 for
+  // single value applies to every channel. Channel c is the last dimension of `input`,
+  // the first with kNCHW. input_scale is 1/255 for pixels and 1 for
   // features unless set. Kept as given (JSON numbers), computed in float32.
   DType input_type = DType::kUint8;
   double input_scale = 1.0 / 255.0;
@@ -54,6 +62,10 @@ inline constexpr size_t kMaxParamValues = size_t(1) << 24;
 inline constexpr size_t kMaxActivationValues = size_t(1) << 27;
 inline constexpr uint64_t kMaxOpsPerSample = uint64_t(1) << 34;
 
+// The per-sample shape the network runs on: spec.input, or [H, W, C] for an NCHW
+// spec.input [C, H, W].
+Shape NetInputShape(const ModelSpec& spec);
+
 class Model {
  public:
   // Builds and initializes the model `spec` describes (seeded). InvalidArgument for a
@@ -71,7 +83,10 @@ class Model {
 
   const ModelSpec& spec() const { return spec_; }
   size_t classes() const { return spec_.classes; }
+  // The sample shape as callers supply it (spec().input), and as the network sees it
+  // (the same, or [H, W, C] for an NCHW model).
   const Shape& input_shape() const { return spec_.input; }
+  const Shape& net_input_shape() const { return net_input_; }
   DType input_type() const { return spec_.input_type; }
   // Bytes of one sample as Forward reads it.
   size_t sample_bytes() const { return spec_.input.size() * SizeOf(spec_.input_type); }
@@ -101,7 +116,7 @@ class Model {
   // After writing values through the visitor, call OnParamsChanged().
   void CollectState(StateVisitor* visitor) { net_->CollectState(visitor); }
 
-  // logits [n, classes] for n samples of the model's input type, as bytes
+  // logits [n, classes] for n samples of the model's input type and layout, as bytes
   // (n * sample_bytes()).
   void Forward(const uint8_t* x, size_t n, Tensor* logits, Mode mode);
   // Forward over n samples in batches of `batch` (the last one may be smaller), calling
@@ -117,7 +132,8 @@ class Model {
   }
   // Back-propagates dL/dlogits of the last Forward into parameter gradients and,
   // when `dinput` is given, writes dL/d(input) with the input as Forward saw it
-  // (preprocessed, shape [n, ...input_shape()]): what adversarial inputs (FGSM) need.
+  // (preprocessed, shape [n, ...input_shape()], in the caller's layout): what adversarial
+  // inputs (FGSM) need.
   // That Forward must have been in a mode that KeepsCaches: layers read the activations
   // and input it left, which any later Forward overwrites (checked: a kEval Forward in
   // between stops the program rather than yield wrong gradients).
@@ -135,10 +151,11 @@ class Model {
   Model(ModelSpec spec, std::unique_ptr<Sequential> net, const BuildCost& cost);
 
   ModelSpec spec_;
+  Shape net_input_;
   BuildCost cost_;
   std::unique_ptr<Sequential> net_;
   std::vector<Param*> params_;
-  Tensor input_;
+  Tensor input_, net_dinput_;
   bool ready_for_backward_ = false;
 };
 

@@ -103,16 +103,16 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
     return InvalidArgument((where.empty() ? std::string("options") : std::string(where)) +
                            ": expected an object, found " + JsonTypeName(obj.type()));
   }
-  static const char* const kKeys[] = {"arch",       "inputShape", "inputType", "preprocess",
-                                      "numClasses", "weightBits", "edgeBits",  "perChannel",
-                                      "seed",       "layers"};
+  static const char* const kKeys[] = {"arch",       "inputShape", "inputType",  "inputLayout",
+                                      "preprocess", "numClasses", "weightBits", "edgeBits",
+                                      "perChannel", "seed",       "layers"};
   for (const Json::Member& m : obj.AsObject()) {
     bool known = false;
     for (const char* k : kKeys) known = known || m.first == k;
     if (!known) {
       return InvalidArgument(JsonPath(where, m.first) +
-                             ": unknown key (expected arch, inputShape, inputType, preprocess, "
-                             "numClasses, weightBits, edgeBits, perChannel, seed, layers)");
+                             ": unknown key (expected arch, inputShape, inputType, inputLayout, "
+                             "preprocess, numClasses, weightBits, edgeBits, perChannel, seed, layers)");
     }
   }
   StatusOr<std::string> arch = GetString(obj, "arch", where);
@@ -133,6 +133,18 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
                            input_type + "'");
   }
   spec->input_type = input_type == "uint8" ? DType::kUint8 : DType::kFloat32;
+  QF_ASSIGN_OR_RETURN(const std::string layout, GetStringOr(obj, "inputLayout", "nhwc", where));
+  if (layout != "nhwc" && layout != "nchw") {
+    return InvalidArgument(JsonPath(where, "inputLayout") +
+                           " must be 'nhwc' (channels last) or 'nchw' (channels first), got '" +
+                           layout + "'");
+  }
+  if (layout == "nchw" && spec->input.rank() != 3) {
+    return InvalidArgument(JsonPath(where, "inputLayout") +
+                           ": 'nchw' needs a [C, H, W] inputShape, got " +
+                           spec->input.ToString());
+  }
+  spec->input_layout = layout == "nchw" ? InputLayout::kNCHW : InputLayout::kNHWC;
   QF_RETURN_IF_ERROR(PreprocessKey(obj, where, spec));
   StatusOr<int64_t> classes = GetIntInRange(obj, "numClasses", 2, int64_t(kMaxClasses), where);
   if (!classes.ok()) return classes.status();
@@ -184,6 +196,8 @@ Json ModelSpecToJson(const ModelSpec& spec) {
   for (size_t d : spec.input.dims()) shape.Push(Json::Number(double(d)));
   out.Set("inputShape", std::move(shape));
   out.Set("inputType", Json::String(DTypeName(spec.input_type)));
+  // Written only when it is not the default, so that NHWC descriptions read as before.
+  if (spec.input_layout == InputLayout::kNCHW) out.Set("inputLayout", Json::String("nchw"));
   Json preprocess = Json::MakeObject();
   preprocess.Set("scale", Json::Number(spec.input_scale));
   for (const auto& [key, values] : {std::pair<const char*, const std::vector<double>*>{"mean", &spec.input_mean},

@@ -31,9 +31,11 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(nn::Model* model, const Datas
                                                    const FitOptions& options) {
   QF_RETURN_IF_ERROR(ValidateFitOptions(options));
   QF_RETURN_IF_ERROR(ValidateDataset(*data, model->input_shape(), model->input_type(), model->classes(), "dataset"));
-  if (options.augment.enabled() && model->input_shape().rank() != 3) {
+  if (options.augment.enabled() && (model->input_shape().rank() != 3 ||
+                                    model->spec().input_layout != nn::InputLayout::kNHWC)) {
     return InvalidArgument("augmentation needs H x W x C inputs, the model takes " +
-                           model->input_shape().ToString());
+                           model->input_shape().ToString() +
+                           (model->input_shape().rank() == 3 ? " (inputLayout 'nchw')" : ""));
   }
   StatusOr<std::unique_ptr<Optimizer>> optimizer = MakeOptimizer(options.optimizer);
   if (!optimizer.ok()) return optimizer.status();

@@ -8,6 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 
 import { createQforget, QforgetError, verifyReceipts } from '../../web/index.js';
+import { editModel, generateFloatModel, random } from './onnx_models.mjs';
 import { synthetic } from './synthetic.mjs';
 
 export const SPEC = { arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 4, seed: 3 };
@@ -133,7 +134,24 @@ export async function mainContext(qf) {
 
 // Entry points that return a promise: they must reject, never throw synchronously. The
 // others must throw synchronously.
-export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'model.checkpoint', 'model.restoreHistory', 'verifyReceipts', 'qf.unlearningMetrics']);
+export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'model.checkpoint', 'model.restoreHistory', 'verifyReceipts', 'qf.unlearningMetrics', 'qf.importOnnx', 'model.toOnnx']);
+
+// ---- ONNX files --------------------------------------------------------------------------------
+
+/** A small valid ONNX file (a LeNet, NCHW float, from ./onnx_models.mjs) the ONNX cases break. */
+export const ONNX_LENET = generateFloatModel('lenet').bytes;
+
+// Seeded random bytes that are no protobuf at all.
+const ONNX_JUNK = (() => {
+  const next = random(5);
+  return Uint8Array.from({ length: 64 }, () => Math.floor(next() * 256));
+})();
+
+// The LeNet with its first node of `op` made an `Einsum` (an operator qforget does not have).
+const onnxWithOp = (op, newOp) => editModel(ONNX_LENET, (m) => {
+  m.graph.node.find((n) => n.opType === op).opType = newOp;
+});
+
 
 /**
  * Cases as [api, cls, name, code, message, run, extra?]. `run(ctx)` makes the one call;
@@ -269,7 +287,7 @@ function mainRows() {
     ['foreign: text', DL, /model file: not a qforget model file/, load(() => new TextEncoder().encode('not a model at all, just some text'))],
     ['foreign: an IDX file', DL, /model file: truncated/, load(() => IDX)],
     ['foreign: the model gzipped', DL, /model file: not a qforget model file/, load((b) => new Uint8Array(gzipSync(b)))],
-    ['newer version (3, resealed)', 'UNIMPLEMENTED', /model file format version 3 is newer than this build of qforget reads \(version 2\)/, rebuilt({ version: 3 })],
+    ['newer version (4, resealed)', 'UNIMPLEMENTED', /model file format version 4 is newer than this build of qforget reads \(version 3\)/, rebuilt({ version: 4 })],
     ['newer version (99, not resealed)', 'UNIMPLEMENTED', /version/, load((b) => {
       const out = b.slice();
       out[8] = 99;
@@ -860,6 +878,89 @@ function mainRows() {
     }],
   ]);
 
+  // qf.importOnnx: what JS refuses (types, options, bytes that are no ONNX model) and what
+  // the engine does (the graph).
+  const importOnnx = (bytes, options) => (c) => c.qf.importOnnx(bytes, options);
+  const onnxOptions = (options) => importOnnx(ONNX_LENET, options);
+  add('qf.importOnnx', 'dtype', [
+    ['bytes: an Array', IA, /bytes must be a Uint8Array, got Array/, importOnnx(Array.from(ONNX_LENET))],
+    ['bytes: an ArrayBuffer', IA, /bytes must be a Uint8Array, got ArrayBuffer/, importOnnx(ONNX_LENET.slice().buffer)],
+    ['bytes: null', IA, /bytes must be a Uint8Array/, importOnnx(null)],
+    ['bytes: a string', IA, /bytes must be a Uint8Array/, importOnnx('model.onnx')],
+  ]);
+  add('qf.importOnnx', 'option-type', [
+    ['options: null', IA, /options must be an object/, onnxOptions(null)],
+    ['options: a string', IA, /options must be an object/, onnxOptions('nchw')],
+    ['options: an array', IA, /options must be an object/, onnxOptions([32])],
+    ["weightBits: '4'", IA, /options\.weightBits must be a number, got string/, onnxOptions({ weightBits: '4' })],
+    ["perChannel: 'yes'", IA, /options\.perChannel must be a boolean/, onnxOptions({ perChannel: 'yes' })],
+    ['preprocess: an array', IA, /options\.preprocess must be an object/, onnxOptions({ preprocess: [1] })],
+    ['output: 3', IA, /options\.output must be a string/, onnxOptions({ output: 3 })],
+    ['inputLayout: null', IA, /options\.inputLayout must be a string/, onnxOptions({ inputLayout: null })],
+  ]);
+  add('qf.importOnnx', 'unknown-option', [
+    ['options.colour', IA, /options\.colour: unknown option \(known: weightBits/, onnxOptions({ colour: 1 })],
+    ['options.layout (not inputLayout)', IA, /options\.layout: unknown option/, onnxOptions({ layout: 'nchw' })],
+  ]);
+  add('qf.importOnnx', 'hyperparameter', [
+    ['weightBits: 5', IA, /options\.weightBits must be 2, 3, 4, 8 or 32/, onnxOptions({ weightBits: 5 })],
+    ['edgeBits: 1', IA, /options\.edgeBits must be 2, 3, 4, 8 or 32/, onnxOptions({ edgeBits: 1 })],
+    ["inputType: 'int8'", IA, /options\.inputType must be 'float32' or 'uint8'/, onnxOptions({ inputType: 'int8' })],
+    ["inputLayout: 'NCHW'", IA, /options\.inputLayout must be 'nchw' or 'nhwc'/, onnxOptions({ inputLayout: 'NCHW' })],
+    ['seed: -1', IA, /options\.seed/, onnxOptions({ seed: -1 })],
+    ["output: 'logits' (no such output)", IA, /logits/, onnxOptions({ output: 'logits' })],
+  ]);
+  add('qf.importOnnx', 'nan-inf', [['weightBits: NaN', IA, /options\.weightBits/, onnxOptions({ weightBits: Number.NaN })]]);
+  add('qf.importOnnx', 'bytes', [
+    ['empty', IA, /ONNX: the bytes are empty/, importOnnx(new Uint8Array(0))],
+    ['truncated at half', DL, /ONNX: the bytes are not a valid ONNX protobuf/, importOnnx(ONNX_LENET.subarray(0, ONNX_LENET.length >> 1))],
+    ['truncated by 1 byte', DL, /ONNX: the bytes are not a valid ONNX protobuf/, importOnnx(ONNX_LENET.subarray(0, ONNX_LENET.length - 1))],
+    ['random bytes', DL, /ONNX: the bytes are not a valid ONNX protobuf/, importOnnx(ONNX_JUNK)],
+    ['text', DL, /ONNX: the bytes are not a valid ONNX protobuf/, importOnnx(new TextEncoder().encode('not an ONNX model at all, just text'))],
+    ['a qforget model file', DL, /ONNX: the bytes are not a valid ONNX protobuf/, (c) => c.qf.importOnnx(c.bytes)],
+    ['a protobuf that is not a model', IA, /ONNX: the bytes are a protobuf but not an ONNX model/, importOnnx(new Uint8Array([0x7a, 3, 0x61, 0x62, 0x63]))],
+    ['a ModelProto without a graph', IA, /not an ONNX model/, importOnnx(editModel(ONNX_LENET, (m) => { m.graph = null; }))],
+    ['a pad of 2^60 (saturated to 2^53)', IA, /pads/, importOnnx(editModel(ONNX_LENET, (m) => {
+      m.graph.node.find((n) => n.opType === 'Conv').attribute.find((a) => a.name === 'pads').ints = [2 ** 60, 0, 0, 0];
+    }))],
+  ]);
+  add('qf.importOnnx', 'graph', [
+    ['an unsupported op (Einsum)', 'UNIMPLEMENTED', /Einsum/, importOnnx(onnxWithOp('Relu', 'Einsum'))],
+    ['an op of another domain', 'UNIMPLEMENTED', /com\.example|Relu/, importOnnx(editModel(ONNX_LENET, (m) => {
+      m.graph.node.find((n) => n.opType === 'Relu').domain = 'com.example';
+    }))],
+    ['an initializer 4 bytes short of its dims', DL, /conv_weight/, importOnnx(editModel(ONNX_LENET, (m) => {
+      const t = m.graph.initializer[0];
+      t.rawData = t.rawData.slice(0, t.rawData.length - 4);
+    }))],
+    ['an initializer with external data', 'UNIMPLEMENTED', /external/, importOnnx(editModel(ONNX_LENET, (m, onnx) => {
+      const t = m.graph.initializer[0];
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [{ key: 'location', value: 'weights.bin' }];
+    }))],
+    ['a node input nothing produces', IA, /nowhere/, importOnnx(editModel(ONNX_LENET, (m) => {
+      m.graph.node.find((n) => n.opType === 'Relu').input[0] = 'nowhere';
+    }))],
+    ['two graph outputs and no options.output', IA, /output/, importOnnx(editModel(ONNX_LENET, (m) => {
+      m.graph.output.push({ ...m.graph.output[0], name: m.graph.node.find((n) => n.opType === 'Relu').output[0] });
+    }))],
+  ]);
+
+  // model.toOnnx
+  add('model.toOnnx', 'option-type', [
+    ['options: null', IA, /options must be an object/, (c) => c.model.toOnnx(null)],
+    ['options: a string', IA, /options must be an object/, (c) => c.model.toOnnx('qdq')],
+    ['format: 8', IA, /options\.format must be 'qdq' or 'float', got 8/, (c) => c.model.toOnnx({ format: 8 })],
+  ]);
+  add('model.toOnnx', 'hyperparameter', [
+    ["format: 'int4'", IA, /options\.format must be 'qdq' or 'float', got 'int4'/, (c) => c.model.toOnnx({ format: 'int4' })],
+  ]);
+  add('model.toOnnx', 'unknown-option', [
+    ['options.fmt', IA, /options\.fmt: unknown option \(known: format\)/, (c) => c.model.toOnnx({ fmt: 'qdq' })],
+  ]);
+  add('model.toOnnx', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.toOnnx()]]);
+
   // verifyReceipts: a log that does not verify is a result ({ok: false}), not an error;
   // what is not a log at all is refused.
   add('verifyReceipts', 'option-type', [
@@ -927,6 +1028,16 @@ function workerRows() {
   ]);
   add('worker.createModel', 'nan-inf', [['numClasses: NaN', IA, /numClasses/, create({ numClasses: Number.NaN })]]);
   add('worker.createModel', 'unknown-option', [['options.colour', IA, /colour/, create({ colour: 'red' })]]);
+
+  add('worker.importOnnx', 'bytes', [
+    ['random bytes', DL, /ONNX: the bytes are not a valid ONNX protobuf/, (c) => c.worker.importOnnx(ONNX_JUNK)],
+    ['an unsupported op (Einsum)', 'UNIMPLEMENTED', /Einsum/, (c) => c.worker.importOnnx(onnxWithOp('Relu', 'Einsum'))],
+  ]);
+  add('worker.importOnnx', 'dtype', [['bytes: an Array', IA, /bytes must be a Uint8Array/, (c) => c.worker.importOnnx(Array.from(ONNX_LENET))]]);
+  add('worker.importOnnx', 'unknown-option', [['options.colour', IA, /options\.colour: unknown option/, (c) => c.worker.importOnnx(ONNX_LENET, { colour: 1 })]]);
+  add('worker.importOnnx', 'option-type', [['options: a function inside', IA, /options\.output is a function and cannot be sent/, (c) => c.worker.importOnnx(ONNX_LENET, { output: () => 'x' })]]);
+  add('remote.toOnnx', 'hyperparameter', [["format: 'int4'", IA, /options\.format must be 'qdq' or 'float'/, (c) => c.remote.toOnnx({ format: 'int4' })]]);
+  add('remote.toOnnx', 'disposed', [['after dispose', FP, /the model was disposed/, (c) => c.disposed.toOnnx()]]);
 
   add('remote.predict', 'dtype', [
     ['x: an Array', IA, /x must be a Uint8Array/, (c) => c.remote.predict(Array.from(x1))],
@@ -996,7 +1107,7 @@ function workerRows() {
       return out;
     })],
     ['foreign: text', DL, /model file: not a qforget model file/, load(() => new TextEncoder().encode('not a model at all, just some text'))],
-    ['newer version (3, resealed)', 'UNIMPLEMENTED', /version 3 is newer/, load((b) => rebuildModelFile(b, { version: 3 }))],
+    ['newer version (4, resealed)', 'UNIMPLEMENTED', /version 4 is newer/, load((b) => rebuildModelFile(b, { version: 4 }))],
     ['header: numClasses 10 (resealed)', DL, /model file: header\.model/, load((b) => rebuildModelFile(b, { header: (h) => (h.model.numClasses = 10) }))],
   ]);
   return rows;

@@ -149,4 +149,33 @@ describe('inputs', () => {
       await qf.terminate();
     }
   });
+
+  it('an NCHW model takes channel planes: the same logits as the NHWC model on the same images', async () => {
+    const qf = await createQforget();
+    const common = { arch: 'lenet', numClasses: 5, weightBits: 4, seed: 7, preprocess: { mean: [0.2, 0.5], std: [0.3, 0.6] } };
+    const nhwc = qf.createModel({ ...common, inputShape: [10, 12, 2] });
+    const nchw = qf.createModel({ ...common, inputShape: [2, 10, 12], inputLayout: 'nchw' });
+    assert.equal(nhwc.inputLayout, 'nhwc');
+    assert.equal(nchw.inputLayout, 'nchw');
+    const n = 3, h = 10, w = 12, c = 2, size = h * w * c;
+    const hwc = new Uint8Array(n * size), chw = new Uint8Array(n * size);
+    for (let s = 0; s < n; s++) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          for (let k = 0; k < c; k++) {
+            const v = (s * 37 + y * 11 + x * 5 + k * 101) % 256;
+            hwc[s * size + (y * w + x) * c + k] = v;
+            chw[s * size + (k * h + y) * w + x] = v;
+          }
+        }
+      }
+    }
+    assert.deepEqual(nchw.predict(chw), nhwc.predict(hwc));
+    const again = qf.loadModel(nchw.save());
+    assert.equal(again.inputLayout, 'nchw');
+    assert.deepEqual(again.predict(chw), nchw.predict(chw));
+    await assert.rejects(nchw.fit({ x: chw, y: new Uint8Array(n), shape: [n, c, h, w] }, { epochs: 1, augment: { flip: true } }),
+      (e) => e.code === 'INVALID_ARGUMENT' && /\(inputLayout 'nchw'\)/.test(e.message));
+    for (const m of [nhwc, nchw, again]) m.dispose();
+  });
 });

@@ -127,6 +127,7 @@ TEST_CASE("bad input settings are refused with the key named", "[nn]") {
       {R"("preprocess": {"mean": ["a"]})", "preprocess.mean[0]: expected a number"},
       {R"("preprocess": 2)", "preprocess: expected an object {scale, mean, std}"},
       {R"("numClasses": 65536)", "numClasses: 65536 is outside the allowed range 2..65535"},
+      {R"("inputLayout": "chw")", "inputLayout must be 'nhwc' (channels last) or 'nchw' (channels first), got 'chw'"},
   };
   for (const Case& c : cases) {
     const bool classes = std::string(c.spec).find("numClasses") != std::string::npos;
@@ -176,6 +177,77 @@ TEST_CASE("datasets from JS: float features must be finite, labels classes", "[n
         "forget.x must be a Uint8Array (pixels) or a Float32Array (features)");
   CHECK(message(good_x, DType::kFloat32, y16, DType::kFloat32) ==
         "forget.y must be a Uint8Array, a Uint16Array or an Int32Array of labels");
+}
+
+// The same samples as [C, H, W] and as [H, W, C]: an NCHW model and an NHWC model with
+// the same seed (the network is built on [H, W, C] either way, so its weights are the
+// same) must agree bit for bit, per-channel preprocessing included, and so must the
+// input gradient, returned in each model's layout.
+TEST_CASE("an NCHW model reads channel planes as an NHWC model reads pixels", "[nn]") {
+  const char* common = R"("arch": "lenet", "numClasses": 4, "weightBits": 32, "seed": 5,
+                          "preprocess": {"mean": [0.1, 0.6, 0.3], "std": [0.5, 0.2, 0.9]})";
+  auto nhwc = Make(std::string(R"({"inputShape": [12, 10, 3], )") + common + "}");
+  auto nchw = Make(std::string(R"({"inputShape": [3, 12, 10], "inputLayout": "nchw", )") + common + "}");
+  CHECK(nchw->net_input_shape() == Shape{12, 10, 3});
+  CHECK(nchw->Describe().Find("inputLayout")->AsString() == "nchw");
+  CHECK(nhwc->Describe().Find("inputLayout") == nullptr);
+  const size_t n = 2, h = 12, w = 10, c = 3, size = h * w * c;
+  std::vector<uint8_t> hwc(n * size), chw(n * size);
+  for (size_t s = 0; s < n; s++) {
+    for (size_t y = 0; y < h; y++) {
+      for (size_t x = 0; x < w; x++) {
+        for (size_t k = 0; k < c; k++) {
+          const uint8_t v = uint8_t((s * 131 + y * 17 + x * 29 + k * 71) % 256);
+          hwc[s * size + (y * w + x) * c + k] = v;
+          chw[s * size + (k * h + y) * w + x] = v;
+        }
+      }
+    }
+  }
+  Tensor a, b, da, db, dlogits;
+  nhwc->Forward(hwc.data(), n, &a, nn::Mode::kEvalGradient);
+  nchw->Forward(chw.data(), n, &b, nn::Mode::kEvalGradient);
+  REQUIRE(a.size() == b.size());
+  CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+  dlogits.Resize(a.shape());
+  for (size_t i = 0; i < dlogits.size(); i++) dlogits[i] = float(i % 3) - 1.0f;
+  nhwc->Backward(dlogits, &da);
+  nchw->Backward(dlogits, &db);
+  REQUIRE(db.shape() == Shape{n, c, h, w});
+  for (size_t s = 0; s < n; s++) {
+    for (size_t y = 0; y < h; y++) {
+      for (size_t x = 0; x < w; x++) {
+        for (size_t k = 0; k < c; k++) {
+          REQUIRE(da[s * size + (y * w + x) * c + k] == db[s * size + (k * h + y) * w + x]);
+        }
+      }
+    }
+  }
+  // The file keeps the layout (as version 3; NHWC models stay version 2).
+  StatusOr<std::vector<uint8_t>> bytes = io::SaveModel(*nchw), old = io::SaveModel(*nhwc);
+  REQUIRE((bytes.ok() && old.ok()));
+  CHECK(bytes.value()[8] == 3);
+  CHECK(old.value()[8] == 2);
+  StatusOr<std::unique_ptr<nn::Model>> loaded = io::LoadModel(bytes.value().data(), bytes.value().size());
+  REQUIRE(loaded.ok());
+  CHECK(loaded.value()->spec().input_layout == nn::InputLayout::kNCHW);
+  const Tensor l = Logits(*loaded.value(), chw, n);
+  CHECK(std::memcmp(l.data(), Logits(*nchw, chw, n).data(), l.size() * sizeof(float)) == 0);
+  // Refused: NCHW for a shape that is not [C, H, W]; flips and crops of channel planes.
+  StatusOr<Json> flat = ParseJson(R"({"arch": "mlp", "inputShape": [6], "numClasses": 3,
+                                      "weightBits": 4, "inputLayout": "nchw"})");
+  REQUIRE(flat.ok());
+  const Status status = nn::ModelSpecFromJson(flat.value()).status();
+  CHECK(status.message() == "inputLayout: 'nchw' needs a [C, H, W] inputShape, got [6]");
+  train::Dataset data;
+  data.sample = Shape{3, 12, 10};
+  data.x = chw;
+  data.y = {0, 1};
+  train::FitOptions fit;
+  fit.augment.flip = true;
+  const Status augmented = train::Fit(*nchw, data, fit).status();
+  CHECK(augmented.message().find("augmentation needs H x W x C inputs") != std::string::npos);
+  CHECK(augmented.message().find("(inputLayout 'nchw')") != std::string::npos);
 }
 
 TEST_CASE("boundary shrink's neighbour of float features moves each by epsilon", "[nn]") {

@@ -16,6 +16,7 @@ import {
   type Dataset,
   type EpochStats,
   type FitOptions,
+  type ImportReport,
   type ForgetEpoch,
   type ForgetOptions,
   type ForgetReceipt,
@@ -260,6 +261,16 @@ const loaded: Model = qf.loadModel(bytes);
 // @ts-expect-error model bytes are a Uint8Array
 qf.loadModel([1, 2, 3]);
 const idx: { dims: number[]; data: Uint8Array } = qf.parseIdx(new Uint8Array(16));
+const fromOnnx: Model = await qf.importOnnx(new Uint8Array(16), { weightBits: 4, inputLayout: 'nchw', output: 'logits' });
+const report: ImportReport | null = fromOnnx.imported;
+const onnxBytes: Uint8Array = await loaded.toOnnx({ format: 'qdq' });
+await loaded.toOnnx();
+// @ts-expect-error format is 'qdq' or 'float'
+await loaded.toOnnx({ format: 'int4' });
+// @ts-expect-error not an import option
+await qf.importOnnx(onnxBytes, { layout: 'nchw' });
+// @ts-expect-error imported is read-only
+fromOnnx.imported = null;
 
 // --- kernels -----------------------------------------------------------------------------
 const kernels: Kernels = qf.kernels;

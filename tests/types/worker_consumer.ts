@@ -16,6 +16,9 @@ const sync: Float32Array = model.predict(train.x);
 const metrics = await qf.unlearningMetrics(model, { forget: train, retain: train, test: train, reference: model });
 const bytes: Uint8Array = await model.save({ shadow: false });
 const copy: RemoteModel = await qf.loadModel(bytes);
+const imported: RemoteModel = await qf.importOnnx(new Uint8Array(16), { weightBits: 8 });
+const onnxBytes: Uint8Array = await imported.toOnnx({ format: 'float' });
+const producer: string | undefined = imported.imported?.producer;
 await copy.checkpoint();
 await copy.restoreHistory(await copy.history());
 // @ts-expect-error history is asynchronous in a worker

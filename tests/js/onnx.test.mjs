@@ -1,0 +1,435 @@
+// ONNX import and export. The format translation of web/onnx.js (ONNX protobuf <-> the graph
+// record, docs in web/onnx.js): round trips, and every generated model (./onnx_models.mjs,
+// built with onnx-proto, independent of qforget) decoding to what was built. Then through
+// the real wasm builds: qf.importOnnx against onnxruntime-web on the same inputs, model.toOnnx
+// run in onnxruntime-web against model.predict, and import -> fit -> forget -> export.
+// Bad input to importOnnx and toOnnx is in the bad-input sweep (bad_input_cases.mjs).
+import assert from 'node:assert/strict';
+import { afterEach, before, describe, it } from 'node:test';
+
+import { createQforget, liveHandles, QforgetError } from '../../web/index.js';
+import { decodeOnnx, encodeOnnx } from '../../web/onnx.js';
+import { createQforgetWorker } from '../../web/worker.js';
+import { editModel, generateFloatModel, generateModels, MODEL_SPECS, random, randomInputs, runOrt } from './onnx_models.mjs';
+
+afterEach(() => assert.equal(liveHandles(), 0, 'every wasm object was released'));
+
+const isError = (code, pattern) => (e) => e instanceof QforgetError && e.code === code && pattern.test(e.message);
+
+let models;  // every generated model, built once
+before(async () => {
+  models = await generateModels();
+});
+
+// ---- helpers ------------------------------------------------------------------------------
+
+const maxAbs = (values) => values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+function maxDiff(a, b) {
+  assert.equal(a.length, b.length, 'as many values');
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+function softmaxRows(logits, classes) {
+  const out = new Float32Array(logits.length);
+  for (let r = 0; r < logits.length / classes; r++) {
+    const row = logits.subarray(r * classes, (r + 1) * classes);
+    const m = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - m));
+    const sum = e.reduce((a, b) => a + b, 0);
+    for (let c = 0; c < classes; c++) out[r * classes + c] = e[c] / sum;
+  }
+  return out;
+}
+
+const argmax = (row) => row.reduce((best, v, i) => (v > row[best] ? i : best), 0);
+
+/**
+ * How often the rows of `a` and `b` (n × classes) have the same argmax, counting only rows
+ * whose top-2 gap in `a` exceeds `tieGap` (a difference within the logits' bound may flip a
+ * closer pair); also the plain agreement over every row.
+ */
+function argmaxAgreement(a, b, classes, tieGap) {
+  let agree = 0, counted = 0, plain = 0;
+  for (let r = 0; r < a.length / classes; r++) {
+    const ra = a.subarray(r * classes, (r + 1) * classes);
+    const rb = b.subarray(r * classes, (r + 1) * classes);
+    const sorted = [...ra].sort((x, y) => y - x);
+    const same = argmax(ra) === argmax(rb);
+    if (same) plain++;
+    if (sorted[0] - sorted[1] <= tieGap) continue;
+    counted++;
+    if (same) agree++;
+  }
+  return { fraction: counted ? agree / counted : 1, counted, plain: plain / (a.length / classes) };
+}
+
+// The record with each tensor attribute naming its tensor rather than its index.
+function byName(record) {
+  return record.nodes.map((n) => ({
+    ...n,
+    attrs: Object.fromEntries(Object.entries(n.attrs).map(([k, v]) => [k, v.t === undefined ? v : { t: record.tensors[v.t].name }])),
+  }));
+}
+
+// Float attributes as float32 holds them (what a decoded file gives back).
+const float32Attrs = (nodes) => nodes.map((n) => ({
+  ...n,
+  attrs: Object.fromEntries(Object.entries(n.attrs).map(([k, v]) => [k,
+    v.f !== undefined ? { f: Math.fround(v.f) } : v.floats ? { floats: v.floats.map(Math.fround) } : v])),
+}));
+
+// ---- format translation (no engine) ---------------------------------------------------------
+
+// A record of every kind the contract has: attribute kinds, tensor types, dims as numbers,
+// names and unknown, an absent optional input; tensors in the order a decode lists them
+// (initializers, then attribute tensors in node order).
+function sampleRecord() {
+  const sections = [];
+  let length = 0;
+  const tensor = (name, type, dims, bytes, initializer = true) => {
+    length = (length + 7) & ~7;
+    sections.push([length, bytes]);
+    const t = { name, type, dims, initializer, offset: length, length: bytes.length, external: false };
+    length += bytes.length;
+    return t;
+  };
+  const f32 = (values) => new Uint8Array(Float32Array.from(values).buffer);
+  const tensors = [
+    tensor('w', 'FLOAT', [2, 3], f32([1, -2, 3.5, 0, 1e-3, -7])),
+    tensor('q', 'INT8', [3], new Uint8Array([0x80, 0x00, 0x7f])),
+    tensor('z', 'UINT8', [], new Uint8Array([7])),
+    tensor('big', 'INT64', [2], new Uint8Array(new BigInt64Array([-1n, 2n ** 52n]).buffer)),
+    tensor('empty', 'FLOAT', [0], new Uint8Array(0)),
+    tensor('const_value', 'INT32', [1], new Uint8Array(new Int32Array([-5]).buffer), false),
+  ];
+  const payload = new Uint8Array(length);
+  for (const [offset, bytes] of sections) payload.set(bytes, offset);
+  const record = {
+    irVersion: 8,
+    opsets: { '': 13, 'com.microsoft': 1 },
+    producer: 'qforget 1.0.0',
+    graphName: 'sample',
+    inputs: [{ name: 'x', type: 'FLOAT', shape: ['batch', 3, null] }, { name: 'scalar', type: 'INT64', shape: [] }, { name: 'unknown', type: 'FLOAT16', shape: null }],
+    outputs: [{ name: 'y', type: 'FLOAT', shape: ['batch', 2] }],
+    tensors,
+    nodes: [
+      { name: 'c', op: 'Constant', domain: '', inputs: [], outputs: ['k'], attrs: { value: { t: 5 } } },
+      {
+        name: 'g', op: 'Gemm', domain: '', inputs: ['x', 'w', ''], outputs: ['y'],
+        attrs: { alpha: { f: 0.5 }, transB: { i: 1 }, big: { i: -(2 ** 40) }, mode: { s: 'constant ü' }, ints: { ints: [1, -1, 0] }, floats: { floats: [0.25, -3] }, strings: { strings: ['a', ''] }, none: { ints: [] } },
+      },
+      { name: 'q', op: 'QGemm', domain: 'com.microsoft', inputs: ['y'], outputs: ['y2'], attrs: {} },
+    ],
+  };
+  return { record, payload };
+}
+
+describe('ONNX format translation (web/onnx.js)', () => {
+  it('decode(encode(record)) gives back the record: every attribute kind, tensor types, named and unknown dims', () => {
+    const { record, payload } = sampleRecord();
+    const bytes = encodeOnnx({ json: JSON.stringify(record), payload });
+    assert.ok(bytes instanceof Uint8Array);
+    const decoded = decodeOnnx(bytes);
+    assert.deepEqual(decoded.record, record);
+    assert.deepEqual(JSON.parse(decoded.json), record);
+    assert.deepEqual(decoded.payload, payload);
+    // The object form of json encodes the same bytes.
+    assert.deepEqual(encodeOnnx({ json: record, payload }), bytes);
+  });
+
+  it('lays every tensor out at a multiple of 8 in the payload', () => {
+    for (const m of models) {
+      const { record, payload } = decodeOnnx(m.bytes);
+      let end = 0;
+      for (const t of record.tensors) {
+        assert.equal(t.offset % 8, 0, `${m.name}: ${t.name} at ${t.offset}`);
+        assert.ok(t.offset >= end, `${m.name}: ${t.name} does not overlap the one before`);
+        end = t.offset + t.length;
+      }
+      assert.equal(payload.length, end, `${m.name}: the payload ends with the last tensor`);
+    }
+  });
+
+  it('every generated model decodes to the graph it was built as (raw_data and typed fields alike)', () => {
+    assert.deepEqual(models.map((m) => m.name), Object.keys(MODEL_SPECS));
+    for (const m of models) {
+      const { record, payload } = decodeOnnx(m.bytes);
+      assert.equal(record.irVersion, m.opset >= 13 ? 7 : 4, m.name);
+      assert.deepEqual(record.opsets, { '': m.opset }, m.name);
+      assert.equal(record.producer, 'qforget-tests onnx_models.mjs', m.name);
+      assert.equal(record.graphName, m.name);
+      assert.deepEqual(record.inputs, [{ name: record.inputs[0].name, type: 'FLOAT', shape: ['N', ...m.inputShape] }], m.name);
+      assert.deepEqual(record.outputs, [{ name: m.output, type: 'FLOAT', shape: ['N', m.numClasses] }], m.name);
+      assert.deepEqual(byName(record), float32Attrs(m.built.nodes), `${m.name}: nodes`);
+      assert.equal(record.tensors.length, m.built.tensors.length, `${m.name}: as many tensors`);
+      for (const built of m.built.tensors) {
+        const t = record.tensors.find((r) => r.name === built.name);
+        assert.ok(t, `${m.name}: tensor ${built.name}`);
+        assert.deepEqual({ type: t.type, dims: t.dims, initializer: t.initializer, external: t.external }, { type: built.type, dims: built.dims, initializer: built.initializer, external: false }, `${m.name}: ${built.name}`);
+        assert.deepEqual(payload.subarray(t.offset, t.offset + t.length), built.bytes, `${m.name}: the bytes of ${built.name}`);
+      }
+    }
+    // The typed-field models exercise float_data, int32_data and int64_data.
+    assert.ok(models.some((m) => MODEL_SPECS[m.name].typed));
+  });
+
+  it('encode(decode(file)) is a file onnxruntime-web runs with the same outputs', async () => {
+    for (const m of models) {
+      const again = encodeOnnx(decodeOnnx(m.bytes));
+      assert.deepEqual(decodeOnnx(again).record, decodeOnnx(m.bytes).record, `${m.name}: decodes alike`);
+      const x = randomInputs(m.inputShape, 5, 3);
+      const [a, b] = await Promise.all([runOrt(m.bytes, x, m.inputShape), runOrt(again, x, m.inputShape)]);
+      assert.deepEqual(b[m.output], a[m.output], m.name);
+    }
+  });
+
+  it('refuses what is not an ONNX model; saturates int64 values beyond 2^53', () => {
+    const lenet = generateFloatModel('lenet').bytes;
+    const next = random(5);
+    const junk = Uint8Array.from({ length: 64 }, () => Math.floor(next() * 256));
+    assert.throws(() => decodeOnnx(lenet.subarray(0, lenet.length >> 1)), isError('DATA_LOSS', /not a valid ONNX protobuf/));
+    assert.throws(() => decodeOnnx(junk), isError('DATA_LOSS', /not a valid ONNX protobuf/));
+    assert.throws(() => decodeOnnx(new TextEncoder().encode('{"irVersion": 8}')), isError('DATA_LOSS', /not a valid ONNX protobuf/));
+    // Field 15 (unknown to ModelProto): a valid protobuf, but no model.
+    assert.throws(() => decodeOnnx(new Uint8Array([0x7a, 3, 0x61, 0x62, 0x63])), isError('INVALID_ARGUMENT', /not an ONNX model/));
+    assert.throws(() => decodeOnnx(editModel(lenet, (m) => { m.graph = null; })), isError('INVALID_ARGUMENT', /not an ONNX model/));
+    assert.throws(() => decodeOnnx(new Uint8Array(0)), isError('INVALID_ARGUMENT', /empty/));
+    assert.throws(() => decodeOnnx(Array.from(lenet)), isError('INVALID_ARGUMENT', /bytes must be a Uint8Array/));
+    const huge = editModel(lenet, (m) => {
+      m.graph.node.find((n) => n.opType === 'Conv').attribute.find((a) => a.name === 'pads').ints = [2 ** 60, 0, 0, 0];
+    });
+    // Beyond 2^53 (in files only as INT64_MAX "to the end" sentinels): saturated.
+    assert.deepEqual(decodeOnnx(huge).record.nodes.find((n) => n.op === 'Conv').attrs.pads, { ints: [2 ** 53, 0, 0, 0] });
+    const negative = editModel(lenet, (m) => {
+      m.graph.node.find((n) => n.opType === 'Conv').attribute.find((a) => a.name === 'pads').ints = [-1, -(2 ** 53) + 1, 0, 0];
+    });
+    assert.deepEqual(decodeOnnx(negative).record.nodes.find((n) => n.op === 'Conv').attrs.pads, { ints: [-1, -(2 ** 53) + 1, 0, 0] });
+    // External data: no bytes, marked.
+    const external = editModel(lenet, (m, onnx) => {
+      const t = m.graph.initializer[0];
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [{ key: 'location', value: 'weights.bin' }];
+    });
+    assert.deepEqual(decodeOnnx(external).record.tensors[0], { ...decodeOnnx(lenet).record.tensors[0], offset: 0, length: 0, external: true });
+  });
+
+  it('encodeOnnx refuses a record that does not hold together', () => {
+    const { record, payload } = sampleRecord();
+    assert.throws(() => encodeOnnx({ json: { ...record, nodes: 'none' }, payload }), isError('INVALID_ARGUMENT', /nodes must be an array/));
+    assert.throws(() => encodeOnnx({ json: record, payload: payload.subarray(0, 8) }), isError('INVALID_ARGUMENT', /outside the payload/));
+    assert.throws(() => encodeOnnx({ json: { ...record, tensors: [{ ...record.tensors[0], type: 'FLOAT99' }] }, payload }), isError('INVALID_ARGUMENT', /unknown tensor type "FLOAT99"/));
+    const badAttr = { ...record, nodes: [{ ...record.nodes[1], attrs: { g: { unsupported: 'GRAPH' } } }] };
+    assert.throws(() => encodeOnnx({ json: badAttr, payload }), isError('INVALID_ARGUMENT', /cannot be written/));
+  });
+});
+
+// ---- through the engine ---------------------------------------------------------------------
+
+// The built-in architectures exported, each on a small input (NHWC pixels, as createModel takes them).
+const BUILT_IN = [
+  { arch: 'mlp', inputShape: [12, 12, 1] },
+  { arch: 'lenet', inputShape: [12, 12, 1] },
+  { arch: 'resnet8', inputShape: [16, 16, 3] },
+  { arch: 'mobilenetv2', inputShape: [16, 16, 3] },
+];
+const EXPORT_SAMPLES = 1000;
+
+/**
+ * The samples `x` (in the model's layout, `inputShape`) as the exported graph's input
+ * takes them: its element type (uint8 pixels or float32 values), and NCHW when its sample
+ * dims are the model's NHWC ones moved channel-first. Returns {x, shape}.
+ */
+function asGraphInput(graphInput, x, inputShape) {
+  const dims = graphInput.shape.slice(1);
+  let data = x;
+  let shape = inputShape;
+  if (inputShape.length === 3 && dims.length === 3 && dims.join() !== inputShape.join()) {
+    const [h, w, c] = inputShape;
+    assert.deepEqual(dims, [c, h, w], `the graph's sample shape ${JSON.stringify(dims)} is the model's ${JSON.stringify(inputShape)} or its NCHW form`);
+    data = new x.constructor(x.length);
+    const n = x.length / (h * w * c);
+    for (let i = 0; i < n; i++) for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) data[i * h * w * c + k * h * w + p] = x[i * h * w * c + p * c + k];
+    shape = dims;
+  }
+  if (graphInput.type === 'FLOAT' && !(data instanceof Float32Array)) data = Float32Array.from(data);
+  if (graphInput.type === 'UINT8' && !(data instanceof Uint8Array)) throw new Error('a uint8 graph input for float samples');
+  return { x: data, shape };
+}
+
+/**
+ * The bound on |ORT logit - qforget logit| for an exported model, relative to the largest
+ * |logit|. At 32 bits both compute in float32, differing only in summation order:
+ * 1e-4. Quantized, qforget's predict runs its integer model (uint8 activations, int32
+ * accumulation, a fixed-point requantization per layer) and onnxruntime the QDQ graph
+ * (fused into QLinearConv/QGemm: a float scale, round-half-to-even) or the float graph
+ * of dequantized weights; where an activation lies within rounding error of a tie between
+ * two grid points, the two round it to neighbouring points: at most one step (1/255 of
+ * that activation's range) per element. A layer's step, carried through the following
+ * (normalized) layers to the logits, is at most about 1/255 of the logits' range per
+ * quantized activation layer, and a layer's errors do not add up in the same direction:
+ * L layers give at most L/255 of max|logit|; with L <= 8 here (mobilenetv2's quantized
+ * activations, the deepest), 8/255 ~ 0.031, rounded up to 0.05.
+ */
+const exportBound = (bits) => (bits === 32 ? 1e-4 : 0.05);
+
+for (const simd of [true, false]) {
+  describe(`ONNX through the engine (${simd ? 'SIMD' : 'no-SIMD'} build)`, () => {
+    let qf;
+    before(async () => {
+      qf = await createQforget({ simd });
+    });
+
+    it('import: each generated model predicts what onnxruntime-web computes (within 1e-4 of the largest |logit|)', async (t) => {
+      for (const m of models) {
+        // A float graph at 32 bits is the float model as written; a QDQ graph keeps its grid
+        // (the default), and onnxruntime runs it node by node (float fake quantization).
+        const model = await qf.importOnnx(m.bytes, m.qdq ? {} : { weightBits: 32 });
+        try {
+          assert.deepEqual(model.inputShape, m.inputShape, `${m.name}: samples as the graph takes them (NCHW)`);
+          assert.equal(model.inputType, 'float32', m.name);
+          assert.equal(model.numClasses, m.numClasses, m.name);
+          const x = randomInputs(m.inputShape, 64, 11);
+          const reference = (await runOrt(m.bytes, x, m.inputShape, { optimize: m.qdq ? 'disabled' : 'all' }))[m.output];
+          const logits = model.predict(x);
+          // A trailing Softmax is dropped by the import (the model predicts logits).
+          const ours = m.softmax ? softmaxRows(logits, m.numClasses) : logits;
+          const scale = maxAbs(reference);
+          const diff = maxDiff(ours, reference);
+          t.diagnostic(`${m.name}: max |diff| ${diff.toExponential(2)} of max |output| ${scale.toFixed(3)}`);
+          // QDQ: a logit that lands within float error of a tie of the output grid rounds
+          // to either neighbour, one step of it apart.
+          const outputStep = m.qdq ? outputScale(m) : 0;
+          assert.ok(diff <= 1e-4 * scale + outputStep, `${m.name}: max |diff| ${diff} > 1e-4 × ${scale}${m.qdq ? ` + ${outputStep}` : ''}`);
+        } finally {
+          model.dispose();
+        }
+      }
+    });
+
+    it('import: the model reports what it made of the graph', async () => {
+      const m = models.find((g) => g.name === 'lenet_softmax');
+      const model = await qf.importOnnx(m.bytes);
+      try {
+        const report = model.imported;
+        assert.ok(Object.isFrozen(report), 'the report is read-only');
+        assert.equal(report.producer, 'qforget-tests onnx_models.mjs');
+        assert.equal(report.opset, 13);
+        assert.match(JSON.stringify(report.dropped), /Softmax/, 'the trailing Softmax is reported as dropped');
+        assert.throws(() => { model.imported = null; }, TypeError);
+      } finally {
+        model.dispose();
+      }
+      const created = qf.createModel({ arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 4 });
+      assert.equal(created.imported, null);
+      created.dispose();
+    });
+
+    it('export: every built-in architecture at 2, 4, 8 and 32 bits runs in onnxruntime-web as qforget predicts it (qdq and float)', async (t) => {
+      for (const { arch, inputShape } of BUILT_IN) {
+        for (const weightBits of [2, 4, 8, 32]) {
+          const model = qf.createModel({ arch, inputShape, numClasses: 10, weightBits, seed: 7 });
+          try {
+            const next = random(weightBits * 131 + inputShape[2]);
+            const x = Uint8Array.from({ length: EXPORT_SAMPLES * inputShape.reduce((a, b) => a * b, 1) }, () => Math.floor(next() * 256));
+            const logits = model.predict(x);
+            for (const format of ['qdq', 'float']) {
+              const bytes = await model.toOnnx({ format });
+              await checkExport(t, `${arch} ${weightBits}-bit ${format}`, bytes, x, inputShape, logits, 10, exportBound(weightBits));
+            }
+          } finally {
+            model.dispose();
+          }
+        }
+      }
+    });
+
+    it('export: each imported generated model runs in onnxruntime-web as qforget predicts it', async (t) => {
+      for (const m of models) {
+        const model = await qf.importOnnx(m.bytes, m.qdq ? {} : { weightBits: 32 });
+        try {
+          const x = randomInputs(m.inputShape, EXPORT_SAMPLES, 17);
+          const logits = model.predict(x);
+          for (const format of ['qdq', 'float']) {
+            await checkExport(t, `${m.name} ${format}`, await model.toOnnx({ format }), x, m.inputShape, logits, m.numClasses, exportBound(m.qdq ? 8 : 32));
+          }
+        } finally {
+          model.dispose();
+        }
+      }
+    });
+
+    it('import -> fit 1 epoch at 4 bits -> forget (Q-MUL) -> export -> onnxruntime-web runs it', async (t) => {
+      const m = models.find((g) => g.name === 'lenet');
+      const model = await qf.importOnnx(m.bytes, { weightBits: 4, seed: 1 });
+      try {
+        const n = 96;
+        const x = randomInputs(m.inputShape, n, 23);
+        const y = Uint8Array.from({ length: n }, (_, i) => i % m.numClasses);
+        const pick = (from, to) => ({ x: x.slice(from * 144, to * 144), y: y.slice(from, to), shape: [to - from, ...m.inputShape] });
+        const history = await model.fit(pick(0, n), { epochs: 1, batchSize: 16, seed: 1 });
+        assert.equal(history.length, 1);
+        const receipt = await model.forget(pick(0, 8), { retain: pick(8, n), method: 'qmul', epochs: 1, seed: 1 });
+        assert.equal(receipt.forgotten, 8);
+        const probe = randomInputs(m.inputShape, EXPORT_SAMPLES, 29);
+        const bytes = await model.toOnnx();
+        await checkExport(t, 'lenet imported, fitted, forgotten', bytes, probe, m.inputShape, model.predict(probe), m.numClasses, exportBound(4));
+      } finally {
+        model.dispose();
+      }
+    });
+
+    it('the worker proxies importOnnx and toOnnx', async () => {
+      const worker = await createQforgetWorker({ simd });
+      try {
+        const m = models.find((g) => g.name === 'mlp');
+        const remote = await worker.importOnnx(m.bytes, { weightBits: 32 });
+        assert.equal(remote.imported.producer, 'qforget-tests onnx_models.mjs');
+        const local = await qf.importOnnx(m.bytes, { weightBits: 32 });
+        try {
+          const x = randomInputs(m.inputShape, 4, 5);
+          assert.deepEqual(await remote.predict(x), local.predict(x));
+          assert.deepEqual(await remote.toOnnx({ format: 'float' }), await local.toOnnx({ format: 'float' }));
+        } finally {
+          local.dispose();
+        }
+        await assert.rejects(worker.importOnnx(new Uint8Array([1, 2, 3])), isError('DATA_LOSS', /ONNX/));
+        await remote.dispose();
+        assert.equal(await worker.liveHandles(), 0);
+      } finally {
+        await worker.terminate();
+      }
+    });
+  });
+}
+
+// The scale of a QDQ model's output grid: the QuantizeLinear in front of its output.
+function outputScale(m) {
+  const { record, payload } = decodeOnnx(m.bytes);
+  const dq = record.nodes.find((n) => n.outputs.includes(m.output) && n.op === 'DequantizeLinear');
+  const t = record.tensors.find((r) => r.name === dq.inputs[1]);
+  return new DataView(payload.buffer, payload.byteOffset + t.offset, 4).getFloat32(0, true);
+}
+
+/**
+ * Runs exported `bytes` in onnxruntime-web on `x` and checks it against qforget's `logits`:
+ * max |diff| <= bound × max|logit|, and the same argmax on >= 99.9 % of the samples whose
+ * top-2 gap is more than twice that (closer pairs may swap within the bound).
+ */
+async function checkExport(t, what, bytes, x, inputShape, logits, classes, bound) {
+  const { record } = decodeOnnx(bytes);
+  assert.equal(record.outputs.length, 1, `${what}: one output`);
+  assert.match(record.producer, /^qforget /, `${what}: the producer`);
+  const input = asGraphInput(record.inputs[0], x, inputShape);
+  const outputs = await runOrt(bytes, input.x, input.shape);
+  const theirs = outputs[record.outputs[0].name];
+  const scale = maxAbs(logits);
+  const diff = maxDiff(theirs, logits);
+  const { fraction, counted, plain } = argmaxAgreement(logits, theirs, classes, 2 * bound * scale);
+  t.diagnostic(`${what}: max |diff| ${diff.toExponential(2)} of max |logit| ${scale.toFixed(3)}; argmax agreement ${(100 * fraction).toFixed(2)} % of ${counted} (all samples: ${(100 * plain).toFixed(2)} %)`);
+  assert.ok(diff <= bound * scale, `${what}: max |diff| ${diff} > ${bound} × ${scale}`);
+  assert.ok(fraction >= 0.999, `${what}: argmax agreement ${fraction}`);
+}
