@@ -189,7 +189,8 @@ void Exporter::AddNode(const std::string& op, const std::string& name,
 
 StatusOr<Value> Exporter::Input() {
   const nn::ModelSpec& spec = model_.spec();
-  const bool nchw_input = false;  // TODO(inputLayout): spec.input_layout == kNCHW
+  const bool nchw_input =
+      spec.input_layout == nn::InputLayout::kNCHW && spec.input.rank() == 3;
   Shape engine_shape = spec.input;  // the network's per-sample shape, channels last
   if (nchw_input) {
     engine_shape = Shape{spec.input[1], spec.input[2], spec.input[0]};

@@ -389,6 +389,54 @@ TEST_CASE("exported graphs of custom models cover every layer type", "[onnx-expo
   }
 }
 
+// data's [H, W, C] samples as [C, H, W].
+train::Dataset ToNchw(const train::Dataset& nhwc) {
+  const size_t h = nhwc.sample[0], w = nhwc.sample[1], c = nhwc.sample[2];
+  train::Dataset data = nhwc;
+  data.sample = Shape{c, h, w};
+  const size_t width = SizeOf(nhwc.input), size = h * w * c;
+  for (size_t s = 0; s < nhwc.size(); s++) {
+    for (size_t p = 0; p < h * w; p++) {
+      for (size_t ch = 0; ch < c; ch++) {
+        std::memcpy(data.x.data() + (s * size + ch * h * w + p) * width,
+                    nhwc.x.data() + (s * size + p * c + ch) * width, width);
+      }
+    }
+  }
+  return data;
+}
+
+TEST_CASE("NCHW models export an NCHW graph input without a Transpose", "[onnx-export]") {
+  for (const char* arch : {"resnet8", "mlp"}) {
+    for (const char* type : {"uint8", "float32"}) {
+      INFO(arch << " " << type);
+      auto model = FromJson(std::string(R"({"arch": ")") + arch +
+                            R"(", "inputShape": [3, 8, 8], "inputLayout": "nchw",
+        "inputType": ")" + type + R"(", "numClasses": 4, "weightBits": 4,
+        "preprocess": {"mean": [0.2, 0.3, 0.1], "std": [0.5, 0.4, 0.6]}})");
+      train::Dataset pixels = Images(64 + 64, 8, 3, 4, 9);
+      const train::Dataset all = ToNchw(std::string(type) == "uint8" ? pixels : AsFloat(pixels));
+      std::vector<uint32_t> train_ids(64), eval_ids(64);
+      for (uint32_t i = 0; i < 64; i++) train_ids[i] = i, eval_ids[i] = 64 + i;
+      Train(*model, train::Subset(all, train_ids));
+      const Agreement a = ExportAndCompare(*model, train::Subset(all, eval_ids), true);
+      CHECK(a.within + 1 >= a.samples);
+      CHECK(a.argmax_equal + 1 >= a.samples);
+
+      StatusOr<ExportedGraph> graph = ExportOnnx(*model);
+      REQUIRE(graph.ok());
+      const Json record = ParseJson(graph.value().json).value();
+      const Json& shape = *record.Find("inputs")->AsArray()[0].Find("shape");
+      CHECK(shape.Dump() == R"(["batch",3,8,8])");
+      const auto tensors = test::ReadTensors(record, graph.value().payload);
+      CHECK(tensors.at("preprocess.mean").dims == std::vector<int64_t>{3, 1, 1});
+      const std::vector<std::string> ops = Ops(record);
+      // resnet8: no Transpose at all; mlp: one, back to H, W, C before its Flatten.
+      CHECK(std::count(ops.begin(), ops.end(), "Transpose") == (arch[0] == 'm' ? 1 : 0));
+    }
+  }
+}
+
 TEST_CASE("exportOnnx options, formats and refusals", "[onnx-export]") {
   ExportOptions fmt;
   auto model = FromJson(R"({"arch": "lenet", "inputShape": [12, 12, 1], "numClasses": 3, "weightBits": 4})");
