@@ -69,17 +69,25 @@
 //   (x / s = k + 1/2) may land on the other code: one input of the next layer moves by
 //   exactly one step s, and that can flip further codes downstream. The rate is about
 //   2 * (1) / s per activation, rare but not zero for models with many activations.
-//   The logits, then: with W_last the last layer's dequantized weights and s_last its
-//   input step, one flip at its input moves logit j by s_last * |W_last[i, j]|; flips
-//   further up reach the logits through the rest of the network. The bound that
-//   tests/onnx/export_test.cc checks (over the evaluator that does what onnxruntime
-//   does in float) and that a test against onnxruntime can compute from the record:
-//     max_j |logit_ort - logit_engine| <= 1e-4 * max_j |logit_engine|
-//                                         + 4 * s_last * max |W_last|              (2)
-//   per sample for at least 99 % of samples, and argmax agreement >= 99 % (99.9 % on
-//   large sets). (2) allows a few flips at the last layer's input plus the float noise;
-//   a sample past it had a cascade of flips, whose size no formula in per-layer steps
-//   bounds tightly (it depends on the network's gain from that activation on).
+//   The logits, then. Let s_last be the last layer's input step (the scale of the
+//   DequantizeLinear feeding the Gemm that produces "logits", "<prefix>.input_step") and
+//   W_last its dequantized weights (code * step). One flip at its input moves logit j by
+//   s_last * |W_last[i, j]|; a flip further up reaches the logits through the rest of
+//   the network, attenuated by every average (GlobalAveragePool divides it by H * W) and
+//   mostly ending as a flip or two at the last layer's input. The bound, per sample:
+//     max_j |logit_ort[j] - logit_engine[j]|
+//         <= 1e-4 * max_j |logit_engine[j]| + 4 * s_last * max |W_last|            (2)
+//   (float noise, plus up to four flips' worth at the last layer). It is not a worst
+//   case: a cascade of flips can pass it, so it is claimed for >= 99.5 % of samples,
+//   with argmax agreement >= 99 % (ties between the top two logits decide the rest).
+//   Measured (tests/onnx/export_test.cc, 128 samples per case, the evaluator summing
+//   in float as onnxruntime does, built-in archs at 2, 4 and 8 bits): the largest
+//   difference was 0.28 of (2) (resnet8, 4-bit), about 1e-5 of it on the models where
+//   no code flipped (mlp, lenet); every sample within (2); argmax equal on 3071 of 3072
+//   samples. For a model whose last weighted layer is float, (2) has no
+//   s_last term: only the argmax claim holds. The float format, on a float model:
+//     max_j |logit_onnx[j] - logit_engine[j]| <= 1e-5 * max_j |logit_engine[j]|  (3)
+//   (measured: at most 2.8e-6).
 #pragma once
 
 #include <cstdint>
