@@ -167,7 +167,7 @@ struct Agreement {
   double worst_ratio = 0;  // max over samples of diff / allowed
 };
 
-// export.h's bound (2) for one sample: 1e-4 * max|logit| + 4 * s_last * max|W_last|.
+// export.h's bound (2) for one sample: 1e-4 * max|logit| + 16 * s_last * max|W_last|.
 double Allowed(const test::Evaluation& e, const Json& record, double max_logit) {
   double unit = 0;
   for (const Json& node : record.Find("nodes")->AsArray()) {
@@ -186,7 +186,7 @@ double Allowed(const test::Evaluation& e, const Json& record, double max_logit) 
     for (float v : e.at(ins[1].AsString()).v) w = std::max(w, std::fabs(v));
     unit = step * double(w);
   }
-  return 1e-4 * max_logit + 4 * unit;
+  return 1e-4 * max_logit + 16 * unit;
 }
 
 Agreement Compare(const Tensor& engine, const test::Evaluation& e, const Json& record,
