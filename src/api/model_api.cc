@@ -76,6 +76,16 @@ StatusOr<std::vector<uint8_t>> ModelHandle::Save(bool with_shadow) const {
   return io::SaveModel(*model_, options);
 }
 
+StatusOr<onnx::ExportedGraph> ModelHandle::ExportOnnx(std::string_view options_json) const {
+  QF_ASSIGN_OR_RETURN(const Json options_value, ParseOptions(options_json, "options"));
+  QF_ASSIGN_OR_RETURN(const onnx::ExportOptions options,
+                      onnx::ExportOptionsFromJson(options_value));
+  // The payload is about the size of the weights in float, the JSON smaller than that.
+  QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
+                      ReserveMemory(model_->StateBytes(), "exportOnnx"));
+  return onnx::ExportOnnx(*model_, options);
+}
+
 std::string ModelHandle::Describe() const { return model_->Describe().Dump(); }
 
 StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len,

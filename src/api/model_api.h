@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "io/idx.h"
 #include "nn/model.h"
+#include "onnx/export.h"
 #include "train/trainer.h"
 #include "unlearn/forget.h"
 #include "unlearn/metrics.h"
@@ -57,6 +58,10 @@ class ModelHandle {
 
   // The model file's bytes; with_shadow keeps the float weights needed to train later.
   StatusOr<std::vector<uint8_t>> Save(bool with_shadow) const;
+
+  // The model as an ONNX graph record (onnx/export.h): {json, payload}. options: the JSON
+  // of exportOnnx({format: 'qdq' | 'float'}) (default qdq for a quantized model).
+  StatusOr<onnx::ExportedGraph> ExportOnnx(std::string_view options_json) const;
 
   // The model's description as JSON text (architecture, shapes, layer list).
   std::string Describe() const;

@@ -89,6 +89,16 @@ val SaveModel(const qf::api::ModelHandle& self, bool with_shadow) {
   return Value(CopyBytes(bytes.value()));
 }
 
+// {json: string, payload: Uint8Array (a copy)}: the ONNX graph record.
+val ExportOnnx(const qf::api::ModelHandle& self, const std::string& options_json) {
+  auto graph = self.ExportOnnx(options_json);
+  if (!graph.ok()) return Error(graph.status());
+  val out = val::object();
+  out.set("json", graph.value().json);
+  out.set("payload", CopyBytes(graph.value().payload));
+  return Value(out);
+}
+
 // A Float32Array copy of the logits.
 val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, const std::string& x_type) {
   auto logits = self.Predict(Ptr<const uint8_t>(x), x_len, x_type);
@@ -238,6 +248,7 @@ EMSCRIPTEN_BINDINGS(qforget) {
                   return self.import_report();
                 }))
       .function("save", &SaveModel)
+      .function("exportOnnx", &ExportOnnx)
       .function("predict", &Predict)
       .function("checkDataset", &CheckDataset)
       .function("evaluate", &Evaluate)
