@@ -51,7 +51,7 @@ namespace qf::io {
 
 // Version 2 added the model's input type and preprocessing to header.model (a version 1
 // file has neither: uint8 pixels scaled by 1/255). Version 3 added the input layout
-// ("inputLayout": "nchw") and a learned input step for the first quantized layer of a
+// ("inputLayout": "nchw"), "inputNonNegative", and a learned input step for the first quantized layer of a
 // model whose input is not plain pixels (nn::PlainPixels), where qforget 1.0 used the
 // pixel grid (nn::ModelSpec::legacy_pixel_grid; a version-2 file of such a model loads
 // with it). Files that qforget 1.0 reads the same way are still written as version 2:
@@ -61,7 +61,7 @@ inline constexpr uint32_t kModelFileVersion2 = 2;
 
 // The version a file of a model with `spec` is written as (above).
 inline uint32_t FileVersion(const nn::ModelSpec& spec) {
-  const bool v2 = spec.input_layout == nn::InputLayout::kNHWC &&
+  const bool v2 = spec.input_layout == nn::InputLayout::kNHWC && !spec.input_non_negative &&
                   (nn::PlainPixels(spec) || spec.legacy_pixel_grid);
   return v2 ? kModelFileVersion2 : kModelFileVersion;
 }

@@ -19,6 +19,12 @@ bool PlainPixels(const ModelSpec& spec) {
          all(spec.input_mean, 0.0) && all(spec.input_std, 1.0);
 }
 
+bool InputNonNegative(const ModelSpec& spec) {
+  return spec.input_non_negative.value_or(
+      spec.input_type == DType::kUint8 &&
+      std::all_of(spec.input_mean.begin(), spec.input_mean.end(), [](double m) { return m <= 0; }));
+}
+
 Shape NetInputShape(const ModelSpec& spec) {
   if (spec.input_layout != InputLayout::kNCHW || spec.input.rank() != 3) return spec.input;
   return Shape{spec.input[1], spec.input[2], spec.input[0]};
@@ -45,11 +51,7 @@ StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec, size_t max
       budget.TakeActivations(spec.input.size(), "inputShape", spec.input.ToString()));
   BuildInfo info;
   info.network_input = PlainPixels(spec) || spec.legacy_pixel_grid;
-  // Pixels scaled by a positive factor stay >= 0 unless a mean is subtracted; features
-  // may be anything.
-  info.input_non_negative =
-      spec.input_type == DType::kUint8 &&
-      std::all_of(spec.input_mean.begin(), spec.input_mean.end(), [](double m) { return m <= 0; });
+  info.input_non_negative = InputNonNegative(spec);
   info.name = "";
   info.budget = &budget;
   StatusOr<Shape> out = net.value()->Build(NetInputShape(spec), info);

@@ -50,6 +50,11 @@ struct ModelSpec {
   // (fixed step 1/255, zero point 0), which clips other inputs to [0, 1]; such files
   // keep predicting as they did. Every other model learns that layer's input step.
   bool legacy_pixel_grid = false;
+  // Whether every preprocessed input value is >= 0 (features after a ReLU, probabilities;
+  // what a QDQ graph's input zero point of 0 says): a quantized first layer then reads
+  // them on a grid from 0 (zero point 0, twice the resolution) and clips negative values
+  // to 0. Unset: true for pixels without a positive mean, false for float features.
+  std::optional<bool> input_non_negative;
   // With arch "custom" (and only then): the JSON layer list (nn/layer_list.h), whose last
   // layer must output [classes].
   std::optional<Json> layers;
@@ -70,6 +75,9 @@ inline constexpr uint64_t kMaxOpsPerSample = uint64_t(1) << 34;
 // Whether the first layer sees exactly pixel / 255 (uint8 samples, scale 1/255, no
 // mean or std): then a quantized first layer reads the pixels as its codes.
 bool PlainPixels(const ModelSpec& spec);
+
+// spec.input_non_negative, or its default (above).
+bool InputNonNegative(const ModelSpec& spec);
 
 // The per-sample shape the network runs on: spec.input, or [H, W, C] for an NCHW
 // spec.input [C, H, W].

@@ -103,16 +103,16 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
     return InvalidArgument((where.empty() ? std::string("options") : std::string(where)) +
                            ": expected an object, found " + JsonTypeName(obj.type()));
   }
-  static const char* const kKeys[] = {"arch",       "inputShape", "inputType",  "inputLayout",
-                                      "preprocess", "numClasses", "weightBits", "edgeBits",
-                                      "perChannel", "seed",       "layers"};
+  static const char* const kKeys[] = {
+      "arch",       "inputShape", "inputType",  "inputLayout", "inputNonNegative", "preprocess",
+      "numClasses", "weightBits", "edgeBits",   "perChannel",  "seed",             "layers"};
   for (const Json::Member& m : obj.AsObject()) {
     bool known = false;
     for (const char* k : kKeys) known = known || m.first == k;
     if (!known) {
       return InvalidArgument(JsonPath(where, m.first) +
                              ": unknown key (expected arch, inputShape, inputType, inputLayout, "
-                             "preprocess, numClasses, weightBits, edgeBits, perChannel, seed, layers)");
+                             "inputNonNegative, preprocess, numClasses, weightBits, edgeBits, perChannel, seed, layers)");
     }
   }
   StatusOr<std::string> arch = GetString(obj, "arch", where);
@@ -146,6 +146,10 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
   }
   spec->input_layout = layout == "nchw" ? InputLayout::kNCHW : InputLayout::kNHWC;
   QF_RETURN_IF_ERROR(PreprocessKey(obj, where, spec));
+  if (obj.Find("inputNonNegative")) {
+    QF_ASSIGN_OR_RETURN(const bool non_negative, GetBoolOr(obj, "inputNonNegative", false, where));
+    spec->input_non_negative = non_negative;
+  }
   StatusOr<int64_t> classes = GetIntInRange(obj, "numClasses", 2, int64_t(kMaxClasses), where);
   if (!classes.ok()) return classes.status();
   spec->classes = size_t(classes.value());
@@ -198,6 +202,7 @@ Json ModelSpecToJson(const ModelSpec& spec) {
   out.Set("inputType", Json::String(DTypeName(spec.input_type)));
   // Written only when it is not the default, so that NHWC descriptions read as before.
   if (spec.input_layout == InputLayout::kNCHW) out.Set("inputLayout", Json::String("nchw"));
+  if (spec.input_non_negative) out.Set("inputNonNegative", Json::Bool(*spec.input_non_negative));
   Json preprocess = Json::MakeObject();
   preprocess.Set("scale", Json::Number(spec.input_scale));
   for (const auto& [key, values] : {std::pair<const char*, const std::vector<double>*>{"mean", &spec.input_mean},

@@ -75,13 +75,15 @@ Status Importer::ReadOptions() {
                            JsonTypeName(options_.type()));
   }
   for (const Json::Member& m : options_.AsObject()) {
-    static const char* const kKeys[] = {"weightBits", "edgeBits",    "perChannel", "inputType",
-                                        "preprocess", "inputLayout", "output",     "seed"};
+    static const char* const kKeys[] = {"weightBits",  "edgeBits",         "perChannel",
+                                        "inputType",   "preprocess",       "inputLayout",
+                                        "inputNonNegative", "output",      "seed"};
     if (std::none_of(std::begin(kKeys), std::end(kKeys),
                      [&](const char* k) { return m.first == k; })) {
       return InvalidArgument(JsonPath("options", m.first) +
                              ": unknown option (known: weightBits, edgeBits, perChannel, "
-                             "inputType, preprocess, inputLayout, output, seed)");
+                             "inputType, preprocess, inputLayout, inputNonNegative, output, "
+                             "seed)");
     }
   }
   bits_given_ = options_.Find("weightBits") != nullptr;
@@ -93,6 +95,22 @@ Status Importer::ReadOptions() {
                            "'");
   }
   QF_ASSIGN_OR_RETURN(output_, GetStringOr(options_, "output", "", "options"));
+  // The input as the engine will see it, from a stand-in spec with the options' input
+  // keys (bad values are reported with their paths when the real spec is built).
+  Json input = Json::MakeObject();
+  input.Set("arch", Json::String("mlp"));
+  input.Set("inputShape", Ints({1}));
+  input.Set("numClasses", Json::Number(2));
+  input.Set("weightBits", Json::Number(32));
+  input.Set("inputType", Json::String("float32"));
+  for (const char* key : {"inputType", "preprocess", "inputNonNegative"}) {
+    if (const Json* v = options_.Find(key)) input.Set(key, *v);
+  }
+  if (StatusOr<nn::ModelSpec> spec = nn::ModelSpecFromJson(input); spec.ok()) {
+    plain_pixels_ = nn::PlainPixels(spec.value());
+    input_non_negative_ = nn::InputNonNegative(spec.value());
+  }
+  non_negative_given_ = options_.Find("inputNonNegative") != nullptr;
   return OkStatus();
 }
 
@@ -265,6 +283,7 @@ Status Importer::SetUpInput(const std::vector<size_t>& order) {
   }
   v.origin = input_name_;
   v.network_input = true;
+  v.non_negative = input_non_negative_;
   values_[input_name_] = std::move(v);
   return OkStatus();
 }
@@ -549,7 +568,8 @@ StatusOr<ImportResult> Importer::Build() {
   spec.Set("numClasses", Json::Number(double(logits.shape[1])));
   spec.Set("weightBits", Json::Number(bits));
   spec.Set("edgeBits", Json::Number(double(edge)));
-  for (const char* key : {"perChannel", "seed", "preprocess"}) {
+  if (declare_non_negative_) spec.Set("inputNonNegative", Json::Bool(true));
+  for (const char* key : {"perChannel", "seed", "preprocess", "inputNonNegative"}) {
     if (const Json* v = options_.Find(key)) spec.Set(key, *v);
   }
   QF_ASSIGN_OR_RETURN(const std::string input_type,

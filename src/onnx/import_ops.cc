@@ -675,8 +675,13 @@ void Importer::TakeInputStep(Value* in, LayerParams* p) {
   Node pair;
   pair.name = s.node;
   pair.op = "QuantizeLinear";
-  if (in->network_input) {
+  if (in->network_input && plain_pixels_) {
     Drop(pair, "quantizes the network input, whose step the engine fixes (1/255 of the pixels)");
+  } else if (in->network_input && zp == 0 && !non_negative_given_) {
+    // The file calibrated the input's range from 0: declare it (nn::ModelSpec
+    // input_non_negative), so that the engine's grid starts at 0 too.
+    declare_non_negative_ = true;
+    p->input_step = s.scale;
   } else if (zp != engine_zp) {
     Drop(pair, "zero point " + std::to_string(s.zero_point) + " where the engine's grid has " +
                    (engine_zp ? "128 (signed inputs)" : "0 (non-negative inputs)") +

@@ -164,6 +164,11 @@ class Importer {
   int weight_bits_ = 32;
   bool bits_given_ = false;
   std::string layout_option_, output_;
+  // How the engine will see the input (nn::PlainPixels, nn::InputNonNegative of the
+  // options' inputType, preprocess and inputNonNegative).
+  bool plain_pixels_ = false, input_non_negative_ = false, non_negative_given_ = false;
+  // The graph's input QDQ pair has zero point 0: the model is declared inputNonNegative.
+  bool declare_non_negative_ = false;
   // graph
   std::string input_name_, logits_name_;
   bool nhwc_input_ = false;  // a Transpose [0,3,1,2] follows the input
