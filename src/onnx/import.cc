@@ -351,25 +351,30 @@ StatusOr<Json> Importer::PixelPreprocess() const {
   if (const Json* given = options_.Find("preprocess")) {
     const Json* s = given->is_object() ? given->Find("scale") : nullptr;
     std::vector<double> mean, std;
-    for (const auto& [key, out] : {std::pair<const char*, std::vector<double>*>{"mean", &mean}, {"std", &std}}) {
+    for (const auto& [key, out] :
+         {std::pair<const char*, std::vector<double>*>{"mean", &mean}, {"std", &std}}) {
       const Json* a = given->is_object() ? given->Find(key) : nullptr;
       if (!a || !a->is_array()) continue;
-      for (const Json& x : a->AsArray()) out->push_back(x.is_number() ? x.AsNumber() : std::nan(""));
+      for (const Json& x : a->AsArray())
+        out->push_back(x.is_number() ? x.AsNumber() : std::nan(""));
     }
     const double given_scale = s && s->is_number() ? s->AsNumber() : 1.0 / 255.0;
     if (float(given_scale) != float(scale) || !SameInFloat(mean, Doubles(pixel_mean_), 0) ||
         !SameInFloat(std, Doubles(pixel_std_), 1)) {
       return InvalidArgument(
           "options.preprocess: the graph takes UINT8 pixels and preprocesses them itself "
-          "(scale " + std::to_string(scale) + ", " + std::to_string(pixel_mean_.size()) +
-          " mean(s), " + std::to_string(pixel_std_.size()) +
+          "(scale " +
+          std::to_string(scale) + ", " + std::to_string(pixel_mean_.size()) + " mean(s), " +
+          std::to_string(pixel_std_.size()) +
           " std(s)); leave preprocess out, or give the graph's");
     }
     return *given;
   }
   Json p = Json::MakeObject();
   p.Set("scale", Json::Number(scale));
-  for (const auto& [key, values] : {std::pair<const char*, const std::vector<float>*>{"mean", &pixel_mean_}, {"std", &pixel_std_}}) {
+  for (const auto& [key, values] :
+       {std::pair<const char*, const std::vector<float>*>{"mean", &pixel_mean_},
+        {"std", &pixel_std_}}) {
     if (values->empty()) continue;
     Json a = Json::MakeArray();
     for (float x : *values) a.Push(Json::Number(double(x)));
@@ -661,11 +666,13 @@ StatusOr<ImportResult> Importer::Build() {
   for (const char* key : {"perChannel", "seed", "preprocess"}) {
     if (const Json* v = options_.Find(key)) spec.Set(key, *v);
   }
-  QF_ASSIGN_OR_RETURN(const std::string input_type,
-                      GetStringOr(options_, "inputType", pixel_input_ ? "uint8" : "float32", "options"));
+  QF_ASSIGN_OR_RETURN(
+      const std::string input_type,
+      GetStringOr(options_, "inputType", pixel_input_ ? "uint8" : "float32", "options"));
   if (pixel_input_) {
     if (input_type != "uint8") {
-      return InvalidArgument("options.inputType: the graph takes UINT8 pixels, got '" + input_type + "'");
+      return InvalidArgument("options.inputType: the graph takes UINT8 pixels, got '" + input_type +
+                             "'");
     }
     QF_ASSIGN_OR_RETURN(Json preprocess, PixelPreprocess());
     spec.Set("preprocess", std::move(preprocess));

@@ -521,8 +521,9 @@ Status Importer::Transpose(const Node& n, const std::string& label) {
   const Attribute* perm = n.Find("perm");
   // Channels last before a Flatten (as model.toOnnx() writes its flatten): the engine's
   // own flatten order; Activation() lets only a Flatten take the result.
-  if (perm && perm->kind == Attribute::Kind::kInts && perm->ints == std::vector<int64_t>{0, 2, 3, 1} &&
-      x->shape.size() == 4 && n.inputs[0] != input_name_ && consumers_[n.outputs[0]] == 1) {
+  if (perm && perm->kind == Attribute::Kind::kInts &&
+      perm->ints == std::vector<int64_t>{0, 2, 3, 1} && x->shape.size() == 4 &&
+      n.inputs[0] != input_name_ && consumers_[n.outputs[0]] == 1) {
     Value out = Continue(n.inputs[0]);
     out.shape = {kBatchMarker, x->shape[2], x->shape[3], x->shape[1]};
     out.hwc = true;
