@@ -34,6 +34,10 @@ const EXACT = ['rewind'];
 // (bench/UNLEARNING.md, "lenet 4-bit personalization").
 const DEFAULT_LR = { ga: 1e-3, rl: 0.01 };
 const LR = 0.05;
+// How the page's samples (28 × 28 × 1 Fashion-MNIST pixels, bytes, channels last) reach an
+// imported graph: bytes scaled to [0, 1], as torchvision's ToTensor and Keras' Rescaling
+// give a network, and laid out as this page holds them whatever layout the graph takes.
+const ONNX_IMPORT = { inputType: 'uint8', preprocess: { scale: 1 / 255 }, inputLayout: 'nhwc' };
 
 const $ = (id) => document.getElementById(id);
 const percent = (x) => `${x.toFixed(1)} %`;
@@ -115,6 +119,8 @@ function updateButtons() {
       : state.items.length === 0 ? 'Pick or upload at least one item in step 1 first.' : '';
   $('compare-run').disabled = !ready || state.items.length === 0;
   $('reset').disabled = !ready;
+  $('onnx-download').disabled = !ready;
+  $('onnx-load').disabled = !ready;
   $('item-count').textContent = `(${state.items.length})`;
 }
 
@@ -190,8 +196,8 @@ async function exactReference(forgetSet, bytes, history, signal) {
   }
 }
 
-/** Softmax probability of each item's label under the current model. */
-async function confidences(model, items) {
+/** For each item, the model's softmax probability of its label and the class it predicts. */
+async function predictions(model, items) {
   if (items.length === 0) return [];
   const logits = await model.predict(datasetOf(items).x);
   const c = state.manifest.classNames.length;
@@ -199,8 +205,13 @@ async function confidences(model, items) {
     const row = logits.subarray(i * c, (i + 1) * c);
     const max = Math.max(...row);
     const exp = Array.from(row, (v) => Math.exp(v - max));
-    return exp[item.label] / exp.reduce((a, b) => a + b, 0);
+    return { confidence: exp[item.label] / exp.reduce((a, b) => a + b, 0), guess: row.indexOf(max) };
   });
+}
+
+/** Softmax probability of each item's label under the model. */
+async function confidences(model, items) {
+  return (await predictions(model, items)).map((p) => p.confidence);
 }
 
 // --- your data ---------------------------------------------------------------------------
@@ -243,15 +254,19 @@ async function renderItems() {
   const list = $('items');
   const render = ++itemsRender;
   list.dataset.settled = 'false';
-  const confidence = state.model ? await confidences(state.model, state.items) : [];
+  const predicted = state.model ? await predictions(state.model, state.items) : [];
   if (render !== itemsRender) return;
   list.dataset.settled = 'true';
   list.replaceChildren(...state.items.map((item, i) => {
+    const { confidence = 0, guess } = predicted[i] ?? {};
     const info = element('div', {},
       classSelect(item.label, (label) => { item.label = label; renderItems(); }, `Label of ${item.name}`),
-      bar(confidence[i] ?? 0, { label: `model confidence in this label: ${percent(100 * (confidence[i] ?? 0))}` }),
-      element('span', { className: 'small', textContent: `model: ${percent(100 * (confidence[i] ?? 0))} sure` }));
-    return element('li', {}, thumbnail(item.pixels, item.name), info);
+      bar(confidence, { label: `model confidence in this label: ${percent(100 * confidence)}` }),
+      element('span', { className: 'small', textContent: `model: ${percent(100 * confidence)} sure` +
+        (guess === undefined ? '' : `; its guess: ${state.manifest.classNames[guess]}`) }));
+    const li = element('li', {}, thumbnail(item.pixels, item.name), info);
+    if (guess !== undefined) li.dataset.guess = String(guess);
+    return li;
   }));
   updateButtons();
 }
@@ -576,24 +591,85 @@ function showReceipt(r, index) {
 }
 
 async function renderAccuracy(prefix) {
-  const { accuracy } = await state.model.evaluate(state.sets.test);
-  status(`${prefix ? `${prefix} ` : ''}The 4-bit ${state.manifest.model.arch} model is ${percent(100 * accuracy)} accurate on ` +
+  const [{ accuracy }, { arch, weightBits }] = await Promise.all([state.model.evaluate(state.sets.test), state.model.describe()]);
+  const name = arch === 'custom' ? 'imported' : arch;  // an imported graph's layers are a custom architecture
+  status(`${prefix ? `${prefix} ` : ''}The ${weightBits}-bit ${name} model is ${percent(100 * accuracy)} accurate on ` +
          `${state.sets.test.shape[0]} test pictures.`);
   $('status').dataset.accuracy = String(accuracy);
 }
 
-async function reset() {
+/**
+ * Makes `model` the page's model in place of the current one (disposed): stored under KEY
+ * with a new, empty receipt log, and nothing personalized yet, so no exact reference until
+ * it is personalized here.
+ */
+async function replaceModel(model, message) {
   await state.store.delete(KEY);
   await state.model.dispose();
-  state.model = await state.qf.loadModel(state.preparedBytes);
-  await state.store.saveModel(KEY, state.model);
-  state.personalizedBytes = state.preparedBytes;
-  state.personalizedHistory = null;
+  state.model = model;
+  await state.store.saveModel(KEY, model);
+  state.personalizedBytes = await model.save();
+  state.personalizedHistory = await model.history();
   state.fitData = [];
   $('forget-result').hidden = true;
   await renderLog();
   await renderItems();
-  await renderAccuracy('Reset to the prepared model.');
+  await renderAccuracy(message);
+}
+
+async function reset() {
+  await replaceModel(await state.qf.loadModel(state.preparedBytes), 'Reset to the prepared model.');
+  $('onnx-report').textContent = '';
+}
+
+// --- ONNX --------------------------------------------------------------------------------
+
+let onnxUrl = null;  // the object URL of the last ONNX file offered for download
+
+const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+
+// The model as it is now, as an ONNX file: QDQ (its integer weights and grids). A model
+// never trained here has no input grid yet (an imported float graph): its float form then.
+async function downloadOnnx() {
+  let bytes, note = '';
+  try {
+    bytes = await state.model.toOnnx();
+  } catch (error) {
+    if (!(error instanceof QforgetError && error.code === 'FAILED_PRECONDITION')) throw error;
+    bytes = await state.model.toOnnx({ format: 'float' });
+    note = ` with float weights (not QDQ: ${error.message})`;
+  }
+  const name = `qforget-${hex(await crypto.subtle.digest('SHA-256', bytes)).slice(0, 12)}.onnx`;
+  if (onnxUrl) URL.revokeObjectURL(onnxUrl);
+  onnxUrl = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  element('a', { href: onnxUrl, download: name }).click();
+  status(`Exported the model as ONNX${note}: ${name}, ${(bytes.length / 1024).toFixed(0)} KiB.`);
+}
+
+// An ONNX file as the page's model, if it takes 28 × 28 × 1 pictures and has 10 classes;
+// otherwise (or if the engine refuses it) the current model stays.
+async function loadOnnx(file) {
+  status(`Importing ${file.name}…`);
+  const model = await state.qf.importOnnx(new Uint8Array(await file.arrayBuffer()), ONNX_IMPORT);
+  const shape = model.inputShape.join(' × ');
+  if (shape !== '28 × 28 × 1' || model.numClasses !== state.manifest.classNames.length) {
+    await model.dispose();
+    throw new Error(`${file.name} takes ${shape} samples and has ${model.numClasses} classes; ` +
+                    `this page needs 28 × 28 × 1 pictures and ${state.manifest.classNames.length} classes`);
+  }
+  await replaceModel(model, `Loaded ${file.name}.`);
+  renderImportReport(file.name, model.imported);
+}
+
+// What the engine made of the graph, in a line: who wrote it, its opset, layers, what it dropped.
+function renderImportReport(name, r) {
+  const dropped = r.dropped.map((d) => `${d.op} "${d.node}" (${d.why})`);
+  const report = $('onnx-report');
+  report.textContent = `${name}: written by ${r.producer || 'an unnamed producer'}, opset ${r.opset}, ` +
+    `${r.inputLayout ? `${r.inputLayout.toUpperCase()} ` : ''}input, ${r.layers} layer(s)` +
+    (r.quantized.weights ? `, ${r.quantized.weights} with the file's int8 weights` : '') +
+    `; dropped: ${dropped.join(', ') || 'nothing'}.`;
+  Object.assign(report.dataset, { producer: r.producer, opset: String(r.opset), dropped: String(r.dropped.length) });
 }
 
 // --- compare -----------------------------------------------------------------------------
@@ -691,6 +767,12 @@ function buildControls() {
   $('compare-run').addEventListener('click', () => operation('Comparing', compare));
   $('compare-cancel').addEventListener('click', () => compareController?.abort());
   $('reset').addEventListener('click', () => operation('Resetting', reset));
+  $('onnx-download').addEventListener('click', () => operation('Exporting to ONNX', downloadOnnx));
+  $('onnx-load').addEventListener('change', (event) => {
+    const [file] = event.target.files;
+    event.target.value = '';  // the same file may be picked again
+    if (file) operation('Loading the ONNX model', () => loadOnnx(file));
+  });
 }
 
 async function start() {

@@ -249,9 +249,11 @@ Status Importer::SetUpInput(const std::vector<size_t>& order) {
     if (v.name == input_name_) info = &v;
   }
   const std::string at = "the graph input '" + input_name_ + "'";
-  if (info->type != DataType::kFloat) {
+  if (info->type == DataType::kUint8) {
+    QF_RETURN_IF_ERROR(AbsorbPixelInput(order));  // moves input_name_ past the preprocessing
+  } else if (info->type != DataType::kFloat) {
     return Unimplemented(at + " is " + DataTypeName(info->type) +
-                         "; the importer takes FLOAT inputs");
+                         "; the importer takes FLOAT inputs (or UINT8 pixels cast to FLOAT)");
   }
   if (!info->has_shape || (info->shape.size() != 2 && info->shape.size() != 4)) {
     return InvalidArgument(at + " must have a known shape [N, features] or [N, C, H, W]");
@@ -288,6 +290,118 @@ Status Importer::SetUpInput(const std::vector<size_t>& order) {
   return OkStatus();
 }
 
+// A UINT8 graph input as model.toOnnx() writes one for pixels (inputType 'uint8'): Cast to
+// FLOAT, then Mul by a scalar, Sub a mean and Div by a std (each optional, in that order,
+// each the only consumer of the one before): the engine's own input preprocessing. The
+// nodes are absorbed (the model takes the bytes, with that preprocess) and reported as
+// dropped; the network input becomes the chain's last output.
+Status Importer::AbsorbPixelInput(const std::vector<size_t>& order) {
+  const std::string at = "the graph input '" + input_name_ + "'";
+  auto sole_consumer = [&](const std::string& name) -> std::optional<size_t> {
+    if (consumers_[name] != 1) return std::nullopt;
+    for (size_t i : order) {
+      const Node& n = g_.nodes[i];
+      if (!n.inputs.empty() && n.inputs[0] == name && n.outputs.size() == 1) return i;
+    }
+    return std::nullopt;
+  };
+  std::optional<size_t> cast = sole_consumer(input_name_);
+  const Attribute* to = cast && g_.nodes[*cast].op == "Cast" ? g_.nodes[*cast].Find("to") : nullptr;
+  if (!to || to->kind != Attribute::Kind::kInt || to->i != 1 /* FLOAT */) {
+    return Unimplemented(at +
+                         " is UINT8; the importer takes FLOAT inputs, or UINT8 pixels whose only "
+                         "consumer is a Cast to FLOAT");
+  }
+  pixel_input_ = true;
+  auto absorb = [&](size_t i, const std::string& why) {
+    absorbed_.insert(i);
+    Drop(g_.nodes[i], why);
+    input_name_ = g_.nodes[i].outputs[0];
+  };
+  absorb(*cast, "UINT8 pixels: the model takes the bytes (inputType 'uint8')");
+  // The constant operand of a preprocessing node, as floats (empty: not a constant).
+  auto operand = [&](const Node& n) -> std::vector<float> {
+    auto it = n.inputs.size() == 2 ? initializers_.find(n.inputs[1]) : initializers_.end();
+    if (it == initializers_.end() || !Constant::View(*it->second).is_float()) return {};
+    const Constant c = Constant::View(*it->second);
+    std::vector<float> out(c.count());
+    for (size_t k = 0; k < out.size(); k++) out[k] = c.FloatAt(k);
+    return out;
+  };
+  for (const char* op : {"Mul", "Sub", "Div"}) {
+    std::optional<size_t> next = sole_consumer(input_name_);
+    if (!next || g_.nodes[*next].op != op) continue;
+    std::vector<float> values = operand(g_.nodes[*next]);
+    if (values.empty() || (op == std::string("Mul") && values.size() != 1)) continue;
+    if (op == std::string("Mul")) pixel_scale_ = values[0];
+    if (op == std::string("Sub")) pixel_mean_ = values;
+    if (op == std::string("Div")) pixel_std_ = values;
+    absorb(*next, std::string("input preprocessing (") + op + "): the model's preprocess");
+  }
+  return OkStatus();
+}
+
+namespace {
+
+// Whether two per-channel lists agree in float (empty: `dflt` for every channel; a single
+// value broadcasts).
+bool SameInFloat(std::vector<double> a, std::vector<double> b, double dflt) {
+  if (a.empty()) a = {dflt};
+  if (b.empty()) b = {dflt};
+  if (a.size() != b.size() && a.size() != 1 && b.size() != 1) return false;
+  for (size_t i = 0; i < std::max(a.size(), b.size()); i++) {
+    if (float(a[a.size() == 1 ? 0 : i]) != float(b[b.size() == 1 ? 0 : i])) return false;
+  }
+  return true;
+}
+
+std::vector<double> Doubles(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+}  // namespace
+
+// The preprocess of a UINT8 graph (AbsorbPixelInput) as the model's spec takes it. A
+// preprocess in the options must be the graph's (in float: the file holds floats), and
+// then it is used as given; without one, the graph's scale is 1/k when it is that in
+// float (1/255 stays exact, so the model's input is plain pixels again).
+StatusOr<Json> Importer::PixelPreprocess() const {
+  double scale = pixel_scale_;
+  const double k = std::round(1.0 / double(pixel_scale_));
+  if (k >= 1 && float(1.0 / k) == pixel_scale_) scale = 1.0 / k;
+  if (const Json* given = options_.Find("preprocess")) {
+    const Json* s = given->is_object() ? given->Find("scale") : nullptr;
+    std::vector<double> mean, std;
+    for (const auto& [key, out] :
+         {std::pair<const char*, std::vector<double>*>{"mean", &mean}, {"std", &std}}) {
+      const Json* a = given->is_object() ? given->Find(key) : nullptr;
+      if (!a || !a->is_array()) continue;
+      for (const Json& x : a->AsArray())
+        out->push_back(x.is_number() ? x.AsNumber() : std::nan(""));
+    }
+    const double given_scale = s && s->is_number() ? s->AsNumber() : 1.0 / 255.0;
+    if (float(given_scale) != float(scale) || !SameInFloat(mean, Doubles(pixel_mean_), 0) ||
+        !SameInFloat(std, Doubles(pixel_std_), 1)) {
+      return InvalidArgument(
+          "options.preprocess: the graph takes UINT8 pixels and preprocesses them itself "
+          "(scale " +
+          std::to_string(scale) + ", " + std::to_string(pixel_mean_.size()) + " mean(s), " +
+          std::to_string(pixel_std_.size()) +
+          " std(s)); leave preprocess out, or give the graph's");
+    }
+    return *given;
+  }
+  Json p = Json::MakeObject();
+  p.Set("scale", Json::Number(scale));
+  for (const auto& [key, values] :
+       {std::pair<const char*, const std::vector<float>*>{"mean", &pixel_mean_},
+        {"std", &pixel_std_}}) {
+    if (values->empty()) continue;
+    Json a = Json::MakeArray();
+    for (float x : *values) a.Push(Json::Number(double(x)));
+    p.Set(key, std::move(a));
+  }
+  return p;
+}
+
 // ---- node inputs and outputs -----------------------------------------------------------
 
 StatusOr<const Value*> Importer::Activation(const Node& n, size_t i, const std::string& label) {
@@ -299,6 +413,10 @@ StatusOr<const Value*> Importer::Activation(const Node& n, size_t i, const std::
     return Unimplemented(label + ": input '" + n.inputs[i] +
                          "' is a constant where the importer expects the data flowing from the "
                          "graph input");
+  }
+  if (it->second.hwc && n.op != "Flatten") {
+    return Unimplemented(label + ": input '" + n.inputs[i] +
+                         "' is transposed to channels last, which only a Flatten may follow");
   }
   return &it->second;
 }
@@ -541,14 +659,10 @@ StatusOr<ImportResult> Importer::Build() {
   Json layers = Lower(logits.chain, "", &lowered);
 
   // The spec, read by the same code as createModel's options.
-  const ValueInfo* input = nullptr;
-  for (const ValueInfo& v : g_.inputs) {
-    if (v.name == input_name_) input = &v;
-  }
-  const bool image = input->shape.size() == 4;
+  const Value& in = values_[input_name_];  // the graph input's shape (SetUpInput)
+  const bool image = in.shape.size() == 4;
   const std::string graph_layout = nhwc_input_ ? "nhwc" : "nchw";
   const std::string layout = layout_option_.empty() ? graph_layout : layout_option_;
-  const Value& in = values_[input_name_];
   int64_t c = 0, h = 0, w = 0;
   if (image) {
     c = nhwc_input_ ? in.shape[3] : in.shape[1];
@@ -572,8 +686,17 @@ StatusOr<ImportResult> Importer::Build() {
   for (const char* key : {"perChannel", "seed", "preprocess", "inputNonNegative"}) {
     if (const Json* v = options_.Find(key)) spec.Set(key, *v);
   }
-  QF_ASSIGN_OR_RETURN(const std::string input_type,
-                      GetStringOr(options_, "inputType", "float32", "options"));
+  QF_ASSIGN_OR_RETURN(
+      const std::string input_type,
+      GetStringOr(options_, "inputType", pixel_input_ ? "uint8" : "float32", "options"));
+  if (pixel_input_) {
+    if (input_type != "uint8") {
+      return InvalidArgument("options.inputType: the graph takes UINT8 pixels, got '" + input_type +
+                             "'");
+    }
+    QF_ASSIGN_OR_RETURN(Json preprocess, PixelPreprocess());
+    spec.Set("preprocess", std::move(preprocess));
+  }
   spec.Set("inputType", Json::String(input_type));
   spec.Set("layers", std::move(layers));
   QF_ASSIGN_OR_RETURN(const nn::ModelSpec model_spec, nn::ModelSpecFromJson(spec, "options"));
@@ -617,6 +740,7 @@ StatusOr<ImportResult> Importer::Run() {
   QF_ASSIGN_OR_RETURN(const std::vector<size_t> order, Order());
   QF_RETURN_IF_ERROR(SetUpInput(order));
   for (size_t i : order) {
+    if (absorbed_.count(i)) continue;  // the input's preprocessing (AbsorbPixelInput)
     const Node& n = g_.nodes[i];
     const std::string label = NodeLabel(n, opset_);
     if (!n.domain.empty() && n.domain != "ai.onnx") {

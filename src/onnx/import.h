@@ -13,8 +13,11 @@
 //   following Flatten or Reshape is then nothing), Flatten (axis 1) and Reshape to [N, -1]
 //   -> flatten, Add/Sum of two branches forking from one tensor -> residual, Identity and
 //   Dropout (dropped), a trailing Softmax/LogSoftmax (dropped and reported), Transpose
-//   [0,3,1,2] right after an NHWC graph input (absorbed). Constant subgraphs fold
-//   (onnx/fold.h). QDQ: DequantizeLinear of int8 weight initializers (zero point 0) gives
+//   [0,3,1,2] right after an NHWC graph input (absorbed), Transpose [0,2,3,1] right before
+//   a Flatten (features already in the engine's HWC order: absorbed), and a UINT8 graph
+//   input cast to FLOAT, then Mul/Sub/Div by constants, as model.toOnnx() writes pixels
+//   (absorbed as inputType "uint8" with that preprocess; options must agree). Constant
+//   subgraphs fold (onnx/fold.h). QDQ: DequantizeLinear of int8 weight initializers (zero point 0) gives
 //   8-bit layers with the file's scales as LSQ steps and the file's codes; a
 //   QuantizeLinear -> DequantizeLinear pair on an activation gives the next quantized
 //   layer its input step when the zero points agree, else it is dropped and reported.

@@ -442,7 +442,11 @@ Status Importer::Flatten(const Node& n, const std::string& label) {
   Value out = Continue(n.inputs[0]);
   if (rank == 2) return SetOutput(n, std::move(out));
   if (rank != 4) return Unimplemented(label + ": input " + Shown(x->shape));
-  const int64_t c = x->shape[1], h = x->shape[2], w = x->shape[3];
+  // Channels last (a Transpose [0, 2, 3, 1] before): features in the engine's own HWC order.
+  const bool hwc = x->hwc;
+  const int64_t c = hwc ? x->shape[3] : x->shape[1], h = hwc ? x->shape[1] : x->shape[2],
+                w = hwc ? x->shape[2] : x->shape[3];
+  out.hwc = false;
   if (!out.collapsed) {
     const bool keeps = out.network_input, non_negative = out.non_negative;
     const std::optional<PendingStep> step = out.step;
@@ -450,7 +454,7 @@ Status Importer::Flatten(const Node& n, const std::string& label) {
     out.network_input = keeps;
     out.non_negative = non_negative;
     out.step = step;
-    if (c > 1 && h * w > 1) out.chw = Chw{c, h, w};
+    if (c > 1 && h * w > 1 && !hwc) out.chw = Chw{c, h, w};
   }
   out.collapsed = false;
   out.shape = {kBatchMarker, c * h * w};
@@ -514,10 +518,22 @@ Status Importer::Softmax(const Node& n, const std::string& label) {
 
 Status Importer::Transpose(const Node& n, const std::string& label) {
   QF_ASSIGN_OR_RETURN(const Value* x, Activation(n, 0, label));
+  const Attribute* perm = n.Find("perm");
+  // Channels last before a Flatten (as model.toOnnx() writes its flatten): the engine's
+  // own flatten order; Activation() lets only a Flatten take the result.
+  if (perm && perm->kind == Attribute::Kind::kInts &&
+      perm->ints == std::vector<int64_t>{0, 2, 3, 1} && x->shape.size() == 4 &&
+      n.inputs[0] != input_name_ && consumers_[n.outputs[0]] == 1) {
+    Value out = Continue(n.inputs[0]);
+    out.shape = {kBatchMarker, x->shape[2], x->shape[3], x->shape[1]};
+    out.hwc = true;
+    Drop(n, "channels last before a Flatten: the engine's own flatten order");
+    return SetOutput(n, std::move(out));
+  }
   if (!nhwc_input_ || n.inputs[0] != input_name_) {
     return Unimplemented(label +
                          ": a Transpose (only perm [0, 3, 1, 2] right after an NHWC graph "
-                         "input is absorbed)");
+                         "input, and [0, 2, 3, 1] right before a Flatten, are absorbed)");
   }
   Value out = Continue(n.inputs[0]);
   out.shape = {kBatchMarker, x->shape[3], x->shape[1], x->shape[2]};

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/json.h"
@@ -66,6 +67,7 @@ struct Value {
   std::optional<Chw> chw;      // flattened features awaiting their dense layer
   bool non_negative = false;   // every value >= 0 (after Relu, as the engine infers it)
   bool network_input = false;  // still the input values (input, flatten, max pool)
+  bool hwc = false;  // ONNX [N, C, H, W] transposed to [N, H, W, C] for a Flatten (see Transpose)
   std::string origin;
   Chain chain;
   int params = -1;  // this tensor is the direct output of that linear layer
@@ -136,6 +138,8 @@ class Importer {
   Status CheckGraph();
   StatusOr<std::vector<size_t>> Order();
   Status SetUpInput(const std::vector<size_t>& order);
+  Status AbsorbPixelInput(const std::vector<size_t>& order);
+  StatusOr<Json> PixelPreprocess() const;
   StatusOr<ImportResult> Build();
 
   // Inputs of a node.
@@ -172,6 +176,12 @@ class Importer {
   // graph
   std::string input_name_, logits_name_;
   bool nhwc_input_ = false;  // a Transpose [0,3,1,2] follows the input
+  // UINT8 pixels (AbsorbPixelInput): the input's preprocessing nodes, absorbed and skipped
+  // by the walk, and what they compute ({scale, mean, std} as in the file, float).
+  bool pixel_input_ = false;
+  std::unordered_set<size_t> absorbed_;
+  float pixel_scale_ = 1;
+  std::vector<float> pixel_mean_, pixel_std_;
   int64_t static_batch_ = -1;
   std::unordered_map<std::string, size_t> producer_;
   std::unordered_map<std::string, const TensorView*> initializers_;

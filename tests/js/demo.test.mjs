@@ -9,7 +9,7 @@
 // leaves the README's screenshot in build/test-artifacts/demo-forget.png.
 // Needs demo/data/ (scripts/test.sh runs demo/prepare.mjs first).
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 
 import { withChromium } from './browser.mjs';
@@ -23,6 +23,61 @@ async function waitIdle(page, button) {
 
 // The confidence each of your items gets for its (wrong) label, as the page shows it.
 const itemConfidences = (page) => page.$$eval('#items li .small', (spans) => spans.map((s) => Number(s.textContent.match(/([\d.]+) %/)[1])));
+
+describe('demo page: the model as ONNX (SIMD build)', () => {
+  it('downloads the model as ONNX, loads the file back as the model, refuses a file that is no ONNX', { timeout: 180_000 }, () => withChromium(async (page, origin, session) => {
+    await page.goto(`${origin}/demo/`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    for (const i of ITEMS) await page.click(`#gallery button[data-index="${i}"]`);
+    await page.waitForSelector('#items[data-settled="true"]');
+    const guesses = () => page.$$eval('#items li', (lis) => lis.map((li) => li.dataset.guess));
+    const before = { guesses: await guesses(), accuracy: await page.getAttribute('#status', 'data-accuracy') };
+    assert.equal(before.guesses.length, ITEMS.length);
+
+    // Download as ONNX (QDQ): a file named by its hash.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#onnx-download')]);
+    assert.match(download.suggestedFilename(), /^qforget-[0-9a-f]{12}\.onnx$/);
+    const onnx = await readFile(await download.path());
+    await page.waitForFunction(() => /Exported the model as ONNX: /.test(document.getElementById('status').textContent));
+
+    // Loaded back, it is the page's model: the same guess for every item, the same accuracy.
+    await page.setInputFiles('#onnx-load', { name: 'mine.onnx', mimeType: 'application/octet-stream', buffer: onnx });
+    await page.waitForFunction(() => /Loaded mine\.onnx/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+    await page.waitForSelector('#items[data-settled="true"]');
+    assert.deepEqual(await guesses(), before.guesses, 'the imported model guesses as the exported one did');
+    assert.equal(await page.getAttribute('#status', 'data-accuracy'), before.accuracy);
+    assert.equal(await page.getAttribute('#onnx-report', 'data-producer'), 'qforget 1.0.0');
+    assert.match(await page.textContent('#onnx-report'), /^mine\.onnx: written by qforget .*opset 13.*dropped: .*Cast/);
+    assert.equal((await page.$$('#log tr')).length, 1, 'a new, empty receipt log');
+    // And it learns: personalizing on it teaches the items the next class's label.
+    for (let i = 0; i < ITEMS.length; i++) {
+      const select = page.locator('#items li select').nth(i);
+      await select.selectOption(String((Number(await select.inputValue()) + 1) % 10));
+      await page.waitForSelector('#items[data-settled="true"]');
+    }
+    const untaught = await itemConfidences(page);
+    await page.fill('#fit-epochs', '2');
+    await page.click('#personalize');
+    await waitIdle(page, 'personalize');
+    await page.waitForSelector('#items[data-settled="true"]');
+    const taught = await itemConfidences(page);
+    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(mean(taught) > mean(untaught) + 30, `personalizing the imported model: ${mean(untaught).toFixed(1)} % -> ${mean(taught).toFixed(1)} %`);
+
+    // Not ONNX: the engine's message in the status, and the model stays.
+    const current = { guesses: await guesses(), accuracy: await page.getAttribute('#status', 'data-accuracy') };
+    await page.setInputFiles('#onnx-load', { name: 'notes.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model, just notes') });
+    await page.waitForFunction(() => /Loading the ONNX model failed/.test(document.getElementById('status').textContent));
+    assert.match(await page.textContent('#status'), /^Loading the ONNX model failed: .*ONNX/);
+    await waitIdle(page, 'personalize');
+    await page.waitForSelector('#items[data-settled="true"]');
+    assert.deepEqual(await guesses(), current.guesses, 'the model is unchanged');
+    assert.match(await page.textContent('#onnx-report'), /^mine\.onnx/, 'the report is still the loaded model\'s');
+
+    assert.deepEqual(session.foreignRequests(), []);
+    assert.deepEqual(session.consoleErrors, []);
+  }));
+});
 
 for (const simd of [true, false]) {
   describe(`demo page (${simd ? 'SIMD' : 'no-SIMD'} build)`, () => {

@@ -382,6 +382,27 @@ for (const simd of [true, false]) {
       }
     });
 
+    it("a pixel model's own export imports back: UINT8 input and preprocess absorbed, the same classes (QDQ)", async () => {
+      const model = qf.createModel({ arch: 'lenet', inputShape: [12, 12, 1], numClasses: 10, weightBits: 4, seed: 3 });
+      const next = random(41);
+      const n = 200;
+      const x = Uint8Array.from({ length: n * 144 }, () => Math.floor(next() * 256));
+      await model.fit({ x, y: Uint8Array.from({ length: n }, (_, i) => i % 10), shape: [n, 12, 12, 1] }, { epochs: 1, seed: 1 });
+      const back = await qf.importOnnx(await model.toOnnx());
+      try {
+        assert.deepEqual([back.inputShape, back.inputType, back.inputLayout], [[12, 12, 1], 'uint8', 'nhwc']);
+        assert.deepEqual(back.describe().preprocess, { scale: 1 / 255 }, 'plain pixels again: 1/255 exactly');
+        assert.deepEqual(back.imported.dropped.map((d) => d.op), ['Cast', 'Mul', 'Transpose', 'QuantizeLinear', 'Transpose']);
+        const argmax = (logits) => Array.from({ length: n }, (_, i) => { const row = logits.subarray(i * 10, (i + 1) * 10); return row.indexOf(Math.max(...row)); });
+        assert.deepEqual(argmax(back.predict(x)), argmax(model.predict(x)));
+        await assert.rejects(qf.importOnnx(await model.toOnnx(), { preprocess: { scale: 0.5 } }), isError('INVALID_ARGUMENT', /preprocesses them itself/));
+        await assert.rejects(qf.importOnnx(await model.toOnnx(), { inputType: 'float32' }), isError('INVALID_ARGUMENT', /UINT8 pixels/));
+      } finally {
+        back.dispose();
+        model.dispose();
+      }
+    });
+
     it('the worker proxies importOnnx and toOnnx', async () => {
       const worker = await createQforgetWorker({ simd });
       try {
