@@ -58,6 +58,12 @@ export interface ModelOptions {
    */
   inputLayout?: InputLayout;
   /**
+   * Whether every preprocessed input value is >= 0 (features after a ReLU, probabilities):
+   * a quantized first layer then quantizes from 0, at twice the resolution, and clips
+   * negative values. Default: true for pixels without a positive mean, false for features.
+   */
+  inputNonNegative?: boolean;
+  /**
    * Applied to every value x of channel c (the last dimension of inputShape, the first
    * with 'nchw') before the
    * first layer: (x * scale - mean[c]) / std[c]. scale defaults to 1/255 for pixels and 1
@@ -269,6 +275,8 @@ export interface ImportOnnxOptions {
   preprocess?: { scale?: number; mean?: number[]; std?: number[] };
   /** The samples' layout: default the graph's (NCHW when its 4-D input feeds a convolution, NHWC when a Transpose [0,3,1,2] comes first). */
   inputLayout?: 'nchw' | 'nhwc';
+  /** As ModelOptions.inputNonNegative; default: true when a QDQ graph quantizes its input from zero point 0. */
+  inputNonNegative?: boolean;
   /** The name of the graph output that holds the logits (default: the only output). */
   output?: string;
   seed?: number;

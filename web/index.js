@@ -118,7 +118,7 @@ let moduleOf;  // the emscripten module of a Qforget
 // importOnnx's options: known keys and their JSON types (the engine checks the values).
 const IMPORT_OPTIONS = {
   weightBits: 'number', edgeBits: 'number', perChannel: 'boolean', inputType: 'string',
-  preprocess: 'object', inputLayout: 'string', output: 'string', seed: 'number',
+  preprocess: 'object', inputLayout: 'string', inputNonNegative: 'boolean', output: 'string', seed: 'number',
 };
 
 function checkImportOptions(options) {
@@ -263,7 +263,8 @@ export class Qforget {
    * @param {object} [options] weightBits (2 | 3 | 4 | 8 | 32; default 32, the float model as
    *   the graph computes it, or the grid a QDQ graph carries), edgeBits, perChannel,
    *   inputType ('float32' | 'uint8'), preprocess ({scale, mean, std}), inputLayout
-   *   ('nchw' | 'nhwc'; default: the graph's), output (the name of the graph output holding
+   *   ('nchw' | 'nhwc'; default: the graph's), inputNonNegative (see createModel; default:
+   *   true when a QDQ graph's input zero point is 0), output (the name of the graph output holding
    *   the logits; default the only one), seed
    * @returns {Promise<Model>}
    */

@@ -13,6 +13,7 @@
 #include "api/options.h"
 #include "core/json.h"
 #include "io/model_file.h"
+#include "nn/dense.h"
 #include "nn/model.h"
 #include "nn/model_json.h"
 #include "train/synthetic.h"
@@ -144,6 +145,26 @@ TEST_CASE("a quantized model of negative features learns them", "[nn]") {
   CHECK(correct >= 380);
 }
 
+// inputNonNegative: the first quantized layer's grid starts at 0 (zero point 0) for float
+// features said to be >= 0; the key survives the description and the file (version 3).
+TEST_CASE("inputNonNegative puts the first layer's grid at 0", "[nn]") {
+  const char* common = R"("arch": "mlp", "inputShape": [5], "numClasses": 3, "weightBits": 4,
+                          "inputType": "float32")";
+  auto plain = Make(std::string("{") + common + "}");
+  auto declared = Make(std::string("{") + common + R"(, "inputNonNegative": true})");
+  auto first = [](nn::Model& m) -> nn::Dense& { return dynamic_cast<nn::Dense&>(m.net().layer(1)); };
+  CHECK(first(*plain).input_quantizer().zero_point() == 128);
+  CHECK(first(*declared).input_quantizer().zero_point() == 0);
+  CHECK(declared->Describe().Find("inputNonNegative")->AsBool());
+  CHECK(plain->Describe().Find("inputNonNegative") == nullptr);
+  StatusOr<std::vector<uint8_t>> bytes = io::SaveModel(*declared);
+  REQUIRE(bytes.ok());
+  CHECK(bytes.value()[8] == 3);
+  StatusOr<std::unique_ptr<nn::Model>> loaded = io::LoadModel(bytes.value().data(), bytes.value().size());
+  REQUIRE(loaded.ok());
+  CHECK(first(*loaded.value()).input_quantizer().zero_point() == 0);
+}
+
 TEST_CASE("bad input settings are refused with the key named", "[nn]") {
   struct Case {
     const char* spec;
@@ -158,6 +179,7 @@ TEST_CASE("bad input settings are refused with the key named", "[nn]") {
       {R"("preprocess": {"mean": ["a"]})", "preprocess.mean[0]: expected a number"},
       {R"("preprocess": 2)", "preprocess: expected an object {scale, mean, std}"},
       {R"("numClasses": 65536)", "numClasses: 65536 is outside the allowed range 2..65535"},
+      {R"("inputNonNegative": "yes")", "inputNonNegative"},
       {R"("inputLayout": "chw")", "inputLayout must be 'nhwc' (channels last) or 'nchw' (channels first), got 'chw'"},
   };
   for (const Case& c : cases) {

@@ -671,9 +671,14 @@ TEST_CASE("QDQ weights keep their codes and scales", "[onnx]") {
   r.Floats("xs", {}, {0.1f});
   const uint8_t zero = 0;
   r.Tensor("xz", "UINT8", {}, &zero, 1);
+  // The input's pair has zero point 0: the file calibrated it from 0 (float features that
+  // are never negative), which the model then declares (inputNonNegative).
+  r.Floats("ins", {}, {0.004f});
+  r.Node("QuantizeLinear", {"x", "ins", "xz"}, {"xq"});
+  r.Node("DequantizeLinear", {"xq", "ins", "xz"}, {"xd"});
   r.Node("DequantizeLinear", {"w1q", "s1", "z1"}, {"w1"}, Attrs({{"axis", AttrI(0)}}));
   r.Node("DequantizeLinear", {"w2q", "s2"}, {"w2"});
-  r.Node("Gemm", {"x", "w1", "b1"}, {"h"}, Attrs({{"transB", AttrI(1)}}));
+  r.Node("Gemm", {"xd", "w1", "b1"}, {"h"}, Attrs({{"transB", AttrI(1)}}));
   r.Node("Relu", {"h"}, {"a"});
   r.Node("QuantizeLinear", {"a", "xs", "xz"}, {"aq"});
   r.Node("DequantizeLinear", {"aq", "xs", "xz"}, {"ad"});
@@ -681,7 +686,8 @@ TEST_CASE("QDQ weights keep their codes and scales", "[onnx]") {
   r.Output("y");
   ImportResult res = ImportOk(r);
   CHECK(res.report.Find("quantized")->Find("weights")->AsNumber() == 2);
-  CHECK(res.report.Find("quantized")->Find("inputSteps")->AsNumber() == 1);
+  CHECK(res.report.Find("quantized")->Find("inputSteps")->AsNumber() == 2);
+  CHECK(res.model->spec().input_non_negative == std::optional<bool>(true));
   auto& d1 = dynamic_cast<nn::Dense&>(res.model->net().layer(0));
   auto& d2 = dynamic_cast<nn::Dense&>(res.model->net().layer(2));
   REQUIRE(d1.quant().weight_bits == 8);
@@ -696,6 +702,13 @@ TEST_CASE("QDQ weights keep their codes and scales", "[onnx]") {
   CHECK(d2.weight_quantizer().step(0) == 0.05f);
   CHECK(d2.input_quantizer().initialized());
   CHECK(d2.input_quantizer().step() == 0.1f);
+  CHECK(d1.input_quantizer().initialized());
+  CHECK(d1.input_quantizer().step() == 0.004f);
+  CHECK(d1.input_quantizer().zero_point() == 0);
+  // Said otherwise by the caller, the pair's grid is not the engine's: dropped, reported.
+  ImportResult signed_input = ImportOk(r, R"({"inputNonNegative": false})");
+  CHECK(signed_input.report.Find("quantized")->Find("inputSteps")->AsNumber() == 1);
+  CHECK(signed_input.report.Find("dropped")->Dump().find("zero point 0") != std::string::npos);
 }
 
 TEST_CASE("the committed onnx_record seeds import through ModelHandle and predict", "[onnx]") {
