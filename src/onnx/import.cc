@@ -95,23 +95,31 @@ Status Importer::ReadOptions() {
                            "'");
   }
   QF_ASSIGN_OR_RETURN(output_, GetStringOr(options_, "output", "", "options"));
-  // The input as the engine will see it, from a stand-in spec with the options' input
-  // keys (bad values are reported with their paths when the real spec is built).
-  Json input = Json::MakeObject();
-  input.Set("arch", Json::String("mlp"));
-  input.Set("inputShape", Ints({1}));
-  input.Set("numClasses", Json::Number(2));
-  input.Set("weightBits", Json::Number(32));
-  input.Set("inputType", Json::String("float32"));
-  for (const char* key : {"inputType", "preprocess", "inputNonNegative"}) {
-    if (const Json* v = options_.Find(key)) input.Set(key, *v);
-  }
-  if (StatusOr<nn::ModelSpec> spec = nn::ModelSpecFromJson(input); spec.ok()) {
-    plain_pixels_ = nn::PlainPixels(spec.value());
-    input_non_negative_ = nn::InputNonNegative(spec.value());
-  }
   non_negative_given_ = options_.Find("inputNonNegative") != nullptr;
   return OkStatus();
+}
+
+// The model spec's input keys: inputType, preprocess and inputNonNegative, from the
+// options and, for a UINT8 graph, the preprocessing it holds (AbsorbPixelInput).
+StatusOr<Json> Importer::InputKeys() const {
+  Json keys = Json::MakeObject();
+  QF_ASSIGN_OR_RETURN(
+      const std::string input_type,
+      GetStringOr(options_, "inputType", pixel_input_ ? "uint8" : "float32", "options"));
+  keys.Set("inputType", Json::String(input_type));
+  for (const char* key : {"preprocess", "inputNonNegative"}) {
+    if (const Json* v = options_.Find(key)) keys.Set(key, *v);
+  }
+  if (pixel_input_) {
+    if (input_type != "uint8") {
+      return InvalidArgument("options.inputType: the graph takes UINT8 pixels, got '" + input_type +
+                             "'");
+    }
+    QF_ASSIGN_OR_RETURN(Json preprocess, PixelPreprocess());
+    keys.Set("preprocess", std::move(preprocess));
+  }
+  if (declare_non_negative_) keys.Set("inputNonNegative", Json::Bool(true));
+  return keys;
 }
 
 Status Importer::CheckGraph() {
@@ -254,6 +262,17 @@ Status Importer::SetUpInput(const std::vector<size_t>& order) {
   } else if (info->type != DataType::kFloat) {
     return Unimplemented(at + " is " + DataTypeName(info->type) +
                          "; the importer takes FLOAT inputs (or UINT8 pixels cast to FLOAT)");
+  }
+  // The input as the engine will see it, from a stand-in spec with the input keys (bad
+  // values are reported with their paths when the real spec is built).
+  QF_ASSIGN_OR_RETURN(Json input, InputKeys());
+  input.Set("arch", Json::String("mlp"));
+  input.Set("inputShape", Ints({1}));
+  input.Set("numClasses", Json::Number(2));
+  input.Set("weightBits", Json::Number(32));
+  if (StatusOr<nn::ModelSpec> spec = nn::ModelSpecFromJson(input); spec.ok()) {
+    plain_pixels_ = nn::PlainPixels(spec.value());
+    input_non_negative_ = nn::InputNonNegative(spec.value());
   }
   if (!info->has_shape || (info->shape.size() != 2 && info->shape.size() != 4)) {
     return InvalidArgument(at + " must have a known shape [N, features] or [N, C, H, W]");
@@ -682,22 +701,11 @@ StatusOr<ImportResult> Importer::Build() {
   spec.Set("numClasses", Json::Number(double(logits.shape[1])));
   spec.Set("weightBits", Json::Number(bits));
   spec.Set("edgeBits", Json::Number(double(edge)));
-  if (declare_non_negative_) spec.Set("inputNonNegative", Json::Bool(true));
-  for (const char* key : {"perChannel", "seed", "preprocess", "inputNonNegative"}) {
+  for (const char* key : {"perChannel", "seed"}) {
     if (const Json* v = options_.Find(key)) spec.Set(key, *v);
   }
-  QF_ASSIGN_OR_RETURN(
-      const std::string input_type,
-      GetStringOr(options_, "inputType", pixel_input_ ? "uint8" : "float32", "options"));
-  if (pixel_input_) {
-    if (input_type != "uint8") {
-      return InvalidArgument("options.inputType: the graph takes UINT8 pixels, got '" + input_type +
-                             "'");
-    }
-    QF_ASSIGN_OR_RETURN(Json preprocess, PixelPreprocess());
-    spec.Set("preprocess", std::move(preprocess));
-  }
-  spec.Set("inputType", Json::String(input_type));
+  QF_ASSIGN_OR_RETURN(const Json input, InputKeys());
+  for (const Json::Member& m : input.AsObject()) spec.Set(m.first, m.second);
   spec.Set("layers", std::move(layers));
   QF_ASSIGN_OR_RETURN(const nn::ModelSpec model_spec, nn::ModelSpecFromJson(spec, "options"));
   StatusOr<std::unique_ptr<nn::Model>> model = nn::Model::Create(model_spec);

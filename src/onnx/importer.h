@@ -139,6 +139,7 @@ class Importer {
   StatusOr<std::vector<size_t>> Order();
   Status SetUpInput(const std::vector<size_t>& order);
   Status AbsorbPixelInput(const std::vector<size_t>& order);
+  StatusOr<Json> InputKeys() const;
   StatusOr<Json> PixelPreprocess() const;
   StatusOr<ImportResult> Build();
 
