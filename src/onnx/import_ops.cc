@@ -408,9 +408,13 @@ Status Importer::Pool(const Node& n, const std::string& label) {
   layer.Set("padding", PaddingJson(w));
   const bool keeps_input = out.network_input && max;
   const bool non_negative = out.non_negative;
+  // The max of quantized values is the quantized max: a QDQ pair before a MaxPool still
+  // gives the next layer its step.
+  const std::optional<PendingStep> step = max ? out.step : std::nullopt;
   Emit(&out, std::move(layer), -1, n.name);
   out.network_input = keeps_input;
   out.non_negative = non_negative;
+  out.step = step;
   out.shape = {kBatchMarker, x->shape[1], w.out_h, w.out_w};
   return SetOutput(n, std::move(out));
 }
