@@ -933,7 +933,7 @@ function mainRows() {
       const t = m.graph.initializer[0];
       t.rawData = t.rawData.slice(0, t.rawData.length - 4);
     }))],
-    ['an initializer with external data', 'UNIMPLEMENTED', /external/, importOnnx(editModel(ONNX_LENET, (m, onnx) => {
+    ['an initializer with external data', 'DATA_LOSS', /external file/, importOnnx(editModel(ONNX_LENET, (m, onnx) => {
       const t = m.graph.initializer[0];
       t.rawData = new Uint8Array(0);
       t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
