@@ -23,6 +23,7 @@ const FIXTURES = {
   lenet_view_opset13: { inputShape: [1, 16, 16], folds: /Shape.*Gather.*Unsqueeze.*Concat/ },
   lenet_view_opset17: { inputShape: [1, 16, 16], folds: /Shape.*Gather.*Unsqueeze.*Concat/ },
   lenet_flatten_opset13: { inputShape: [1, 16, 16] },
+  lenet28_opset13: { inputShape: [1, 28, 28] },
   resnet_opset13: { inputShape: [3, 16, 16] },
   mobilenetv2_opset13: { inputShape: [3, 16, 16], folds: /Constant/ },  // Clip's min and max
   mlp_opset13: { inputShape: [20], features: true },
