@@ -1,8 +1,10 @@
 // How long ONNX import and export take (bench/RESULTS.md, "ONNX import and export"): for
 // the PyTorch LeNet of bench/torch_lenet.py and for qforget's resnet8 and mobilenetv2 at
-// 32x32x3 exported to float ONNX, the time of qf.importOnnx (at 32 and 4 bits) and of
-// model.toOnnx (qdq and float, of the 4-bit import). Median of 5 after one warm-up, the
-// SIMD build, one process. Not a test: nothing is compared here (onnx_torch.test.mjs does).
+// 32x32x3 exported to float ONNX, the time of qf.importOnnx (at 32 and 4 bits, fed uint8
+// pixels / 255 as NHWC, as bench/experiment.mjs --onnx imports) and of model.toOnnx (qdq
+// and float, of the 4-bit import after one epoch on 64 random images: a qdq export needs
+// the learned input steps a fit sets). Median of 5 after one warm-up, the SIMD build, one
+// process. Not a test: nothing is compared here (onnx_torch.test.mjs does).
 //
 //   node bench/onnx_times.mjs [--lenet bench/out/torch_lenet.onnx] [--runs 5]
 import { readFile } from 'node:fs/promises';
@@ -46,11 +48,16 @@ for (const arch of ['resnet8', 'mobilenetv2']) {
 
 const rows = [];
 for (const { name, bytes } of files) {
-  const importAt = (weightBits) => medianMs(async () => (await qf.importOnnx(bytes, { weightBits })).dispose());
+  const options = (weightBits) => ({ weightBits, inputType: 'uint8', preprocess: { scale: 1 / 255 }, inputLayout: 'nhwc', seed: 1 });
+  const importAt = (weightBits) => medianMs(async () => (await qf.importOnnx(bytes, options(weightBits))).dispose());
   const row = { name, kB: bytes.length / 1024, import32: await importAt(32), import4: await importAt(4) };
-  const model = await qf.importOnnx(bytes, { weightBits: 4 });
+  const model = await qf.importOnnx(bytes, options(4));
   try {
     row.layers = model.imported.layers;
+    const size = model.inputShape.reduce((a, b) => a * b, 1);
+    let s = 1;  // a seeded LCG: the bytes only need to be the same each run
+    const x = Uint8Array.from({ length: 64 * size }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24);
+    await model.fit({ x, y: Uint8Array.from({ length: 64 }, (_, i) => i % 10), shape: [64, ...model.inputShape] }, { epochs: 1, seed: 1 });
     row.qdq = await medianMs(() => model.toOnnx({ format: 'qdq' }));
     row.float = await medianMs(() => model.toOnnx({ format: 'float' }));
   } finally {
