@@ -37,8 +37,8 @@ const qf = await createQforget();
 
 // The ONNX files: the torch LeNet as written by torch.onnx.export, and the built-in
 // architectures as qforget's float export writes them (a fresh 32-bit model's weights).
-// Those take float32 samples: the export of a uint8-input model starts with a UINT8 graph
-// input (Cast, Mul), which the importer refuses ("the importer takes FLOAT inputs").
+// Those take float32 samples, so that the files are float graphs as an application would
+// bring them (a uint8-input model's export opens with a UINT8 input, Cast and Mul).
 const files = [{ name: 'LeNet (torch.onnx.export, 1x28x28)', bytes: new Uint8Array(await readFile(args.lenet)) }];
 for (const arch of ['resnet8', 'mobilenetv2']) {
   const model = qf.createModel({ arch, inputShape: [32, 32, 3], inputType: 'float32', numClasses: 10, weightBits: 32, seed: 1 });
