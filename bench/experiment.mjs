@@ -24,6 +24,13 @@
 // Besides the methods, --methods may name `original`: the original model, unchanged.
 // Besides the engine's scenarios, --scenario may be user:<n>: one user's forget request,
 // n training samples drawn with the seed and passed to the engine as ids:[...].
+// --onnx FILE: the original and the retrained reference start from this pretrained float
+// ONNX model (qf.importOnnx at --bits, fed the dataset's uint8 pixels scaled by 1/255)
+// instead of a fresh createModel, and are then trained with the recipe: the original on D,
+// retrain on D_r only (the reference for a fine-tuned pretrained model, whose pretraining
+// data must be disjoint from D: bench/torch_lenet.py). --arch then only names the runs;
+// the cache keys carry the file's hash.
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,6 +58,7 @@ const { values: args } = parseArgs({
     validation: { type: 'string', default: '0' },
     cache: { type: 'string', default: 'bench/out/models' },
     'train-only': { type: 'string' },
+    onnx: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -76,12 +84,43 @@ if (num('validation') > 0) {
 }
 const spec = { arch: args.arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: num('bits') };
 const recipe = { ...RECIPE, epochs: num('epochs') };
+const onnx = args.onnx === undefined ? null : await pretrained(args.onnx);
 const methods = args.methods.split(',').map((m) => m.trim()).filter(Boolean);
 const flags = { epochs: args['forget-epochs'], retainSample: args['retain-sample'], methodOptions: JSON.parse(args['method-options']) };
 // Seeds first-seed .. first-seed + seeds - 1 (several processes can train different seeds
 // into the shared cache; a final run over all of them then finds every model cached).
 const seeds = Array.from({ length: num('seeds') }, (_, i) => i + num('first-seed'));
 await mkdir(args.cache, { recursive: true });
+
+/**
+ * The pretrained ONNX model at `file`: its bytes, a short hash for the cache keys, and the
+ * import options. Fashion-MNIST's samples are [28, 28, 1] uint8 (NHWC); a PyTorch LeNet
+ * takes [1, 28, 28] floats (NCHW) = pixel / 255. inputLayout 'nhwc' makes the imported
+ * model take [28, 28, 1] (the engine moves channels; with one channel the NCHW and NHWC
+ * bytes are the same), and uint8 with scale 1/255 feeds the first layer pixel / 255 on the
+ * pixel grid, as a fresh createModel's is. Without 'nhwc' the import would take [1, 28, 28]
+ * (the graph's own layout), which the dataset's shape does not match.
+ */
+async function pretrained(file) {
+  const bytes = new Uint8Array(await readFile(file));
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
+  const options = { weightBits: spec.weightBits, inputType: 'uint8', preprocess: { scale: 1 / 255 }, inputLayout: 'nhwc' };
+  const probe = await qf.importOnnx(bytes, options);
+  try {
+    if (probe.inputShape.join() !== spec.inputShape.join() || probe.numClasses !== spec.numClasses) {
+      throw new Error(`${file} takes ${JSON.stringify(probe.inputShape)} with ${probe.numClasses} classes; the dataset has ${JSON.stringify(spec.inputShape)} and ${spec.numClasses}`);
+    }
+    log(`${file} (sha256 ${hash}…): ${probe.imported.producer}, opset ${probe.imported.opset}, ${probe.imported.layers} layers`);
+  } finally {
+    probe.dispose();
+  }
+  return { file, bytes, hash, options };
+}
+
+/** The untrained model a run starts from: fresh, or the pretrained ONNX model imported. */
+async function startingModel(seed) {
+  return onnx ? qf.importOnnx(onnx.bytes, { ...onnx.options, seed }) : qf.createModel({ ...spec, seed });
+}
 
 /** A model trained on `ds` with the recipe, cached under `key` (a file name). */
 async function trained(key, ds, seed) {
@@ -92,7 +131,7 @@ async function trained(key, ds, seed) {
     const { seconds = null } = JSON.parse(await readFile(timing, 'utf8').catch(() => '{}'));
     return { model, seconds, cached: true };
   } catch {
-    const model = qf.createModel({ ...spec, seed });
+    const model = await startingModel(seed);
     const started = performance.now();
     await model.fit(ds, { ...recipe, seed, onProgress: (e) => log(`  ${key}: epoch ${e.epoch} loss ${e.loss.toFixed(4)}`) });
     const seconds = (performance.now() - started) / 1000;
@@ -112,7 +151,7 @@ function engineScenario(scenario, seed) {
 }
 
 const rows = [];  // {method, seed, FA, RA, TA, MIA, AG, JS, seconds, cached}
-const base = `${spec.arch}-${spec.weightBits}-n${train.shape[0]}-e${recipe.epochs}${num('validation') > 0 ? '-val' : ''}`;
+const base = `${spec.arch}${onnx ? `-onnx${onnx.hash}` : ''}-${spec.weightBits}-n${train.shape[0]}-e${recipe.epochs}${num('validation') > 0 ? '-val' : ''}`;
 for (const seed of seeds) {
   let originalBytes = null;
   if (trainOnly !== 'retrain') {
@@ -171,7 +210,7 @@ for (const seed of seeds) {
     rows.push(row);
     const fixed = (v) => (v === null ? 'n/a' : v.toFixed(2));
     log(`  ${method.padEnd(9)} FA ${fixed(row.FA)}  RA ${fixed(row.RA)}  TA ${fixed(row.TA)}  MIA ${fixed(row.MIA)}  AG ${fixed(row.AG)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}`);
-    if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, bits: spec.weightBits, scenario: args.scenario, ...row, settings }));
+    if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, ...(onnx && { onnx: onnx.file, onnxSha256: onnx.hash }), bits: spec.weightBits, scenario: args.scenario, ...row, settings }));
     if (model !== reference.model) model.dispose();
   }
   reference.model.dispose();
@@ -184,7 +223,8 @@ if (trainOnly !== undefined) {
   if (args.json) {
     for (const mean of means) console.log(JSON.stringify({ event: 'mean', ...mean }));
   } else {
-    console.log(`${spec.arch} ${spec.weightBits}-bit, ${args.scenario}, ${seeds.length} seed(s), ${train.shape[0]} training images\n`);
+    const from = onnx ? ` imported from ${onnx.file} (sha256 ${onnx.hash}…)` : '';
+    console.log(`${spec.arch}${from} ${spec.weightBits}-bit, ${args.scenario}, ${seeds.length} seed(s), ${train.shape[0]} training images\n`);
     console.log(lines.join('\n'));
   }
 }

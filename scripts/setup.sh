@@ -2,6 +2,13 @@
 # Installs what qforget needs on a Debian 12 machine: Debian packages (with apt, when run
 # as root) and the npm dependencies (when package-lock.json changed). Idempotent: a second
 # run with everything in place takes well under a second.
+#
+#   bash scripts/setup.sh [torch]
+#
+# Optional groups, installed only when named (not by npm test): `torch`, PyTorch and the
+# onnx package from Debian (python3-torch, python3-onnx, numpy with them), for
+# /usr/bin/python3 to write the torch-exported ONNX fixtures and the benchmark's pretrained
+# model (npm run bench:imported).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +28,20 @@ declare -A probes=(
   [clang-14]=/usr/bin/clang++-14
   [libclang-rt-14-dev]=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 )
+for group in "$@"; do
+  case $group in
+    torch)
+      probes[python3-torch]=/usr/lib/python3/dist-packages/torch/__init__.py
+      probes[python3-onnx]=/usr/lib/python3/dist-packages/onnx/__init__.py
+      probes[python3-numpy]=/usr/lib/python3/dist-packages/numpy/__init__.py
+      ;;
+    *)
+      echo "setup: unknown group '$group' (known: torch)" >&2
+      exit 2
+      ;;
+  esac
+done
+
 missing=()
 for pkg in "${!probes[@]}"; do
   [[ -e "${probes[$pkg]}" ]] || missing+=("$pkg")

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { forgetSettings, PROTOCOLS } from '../../bench/protocols.mjs';
@@ -107,6 +108,31 @@ it('--train-only fills the cache with one model of the pair, for two processes a
     const runs = both.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
     assert.deepEqual(runs.map((r) => [r.method, r.cached]), [['retrain', true], ['original', true]], 'the next run finds both');
     await assert.rejects(run('node', [...args, '--train-only', 'forget']), /--train-only must be original or retrain, got 'forget'/);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+it('--onnx starts the original and the reference from an imported model, and keys the cache on its hash', needsData, async () => {
+  requireData();
+  const cache = mkdtempSync(path.join(tmpdir(), 'qf-experiment-'));
+  try {
+    // A pretrained float model as torch.onnx.export writes it: a small LeNet on [1, 28, 28]
+    // floats (tests/fixtures/onnx/make_torch.py).
+    const onnxFile = fileURLToPath(new URL('../fixtures/onnx/lenet28_opset13.onnx', import.meta.url));
+    const args = ['bench/experiment.mjs', '--onnx', onnxFile, '--arch', 'lenet', '--scenario', 'random:0.1', '--seeds', '1', '--epochs', '1',
+      '--train-limit', '300', '--test-limit', '100', '--methods', 'retrain,original,qmul', '--forget-epochs', '1', '--cache', cache, '--json'];
+    const { stdout } = await run('node', args, { maxBuffer: 1 << 24 });
+    const runs = stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
+    assert.deepEqual(runs.map((r) => [r.method, r.onnx]), [['retrain', onnxFile], ['original', onnxFile], ['qmul', onnxFile]]);
+    const hash = runs[0].onnxSha256;
+    assert.match(hash, /^[0-9a-f]{12}$/);
+    assert.ok(existsSync(path.join(cache, `lenet-onnx${hash}-4-n300-e1-seed1.qfm`)), 'the original, keyed on the file');
+    assert.ok(existsSync(path.join(cache, `lenet-onnx${hash}-4-n300-e1-seed1-retrain-random_0.1.qfm`)), 'the reference, keyed on the file');
+    assert.equal(runs[0].AG, 0);
+    // A model the dataset's samples do not fit is refused up front, naming both shapes.
+    const wrong = fileURLToPath(new URL('../fixtures/onnx/lenet_view_opset13.onnx', import.meta.url));
+    await assert.rejects(run('node', args.map((a) => (a === onnxFile ? wrong : a))), /takes \[16,16,1\] with 10 classes; the dataset has \[28,28,1\]/);
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }

@@ -10,6 +10,7 @@ import { afterEach, before, describe, it } from 'node:test';
 import { createQforget, liveHandles, QforgetError } from '../../web/index.js';
 import { decodeOnnx, encodeOnnx } from '../../web/onnx.js';
 import { createQforgetWorker } from '../../web/worker.js';
+import { asGraphInput, checkExport, maxAbs, maxDiff } from './onnx_checks.mjs';
 import { editModel, generateFloatModel, generateModels, MODEL_SPECS, random, randomInputs, runOrt } from './onnx_models.mjs';
 import { synthetic } from './synthetic.mjs';
 
@@ -24,15 +25,6 @@ before(async () => {
 
 // ---- helpers ------------------------------------------------------------------------------
 
-const maxAbs = (values) => values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-
-function maxDiff(a, b) {
-  assert.equal(a.length, b.length, 'as many values');
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
-
 function softmaxRows(logits, classes) {
   const out = new Float32Array(logits.length);
   for (let r = 0; r < logits.length / classes; r++) {
@@ -44,8 +36,6 @@ function softmaxRows(logits, classes) {
   }
   return out;
 }
-
-const argmax = (row) => row.reduce((best, v, i) => (v > row[best] ? i : best), 0);
 
 // The record with each tensor attribute naming its tensor rather than its index.
 function byName(record) {
@@ -218,54 +208,6 @@ const BUILT_IN = [
   { arch: 'mobilenetv2', inputShape: [16, 16, 3] },
 ];
 const EXPORT_SAMPLES = 1000;
-
-/**
- * The samples `x` (in the model's layout, `inputShape`) as the exported graph's input
- * takes them: its element type (uint8 pixels or float32 values), and NCHW when its sample
- * dims are the model's NHWC ones moved channel-first. Returns {x, shape}.
- */
-function asGraphInput(graphInput, x, inputShape) {
-  const dims = graphInput.shape.slice(1);
-  let data = x;
-  let shape = inputShape;
-  if (inputShape.length === 3 && dims.length === 3 && dims.join() !== inputShape.join()) {
-    const [h, w, c] = inputShape;
-    assert.deepEqual(dims, [c, h, w], `the graph's sample shape ${JSON.stringify(dims)} is the model's ${JSON.stringify(inputShape)} or its NCHW form`);
-    data = new x.constructor(x.length);
-    const n = x.length / (h * w * c);
-    for (let i = 0; i < n; i++) for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) data[i * h * w * c + k * h * w + p] = x[i * h * w * c + p * c + k];
-    shape = dims;
-  }
-  if (graphInput.type === 'FLOAT' && !(data instanceof Float32Array)) data = Float32Array.from(data);
-  if (graphInput.type === 'UINT8' && !(data instanceof Uint8Array)) throw new Error('a uint8 graph input for float samples');
-  return { x: data, shape };
-}
-
-/**
- * The bound on |ORT logit - qforget logit| per sample for an exported model, derived in
- * src/onnx/export.h: float format (3), 1e-5 of the sample's largest |logit|; qdq (2),
- * 1e-4 of it plus sixteen code flips' worth at the last layer's input, 16 * s_last *
- * max |W_last|, with s_last the scale of the DequantizeLinear feeding the Gemm that makes
- * "logits" and W_last that Gemm's dequantized weights (codes * steps), read from the
- * exported record. Returns (sampleMaxLogit) => bound.
- */
-function exportBound(record, payload) {
-  const tensor = (name) => {
-    const t = record.tensors.find((e) => e.name === name);
-    const bytes = payload.slice(t.offset, t.offset + t.length);
-    return t.type === 'INT8' ? new Int8Array(bytes.buffer) : new Float32Array(bytes.buffer);
-  };
-  const producer = (name) => record.nodes.find((n) => n.outputs.includes(name));
-  const gemm = producer('logits');
-  const [input, weight] = [producer(gemm.inputs[0]), producer(gemm.inputs[1])];
-  if (input?.op !== 'DequantizeLinear' || weight?.op !== 'DequantizeLinear') return (m) => 1e-5 * m;
-  const [sLast] = tensor(input.inputs[1]);
-  const codes = tensor(weight.inputs[0]), steps = tensor(weight.inputs[1]);
-  const channels = codes.length / (record.tensors.find((e) => e.name === weight.inputs[0]).dims[0]);
-  let wMax = 0;
-  for (let i = 0; i < codes.length; i++) wMax = Math.max(wMax, Math.abs(codes[i] * steps[steps.length === 1 ? 0 : i % channels]));
-  return (m) => 1e-4 * m + 16 * sLast * wMax;
-}
 
 for (const simd of [true, false]) {
   describe(`ONNX through the engine (${simd ? 'SIMD' : 'no-SIMD'} build)`, () => {
@@ -452,42 +394,4 @@ function outputGrid(m) {
   const roundHalfEven = (v) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
   const quantize = (logits) => logits.map((v) => (Math.min(255, Math.max(0, roundHalfEven(v / scale) + zeroPoint)) - zeroPoint) * scale);
   return { scale, quantize };
-}
-
-/**
- * Runs exported `bytes` in onnxruntime-web on `x` and checks it against qforget's `logits`:
- * max |diff| <= bound × max|logit|, and the same argmax on >= 99.9 % of the samples whose
- * top-2 gap is more than twice that (closer pairs may swap within the bound).
- */
-async function checkExport(t, what, bytes, x, inputShape, logits, classes, { trained = false } = {}) {
-  const { record, payload } = decodeOnnx(bytes);
-  assert.equal(record.outputs.length, 1, `${what}: one output`);
-  assert.match(record.producer, /^qforget /, `${what}: the producer`);
-  const input = asGraphInput(record.inputs[0], x, inputShape);
-  const outputs = await runOrt(bytes, input.x, input.shape);
-  const theirs = outputs[record.outputs[0].name];
-  const bound = exportBound(record, payload);
-  // Per sample: within the bound (>= 99 % of samples), and the same class wherever the top
-  // two logits are more than twice the bound apart (all of those).
-  const n = logits.length / classes;
-  let within = 0, counted = 0, agree = 0, same = 0, worst = 0;
-  for (let r = 0; r < n; r++) {
-    const ours = logits.subarray(r * classes, (r + 1) * classes), ort = theirs.subarray(r * classes, (r + 1) * classes);
-    const b = bound(maxAbs(ours));
-    const diff = maxDiff(ort, ours);
-    worst = Math.max(worst, diff / b);
-    if (diff <= b) within++;
-    if (argmax(ours) === argmax(ort)) same++;
-    const sorted = [...ours].sort((p, q) => q - p);
-    if (sorted[0] - sorted[1] > 2 * b) {
-      counted++;
-      if (argmax(ours) === argmax(ort)) agree++;
-    }
-  }
-  t.diagnostic(`${what}: ${within}/${n} samples within the bound (worst ${worst.toFixed(2)} of it); argmax equal on ${same}/${n}, and on ${agree}/${counted} clear samples`);
-  // A trained model on its test inputs: the same class on >= 99.9 % of them (an untrained
-  // one has near-ties everywhere, which the clear-sample check above covers).
-  if (trained) assert.ok(same >= 0.999 * n, `${what}: argmax equal on ${same} of ${n} samples, under 99.9 %`);
-  assert.ok(within >= 0.99 * n, `${what}: ${n - within} of ${n} samples past the bound (worst ${worst.toFixed(2)} of it)`);
-  assert.equal(agree, counted, `${what}: argmax differs on a sample whose top two logits are more than twice the bound apart`);
 }
