@@ -27,16 +27,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const qf::api::ModelHandle& model = imported.value();
   QF_FUZZ_REQUIRE(qf::ParseJson(model.import_report()).ok());
 
-  const std::string described = model.Describe();
-  const qf::StatusOr<qf::Json> description = qf::ParseJson(described);
-  QF_FUZZ_REQUIRE(description.ok());
-  qf::StatusOr<std::unique_ptr<qf::nn::Model>> rebuilt =
-      qf::nn::ModelFromDescription(description.value());
-  QF_FUZZ_REQUIRE(rebuilt.ok());
-  QF_FUZZ_REQUIRE(rebuilt.value()->Describe().Dump() == described);
-
-  if (qf::fuzz::CheapToRun(model)) {
-    QF_FUZZ_REQUIRE(qf::fuzz::Predict(model, qf::fuzz::Inputs(model, 1, size)).ok());
-  }
+  qf::fuzz::CheckBuiltModel(model, size);
   return 0;
 }

@@ -9,12 +9,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "api/model_api.h"
+#include "core/json.h"
 #include "io/inflate.h"
 #include "io/model_file.h"
+#include "nn/model_json.h"
 
 // A property of the engine that must hold for every input; failing it is a finding.
 #define QF_FUZZ_REQUIRE(cond)                                                               \
@@ -63,6 +66,18 @@ inline StatusOr<std::vector<float>> Predict(const api::ModelHandle& model,
 // engine's own limits (nn/model.h), which tests/nn/model_limits_test.cc covers.
 inline bool CheapToRun(const api::ModelHandle& model) {
   return model.cost().ops <= (uint64_t(1) << 22) && model.cost().activations <= (size_t(1) << 20);
+}
+
+// What every model a target builds must do: its description rebuilds the same
+// architecture, and (when cheap) it predicts.
+inline void CheckBuiltModel(const api::ModelHandle& model, uint64_t seed) {
+  const std::string described = model.Describe();
+  const StatusOr<Json> description = ParseJson(described);
+  QF_FUZZ_REQUIRE(description.ok());
+  StatusOr<std::unique_ptr<nn::Model>> rebuilt = nn::ModelFromDescription(description.value());
+  QF_FUZZ_REQUIRE(rebuilt.ok());
+  QF_FUZZ_REQUIRE(rebuilt.value()->Describe().Dump() == described);
+  if (CheapToRun(model)) QF_FUZZ_REQUIRE(Predict(model, Inputs(model, 1, seed)).ok());
 }
 
 // A model file cut at its framing (io/model_file.h): the 16 fixed bytes (magic, version,
