@@ -42,6 +42,8 @@ const std::vector<OpRule>& Importer::Rules() {
        {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads",
         "strides"}},
       {"GlobalAveragePool", &Importer::GlobalAveragePool, {}},
+      {"ReduceMean", &Importer::GlobalAveragePool, {"axes", "keepdims", "noop_with_empty_axes"}},
+      {"Pad", &Importer::Pad, {"mode", "pads", "value"}},
       {"Flatten", &Importer::Flatten, {"axis"}},
       {"Reshape", &Importer::Reshape, {"allowzero"}},
       {"Identity", &Importer::PassThrough, {}},

@@ -9,10 +9,11 @@
 //   MatMul -> dense, Add of a constant after Conv/Gemm/MatMul -> its bias,
 //   BatchNormalization (inference) -> batch_norm, Relu, Clip(0, 6) -> relu6, Clip(0, c) ->
 //   relu with cap c, MaxPool / AveragePool (ceil_mode only when it changes no size;
-//   AveragePool count_include_pad only without pads), GlobalAveragePool (-> [C]; a
-//   following Flatten or Reshape is then nothing), Flatten (axis 1) and Reshape to [N, -1]
-//   -> flatten, Add/Sum of two branches forking from one tensor -> residual, Identity and
-//   Dropout (dropped), a trailing Softmax/LogSoftmax (dropped and reported), Transpose
+//   AveragePool count_include_pad only without pads), GlobalAveragePool and ReduceMean
+//   over axes [2, 3] (-> [C]; a following Flatten or Reshape is then nothing), Flatten
+//   (axis 1) and Reshape to [N, -1] -> flatten, Add/Sum of two branches forking from one
+//   tensor -> residual, Identity, Dropout and a Pad of zeros (dropped), a trailing
+//   Softmax/LogSoftmax (dropped and reported), Transpose
 //   [0,3,1,2] right after an NHWC graph input (absorbed), Transpose [0,2,3,1] right before
 //   a Flatten (features already in the engine's HWC order: absorbed), and a UINT8 graph
 //   input cast to FLOAT, then Mul/Sub/Div by constants, as model.toOnnx() writes pixels

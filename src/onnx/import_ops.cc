@@ -419,17 +419,40 @@ Status Importer::Pool(const Node& n, const std::string& label) {
   return SetOutput(n, std::move(out));
 }
 
+// GlobalAveragePool, and ReduceMean over the two spatial axes (as tf2onnx writes Keras'
+// GlobalAveragePooling2D and PyTorch x.mean((2, 3))), keeping them or not.
 Status Importer::GlobalAveragePool(const Node& n, const std::string& label) {
   QF_ASSIGN_OR_RETURN(const Value* x, Activation(n, 0, label));
   if (x->shape.size() != 4 || x->collapsed || x->chw) {
     return Unimplemented(label + ": the input is " + Shown(x->shape) + "; it takes [N, C, H, W]");
   }
+  bool keepdims = true;
+  if (n.op == "ReduceMean") {
+    std::vector<int64_t> axes;
+    if (opset_ < 18) {
+      QF_ASSIGN_OR_RETURN(axes, AttrInts(n, "axes", {}, label));
+    } else if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+      QF_ASSIGN_OR_RETURN(const Value* a, ConstantInput(n, 1, label));
+      if (!a->constant->is_int()) return InvalidArgument(label + ": axes must be integers");
+      for (size_t i = 0; i < a->constant->count(); i++) axes.push_back(a->constant->IntAt(i));
+    }
+    for (int64_t& a : axes) a = a < 0 ? a + 4 : a;
+    std::sort(axes.begin(), axes.end());
+    if (axes != std::vector<int64_t>{2, 3}) {
+      return Unimplemented(label + ": axes " + Shown(axes) +
+                           " (the importer takes the mean over the spatial axes [2, 3] only)");
+    }
+    QF_ASSIGN_OR_RETURN(const int64_t keep, AttrInt(n, "keepdims", 1, label));
+    keepdims = keep != 0;
+  }
   Value out = Continue(n.inputs[0]);
   const bool non_negative = out.non_negative;
   Emit(&out, Layer("global_avg_pool"), -1, n.name);
   out.non_negative = non_negative;
-  out.shape = {kBatchMarker, x->shape[1], 1, 1};
-  out.collapsed = true;
+  // The engine holds [C] either way; ONNX has [N, C, 1, 1] (collapsed) or [N, C].
+  out.shape = keepdims ? std::vector<int64_t>{kBatchMarker, x->shape[1], 1, 1}
+                       : std::vector<int64_t>{kBatchMarker, x->shape[1]};
+  out.collapsed = keepdims;
   return SetOutput(n, std::move(out));
 }
 
@@ -504,6 +527,28 @@ Status Importer::PassThrough(const Node& n, const std::string& label) {
   Value out = Continue(n.inputs[0]);
   out.params = values_[n.inputs[0]].params;
   if (n.op != "Sum") Drop(n, "no computation at inference");
+  return SetOutput(n, std::move(out));
+}
+
+// A Pad of zeros (PyTorch 1.13 writes one in front of nn.AvgPool2d's AveragePool): it
+// changes nothing and is dropped. Real padding is not folded into the next layer yet.
+Status Importer::Pad(const Node& n, const std::string& label) {
+  QF_RETURN_IF_ERROR(Activation(n, 0, label).status());
+  std::vector<int64_t> pads;
+  if (opset_ < 11) {
+    QF_ASSIGN_OR_RETURN(pads, AttrInts(n, "pads", {}, label));
+  } else {
+    QF_ASSIGN_OR_RETURN(const Value* p, ConstantInput(n, 1, label));
+    if (!p->constant->is_int()) return InvalidArgument(label + ": pads must be integers");
+    for (size_t i = 0; i < p->constant->count(); i++) pads.push_back(p->constant->IntAt(i));
+  }
+  if (std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v != 0; })) {
+    return Unimplemented(label + ": pads " + Shown(pads) +
+                         " (only a Pad of zeros, which changes nothing, is taken)");
+  }
+  Value out = Continue(n.inputs[0]);
+  out.params = values_[n.inputs[0]].params;
+  Drop(n, "pads of zero: no computation");
   return SetOutput(n, std::move(out));
 }
 

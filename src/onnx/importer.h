@@ -124,6 +124,7 @@ class Importer {
   Status Flatten(const Node& n, const std::string& label);
   Status Reshape(const Node& n, const std::string& label);
   Status PassThrough(const Node& n, const std::string& label);  // Identity, Dropout
+  Status Pad(const Node& n, const std::string& label);
   Status Softmax(const Node& n, const std::string& label);
   Status Transpose(const Node& n, const std::string& label);
   Status Shape(const Node& n, const std::string& label);

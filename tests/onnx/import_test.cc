@@ -57,7 +57,7 @@ Json AttrS(const std::string& s) {
   a.Set("s", Json::String(s));
   return a;
 }
-Json AttrInts(std::initializer_list<int64_t> v) {
+Json AttrInts(const std::vector<int64_t>& v) {
   Json a = Json::MakeObject();
   a.Set("ints", Arr(v));
   return a;
@@ -502,6 +502,40 @@ TEST_CASE("a depthwise conv with Clip(0, 6) imports as depthwise_conv2d and relu
       for (size_t i = 0; i < 4; i++) gap.v[c] += y.v[c * 4 + i] / 4;
     RequireClose(*res.model, Nhwc(x), Dense(gap, fw, {0.5f, -0.5f, 0.25f}, 3, false).v);
   }
+}
+
+// x [2, 3, 4] -> Pad (zeros) -> ReduceMean over [2, 3] -> Gemm: nn.AvgPool2d's Pad and
+// x.mean((2, 3)) as PyTorch 1.13 writes them. Real padding and other axes are refused.
+Record PadMean(const std::vector<int64_t>& pads, const std::vector<int64_t>& axes,
+               const std::vector<float>& w, const std::vector<float>& b) {
+  Record r;
+  r.Input("x", Dims({-1, 2, 3, 4}));
+  r.Int64s("pads", {8}, pads);
+  r.Floats("w", {2, 3}, w);
+  r.Floats("b", {3}, b);
+  r.Node("Pad", {"x", "pads"}, {"p"}, Json::MakeObject(), "pad");
+  r.Node("ReduceMean", {"p"}, {"m"}, Attrs({{"axes", AttrInts(axes)}, {"keepdims", AttrI(0)}}),
+         "mean");
+  r.Node("Gemm", {"m", "w", "b"}, {"y"});
+  r.Output("y");
+  return r;
+}
+
+TEST_CASE("a Pad of zeros is dropped and ReduceMean over [2, 3] is the global pool", "[onnx]") {
+  std::mt19937 rng(9);
+  const std::vector<float> w = Random(6, rng), b = Random(3, rng), x = Random(24, rng);
+  ImportResult res = ImportOk(PadMean(std::vector<int64_t>(8, 0), {2, 3}, w, b));
+  CHECK(res.report.Find("dropped")->Dump().find("\"Pad\"") != std::string::npos);
+  std::vector<float> mean(2, 0.0f);
+  for (size_t c = 0; c < 2; c++) {
+    for (size_t i = 0; i < 12; i++) mean[c] += x[c * 12 + i];
+    mean[c] /= 12;
+  }
+  RequireClose(*res.model, Bytes(x), Dense(T{{2}, mean}, w, b, 3, false).v);
+  RequireError(PadMean({0, 0, 1, 1, 0, 0, 1, 1}, {2, 3}, w, b), StatusCode::kUnimplemented,
+               "node 'pad' (Pad, opset 13): pads [0, 0, 1, 1, 0, 0, 1, 1]");
+  RequireError(PadMean(std::vector<int64_t>(8, 0), {1}, w, b), StatusCode::kUnimplemented,
+               "node 'mean' (ReduceMean, opset 13): axes [1]");
 }
 
 TEST_CASE("the importer refuses what it cannot convert, naming it", "[onnx]") {
