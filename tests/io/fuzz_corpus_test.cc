@@ -100,8 +100,9 @@ TEST_CASE("version-2 files of float-feature models keep 1.0's pixel grid", "[eng
   std::vector<float> probe(3 * 6);
   for (size_t i = 0; i < probe.size(); i++) probe[i] = float((i * 53 + 7) % 29) / 5 - 3;
   StatusOr<std::vector<float>> logits = model.value().Predict(
-      reinterpret_cast<const uint8_t*>(probe.data()), probe.size() * 4, "float32");
+      reinterpret_cast<const uint8_t*>(probe.data()), probe.size(), "float32");
   REQUIRE(logits.ok());
+  REQUIRE(logits.value().size() == 9);
   const uint32_t expected[9] = {0xbe92d43c, 0xbec061e9, 0x3faa96a7, 0xbe7b58e5, 0xbea2e54f,
                                 0x3f9f49d0, 0xbe687ef3, 0xbe86d02b, 0x3f950ac5};
   for (size_t i = 0; i < 9; i++) {
