@@ -139,23 +139,68 @@ StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const
   return out.Dump();
 }
 
-StatusOr<FitSession> ModelHandle::StartFit(const DatasetBuffers& buffers,
-                                           std::string_view options_json) {
+StatusOr<FitSession> ModelHandle::NewFitSession(uint64_t data_bytes,
+                                                std::string_view options_json,
+                                                train::FitOptions* fit) const {
   QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
-  QF_ASSIGN_OR_RETURN(const train::FitOptions fit, FitOptionsFromJson(options));
-  // The dataset's copy, the model's state as it was (restored on divergence) and the
-  // optimizer's, one training batch.
+  QF_ASSIGN_OR_RETURN(*fit, FitOptionsFromJson(options));
+  // The data, the model's state as it was (restored on divergence) and the optimizer's,
+  // one training batch.
   FitSession session;
   QF_ASSIGN_OR_RETURN(session.memory_,
-                      ReserveMemory(Bytes(buffers) + 2 * model_->StateBytes() +
-                                        model_->BatchBytes(fit.batch_size, nn::Mode::kTrain),
+                      ReserveMemory(data_bytes + 2 * model_->StateBytes() +
+                                        model_->BatchBytes(fit->batch_size, nn::Mode::kTrain),
                                     "fit"));
-  QF_ASSIGN_OR_RETURN(train::Dataset data, ToDataset(buffers, "dataset"));
   session.model_ = model_;
+  return session;
+}
+
+StatusOr<FitSession> ModelHandle::StartFit(const DatasetBuffers& buffers,
+                                           std::string_view options_json) {
+  train::FitOptions fit;
+  QF_ASSIGN_OR_RETURN(FitSession session, NewFitSession(Bytes(buffers), options_json, &fit));
+  QF_ASSIGN_OR_RETURN(train::Dataset data, ToDataset(buffers, "dataset"));
   session.data_ = std::make_unique<train::Dataset>(std::move(data));
   QF_ASSIGN_OR_RETURN(session.trainer_,
                       train::Trainer::Create(model_.get(), session.data_.get(), fit));
   return session;
+}
+
+StatusOr<FitSession> ModelHandle::StartFit(const StreamHandle& data,
+                                           std::string_view options_json) {
+  train::FitOptions fit;
+  // The epoch's order (the stream reserves its window itself).
+  QF_ASSIGN_OR_RETURN(FitSession session, NewFitSession(uint64_t(data.size()) * sizeof(uint32_t),
+                                                        options_json, &fit));
+  session.stream_ = data.stream_;
+  QF_ASSIGN_OR_RETURN(session.trainer_,
+                      train::Trainer::Create(model_.get(), session.stream_.get(), fit));
+  return session;
+}
+
+StreamHandle ModelHandle::OpenStream() const {
+  StreamHandle handle;
+  handle.stream_ = std::make_shared<train::SampleStream>(model_->input_shape(),
+                                                         model_->input_type(), model_->classes());
+  return handle;
+}
+
+Status StreamHandle::Push(const DatasetBuffers& batch, std::string_view name) {
+  QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
+                      ReserveMemory(Bytes(batch), std::string(name)));
+  QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(batch, name));
+  return stream_->Push(data, std::string(name));
+}
+
+Status StreamHandle::End(std::string_view name) { return stream_->End(std::string(name)); }
+
+std::string StreamHandle::Demand() const {
+  const train::SampleStream::Demand d = stream_->demand();
+  Json out = Json::MakeObject();
+  out.Set("pass", Json::Number(double(d.pass)));
+  out.Set("from", Json::Number(double(d.from)));
+  out.Set("count", Json::Number(double(d.count)));
+  return out.Dump();
 }
 
 namespace {
@@ -216,26 +261,44 @@ Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
 StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
                                                 const DatasetBuffers& retain,
                                                 std::string_view options_json) {
+  return StartForgetOn(forget, &retain, nullptr, options_json);
+}
+
+StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
+                                                const StreamHandle& retain,
+                                                std::string_view options_json) {
+  return StartForgetOn(forget, nullptr, retain.stream_, options_json);
+}
+
+StatusOr<ForgetHandle> ModelHandle::StartForgetOn(
+    const DatasetBuffers& forget, const DatasetBuffers* retain,
+    std::shared_ptr<train::SampleStream> retain_stream, std::string_view options_json) {
   QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
   unlearn::ForgetRequest request;
   QF_ASSIGN_OR_RETURN(request.options, UnlearnOptionsFromJson(options, &request.method));
-  // The sets' copies and the subsets methods gather from them; the working copy of the
-  // model, a second one (retrain's fresh model, a mask, a snapshot) and the optimizer's
-  // state; a training batch and an evaluation batch (methods evaluate the forget set);
-  // Q-MUL's similar-label counts, a classes x classes table per epoch report and one
-  // in progress.
+  // The sets' copies and the subsets methods gather from them (a streamed retain set: the
+  // batch lists of its samples; the stream reserves its window itself); the working copy
+  // of the model, a second one (retrain's fresh model, a mask, a snapshot) and the
+  // optimizer's state; a training batch and an evaluation batch (methods evaluate the
+  // forget set); Q-MUL's similar-label counts, a classes x classes table per epoch report
+  // and one in progress.
   const uint64_t classes = model_->classes();
   const uint64_t similar_labels =
       request.method == "qmul" ? (uint64_t(request.options.epochs) + 1) * classes * classes * 4 : 0;
+  const uint64_t retain_bytes = retain ? Bytes(*retain)
+                                       : uint64_t(retain_stream->size()) * sizeof(unlearn::SampleRef);
   ForgetHandle handle;
   QF_ASSIGN_OR_RETURN(
       handle.memory_,
-      ReserveMemory(3 * (Bytes(forget) + Bytes(retain)) + 3 * model_->StateBytes() +
+      ReserveMemory(3 * (Bytes(forget) + retain_bytes) + 3 * model_->StateBytes() +
                         model_->BatchBytes(request.options.batch_size, nn::Mode::kTrain) +
                         EvalBatchBytes(*model_, forget.y_len) + similar_labels,
                     "forget (" + request.method + ")"));
   QF_ASSIGN_OR_RETURN(request.forget, ToDataset(forget, "forget"));
-  QF_ASSIGN_OR_RETURN(request.retain, ToDataset(retain, "retain"));
+  if (retain) {
+    QF_ASSIGN_OR_RETURN(request.retain, ToDataset(*retain, "retain"));
+  }
+  request.retain_stream = std::move(retain_stream);
   handle.method_ = request.method;
   handle.forgotten_ = request.forget.size();
   handle.classes_ = model_->classes();

@@ -25,6 +25,7 @@ namespace qf::api {
 class FitSession;
 class ForgetHandle;
 class MetricsJob;
+class StreamHandle;
 
 // A dataset in wasm memory as JS hands it over: samples, labels and the JSON of its
 // shape [n, ...sample dims]. Borrowed for the call.
@@ -109,7 +110,25 @@ class ModelHandle {
   // Validates data and options and returns a session that trains this model.
   StatusOr<FitSession> StartFit(const DatasetBuffers& data, std::string_view options_json);
 
+  // A dataset streamed in for this model (fit's data, forget's retain): pushed through once
+  // to count it, then handed to StartFit or StartForget, whose sessions read it in passes.
+  StreamHandle OpenStream() const;
+  // StartFit and StartForget on a streamed dataset (counted). A step stops early when the
+  // stream has not delivered what the next batch needs: push what StreamHandle::Demand
+  // asks for, then step again.
+  StatusOr<FitSession> StartFit(const StreamHandle& data, std::string_view options_json);
+  StatusOr<ForgetHandle> StartForget(const DatasetBuffers& forget, const StreamHandle& retain,
+                                     std::string_view options_json);
+
  private:
+  // A fit session on this model with its options parsed into `fit` and its memory
+  // reserved, `data_bytes` for the data it holds; without its trainer.
+  StatusOr<FitSession> NewFitSession(uint64_t data_bytes, std::string_view options_json,
+                                     train::FitOptions* fit) const;
+  StatusOr<ForgetHandle> StartForgetOn(const DatasetBuffers& forget, const DatasetBuffers* retain,
+                                       std::shared_ptr<train::SampleStream> retain_stream,
+                                       std::string_view options_json);
+
   std::shared_ptr<nn::Model> model_;
   std::string import_report_;
 };
@@ -124,6 +143,7 @@ class FitSession {
   friend class ModelHandle;
   std::shared_ptr<nn::Model> model_;  // keeps the model alive while the session lives
   std::unique_ptr<train::Dataset> data_;
+  std::shared_ptr<train::SampleStream> stream_;  // instead of data_
   std::unique_ptr<train::Trainer> trainer_;
   MemoryReservation memory_;
 };
@@ -145,6 +165,25 @@ class ForgetHandle {
   size_t forgotten_ = 0;
   size_t classes_ = 0;
   MemoryReservation memory_;
+};
+
+// A streamed dataset (train/stream.h) as JS feeds it.
+class StreamHandle {
+ public:
+  // The stream's next samples, as a dataset of the model's samples; `name` names them in
+  // messages. First the whole stream, once (the counting pass), then what Demand asks for.
+  Status Push(const DatasetBuffers& batch, std::string_view name);
+  // The source's pass ended (train::SampleStream::End); `name` names the stream.
+  Status End(std::string_view name);
+  // Its samples, counted by the first pass (0 until it ended).
+  size_t size() const { return stream_->size(); }
+  // {"pass", "from", "count"}: the samples the session reading it waits for: `count` from
+  // position `from` of pass `pass` (a new pass: iterate the source again from the start).
+  std::string Demand() const;
+
+ private:
+  friend class ModelHandle;
+  std::shared_ptr<train::SampleStream> stream_;
 };
 
 // The metrics of a model (ModelHandle::StartMetrics): its own, then the reference's (for

@@ -64,8 +64,9 @@ Status ParseOptimization(const Json& o, train::OptimizerOptions* opt,
   return OkStatus();
 }
 
-// epochs, batchSize, lr and seed, range-checked.
-Status ParseLoop(const Json& o, int* epochs, size_t* batch_size, float* lr, uint64_t* seed) {
+// epochs, batchSize, lr, seed and shuffleWindow, range-checked.
+Status ParseLoop(const Json& o, int* epochs, size_t* batch_size, float* lr, uint64_t* seed,
+                 size_t* shuffle_window) {
   constexpr std::string_view kWhere = "options";
   QF_ASSIGN_OR_RETURN(const int64_t e, GetIntOr(o, "epochs", *epochs, kWhere));
   if (e < 1 || e > 100000)
@@ -76,6 +77,11 @@ Status ParseLoop(const Json& o, int* epochs, size_t* batch_size, float* lr, uint
   QF_ASSIGN_OR_RETURN(const double l, GetNumberOr(o, "lr", *lr, kWhere));
   QF_ASSIGN_OR_RETURN(const int64_t s, GetIntOr(o, "seed", int64_t(*seed), kWhere));
   if (s < 0) return InvalidArgument("options.seed must be an integer >= 0");
+  QF_ASSIGN_OR_RETURN(const int64_t w, GetIntOr(o, "shuffleWindow", 0, kWhere));
+  if (w < 0 || w > int64_t(train::SampleStream::kMaxStreamSamples)) {
+    return InvalidArgument("options.shuffleWindow must be in [0, 2^31] samples (0: the default)");
+  }
+  *shuffle_window = size_t(w);
   *epochs = int(e);
   *batch_size = size_t(b);
   *lr = float(l);
@@ -89,10 +95,10 @@ StatusOr<train::FitOptions> FitOptionsFromJson(const Json& o) {
   constexpr std::string_view kWhere = "options";
   QF_RETURN_IF_ERROR(CheckKeys(o,
                                {"epochs", "batchSize", "lr", "optimizer", "momentum", "nesterov",
-                                "weightDecay", "schedule", "clipNorm", "augment", "seed"},
+                                "weightDecay", "schedule", "clipNorm", "augment", "seed", "shuffleWindow"},
                                kWhere));
   train::FitOptions f;
-  QF_RETURN_IF_ERROR(ParseLoop(o, &f.epochs, &f.batch_size, &f.lr, &f.seed));
+  QF_RETURN_IF_ERROR(ParseLoop(o, &f.epochs, &f.batch_size, &f.lr, &f.seed, &f.shuffle_window));
   QF_RETURN_IF_ERROR(ParseOptimization(o, &f.optimizer, &f.schedule));
   QF_ASSIGN_OR_RETURN(const double clip, GetNumberOr(o, "clipNorm", f.clip_norm, kWhere));
   f.clip_norm = float(clip);
@@ -114,12 +120,12 @@ StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::str
   QF_RETURN_IF_ERROR(
       CheckKeys(o,
                 {"method", "epochs", "batchSize", "lr", "optimizer", "momentum", "nesterov",
-                 "weightDecay", "schedule", "seed", "qmulMode", "qmulRetainScanBatches",
+                 "weightDecay", "schedule", "seed", "shuffleWindow", "qmulMode", "qmulRetainScanBatches",
                  "qmulScanMode", "l1Alpha", "salunRatio", "bsEpsilon"},
                 kWhere));
   QF_ASSIGN_OR_RETURN(*method, GetStringOr(o, "method", "qmul", kWhere));
   unlearn::UnlearnOptions u;
-  QF_RETURN_IF_ERROR(ParseLoop(o, &u.epochs, &u.batch_size, &u.lr, &u.seed));
+  QF_RETURN_IF_ERROR(ParseLoop(o, &u.epochs, &u.batch_size, &u.lr, &u.seed, &u.shuffle_window));
   QF_RETURN_IF_ERROR(ParseOptimization(o, &u.optimizer, &u.schedule));
   QF_ASSIGN_OR_RETURN(u.qmul_mode, GetStringOr(o, "qmulMode", u.qmul_mode, kWhere));
   QF_ASSIGN_OR_RETURN(const int64_t scan, GetIntOr(o, "qmulRetainScanBatches", 0, kWhere));

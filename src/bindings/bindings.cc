@@ -137,6 +137,24 @@ val StartForget(qf::api::ModelHandle& self, const val& forget, const val& retain
   return Result(self.StartForget(Buffers(forget), Buffers(retain), options_json));
 }
 
+val StartFitStreamed(qf::api::ModelHandle& self, const qf::api::StreamHandle& data,
+                     const std::string& options_json) {
+  return Result(self.StartFit(data, options_json));
+}
+
+val StartForgetStreamed(qf::api::ModelHandle& self, const val& forget,
+                        const qf::api::StreamHandle& retain, const std::string& options_json) {
+  return Result(self.StartForget(Buffers(forget), retain, options_json));
+}
+
+val StreamPush(qf::api::StreamHandle& self, const val& batch, const std::string& name) {
+  return Done(self.Push(Buffers(batch), name));
+}
+
+val StreamEnd(qf::api::StreamHandle& self, const std::string& name) {
+  return Done(self.End(name));
+}
+
 val CommitForget(qf::api::ModelHandle& self, qf::api::ForgetHandle& forget) {
   return Done(self.CommitForget(forget));
 }
@@ -254,12 +272,20 @@ EMSCRIPTEN_BINDINGS(qforget) {
       .function("evaluate", &Evaluate)
       .function("startFit", &StartFit)
       .function("startForget", &StartForget)
+      .function("openStream", &qf::api::ModelHandle::OpenStream)
+      .function("startFitStreamed", &StartFitStreamed)
+      .function("startForgetStreamed", &StartForgetStreamed)
       .function("commitForget", &CommitForget)
       .function("revertForget", &RevertForget)
       .function("startMetrics", &StartMetrics)
       .function("startMetricsWithReference", &StartMetricsWithReference)
       .property("numClasses", &qf::api::ModelHandle::num_classes)
       .property("sampleSize", &qf::api::ModelHandle::sample_size);
+  emscripten::class_<qf::api::StreamHandle>("StreamHandle")
+      .function("push", &StreamPush)
+      .function("end", &StreamEnd)
+      .function("demand", &qf::api::StreamHandle::Demand)
+      .property("size", &qf::api::StreamHandle::size);
   emscripten::class_<qf::api::FitSession>("FitSession").function("step", &FitStep);
   emscripten::class_<qf::api::MetricsJob>("MetricsJob")
       .function("step", &MetricsStep)

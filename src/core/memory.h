@@ -53,6 +53,11 @@ class MemoryReservation {
   ~MemoryReservation() { Release(); }
 
   uint64_t bytes() const { return bytes_; }
+  // Takes over `other`'s bytes: one reservation that grows as its holder does.
+  void Absorb(MemoryReservation&& other) {
+    bytes_ += other.bytes_;
+    other.bytes_ = 0;
+  }
 
  private:
   friend StatusOr<MemoryReservation> ReserveMemory(uint64_t bytes, std::string_view what);

@@ -29,8 +29,22 @@ Status ValidateFitOptions(const FitOptions& o) {
 
 StatusOr<std::unique_ptr<Trainer>> Trainer::Create(nn::Model* model, const Dataset* data,
                                                    const FitOptions& options) {
-  QF_RETURN_IF_ERROR(ValidateFitOptions(options));
   QF_RETURN_IF_ERROR(ValidateDataset(*data, model->input_shape(), model->input_type(), model->classes(), "dataset"));
+  return Make(model, data, nullptr, options);
+}
+
+StatusOr<std::unique_ptr<Trainer>> Trainer::Create(nn::Model* model, SampleStream* stream,
+                                                   FitOptions options) {
+  QF_RETURN_IF_ERROR(CheckStream(*stream, *model, "dataset"));
+  if (options.shuffle_window == 0) options.shuffle_window = kStreamWindow;
+  QF_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer, Make(model, nullptr, stream, options));
+  QF_RETURN_IF_ERROR(stream->Open(options.shuffle_window, options.batch_size, "dataset"));
+  return trainer;
+}
+
+StatusOr<std::unique_ptr<Trainer>> Trainer::Make(nn::Model* model, const Dataset* data,
+                                                 SampleStream* stream, const FitOptions& options) {
+  QF_RETURN_IF_ERROR(ValidateFitOptions(options));
   if (options.augment.enabled() && (model->input_shape().rank() != 3 ||
                                     model->spec().input_layout != nn::InputLayout::kNHWC)) {
     return InvalidArgument("augmentation needs H x W x C inputs, the model takes " +
@@ -40,19 +54,18 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(nn::Model* model, const Datas
   StatusOr<std::unique_ptr<Optimizer>> optimizer = MakeOptimizer(options.optimizer);
   if (!optimizer.ok()) return optimizer.status();
   return std::unique_ptr<Trainer>(
-      new Trainer(model, data, options, std::move(optimizer).value()));
+      new Trainer(model, data, stream, options, std::move(optimizer).value()));
 }
 
-Trainer::Trainer(nn::Model* model, const Dataset* data, const FitOptions& options,
-                 std::unique_ptr<Optimizer> optimizer)
-    : model_(model), data_(data), options_(options), optimizer_(std::move(optimizer)),
-      rng_(options.seed) {
-  order_.resize(data->size());
-}
+Trainer::Trainer(nn::Model* model, const Dataset* data, SampleStream* stream,
+                 const FitOptions& options, std::unique_ptr<Optimizer> optimizer)
+    : model_(model), data_(data), stream_(stream), options_(options),
+      optimizer_(std::move(optimizer)), rng_(options.seed) {}
 
 void Trainer::StartEpoch() {
-  std::iota(order_.begin(), order_.end(), 0u);
-  rng_.Shuffle(order_.data(), order_.size());
+  order_ = ShuffleOrder(stream_ ? stream_->size() : data_->size(), options_.shuffle_window, rng_);
+  if (stream_) stream_->BeginPass();
+  started_ = true;
   loss_sum_ = 0;
   seconds_ = 0;
   correct_ = seen_ = 0;
@@ -70,17 +83,22 @@ StatusOr<std::optional<EpochStats>> Trainer::Step(size_t max_batches) {
   if (spent_) return Status(StatusCode::kFailedPrecondition, "this training run diverged and ended");
   if (done()) return std::optional<EpochStats>();
   if (!start_) start_.emplace(*model_);
-  const size_t n = data_->size(), bs = options_.batch_size, d = model_->sample_bytes();
-  const size_t batches = (n + bs - 1) / bs;
+  const size_t n = stream_ ? stream_->size() : data_->size(), bs = options_.batch_size;
+  const size_t d = model_->sample_bytes(), batches = (n + bs - 1) / bs;
   const float lr = ScheduledLr(options_.schedule, options_.lr, epoch_, options_.epochs);
   const auto start = std::chrono::steady_clock::now();
   for (size_t step = 0; step < max_batches && batch_ < batches; step++, batch_++) {
-    if (batch_ == 0) StartEpoch();
+    if (!started_) StartEpoch();
     const size_t lo = batch_ * bs, m = std::min(bs, n - lo);
+    if (stream_ && stream_->Missing(order_.data() + lo, m) > 0) break;  // to be pushed
     batch_x_.resize(m * d);
     batch_y_.resize(m);
     for (size_t i = 0; i < m; i++) {
       const uint32_t id = order_[lo + i];
+      if (stream_) {
+        stream_->Take(id, batch_x_.data() + i * d, &batch_y_[i]);
+        continue;
+      }
       std::copy(data_->x.begin() + size_t(id) * d, data_->x.begin() + size_t(id + 1) * d,
                 batch_x_.begin() + i * d);
       batch_y_[i] = data_->y[id];
@@ -106,6 +124,7 @@ StatusOr<std::optional<EpochStats>> Trainer::Step(size_t max_batches) {
   if (batch_ < batches) return std::optional<EpochStats>();
   if (!nn::StateIsFinite(*model_)) return Diverged("a weight is not finite");
   batch_ = 0;
+  started_ = false;
   epoch_++;
   EpochStats stats;
   stats.epoch = epoch_;

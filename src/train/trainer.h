@@ -16,6 +16,7 @@
 #include "train/augment.h"
 #include "train/dataset.h"
 #include "train/optimizer.h"
+#include "train/stream.h"
 
 namespace qf::train {
 
@@ -31,6 +32,9 @@ struct FitOptions {
   float clip_norm = 0.0f;  // 0: no clipping
   AugmentOptions augment;
   uint64_t seed = 1;
+  // Epochs read the data in a window shuffle of this many samples (ShuffleOrder); 0: the
+  // whole set in memory, kStreamWindow streamed.
+  size_t shuffle_window = 0;
 };
 
 Status ValidateFitOptions(const FitOptions& options);
@@ -49,6 +53,10 @@ class Trainer {
   // must outlive the Trainer.
   static StatusOr<std::unique_ptr<Trainer>> Create(nn::Model* model, const Dataset* data,
                                                    const FitOptions& options);
+  // The same on a streamed dataset (sealed, not opened: this opens it; borrowed too).
+  // Step stops early, before a batch whose samples have not arrived (stream->demand()).
+  static StatusOr<std::unique_ptr<Trainer>> Create(nn::Model* model, SampleStream* stream,
+                                                   FitOptions options);
 
   bool done() const { return epoch_ >= options_.epochs; }
   // Runs up to `max_batches` batches (stopping early at an epoch's end). Returns the
@@ -58,19 +66,23 @@ class Trainer {
   StatusOr<std::optional<EpochStats>> Step(size_t max_batches);
 
  private:
-  Trainer(nn::Model* model, const Dataset* data, const FitOptions& options,
+  Trainer(nn::Model* model, const Dataset* data, SampleStream* stream, const FitOptions& options,
           std::unique_ptr<Optimizer> optimizer);
+  static StatusOr<std::unique_ptr<Trainer>> Make(nn::Model* model, const Dataset* data,
+                                                 SampleStream* stream, const FitOptions& options);
   void StartEpoch();
   // Restores the model as the first Step found it and returns the divergence error.
   Status Diverged(const std::string& what);
 
   nn::Model* model_;
-  const Dataset* data_;
+  const Dataset* data_;   // one of these two
+  SampleStream* stream_;
   FitOptions options_;
   std::unique_ptr<Optimizer> optimizer_;
   Rng rng_;
   int epoch_ = 0;
   size_t batch_ = 0;  // next batch within the epoch
+  bool started_ = false;  // the epoch's order is drawn
   std::vector<uint32_t> order_;
   double loss_sum_ = 0, seconds_ = 0;
   size_t correct_ = 0, seen_ = 0;

@@ -12,7 +12,15 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
   QF_RETURN_IF_ERROR(ValidateUnlearnOptions(request.options));
   QF_RETURN_IF_ERROR(
       train::ValidateDataset(request.forget, model.input_shape(), model.input_type(), model.classes(), "forget"));
-  if (method->uses_retain() && request.retain.size() == 0) {
+  if (request.retain_stream) {
+    QF_RETURN_IF_ERROR(train::CheckStream(*request.retain_stream, model, "retain"));
+    if (request.options.shuffle_window == 0) request.options.shuffle_window = train::kStreamWindow;
+    QF_RETURN_IF_ERROR(request.retain_stream->Open(request.options.shuffle_window,
+                                                   request.options.batch_size, "retain"));
+  }
+  const size_t retain =
+      request.retain_stream ? request.retain_stream->size() : request.retain.size();
+  if (method->uses_retain() && retain == 0) {
     return InvalidArgument(std::string("retain is required by ") + method->name() +
                            ": the training data that stays, or a sample of it (ga and bs "
                            "run without it)");
@@ -28,6 +36,7 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
   ctx.model = session->working_.get();
   ctx.forget = &session->request_.forget;
   ctx.retain = &session->request_.retain;
+  ctx.retain_stream = session->request_.retain_stream.get();
   ctx.options = session->request_.options;
   ctx.rng = Rng(ctx.options.seed);
   QF_ASSIGN_OR_RETURN(ctx.optimizer, train::MakeOptimizer(ctx.options.optimizer));

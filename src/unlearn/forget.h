@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "nn/model.h"
 #include "train/dataset.h"
+#include "train/stream.h"
 #include "unlearn/method.h"
 
 namespace qf::unlearn {
@@ -22,6 +23,9 @@ struct ForgetRequest {
   train::Dataset retain;  // D_r (or a sample of it); may be empty for methods that do not use it
   std::string method = "qmul";
   UnlearnOptions options;
+  // D_r streamed (sealed; retain is then empty): read through a window of
+  // options.shuffle_window samples (0: train::kStreamWindow).
+  std::shared_ptr<train::SampleStream> retain_stream = nullptr;
 };
 
 class ForgetSession {

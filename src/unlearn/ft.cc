@@ -25,7 +25,7 @@ class FineTune : public EpochMethod {
                   EpochReport* report) override {
     if (at.Once()) {
       meter_.Reset();
-      batches_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
+      batches_ = MakeBatches(ctx, AllRetain(ctx));
     }
     QF_RETURN_IF_ERROR(CrossEntropyPass(ctx, at, batches_, nullptr, 1.0f, lr, &data_, &meter_));
     if (at.Once()) report->losses.push_back({"retain_ce", meter_.Mean()});

@@ -30,7 +30,7 @@ class L1Sparse : public EpochMethod {
     if (at.Once()) {
       ce_.Reset();
       l1_.Reset();
-      batches_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
+      batches_ = MakeBatches(ctx, AllRetain(ctx));
     }
     for (const Batch& batch : at.Batches(batches_)) {
       Gather(ctx, batch, &data_);

@@ -2,6 +2,7 @@
 #include "unlearn/method.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 
 #include "train/loss.h"
@@ -66,6 +67,10 @@ void Gather(const MethodContext& ctx, const Batch& batch, BatchData* out,
   out->x.resize(batch.size() * d);
   out->y.resize(batch.size());
   for (size_t i = 0; i < batch.size(); i++) {
+    if (!batch[i].forget && ctx.retain_stream) {
+      ctx.retain_stream->Take(batch[i].index, out->x.data() + i * d, &out->y[i]);
+      continue;
+    }
     const train::Dataset& src = batch[i].forget ? *ctx.forget : *ctx.retain;
     const size_t at = size_t(batch[i].index) * d;
     std::copy(src.x.begin() + at, src.x.begin() + at + d, out->x.begin() + i * d);
@@ -80,9 +85,19 @@ std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget) {
   return refs;
 }
 
+size_t RetainSize(const MethodContext& ctx) {
+  return ctx.retain_stream ? ctx.retain_stream->size() : ctx.retain->size();
+}
+
+std::vector<SampleRef> AllRetain(const MethodContext& ctx) {
+  std::vector<SampleRef> refs(RetainSize(ctx));
+  for (size_t i = 0; i < refs.size(); i++) refs[i] = {false, uint32_t(i)};
+  return refs;
+}
+
 std::vector<SampleRef> ForgetThenRetain(const MethodContext& ctx) {
   std::vector<SampleRef> all = AllOf(*ctx.forget, true);
-  const std::vector<SampleRef> retain = AllOf(*ctx.retain, false);
+  const std::vector<SampleRef> retain = AllRetain(ctx);
   all.insert(all.end(), retain.begin(), retain.end());
   return all;
 }
@@ -106,7 +121,23 @@ std::vector<Batch> InOrderBatches(const MethodContext& ctx, const train::Dataset
 }
 
 std::vector<Batch> MakeBatches(MethodContext& ctx, std::vector<SampleRef> samples) {
-  ctx.rng.Shuffle(samples.data(), samples.size());
+  std::vector<SampleRef> forget, retain;
+  for (const SampleRef& s : samples) (s.forget ? forget : retain).push_back(s);
+  const size_t window = ctx.options.shuffle_window;
+  if (window == 0 || window >= retain.size()) {
+    ctx.rng.Shuffle(samples.data(), samples.size());
+    return Chunks(samples, ctx.options.batch_size);
+  }
+  // D_r in the window's order, D_f shuffled, and which slots take which.
+  const std::vector<uint32_t> order = train::ShuffleOrder(retain.size(), window, ctx.rng);
+  ctx.rng.Shuffle(forget.data(), forget.size());
+  std::vector<uint8_t> is_forget(samples.size(), 0);
+  std::fill(is_forget.begin(), is_forget.begin() + forget.size(), 1);
+  ctx.rng.Shuffle(is_forget.data(), is_forget.size());
+  size_t f = 0, r = 0;
+  for (size_t i = 0; i < samples.size(); i++) {
+    samples[i] = is_forget[i] ? forget[f++] : retain[order[r++]];
+  }
   return Chunks(samples, ctx.options.batch_size);
 }
 
@@ -158,25 +189,38 @@ EpochCursor::Range EpochCursor::Batches(const std::vector<Batch>& batches) {
   const size_t pass = calls_++;
   if (suspended_ || pass != next_) return Range(nullptr, pass, &batches);
   if (batches.empty()) {  // nothing to run: done at once
-    next_++;
+    PassOver();
     return Range(nullptr, pass, &batches);
+  }
+  if (stream_ && !begun_) {
+    begun_ = true;
+    const auto reads_retain = [](const Batch& b) {
+      return std::any_of(b.begin(), b.end(), [](const SampleRef& s) { return !s.forget; });
+    };
+    if (std::any_of(batches.begin(), batches.end(), reads_retain)) stream_->BeginPass();
   }
   return Range(this, pass, &batches);
 }
 
+bool EpochCursor::Arrived(const Batch& batch) {
+  if (!stream_) return true;
+  ids_.clear();
+  for (const SampleRef& s : batch) {
+    if (!s.forget) ids_.push_back(s.index);
+  }
+  return stream_->Missing(ids_.data(), ids_.size()) == 0;
+}
+
 bool EpochCursor::Running(size_t pass, const std::vector<Batch>& batches) {
   if (next_ != pass || batch_ >= batches.size()) return false;  // the pass is over
-  if (budget_ == 0) suspended_ = true;
+  if (!suspended_ && (budget_ == 0 || !Arrived(batches[batch_]))) suspended_ = true;
   return !suspended_;
 }
 
 void EpochCursor::Advance(const std::vector<Batch>& batches) {
   samples_ += batches[batch_].size();
   budget_--;
-  if (++batch_ == batches.size()) {
-    next_++;
-    batch_ = 0;
-  }
+  if (++batch_ == batches.size()) PassOver();
 }
 
 void EpochCursor::Resume(size_t budget) {
@@ -200,6 +244,7 @@ Status EpochMethod::Begin(MethodContext& ctx) {
   epochs_ = ctx.options.epochs;
   epoch_ = 0;
   cursor_.Reset();
+  cursor_.ReadFrom(ctx.retain_stream);
   report_ = EpochReport();
   seconds_ = 0;
   return OkStatus();

@@ -16,6 +16,7 @@
 #include "nn/model.h"
 #include "train/dataset.h"
 #include "train/optimizer.h"
+#include "train/stream.h"
 
 namespace qf::unlearn {
 
@@ -28,6 +29,9 @@ struct UnlearnOptions {
   train::OptimizerOptions optimizer;  // SGD, momentum 0.9, weight decay 5e-4
   train::ScheduleOptions schedule{"cosine"};
   uint64_t seed = 1;
+  // Shuffled passes over D_r read it through a window of this many samples (train::
+  // ShuffleOrder); 0: the whole set, a full shuffle. What bounds a streamed D_r's memory.
+  size_t shuffle_window = 0;
   // qmul: "mixed" (forget and retain batches shuffled together) or "sequential".
   std::string qmul_mode = "mixed";
   // qmul: retain batches scanned for the gradient norm G_r (0: all).
@@ -76,7 +80,8 @@ struct SampleRef {
 struct MethodContext {
   nn::Model* model = nullptr;
   const train::Dataset* forget = nullptr;
-  const train::Dataset* retain = nullptr;
+  const train::Dataset* retain = nullptr;  // empty when D_r is streamed
+  train::SampleStream* retain_stream = nullptr;  // D_r, when it is streamed
   UnlearnOptions options;
   Rng rng{1};
   std::unique_ptr<train::Optimizer> optimizer;
@@ -128,12 +133,17 @@ struct BatchData {
 void Gather(const MethodContext& ctx, const Batch& batch, BatchData* out,
             const std::vector<Label>* forget_labels = nullptr);
 
-// Shuffled batches of the given samples (seeded by ctx.rng).
+// Shuffled batches of the given samples (seeded by ctx.rng). The D_r samples among them
+// (in increasing order) are read in a window shuffle (options.shuffle_window) and dealt
+// into random slots among the D_f ones; with the whole set in the window, one full shuffle.
 std::vector<Batch> MakeBatches(MethodContext& ctx, std::vector<SampleRef> samples);
 // Batches of all of `data` in order, unshuffled (for scans that update nothing).
 std::vector<Batch> InOrderBatches(const MethodContext& ctx, const train::Dataset& data,
                                   bool forget);
 std::vector<SampleRef> AllOf(const train::Dataset& data, bool forget);
+// The number of samples in D_r, in memory or streamed, and all of them.
+size_t RetainSize(const MethodContext& ctx);
+std::vector<SampleRef> AllRetain(const MethodContext& ctx);
 // All of D_f, then all of D_r.
 std::vector<SampleRef> ForgetThenRetain(const MethodContext& ctx);
 
@@ -189,7 +199,10 @@ class EpochCursor {
   // Whether the last call reached the epoch's end (every pass and Once ran).
   bool finished() const { return !suspended_ && next_ == calls_; }
   // Starts the next epoch.
-  void NextEpoch() { next_ = batch_ = 0; }
+  void NextEpoch() { next_ = batch_ = 0, begun_ = false; }
+  // Reads D_r's samples from `stream`: a pass with D_r samples begins a pass over it, and
+  // a batch whose samples have not arrived suspends the call as a spent budget does.
+  void ReadFrom(train::SampleStream* stream) { stream_ = stream; }
   // Samples in the batches run so far, over all epochs.
   uint64_t samples() const { return samples_; }
   void Reset() { *this = EpochCursor(); }
@@ -197,13 +210,18 @@ class EpochCursor {
  private:
   bool Running(size_t pass, const std::vector<Batch>& batches);
   void Advance(const std::vector<Batch>& batches);
+  void PassOver() { next_++, batch_ = 0, begun_ = false; }
+  bool Arrived(const Batch& batch);
 
   size_t next_ = 0;         // the pass (Once or Batches, in order reached) to run next
   size_t batch_ = 0;        // batches of that pass already run
   size_t calls_ = 0;        // passes the function reached in this call
   size_t budget_ = 0;       // batches this call may still run
-  bool suspended_ = false;  // a pass stopped for lack of budget in this call
+  bool suspended_ = false;  // a pass stopped for lack of budget or data in this call
+  bool begun_ = false;      // the pass next_ began a pass over the stream
   uint64_t samples_ = 0;
+  train::SampleStream* stream_ = nullptr;
+  std::vector<uint32_t> ids_;  // a batch's D_r samples
 };
 
 class EpochCursor::Range {

@@ -7,6 +7,7 @@
 // paper's full recipe (no extra loss weights or schedules beyond UnlearnOptions).
 #include "unlearn/oeu.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "train/loss.h"
@@ -49,15 +50,17 @@ class Oeu : public EpochMethod {
       neg_entropy_.Reset();
       retain_ce_.Reset();
       cosine_.Reset();
-      retain_batches_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
-      next_retain_ = 0;
-      forget_batches_ = MakeBatches(ctx, AllOf(*ctx.forget, true));
+      // Each step: a forget batch, then the next retain batch (cycling), in one Batch.
+      const std::vector<Batch> retain = MakeBatches(ctx, AllRetain(ctx));
+      steps_ = MakeBatches(ctx, AllOf(*ctx.forget, true));
+      for (size_t i = 0; i < steps_.size(); i++) {
+        const Batch& r = retain[i % retain.size()];
+        steps_[i].insert(steps_[i].end(), r.begin(), r.end());
+      }
     }
-    // Each forget batch steps along g_f projected orthogonally to g_r of the next retain
-    // batch, plus g_r.
-    for (const Batch& batch : at.Batches(forget_batches_)) {
-      QF_RETURN_IF_ERROR(OrthogonalStep(ctx, batch, lr));
-    }
+    // Each forget batch steps along g_f projected orthogonally to g_r of its retain batch,
+    // plus g_r.
+    for (const Batch& step : at.Batches(steps_)) QF_RETURN_IF_ERROR(OrthogonalStep(ctx, step, lr));
     if (at.Once()) {
       report->losses.push_back({"forget_neg_entropy", neg_entropy_.Mean()});
       report->losses.push_back({"retain_ce", retain_ce_.Mean()});
@@ -67,20 +70,20 @@ class Oeu : public EpochMethod {
   }
 
  private:
-  Status OrthogonalStep(MethodContext& ctx, const Batch& forget_batch, float lr) {
+  Status OrthogonalStep(MethodContext& ctx, const Batch& step, float lr) {
     const std::vector<nn::Param*>& params = ctx.model->params();
+    const auto retain = std::find_if(step.begin(), step.end(), [](const SampleRef& s) { return !s.forget; });
     Tensor logits, dlogits;
     // g_f: gradient of -H on the forget batch.
-    Gather(ctx, forget_batch, &data_);
+    Gather(ctx, Batch(step.begin(), retain), &data_);
     ctx.model->Forward(data_.x.data(), data_.n, &logits, nn::Mode::kTrain);
     const float entropy = train::SoftmaxEntropy(logits, &dlogits);
     for (float& v : dlogits.values()) v = -v;
     train::ZeroGrads(params);
     ctx.model->Backward(dlogits);
     FlattenGrads(params, &g_forget_);
-    // g_r: gradient of CE on the next retain batch.
-    Gather(ctx, retain_batches_[next_retain_], &data_);
-    next_retain_ = (next_retain_ + 1) % retain_batches_.size();
+    // g_r: gradient of CE on the retain batch.
+    Gather(ctx, Batch(retain, step.end()), &data_);
     ctx.model->Forward(data_.x.data(), data_.n, &logits, nn::Mode::kTrain);
     const float ce = train::SoftmaxCrossEntropy(logits, data_.y.data(), nullptr, 1.0f, &dlogits);
     if (!std::isfinite(ce) || !std::isfinite(entropy)) {
@@ -106,8 +109,7 @@ class Oeu : public EpochMethod {
     return OkStatus();
   }
 
-  std::vector<Batch> forget_batches_, retain_batches_;
-  size_t next_retain_ = 0;
+  std::vector<Batch> steps_;  // a forget batch and its retain batch each
   std::vector<float> g_forget_, g_retain_;
   LossMeter neg_entropy_, retain_ce_, cosine_;
   BatchData data_;

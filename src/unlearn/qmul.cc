@@ -58,7 +58,7 @@ class Qmul : public EpochMethod {
       retain_norms_.Reset();
       meter_.Reset();
       forget_in_order_ = InOrderBatches(ctx, *ctx.forget, true);
-      retain_scan_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
+      retain_scan_ = MakeBatches(ctx, AllRetain(ctx));
       if (ctx.options.qmul_retain_scan_batches > 0 &&
           retain_scan_.size() > ctx.options.qmul_retain_scan_batches) {
         retain_scan_.resize(ctx.options.qmul_retain_scan_batches);
@@ -68,7 +68,7 @@ class Qmul : public EpochMethod {
         weighted_retain_.clear();
       } else {
         weighted_ = MakeBatches(ctx, AllOf(*ctx.forget, true));
-        weighted_retain_ = MakeBatches(ctx, AllOf(*ctx.retain, false));
+        weighted_retain_ = MakeBatches(ctx, AllRetain(ctx));
       }
     }
     // 1. Similar labels, from the model as the epoch finds it.
