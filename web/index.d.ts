@@ -25,7 +25,6 @@ export interface CreateOptions {
   locateFile?: (file: string) => string | URL;
 }
 
-/** Labelled uint8 images: x holds n × H × W × C pixels (NHWC), y n labels. */
 /**
  * n samples and their labels. `x`: pixels (Uint8Array) or float features (Float32Array,
  * finite), matching the model's inputType; `y`: class indices below numClasses.
@@ -36,6 +35,14 @@ export interface Dataset {
   /** [n, ...one sample's shape], e.g. [n, 28, 28, 1] or [n, features]. */
   shape: number[];
 }
+
+/**
+ * A dataset larger than memory: an iterable (async or not) of batches, each a Dataset. It
+ * is read once to count and check it, then once per epoch from its start, so it must start
+ * over each time it is iterated (not a generator object) and give the same samples every
+ * time. Only a window of `shuffleWindow` samples, plus a batch, is held at once.
+ */
+export type DatasetStream = AsyncIterable<Dataset> | Iterable<Dataset>;
 
 /** What a model's samples are: pixels or float features. */
 export type InputType = 'uint8' | 'float32';
@@ -104,6 +111,12 @@ export interface FitOptions {
   clipNorm?: number;
   augment?: { cropPadding?: number; flip?: boolean };
   seed?: number;
+  /**
+   * Epochs read the data through a window shuffle of this many samples (default: the
+   * whole set in memory, 1,024 samples of a stream). The same samples with the same
+   * window train the same model, streamed or in memory.
+   */
+  shuffleWindow?: number;
   onProgress?: (epoch: EpochStats) => void;
   signal?: AbortSignal;
 }
@@ -111,11 +124,11 @@ export interface FitOptions {
 export type Method = 'ft' | 'ga' | 'rl' | 'qmul' | 'retrain' | 'l1sparse' | 'salun' | 'bs' | 'oeu';
 
 /** What fit and forget share: the optimizer, its schedule and the seed. */
-type TrainingOptions = Pick<FitOptions, 'epochs' | 'batchSize' | 'lr' | 'optimizer' | 'momentum' | 'nesterov' | 'weightDecay' | 'schedule' | 'seed'>;
+type TrainingOptions = Pick<FitOptions, 'epochs' | 'batchSize' | 'lr' | 'optimizer' | 'momentum' | 'nesterov' | 'weightDecay' | 'schedule' | 'seed' | 'shuffleWindow'>;
 
 export interface ForgetOptions extends TrainingOptions {
   /** The training data that stays (or a sample of it). Required by every method but `ga` and `bs`, which never look at it (the engine refuses the others without it). */
-  retain?: Dataset;
+  retain?: Dataset | DatasetStream;
   /** A held-out set: the receipt then carries the unlearning metrics. Checked up front. */
   test?: Dataset;
   /**
@@ -309,7 +322,7 @@ export class Model {
   predict(x: Uint8Array | Float32Array): Float32Array;
   evaluate(ds: Dataset): { accuracy: number; loss: number };
   /** Trains on `ds`. Atomic: when it rejects (ABORTED, a divergence, any error) the model is as it was before the call; a cancelled fit keeps none of its epochs. */
-  fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;
+  fit(ds: Dataset | DatasetStream, options?: FitOptions): Promise<EpochStats[]>;
   /** Makes the model forget a set of samples; atomic (see README). */
   forget(forgetSet: Dataset, options: ForgetOptions): Promise<ForgetReceipt>;
   /** The model file's bytes; `shadow: false` keeps only the deployed integer model. */

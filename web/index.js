@@ -6,7 +6,8 @@ import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid
 import { wasmUrl as bundledWasmUrl } from './files.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
-import { Model, checkDataset, handleOf, heapDataset, isLive, occupy, runMetrics, withImportReport } from './model.js';
+import { checkDataset, heapDataset } from './datasets.js';
+import { Model, handleOf, isLive, occupy, runMetrics, withImportReport } from './model.js';
 import { isNode, nodeBuiltin } from './platform.js';
 // Both builds' glue, imported statically: a dynamic import would make a worker's bundle a
 // code-split one, which Vite's default worker format (iife) refuses. 15 kB gzipped each.

@@ -1,47 +1,20 @@
 // The Model class: a trained or trainable network living in wasm memory. Moves data
 // in and out and drives long work (fit) in steps so progress can be reported and the
 // work cancelled; every decision and all math are the engine's.
-import { labelType, sampleType } from './dtypes.js';
+import { sampleType } from './dtypes.js';
+import { checkDataset, emptyDataset, heapDataset } from './datasets.js';
 import { QforgetError, checkOptions, engineCrashed, guardMethods, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { abandon, adopt, release } from './handles.js';
 import { Ledger, gatherByHash, sampleHashes } from './ledger.js';
 import { datasetSha256, previousHash, sealReceipt, sha256 } from './receipts.js';
+import { countStream, feedStream, isBatchStream } from './stream.js';
 
 /** Batches trained per step of fit() between chances to report and cancel. */
 const BATCHES_PER_STEP = 4;
 
 // Lets timers, abort events and rendering run between steps of long work.
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-/**
- * Checks a dataset {x: Uint8Array | Float32Array, y: Uint8Array | Uint16Array | Int32Array,
- * shape: [n, ...]}; returns it.
- */
-export function checkDataset(name, ds) {
-  if (ds === null || typeof ds !== 'object') throw invalid(`${name} must be an object {x, y, shape}`);
-  sampleType(`${name}.x`, ds.x);
-  labelType(`${name}.y`, ds.y);
-  if (!Array.isArray(ds.shape) || !ds.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw invalid(`${name}.shape must be an array of integers [n, ...sample dims]`);
-  }
-  return ds;
-}
-
-/** A dataset of no samples for `model` (what a forget without retain data passes). */
-function emptyDataset(model) {
-  const Samples = model.inputType === 'float32' ? Float32Array : Uint8Array;
-  return { x: new Samples(0), y: new Uint8Array(0), shape: [0, ...model.inputShape] };
-}
-
-/** Copies a dataset (checked) into the heap scope; returns what the engine's bindings take. */
-export function heapDataset(heap, ds) {
-  return {
-    x: heap.copyIn(ds.x), xLen: ds.x.length, xType: sampleType('x', ds.x),
-    y: heap.copyIn(ds.y), yLen: ds.y.length, yType: labelType('y', ds.y),
-    shape: JSON.stringify(ds.shape),
-  };
-}
 
 /** The engine handle of a live model (for qf.unlearningMetrics); not public API. */
 export let handleOf;
@@ -186,27 +159,46 @@ export class Model {
    * rejects (ABORTED when `signal` fires or the model is disposed, FAILED_PRECONDITION when
    * training diverges, any other error) the model is exactly as it was before the call.
    * After a checkpoint(), the fit is recorded in the model's ledger (see history()).
-   * @param {{x: Uint8Array | Float32Array, y: Uint8Array | Uint16Array | Int32Array, shape: number[]}} ds
+   *
+   * `ds` may also be a stream: an iterable (async or not) of batches {x, y, shape}, for data
+   * larger than memory. It is read once to count and check it, then once per epoch, each
+   * time from its start (so an iterable that starts over, not a generator object), and must
+   * give the same samples every time. An epoch reads it through a window shuffle of
+   * `shuffleWindow` samples (default 1024; in memory, the whole set): only that many, plus
+   * a batch, are held at once. The same samples in memory with the same shuffleWindow
+   * train the same model, byte for byte.
+   * @param {{x: Uint8Array | Float32Array, y: Uint8Array | Uint16Array | Int32Array, shape: number[]} | AsyncIterable<object> | Iterable<object>} ds
    * @param {object} [options] epochs, batchSize, lr, optimizer, momentum, nesterov,
-   *   weightDecay, schedule, clipNorm, augment, seed, onProgress(epochStats), signal
+   *   weightDecay, schedule, clipNorm, augment, seed, shuffleWindow, onProgress(epochStats),
+   *   signal
    */
   async fit(ds, options = {}) {
     const handle = this.#live();
     this.#idle('fit');
-    checkDataset('dataset', ds);
+    const streamed = isBatchStream(ds);
+    if (!streamed) checkDataset('dataset', ds);
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
     if (signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
     const module = this.#module;
     const before = unwrap(handle.save(true));  // what an abort or a crash of the engine restores
     let session = null;
     let restore = false;
+    let counted = null;
+    let pass = null;  // the stream's pass being read
     this.#busy = 'training';
     try {
-      const samples = this.#ledger.recording ? await sampleHashes(ds) : null;
-      if (signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
-      this.#ensureNotDisposed('fit');
-      session = this.#startFit(handle, ds, engineOptions);
-      const history = await this.#runFit(session, 'fit', onProgress, signal);
+      const notStarted = () => {
+        if (signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
+        this.#ensureNotDisposed('fit');
+      };
+      if (streamed) counted = await countStream(module, handle, ds, 'dataset', { keepHashes: this.#ledger.recording, check: notStarted });
+      const samples = counted ? counted.hashes : this.#ledger.recording ? await sampleHashes(ds) : null;
+      notStarted();
+      session = counted
+        ? adopt(unwrap(handle.startFitStreamed(counted.stream, JSON.stringify(engineOptions))))
+        : this.#startFit(handle, ds, engineOptions);
+      const feed = counted && (async () => { pass = await feedStream(module, counted.stream, ds, 'dataset', pass); });
+      const history = await this.#runFit(session, 'fit', onProgress, signal, feed);
       if (samples) {
         this.#ledger.addFit({ samples, options: engineOptions, epochs: history.length, modelAfterSha256: await sha256(unwrap(handle.save(true))) });
       }
@@ -217,7 +209,8 @@ export class Model {
       restore = session !== null && !(error instanceof QforgetError && error.code === 'FAILED_PRECONDITION');
       throw await this.#survive(module, error, before, 'fit');
     } finally {
-      if (session) (module.qforgetLost ? abandon : release)(session);
+      for (const h of [session, counted?.stream]) if (h) (module.qforgetLost ? abandon : release)(h);
+      await pass?.close();
       if (restore && this.#handle && !this.#module.qforgetLost && this.#module === module) this.#reload(before);
       this.#busy = null;
     }
@@ -230,8 +223,9 @@ export class Model {
   }
 
   // Runs a fit session to its end a few batches per task, reporting each epoch's stats;
-  // ABORTED when `signal` fires or this model is disposed. Resolves to the epochs' stats.
-  async #runFit(session, what, onEpoch, signal) {
+  // ABORTED when `signal` fires or this model is disposed. `feed` (a streamed dataset's)
+  // runs between steps. Resolves to the epochs' stats.
+  async #runFit(session, what, onEpoch, signal, feed) {
     const history = [];
     for (;;) {
       const { done, epoch } = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
@@ -240,6 +234,7 @@ export class Model {
         onEpoch?.(epoch);
       }
       if (done) return history;
+      await feed?.();
       await nextTask();
       if (signal?.aborted) throw new QforgetError('ABORTED', `${what} was aborted after ${history.length} epoch(s); the model is unchanged`);
       this.#ensureNotDisposed(what);
@@ -319,7 +314,8 @@ export class Model {
    * Q-MUL with the other options; the receipt's `auto` says which and why.
    * @param {{x: Uint8Array | Float32Array, y: Uint8Array | Uint16Array | Int32Array, shape: number[]}} forgetSet
    * @param {object} options retain (the training data that stays, or a sample of it; every
-   *   method but ga, bs and rewind requires it),
+   *   method but ga, bs and rewind requires it; a dataset, or a stream of batches read as
+   *   fit reads one, through a window of `shuffleWindow` samples),
    *   data (rewind and auto: the training data to replay),
    *   budget (auto: the rewind's cost as a fraction of Q-MUL's, at most),
    *   test (optional: a held-out set; the receipt then carries the metrics),
@@ -327,7 +323,7 @@ export class Model {
    *   RA and the attack's members are measured on them, `metrics.retainSet` says which),
    *   previousReceipt (optional: the last receipt of this model's log, to chain to),
    *   method ('qmul' | 'ft' | 'ga' | 'rl' | ... | 'rewind' | 'auto'), epochs, batchSize,
-   *   lr, optimizer, momentum, nesterov, weightDecay, schedule, seed, qmulMode,
+   *   lr, optimizer, momentum, nesterov, weightDecay, schedule, seed, shuffleWindow, qmulMode,
    *   qmulRetainScanBatches, qmulScanMode, l1Alpha, salunRatio, bsEpsilon,
    *   onProgress(epochReport), signal
    * @returns {Promise<object>} the receipt (see receipts.js and SPEC §5)
@@ -352,12 +348,17 @@ export class Model {
     const budget = givenBudget ?? 1;
     if (typeof budget !== 'number' || !Number.isFinite(budget) || budget < 0) throw invalid(`options.budget must be a finite number >= 0, got ${String(givenBudget)}`);
     // Methods that never look at D_r (ga, bs) run without it; the engine refuses the others.
-    const retain = givenRetain === undefined ? emptyDataset(this) : checkDataset('options.retain', givenRetain);
+    const streamed = isBatchStream(givenRetain);
+    const retain = givenRetain === undefined ? emptyDataset(this) : streamed ? givenRetain : checkDataset('options.retain', givenRetain);
     if (heldOutRetain !== undefined && test === undefined) throw invalid('options.heldOutRetain is for the metrics: give options.test too');
+    if (streamed && test !== undefined && heldOutRetain === undefined) {
+      throw invalid('options.test with a streamed options.retain needs options.heldOutRetain: RA and the membership attack are measured on retain samples in memory');
+    }
     if (test !== undefined && givenRetain === undefined && heldOutRetain === undefined && data === undefined) {
       throw invalid('options.test needs options.retain or options.heldOutRetain: RA and the membership attack are measured on retain data');
     }
     for (const [name, ds] of [['options.test', test], ['options.heldOutRetain', heldOutRetain], ['options.data', data]]) {
+      if (isBatchStream(ds)) throw invalid(`${name} must be a dataset {x, y, shape} in memory; only options.retain (and fit's data) may be streamed`);
       if (ds !== undefined) withHeap(this.#module, (heap) => unwrap(handle.checkDataset(heapDataset(heap, checkDataset(name, ds)), name)));
     }
     const previousSha256 = previousHash(previousReceipt);
@@ -365,28 +366,31 @@ export class Model {
 
     const module = this.#module;
     const before = unwrap(handle.save(true));
+    let counted = null;  // a streamed retain set
     this.#busy = 'training';
     try {
       const [forgetSetSha256, modelBeforeSha256, forgotten] = await Promise.all([
         datasetSha256(forgetSet), sha256(before), rewind || this.#ledger.recording ? sampleHashes(forgetSet) : null,
       ]);
       this.#checkGoing(signal, 0);
-      const request = { forgetSet, test, heldOutRetain, signal, onProgress, forgotten };
+      if (streamed) counted = await countStream(module, handle, givenRetain, 'options.retain', { check: () => this.#checkGoing(signal, 0) });
+      const request = { forgetSet, test, heldOutRetain, signal, onProgress, forgotten, counted };
       const common = { forgetSetSha256, modelBeforeSha256, previousSha256 };
       // What runs when no rewind does: the method asked for, or auto's Q-MUL.
       const approximate = method === 'auto' ? { ...rest, method: 'qmul' } : rest;
       let replay = null;
       let auto;
       if (rewind) {
-        const choice = await this.#chooseRewind(request, data, retain, method === 'auto' ? approximate : null, budget);
+        const choice = await this.#chooseRewind(request, data, counted?.size ?? retain.shape[0], method === 'auto' ? approximate : null, budget);
         this.#checkGoing(signal, 0);
         ({ replay, auto } = choice);
       }
       if (replay) return await this.#rewind(handle, request, replay, { ...common, auto, retainSetSha256: await datasetSha256(data) });
-      return await this.#approximate(handle, request, retain, approximate, { ...common, auto, retainSetSha256: await datasetSha256(retain) });
+      return await this.#approximate(handle, request, retain, approximate, { ...common, auto, retainSetSha256: counted?.sha256 ?? await datasetSha256(retain) });
     } catch (error) {
       throw await this.#survive(module, error, before, 'forget');
     } finally {
+      if (counted) (module.qforgetLost ? abandon : release)(counted.stream);
       this.#busy = null;
     }
   }
@@ -400,7 +404,7 @@ export class Model {
   // Whether forget({method: 'rewind' | 'auto'}) rewinds. Rewind (approximate null): the
   // replay, or the ledger's refusal. Auto: the replay when it is possible and within the
   // budget, else null and why; in both cases `auto` for the receipt.
-  async #chooseRewind({ forgotten }, data, retain, approximate, budget) {
+  async #chooseRewind({ forgotten }, data, retained, approximate, budget) {
     let replay;
     try {
       replay = await this.#planReplay(forgotten, data);
@@ -410,7 +414,7 @@ export class Model {
     }
     if (!approximate) return { replay };
     const rewindSamples = replay.fits.reduce((sum, f) => sum + f.dataset.shape[0] * f.epochs, 0);
-    const qmulSamples = unwrap(this.#module.plannedForgetSamples(JSON.stringify(approximate), forgotten.length, retain.shape[0]));
+    const qmulSamples = unwrap(this.#module.plannedForgetSamples(JSON.stringify(approximate), forgotten.length, retained));
     const cheap = rewindSamples <= budget * qmulSamples;
     const auto = {
       chose: cheap ? 'rewind' : 'qmul', budget, rewindSamples, qmulSamples,
@@ -488,14 +492,16 @@ export class Model {
   }
 
   // forget by an approximate method, on a copy the engine swaps in at the end.
-  async #approximate(handle, { forgetSet, test, heldOutRetain, signal, onProgress, forgotten }, retain, engineOptions, common) {
+  async #approximate(handle, { forgetSet, test, heldOutRetain, signal, onProgress, forgotten, counted }, retain, engineOptions, common) {
     const module = this.#module;
     let session = null;
+    let pass = null;  // the retain stream's pass being read
     try {
       const started = performance.now();
-      session = adopt(withHeap(module, (heap) =>
-        unwrap(handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), JSON.stringify(engineOptions))),
-      ));
+      const options = JSON.stringify(engineOptions);
+      session = adopt(withHeap(module, (heap) => unwrap(counted
+        ? handle.startForgetStreamed(heapDataset(heap, forgetSet), counted.stream, options)
+        : handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), options))));
       const epochs = [];
       for (;;) {
         const step = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
@@ -504,6 +510,7 @@ export class Model {
           onProgress?.(epoch);
         }
         if (step.done) break;
+        if (counted) pass = await feedStream(module, counted.stream, retain, 'options.retain', pass);
         await nextTask();
         this.#checkGoing(signal, epochs.length);
       }
@@ -517,7 +524,7 @@ export class Model {
         const modelAfterSha256 = await sha256(unwrap(handle.save(true)));
         const receipt = await this.#seal({
           ...common, method: session.method, options: engineOptions, exact: false,
-          forgotten: session.forgotten, retained: retain.shape[0],
+          forgotten: session.forgotten, retained: counted?.size ?? retain.shape[0],
           modelAfterSha256, metrics, epochs, seconds,
         });
         this.#ensureNotDisposed('forget');
@@ -531,6 +538,7 @@ export class Model {
       }
     } finally {
       if (session) (module.qforgetLost ? abandon : release)(session);
+      await pass?.close();
     }
   }
 

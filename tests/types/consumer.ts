@@ -14,6 +14,7 @@ import {
   type Checkpoint,
   type CreateOptions,
   type Dataset,
+  type DatasetStream,
   type EpochStats,
   type FitOptions,
   type ImportReport,
@@ -138,6 +139,15 @@ const lastLoss: number = history[history.length - 1]!.loss;
 await model.fit(train, { optimizer: 'rmsprop' });
 // @ts-expect-error not a schedule
 await model.fit(train, { schedule: 'linear' });
+// Streams of batches: async or not, for fit's data and forget's retain.
+const batches: DatasetStream = { async *[Symbol.asyncIterator]() { yield train; } };
+await model.fit(batches, { shuffleWindow: 256 });
+await model.fit([train, train]);
+await model.forget(train, { retain: batches, shuffleWindow: 64 });
+// @ts-expect-error a stream yields datasets
+await model.fit([train.x]);
+// @ts-expect-error shuffleWindow is a number of samples
+await model.fit(batches, { shuffleWindow: 'all' });
 
 // --- predict, evaluate --------------------------------------------------------------------
 const logits: Float32Array = model.predict(train.x);
