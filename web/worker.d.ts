@@ -35,8 +35,19 @@ export interface WorkerOptions {
 }
 
 /**
+ * A dataset as a stream of batches (fit's data, forget's `retain`): an iterable, async or
+ * not, that starts over each time it is iterated (not a generator object). It stays on
+ * the caller's thread; the worker reads it batch by batch (each batch's arrays are copied,
+ * the caller keeps them), once to count it and once per epoch.
+ */
+export type RemoteBatchStream = AsyncIterable<Dataset> | Iterable<Dataset>;
+
+/** forget's options through a worker: `retain` may be a stream too. */
+export type RemoteForgetOptions = Omit<ForgetOptions, 'retain'> & { retain?: ForgetOptions['retain'] | RemoteBatchStream };
+
+/**
  * A model living in a worker; every method mirrors Model's and returns a promise. Every
- * rejection is a QforgetError (or the error an onProgress callback threw).
+ * rejection is a QforgetError (or the error an onProgress callback or a stream's iterator threw).
  */
 export class RemoteModel {
   /** Models come from worker.createModel() or worker.loadModel(). */
@@ -54,9 +65,12 @@ export class RemoteModel {
   evaluate(ds: Dataset): Promise<ReturnType<Model['evaluate']>>;
   /** `signal` aborting rejects with code ABORTED; onProgress runs on the caller's thread. */
   /** Trains on `ds`. Atomic: when it rejects (ABORTED, a divergence, any error) the model is as it was before the call; a cancelled fit keeps none of its epochs. */
-  fit(ds: Dataset, options?: FitOptions): Promise<EpochStats[]>;
-  /** Resolves to what Model.forget resolves to; an abort or an error leaves the model unchanged. */
-  forget(forgetSet: Dataset, options: ForgetOptions): ReturnType<Model['forget']>;
+  fit(ds: Dataset | RemoteBatchStream, options?: FitOptions): Promise<EpochStats[]>;
+  /**
+   * Resolves to what Model.forget resolves to; an abort or an error leaves the model
+   * unchanged. A streamed `retain` that throws rejects the call with its error.
+   */
+  forget(forgetSet: Dataset, options: RemoteForgetOptions): ReturnType<Model['forget']>;
   save(options?: { shadow?: boolean }): Promise<Uint8Array>;
   checkpoint(): ReturnType<Model['checkpoint']>;
   history(): Promise<TrainingHistory>;

@@ -2,14 +2,25 @@
 // worker_threads Worker (Node) so long work never blocks the caller's thread. This is
 // the client half of a small RPC; web/worker_thread.js runs the real API. No math here.
 //
-// Messages, client -> worker: {id, op, args, hooks?: {progress, abortable}} (a call) and
-// {abort: id} (cancel that call). Worker -> client: {id, result} |
+// Messages, client -> worker: {id, op, args, hooks?: {progress, abortable, streams}} (a
+// call) and {abort: id} (cancel that call). Worker -> client: {id, result} |
 // {id, error: {code, message}} | {id, progress}.
 // Inputs are structured-cloned (the caller keeps its arrays); the worker transfers the
 // fresh typed arrays it returns.
+//
+// Streams (fit's dataset, forget's options.retain given as an iterable of batches) stay
+// here: the call sends {qforgetStream: n} in their place (hooks.streams says how many), and
+// the worker reads them through requests of its own, worker -> client
+// {id, stream: {request, open: n}} | {id, stream: {request, next: k}} |
+// {id, stream: {request, close: k}}: start iteration k of stream n (a new one each time),
+// its next batch, its end (the iterator's return()). The client answers each with
+// {answer: request, result} (k; {done, value} with copies of the batch's arrays,
+// transferred; nothing) or {answer: request, error: {code, message}} (what the caller's
+// iterable threw: the call then rejects with that very error).
 import { QforgetError, invalid } from './errors.js';
 import { rewrittenByBundler } from './files.js';
 import { isNode, nodeBuiltin } from './platform.js';
+import { isBatchStream } from './stream.js';
 
 export { QforgetError } from './errors.js';
 
@@ -76,7 +87,7 @@ async function openChannel(url) {
     // Not for bundlers to copy into a browser bundle as an asset.
     const worker = new Worker(url ?? new URL(/* webpackIgnore: true */ /* @vite-ignore */ './worker_thread.js', import.meta.url));
     return {
-      send: (message) => worker.postMessage(message),
+      send: (message, transfer = []) => worker.postMessage(message, transfer),
       listen(onMessage, onFailure) {
         worker.on('message', onMessage);
         worker.on('messageerror', () => onFailure('a message from the worker could not be read'));
@@ -90,7 +101,7 @@ async function openChannel(url) {
   }
   const worker = url !== undefined ? new Worker(url, { type: 'module' }) : startPackageWorker();
   return {
-    send: (message) => worker.postMessage(message),
+    send: (message, transfer = []) => worker.postMessage(message, transfer),
     listen(onMessage, onFailure) {
       worker.addEventListener('message', (event) => onMessage(event.data));
       worker.addEventListener('messageerror', () => onFailure('a message from the worker could not be read'));
@@ -122,6 +133,10 @@ function unsendable(value, path, seen = new Set()) {
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return null;
   if (value instanceof RemoteModel) return `${path} is a RemoteModel (models can be passed only where the API takes one)`;
   if (value instanceof AbortSignal) return `${path} is an AbortSignal (only options.signal of fit and forget may be one)`;
+  // Structured clone keeps arrays, maps and sets, and makes {} of any other iterable.
+  if (isBatchStream(value) && !Array.isArray(value) && !(value instanceof Map) && !(value instanceof Set)) {
+    return `${path} is a stream of batches (only fit's dataset and forget's options.retain may be streamed)`;
+  }
   if (seen.has(value)) return null;
   seen.add(value);
   for (const key of Object.keys(value)) {
@@ -153,13 +168,119 @@ function splitHooks(options) {
   return { sent, hooks };
 }
 
+/**
+ * The streams of one fit or forget call: the caller's iterables, which stay on this
+ * thread, and the iterations of them the worker has open. The worker reads them with
+ * open/next/close requests (see the top of this file).
+ */
+class CallStreams {
+  #sources = [];  // placeholder n -> {source, name}
+  #iterations = new Map();  // k -> {iterator, name, batches}
+  #nextIteration = 1;
+  #thrown = new Map();  // message -> the latest error of the caller's iterables with it
+
+  get size() {
+    return this.#sources.length;
+  }
+
+  /** `value` as sent to the worker: a placeholder if it is a stream, else itself, checked. */
+  sendable(name, value) {
+    if (!isBatchStream(value)) return checkSendable(name, value);
+    this.#sources.push({ source: value, name });
+    return { qforgetStream: this.#sources.length - 1 };
+  }
+
+  /** Answers one of the worker's requests: resolves to {result, transfer}; rejects with what failed. */
+  async serve({ open, next, close }) {
+    if (open !== undefined) return { result: this.#open(open) };
+    if (next !== undefined) return this.#next(next);
+    if (close !== undefined) return { result: await this.#close(close) };
+    throw new QforgetError('INTERNAL', 'an unknown stream request from the worker');
+  }
+
+  // A new iteration of stream n (as web/stream.js's Pass starts one); its number.
+  #open(n) {
+    const entry = this.#sources[n];
+    if (!entry) throw new QforgetError('INTERNAL', `the worker asked for stream ${String(n)}, which the call did not send`);
+    const { source, name } = entry;
+    const iterate = source[Symbol.asyncIterator] ?? source[Symbol.iterator];
+    const iterator = iterate.call(source);
+    if (iterator === null || typeof iterator?.next !== 'function') {
+      throw invalid(`${name} must be an iterable of batches {x, y, shape}: its iterator has no next()`);
+    }
+    if (iterator === source) {
+      throw invalid(`${name} is an iterator (a generator object, say), which can be read once; a stream is read once per epoch: give an iterable that starts over each time, e.g. { [Symbol.asyncIterator]: () => readBatches() }`);
+    }
+    const k = this.#nextIteration++;
+    this.#iterations.set(k, { iterator, name, batches: 0 });
+    return k;
+  }
+
+  #iteration(k) {
+    const iteration = this.#iterations.get(k);
+    if (!iteration) throw new QforgetError('INTERNAL', `the worker asked for iteration ${String(k)} of a stream, which is not open`);
+    return iteration;
+  }
+
+  // The next batch of iteration k: the caller keeps its arrays; copies of x and y go, moved.
+  async #next(k) {
+    const iteration = this.#iteration(k);
+    const { done, value } = await iteration.iterator.next();
+    if (done) return { result: { done: true }, transfer: [] };
+    iteration.batches++;
+    if (value === null || typeof value !== 'object') return { result: { done: false, value }, transfer: [] };  // refused there
+    const batch = { x: copied(value.x), y: copied(value.y), shape: value.shape };
+    checkSendable(`${iteration.name} (batch ${iteration.batches} of the stream)`, batch);
+    const transfer = [batch.x, batch.y].filter((a) => a !== value.x && a !== value.y && ArrayBuffer.isView(a)).map((a) => a.buffer);
+    return { result: { done: false, value: batch }, transfer };
+  }
+
+  async #close(k) {
+    const { iterator } = this.#iteration(k);
+    this.#iterations.delete(k);
+    await iterator.return?.();
+  }
+
+  /** Remembers an error the caller's iterable threw, to reject the call with it. */
+  remember(thrown) {
+    this.#thrown.set(messageOf(thrown), thrown);
+  }
+
+  /** The caller's error the worker's error {message} stands for, if it is one. */
+  thrownFor({ message }) {
+    return this.#thrown.has(message) ? { thrown: this.#thrown.get(message) } : null;
+  }
+
+  /** Once the call has settled: ends the iterations the worker left open (a crash, terminate()). */
+  closeAll() {
+    for (const { iterator } of this.#iterations.values()) {
+      try {
+        Promise.resolve(iterator.return?.()).catch(() => {});
+      } catch {
+        // The call is over; nothing to report to.
+      }
+    }
+    this.#iterations.clear();
+    this.#sources = [];
+  }
+}
+
+function messageOf(error) {
+  return error?.message ?? String(error);
+}
+
+// A copy of a typed array in a buffer of its own (to transfer); anything else as it is.
+function copied(value) {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView) ? value.slice() : value;
+}
+
 // send(client, op, args, hooks): one call to the worker (QforgetWorker's, not public API).
 let send;
 
 /** A qforget instance running in a worker. Obtain one with createQforgetWorker(). */
 export class QforgetWorker {
   #channel;
-  #pending = new Map();  // call id -> {resolve, reject, onProgress, failure, detach}
+  #pending = new Map();  // call id -> {resolve, reject, onProgress, failure, streams, detach}
   #nextId = 1;
   #closed = null;  // why later calls fail, once terminated or crashed
 
@@ -176,13 +297,17 @@ export class QforgetWorker {
   }
 
   // One call. `hooks.onProgress` receives the worker's progress reports; `hooks.signal`
-  // aborting sends {abort: id}. Resolves to the worker's result.
+  // aborting sends {abort: id}; `hooks.streams` (a CallStreams) serves the worker's stream
+  // requests. Resolves to the worker's result.
   #call(op, args, hooks = {}) {
     if (this.#closed) return Promise.reject(new QforgetError('FAILED_PRECONDITION', this.#closed));
     const id = this.#nextId++;
     const message = { id, op, args };
+    const streams = hooks.streams?.size ? hooks.streams : null;
     // A throwing onProgress aborts the call too, so either hook makes the call abortable.
-    if (hooks.onProgress || hooks.signal) message.hooks = { progress: !!hooks.onProgress, abortable: true };
+    if (hooks.onProgress || hooks.signal || streams) {
+      message.hooks = { progress: !!hooks.onProgress, abortable: !!(hooks.onProgress || hooks.signal), streams: streams?.size ?? 0 };
+    }
     return new Promise((resolve, reject) => {
       try {
         this.#channel.send(message);
@@ -190,7 +315,7 @@ export class QforgetWorker {
         reject(invalid(`${op}: an argument cannot be sent to the worker (${error?.message ?? error})`));
         return;
       }
-      const call = { resolve, reject, onProgress: hooks.onProgress, failure: null, detach: () => {} };
+      const call = { resolve, reject, onProgress: hooks.onProgress, failure: null, streams, detach: () => {} };
       if (hooks.signal) {
         const abort = () => this.#abort(id);
         hooks.signal.addEventListener('abort', abort, { once: true });
@@ -209,12 +334,17 @@ export class QforgetWorker {
     const call = this.#pending.get(id);
     this.#pending.delete(id);
     call.detach();
+    call.streams?.closeAll();
     if (this.#pending.size === 0 && !this.#closed) this.#channel.hold(false);
     return call;
   }
 
-  #receive({ id, result, error, progress }) {
+  #receive({ id, result, error, progress, stream }) {
     const call = this.#pending.get(id);
+    if (stream !== undefined) {
+      this.#answer(id, call, stream);
+      return;
+    }
     if (!call) return;  // settled already (terminated)
     if (progress !== undefined) {
       if (call.failure) return;
@@ -229,9 +359,34 @@ export class QforgetWorker {
       return;
     }
     this.#settle(id);
-    if (call.failure) call.reject(call.failure.thrown);
+    // What the caller's own code threw (onProgress, a stream's iterator) comes back as it is.
+    const failure = call.failure ?? (error && call.streams?.thrownFor(error));
+    if (failure) call.reject(failure.thrown);
     else if (error) call.reject(new QforgetError(error.code, error.message));
     else call.resolve(result);
+  }
+
+  // Answers the worker's request about a stream of call `id` (see CallStreams).
+  async #answer(id, call, { request, ...asked }) {
+    let reply;
+    let transfer = [];
+    try {
+      if (!call?.streams) throw new QforgetError('FAILED_PRECONDITION', 'the call reading this stream has ended');
+      const served = await call.streams.serve(asked);
+      reply = { answer: request, result: served.result };
+      transfer = served.transfer ?? [];
+    } catch (thrown) {
+      call?.streams?.remember(thrown);
+      // code null: not a QforgetError (the worker's side makes a plain Error of it).
+      reply = { answer: request, error: { code: thrown instanceof QforgetError ? thrown.code : null, message: messageOf(thrown) } };
+    }
+    if (this.#closed || (call && this.#pending.get(id) !== call)) return;  // the call has settled meanwhile
+    try {
+      this.#channel.send(reply, transfer);
+    } catch (error) {
+      // The batch could not be cloned after all (a value unsendable() does not know).
+      this.#channel.send({ answer: request, error: { code: 'INVALID_ARGUMENT', message: `a batch of the stream cannot be sent to the worker (${messageOf(error)})` } });
+    }
   }
 
   // Ends every pending call and refuses later ones.
@@ -399,9 +554,12 @@ export class RemoteModel {
    */
   async fit(ds, options = {}) {
     const id = this.#live();
-    const { sent, hooks } = splitHooks(options);
-    if (hooks?.signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
-    return send(this.#client, 'fit', [id, checkSendable('dataset', ds), checkSendable('options', sent)], hooks);
+    const { sent, hooks = {} } = splitHooks(options);
+    if (hooks.signal?.aborted) throw new QforgetError('ABORTED', 'fit was aborted before it started');
+    // A stream stays here; the worker reads it batch by batch (see CallStreams).
+    const streams = new CallStreams();
+    const dataset = streams.sendable('dataset', ds);
+    return send(this.#client, 'fit', [id, dataset, checkSendable('options', sent)], { ...hooks, streams });
   }
 
   /**
@@ -410,9 +568,13 @@ export class RemoteModel {
    */
   async forget(forgetSet, options = {}) {
     const id = this.#live();
-    const { sent, hooks } = splitHooks(options);
-    if (hooks?.signal?.aborted) throw new QforgetError('ABORTED', 'forget was aborted before it started; the model is unchanged');
-    return send(this.#client, 'forget', [id, checkSendable('forgetSet', forgetSet), checkSendable('options', sent)], hooks);
+    const { sent, hooks = {} } = splitHooks(options);
+    if (hooks.signal?.aborted) throw new QforgetError('ABORTED', 'forget was aborted before it started; the model is unchanged');
+    // A streamed options.retain stays here; the worker reads it batch by batch.
+    const streams = new CallStreams();
+    const streamed = sent !== null && typeof sent === 'object' && !Array.isArray(sent) && isBatchStream(sent.retain);
+    const wired = streamed ? { ...sent, retain: streams.sendable('options.retain', sent.retain) } : sent;
+    return send(this.#client, 'forget', [id, checkSendable('forgetSet', forgetSet), checkSendable('options', wired)], { ...hooks, streams });
   }
 
   /**

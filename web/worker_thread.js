@@ -15,6 +15,8 @@ let engineOptions = null;  // what 'init' loaded it with
 const models = new Map();  // model id -> Model
 let nextModelId = 1;
 const aborts = new Map();  // call id -> AbortController of a running fit or forget
+const questions = new Map();  // request id -> {resolve, reject} of a stream request to the client
+let nextRequest = 1;
 
 function modelOf(id) {
   const model = models.get(id);
@@ -42,6 +44,53 @@ function withHooks(options, { id, hooks, post }) {
   return wired;
 }
 
+// One stream request to the client (open, next or close; see ./worker.js): resolves to
+// its answer, rejects with what the caller's iterable threw.
+function ask({ id, post }, query) {
+  const request = nextRequest++;
+  return new Promise((resolve, reject) => {
+    questions.set(request, { resolve, reject });
+    post({ id, stream: { request, ...query } });
+  });
+}
+
+function answered({ answer: request, result, error }) {
+  const question = questions.get(request);
+  if (!question) return;
+  questions.delete(request);
+  if (!error) question.resolve(result);
+  else question.reject(error.code === null ? new Error(error.message) : new QforgetError(error.code, error.message));
+}
+
+// `value` itself, or when it is the placeholder {qforgetStream: n} of a stream the call
+// sent, that stream: an async iterable whose every iteration is a new iteration of the
+// caller's iterable on the client's thread, read a batch per request.
+function callerStream(value, call) {
+  const n = value?.qforgetStream;
+  if (!Number.isInteger(n) || n < 0 || n >= (call.hooks?.streams ?? 0)) return value;
+  return {
+    [Symbol.asyncIterator]() {
+      const opened = ask(call, { open: n });
+      const iteration = opened.catch(() => null);  // null: it failed to open (next() says why)
+      return {
+        next: async () => ask(call, { next: await opened }),
+        async return() {
+          const k = await iteration;
+          if (k !== null) await ask(call, { close: k });
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
+// forget's options with a streamed retain put back.
+function withRetainStream(options, call) {
+  if (options === null || typeof options !== 'object') return options;
+  const retain = callerStream(options.retain, call);
+  return retain === options.retain ? options : { ...options, retain };
+}
+
 /** Each op takes the call's args (an array) and the call itself ({id, hooks, post}). */
 const ops = {
   async init([{ simd, wasmBaseUrl }]) {
@@ -67,8 +116,8 @@ const ops = {
   describe: ([id]) => modelOf(id).describe(),
   predict: ([id, ...args]) => modelOf(id).predict(...args),
   evaluate: ([id, ds]) => modelOf(id).evaluate(ds),
-  fit: ([id, ds, options], call) => modelOf(id).fit(ds, withHooks(options, call)),
-  forget: ([id, forgetSet, options], call) => modelOf(id).forget(forgetSet, withHooks(options, call)),
+  fit: ([id, ds, options], call) => modelOf(id).fit(callerStream(ds, call), withHooks(options, call)),
+  forget: ([id, forgetSet, options], call) => modelOf(id).forget(forgetSet, withHooks(withRetainStream(options, call), call)),
   save: ([id, options]) => modelOf(id).save(options),
   toOnnx: ([id, options]) => modelOf(id).toOnnx(options),
   checkpoint: ([id]) => modelOf(id).checkpoint(),
@@ -110,6 +159,7 @@ async function serve({ id, op, args, hooks }, post) {
 
 function receive(message, post) {
   if (message.abort !== undefined) aborts.get(message.abort)?.abort();
+  else if (message.answer !== undefined) answered(message);
   else serve(message, post);
 }
 
