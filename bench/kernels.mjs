@@ -166,7 +166,7 @@ async function loadImplementations() {
   ort.env.logLevel = 'error';
   setThreadsCount(1);  // before the backend initializes; node has no wasm threads anyway
   if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialize its wasm backend');
-  const [simd, scalar] = [await createQforget({ simd: true }), await createQforget({ simd: false })];
+  const [simd, scalar] = [await createQforget({ simd: true, threads: 1 }), await createQforget({ simd: false })];
   return {
     simd,
     scalar,

@@ -264,7 +264,7 @@ const jsonLine = ({ impl, arch, bits, samples, seconds, imagesPerSecond, trainAc
 async function main() {
   const options = readOptions(process.argv.slice(2));
   const report = options.json ? process.stderr : process.stdout;
-  const qf = await createQforget();
+  const qf = await createQforget({ threads: 1 });  // one core, as tfjs runs here (bench/threads.mjs scales)
   const data = await loadData(qf, options);
   report.write(header(qf, options, data));
   report.write(COLUMNS);

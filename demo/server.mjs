@@ -16,9 +16,12 @@ const SERVED = ['/demo/', '/web/', '/node_modules/uplot/dist/', '/tests/browser/
 
 /**
  * Starts the server; resolves to { origin, close() }. port 0 picks a free port.
- * @param {{port?: number, host?: string}} [options]
+ * `isolated` (default true) sends the headers that make its pages cross-origin isolated
+ * (COOP same-origin, COEP require-corp): what a page needs for SharedArrayBuffer, so for
+ * qforget's threaded build. Everything it serves is same-origin, so nothing else breaks.
+ * @param {{port?: number, host?: string, isolated?: boolean}} [options]
  */
-export function startServer({ port = 0, host = '127.0.0.1' } = {}) {
+export function startServer({ port = 0, host = '127.0.0.1', isolated = true } = {}) {
   const files = sirv(ROOT, { dev: true, dotfiles: false });
   const reply = (res, status, text, headers = {}) => {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
@@ -35,6 +38,10 @@ export function startServer({ port = 0, host = '127.0.0.1' } = {}) {
     if (path === '/') return reply(res, 302, '', { location: '/demo/' });
     // Decoding may bring back dot segments (%2e%2e) or backslashes the URL parser kept.
     if (/\\|\0|(^|\/)\./.test(path) || !SERVED.some((prefix) => path.startsWith(prefix))) return reply(res, 404, 'not found');
+    if (isolated) {
+      res.setHeader('cross-origin-opener-policy', 'same-origin');
+      res.setHeader('cross-origin-embedder-policy', 'require-corp');
+    }
     files(req, res, () => reply(res, 404, 'not found'));
   });
   return new Promise((resolve, reject) => {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds qforget: native (tests), wasm SIMD and wasm no-SIMD (module + tests; then the
-# ONNX schema bundle web/dist/onnx_proto.js), and on
-# request asan (the native tests built with clang-14, AddressSanitizer and UBSan).
-# Usage: scripts/build.sh [native|wasm-simd|wasm-nosimd|asan ...]   (default: the first three)
+# Builds qforget: native (tests), wasm SIMD, wasm no-SIMD and wasm threads (module + tests;
+# then the ONNX schema bundle web/dist/onnx_proto.js), and on request asan (the native
+# tests built with clang-14, AddressSanitizer and UBSan).
+# Usage: scripts/build.sh [native|wasm-simd|wasm-nosimd|wasm-threads|asan ...]
+#        (default: the first four)
 # Incremental: configures a build folder once, then lets ninja rebuild what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 
 targets=("$@")
-((${#targets[@]})) || targets=(native wasm-simd wasm-nosimd)
+((${#targets[@]})) || targets=(native wasm-simd wasm-nosimd wasm-threads)
 jobs=$(nproc)
 mkdir -p build
 
@@ -22,10 +23,11 @@ for target in "${targets[@]}"; do
     native) configure=(cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release) ;;
     wasm-simd) configure=(emcmake cmake -S . -B "$dir" -G Ninja -DQF_WASM_SIMD=ON) ;;
     wasm-nosimd) configure=(emcmake cmake -S . -B "$dir" -G Ninja -DQF_WASM_SIMD=OFF) ;;
+    wasm-threads) configure=(emcmake cmake -S . -B "$dir" -G Ninja -DQF_WASM_SIMD=ON -DQF_WASM_THREADS=ON) ;;
     # -O2 with debug info: sanitizer reports with lines, tests not much slower than -O3.
     asan) configure=(env CC=clang-14 CXX=clang++-14 cmake -S . -B "$dir" -G Ninja
                      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQF_SANITIZE=address,undefined) ;;
-    *) echo "build: unknown target '$target' (native, wasm-simd, wasm-nosimd, asan)" >&2; exit 2 ;;
+    *) echo "build: unknown target '$target' (native, wasm-simd, wasm-nosimd, wasm-threads, asan)" >&2; exit 2 ;;
   esac
   if [[ ! -f $dir/build.ninja ]]; then
     echo "build: configuring $target"

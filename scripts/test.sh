@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Catch2 suite natively, then built with AddressSanitizer and UBSan
 # (build/asan, built here), a short run of each fuzz target (scripts/fuzz.sh, built in
-# build/fuzz), the suite as wasm under node (SIMD and no-SIMD builds), then the JS package
-# tests. Expects scripts/build.sh to have run for native and the two wasm builds.
+# build/fuzz), the suite as wasm under node (SIMD, no-SIMD and threaded builds), then the JS
+# package tests. Expects scripts/build.sh to have run for native and the three wasm builds.
 # QF_FUZZ_SECONDS sets the fuzz time per target (default 30; 0 skips the fuzz run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ if ((fuzz_seconds > 0)); then
   bash scripts/fuzz.sh "$fuzz_seconds"
 fi
 
-for target in wasm-simd wasm-nosimd; do
+for target in wasm-simd wasm-nosimd wasm-threads; do
   echo "== C++ tests: $target"
   ctest --test-dir "build/$target" --output-on-failure
 done

@@ -1,4 +1,5 @@
-// Where the package's own files are at run time: the two .wasm builds, and whether the
+// Where the package's own files are at run time: the .wasm builds, the threaded build's
+// pthread script, and whether the
 // worker script is to be named through the package's name (see worker.js). Only URLs
 // here, no loading; a CDN or a self-hosted copy is the caller's options.locateFile,
 // wasmBaseUrl and workerUrl, not this file.
@@ -22,10 +23,19 @@
  */
 export const rewrittenByBundler = !new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-simd.wasm', import.meta.url).pathname.endsWith('/qforget/dist/qforget-simd.wasm');
 
-/** The .wasm of each build: 'simd' or 'nosimd'. */
+/** The .wasm of each build: 'simd', 'nosimd' or 'threads'. */
 export function wasmUrl(build) {
   if (build === 'simd') {
     return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-simd.wasm', import.meta.url) : new URL('./dist/qforget-simd.wasm', import.meta.url);
   }
+  if (build === 'threads') {
+    return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-threads.wasm', import.meta.url) : new URL('./dist/qforget-threads.wasm', import.meta.url);
+  }
   return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-nosimd.wasm', import.meta.url) : new URL('./dist/qforget-nosimd.wasm', import.meta.url);
+}
+
+/** The threaded build's pthread script: 'qforget-threads.worker.js', or its .cjs copy (Node). */
+export function threadsWorkerUrl(file) {
+  if (file.endsWith('.cjs')) return new URL('./dist/qforget-threads.worker.cjs', import.meta.url);
+  return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-threads.worker.js', import.meta.url) : new URL('./dist/qforget-threads.worker.js', import.meta.url);
 }

@@ -21,9 +21,18 @@ export class QforgetError extends Error {
 export interface CreateOptions {
   /** 'auto' (default) probes WebAssembly SIMD; true/false force a build. */
   simd?: 'auto' | boolean;
+  /**
+   * 'auto' (default: the cores, at most 8), or 1 to 16. More than one runs the threaded
+   * build where it can (Node 20.16+, or a cross-origin isolated page); elsewhere one thread
+   * runs and `threadsReason` says why. Results are the same at any thread count.
+   */
+  threads?: 'auto' | number;
   /** Where the .js/.wasm files of a build live (default: next to this module, in dist/). */
   locateFile?: (file: string) => string | URL;
 }
+
+/** Which wasm build runs. */
+export type Build = 'threads' | 'simd' | 'nosimd';
 
 /**
  * n samples and their labels. `x`: pixels (Uint8Array) or float features (Float32Array,
@@ -374,7 +383,14 @@ export class Qforget {
   /** Obtain one with createQforget(). */
   private constructor();
   readonly version: string;
+  /** Which build runs: 'threads' (SIMD and threads), 'simd' or 'nosimd'. */
+  readonly build: Build;
+  /** Whether the running build has SIMD. */
   readonly simd: boolean;
+  /** How many threads the engine runs, the caller's included. */
+  readonly threads: number;
+  /** Why fewer threads run than were asked for; null when as asked. */
+  readonly threadsReason: string | null;
   readonly kernels: Kernels;
   createModel(options: ModelOptions): Model;
   /** The unlearning metrics (see README, "Metrics"); the models are busy until it settles. */
@@ -435,5 +451,9 @@ export const RECEIPT_FORMAT: 'qforget-receipt/2';
  */
 export function verifyReceipts(receipts: ForgetReceipt[], options?: { previous?: string | null }): Promise<ReceiptCheck>;
 export function simdSupported(): boolean;
+/** The thread count threads: 'auto' asks for: the cores, at most 8. */
+export function autoThreads(): number;
+/** Why this runtime cannot run the threaded build, or null when it can. */
+export function threadsUnavailable(): string | null;
 /** Wasm objects currently owned by JS wrappers (a debugging aid for leak checks). */
 export function liveHandles(): number;

@@ -1,18 +1,19 @@
-// The qforget package entry: loads the SIMD or the no-SIMD wasm build and wraps it in
-// the JS API. No math here; the engine does the work, this file moves bytes and
+// The qforget package entry: loads the threaded, the SIMD or the no-SIMD wasm build and
+// wraps it in the JS API. No math here; the engine does the work, this file moves bytes and
 // turns engine errors into QforgetError.
 import { labelType } from './dtypes.js';
 import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, typeName, unwrap } from './errors.js';
-import { wasmUrl as bundledWasmUrl } from './files.js';
+import { wasmUrl as bundledWasmUrl, threadsWorkerUrl } from './files.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
 import { checkDataset, heapDataset } from './datasets.js';
 import { Model, handleOf, isLive, occupy, runMetrics, withImportReport } from './model.js';
 import { isNode, nodeBuiltin } from './platform.js';
-// Both builds' glue, imported statically: a dynamic import would make a worker's bundle a
+// Every build's glue, imported statically: a dynamic import would make a worker's bundle a
 // code-split one, which Vite's default worker format (iife) refuses. 15 kB gzipped each.
 import createSimdModule from './dist/qforget-simd.js';
 import createNoSimdModule from './dist/qforget-nosimd.js';
+import createThreadsModule from './dist/qforget-threads.js';
 
 export { QforgetError } from './errors.js';
 export { liveHandles } from './handles.js';
@@ -32,40 +33,86 @@ export function simdSupported() {
   return WebAssembly.validate(SIMD_PROBE);
 }
 
-// 'simd' | 'nosimd' -> Map(options.locateFile (a function or undefined) -> Promise<Qforget>)
+/** The most threads an engine runs (src/core/thread_pool.h, kMaxThreads). */
+const MAX_THREADS = 16;
+
+/**
+ * The thread count `threads: 'auto'` asks for: the machine's cores
+ * (`os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in a browser), at
+ * most 8. A fit or forget is the work the caller is waiting for; beyond 8 threads the
+ * engine's batches are too small to gain (bench/RESULTS.md, threads).
+ */
+export function autoThreads() {
+  const cores = isNode ? globalThis.process.getBuiltinModule?.('os')?.availableParallelism?.() : globalThis.navigator?.hardwareConcurrency;
+  return Math.max(1, Math.min(8, Number.isSafeInteger(cores) ? cores : 1));
+}
+
+/** Why this runtime cannot run the threaded build, or null when it can. */
+export function threadsUnavailable() {
+  if (!simdSupported()) return 'the threaded build needs WebAssembly SIMD, which this runtime lacks';
+  if (isNode && typeof globalThis.process.getBuiltinModule !== 'function') {
+    return `threads need Node 20.16 or later (this is ${globalThis.process.version})`;
+  }
+  if (!isNode && !globalThis.crossOriginIsolated) {
+    return 'the page is not cross-origin isolated: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp';
+  }
+  if (typeof SharedArrayBuffer !== 'function') return 'this runtime has no SharedArrayBuffer';
+  return null;
+}
+
+// Which build, how many threads, and why fewer than asked (null when as asked).
+function planBuild(simd, threads) {
+  const wanted = threads === 'auto' ? autoThreads() : threads;
+  const useSimd = simd === 'auto' ? simdSupported() : simd;
+  const single = useSimd ? 'simd' : 'nosimd';
+  if (wanted === 1) return { build: single, threads: 1, threadsReason: null };
+  const reason = simd === false ? 'the threaded build has SIMD, and options.simd is false' : threadsUnavailable();
+  if (reason) return { build: single, threads: 1, threadsReason: `${wanted} threads asked for, 1 runs: ${reason}` };
+  return { build: 'threads', threads: wanted, threadsReason: null };
+}
+
+// 'simd' | 'nosimd' | 'threads/<n>' -> Map(options.locateFile (a function or undefined) -> Promise<Qforget>)
 const instances = new Map();
 
 /**
- * Loads qforget once per build and per `locateFile` and returns the cached instance: a
- * call with another `locateFile` function (files from elsewhere) gets an instance of its
- * own, never one loaded from other files.
- * @param {{simd?: 'auto'|boolean, locateFile?: (file: string) => string|URL}} [options]
+ * Loads qforget once per build (and thread count) and per `locateFile` and returns the
+ * cached instance: a call with another `locateFile` function (files from elsewhere) gets
+ * an instance of its own, never one loaded from other files.
+ *
+ * `threads`: 'auto' (the default: autoThreads()), or a number from 1 to 16. More than one
+ * runs the threaded build where it can run (Node 20.16+, or a cross-origin isolated page
+ * with SharedArrayBuffer, and SIMD); elsewhere one thread runs, and `qf.threadsReason`
+ * says why. Any thread count gives the same results, bit for bit.
+ * @param {{simd?: 'auto'|boolean, threads?: 'auto'|number, locateFile?: (file: string) => string|URL}} [options]
  */
 export function createQforget(options = {}) {
   try {
-    const { simd: _, locateFile: __, ...unknown } = checkOptions('options', options);
-    if (Object.keys(unknown).length) throw invalid(`options.${Object.keys(unknown)[0]}: unknown option (known: simd, locateFile)`);
+    const { simd: _, threads: __, locateFile: ___, ...unknown } = checkOptions('options', options);
+    if (Object.keys(unknown).length) throw invalid(`options.${Object.keys(unknown)[0]}: unknown option (known: simd, threads, locateFile)`);
   } catch (error) {
     return Promise.reject(error);
   }
-  const { simd = 'auto', locateFile } = options;
+  const { simd = 'auto', threads = 'auto', locateFile } = options;
   if (simd !== 'auto' && simd !== true && simd !== false) {
     return Promise.reject(invalid(`options.simd must be 'auto', true or false, got ${String(simd)}`));
+  }
+  if (threads !== 'auto' && !(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+    return Promise.reject(invalid(`options.threads must be 'auto' or an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? `'${threads}'` : String(threads)}`));
   }
   if (locateFile !== undefined && typeof locateFile !== 'function') {
     return Promise.reject(invalid('options.locateFile must be a function'));
   }
-  const useSimd = simd === 'auto' ? simdSupported() : simd;
-  if (useSimd && !simdSupported()) {
+  if (simd === true && !simdSupported()) {
     return Promise.reject(new QforgetError('UNIMPLEMENTED', 'options.simd is true but this runtime has no WebAssembly SIMD'));
   }
-  const build = useSimd ? 'simd' : 'nosimd';
-  if (!instances.has(build)) instances.set(build, new Map());
-  const cache = instances.get(build);
+  const plan = planBuild(simd, threads);
+  const key = plan.build === 'threads' ? `threads/${plan.threads}` : plan.build;
+  if (!instances.has(key)) instances.set(key, new Map());
+  const cache = instances.get(key);
   if (!cache.has(locateFile)) {
     // A failed load may be retried; a crashed instance is not handed out again.
     const forget = () => cache.delete(locateFile);
-    cache.set(locateFile, load(build, locateFile, forget).catch((error) => {
+    cache.set(locateFile, load(plan, { simd, threads, locateFile }, forget).catch((error) => {
       forget();
       throw error;
     }));
@@ -74,9 +121,18 @@ export function createQforget(options = {}) {
 }
 
 // Each build's glue factory; its .wasm is named in ./files.js.
-const FACTORIES = { simd: createSimdModule, nosimd: createNoSimdModule };
+const FACTORIES = { simd: createSimdModule, nosimd: createNoSimdModule, threads: createThreadsModule };
 
-async function load(build, locateFile, onLost) {
+// The threaded build's pthread script, which the glue starts workers from: Node runs a
+// CommonJS copy (.cjs: the package is "type": "module").
+function threadsWorker(locateFile) {
+  const file = `qforget-threads.worker.${isNode ? 'cjs' : 'js'}`;
+  const url = locateFile ? new URL(String(locateFile(file)), globalThis.location?.href ?? import.meta.url) : threadsWorkerUrl(file);
+  return isNode && url.protocol === 'file:' ? globalThis.process.getBuiltinModule('url').fileURLToPath(url) : String(url);
+}
+
+async function load({ build, threads, threadsReason }, asked, onLost) {
+  const { locateFile } = asked;
   const base = `qforget-${build}`;
   const wasmUrl = String(locateFile ? locateFile(`${base}.wasm`) : bundledWasmUrl(build));
   const missing = (url, error) => new QforgetError('NOT_FOUND', `could not load ${url} (see options.locateFile): ${error.message}`);
@@ -90,8 +146,12 @@ async function load(build, locateFile, onLost) {
       throw missing(glueUrl, error);
     }
   }
-  // The .wasm is the only file the glue asks for (no file system, -sFILESYSTEM=0).
-  const moduleOptions = { locateFile: (file) => (file.endsWith('.wasm') ? wasmUrl : file) };
+  // The .wasm (and the threaded build's pthread script) is all the glue asks for (no file
+  // system, -sFILESYSTEM=0).
+  const worker = build === 'threads' ? threadsWorker(locateFile) : null;
+  const moduleOptions = { locateFile: (file) => (file.endsWith('.wasm') ? wasmUrl : file.endsWith('.worker.js') ? worker : file) };
+  // The threaded build starts its workers before the first call (CMakeLists.txt).
+  if (build === 'threads') moduleOptions.qforgetPoolSize = threads - 1;
   if (isNode) {
     // Emscripten 3.1.6 hands Node's fetch a file path; give it the bytes instead.
     const { readFile } = await nodeBuiltin('fs/promises');
@@ -107,11 +167,15 @@ async function load(build, locateFile, onLost) {
   } catch (error) {
     throw new QforgetError('INTERNAL', `the ${build} build could not start: ${error?.message ?? error}`);
   }
+  unwrap(module.setThreads(threads));
+  // Node: the pool's workers (worker_threads, started with the module) must not keep the
+  // process alive once the caller is done; they wait for work the rest of the time.
+  if (build === 'threads' && isNode) for (const worker of module.PThread.unusedWorkers) worker.unref();
   // A crashed instance is not handed out again; a model that survives the crash moves
   // into the fresh one (model.js, #survive).
   module.qforgetOnLost = onLost;
-  module.qforgetRelaunch = async () => moduleOf(await createQforget({ simd: build === 'simd', locateFile }));
-  return new Qforget(module, build === 'simd');
+  module.qforgetRelaunch = async () => moduleOf(await createQforget(asked));
+  return new Qforget(module, { build, threads, threadsReason });
 }
 
 let moduleOf;  // the emscripten module of a Qforget
@@ -154,10 +218,16 @@ export class Qforget {
     guardMethods(Qforget, ['createModel', 'unlearningMetrics', 'resolveScenario', 'loadModel', 'importOnnx', 'memoryStats', 'setMemoryLimit', 'parseIdx'], (qf) => qf.#module);
   }
 
-  constructor(module, simd) {
+  constructor(module, { build, threads, threadsReason }) {
     this.#module = module;
-    /** Which build is running: true for the SIMD one. */
-    this.simd = simd;
+    /** Which build is running: 'threads' (SIMD and threads), 'simd' or 'nosimd'. */
+    this.build = build;
+    /** Whether the running build has SIMD ('threads' and 'simd' do). */
+    this.simd = build !== 'nosimd';
+    /** How many threads the engine runs (the caller's included). */
+    this.threads = threads;
+    /** Why fewer threads run than were asked for; null when as asked. */
+    this.threadsReason = threadsReason;
     /** The engine's version. */
     this.version = module.version();
     /** Low-level kernels, for benchmarks and cross-checks. */

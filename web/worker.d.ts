@@ -24,6 +24,8 @@ export { QforgetError } from './index.js';
 export interface WorkerOptions {
   /** 'auto' (default) probes WebAssembly SIMD in the worker; true/false force a build. */
   simd?: 'auto' | boolean;
+  /** As createQforget's; the engine's threads run inside the worker. */
+  threads?: 'auto' | number;
   /**
    * The folder (an absolute URL, or one relative to the page) holding the
    * qforget-{simd,nosimd}.{js,wasm} files; default: dist/ next to this module. It takes
@@ -90,8 +92,12 @@ export type RemoteMetricsSets = Omit<Parameters<Qforget['unlearningMetrics']>[1]
 /** qforget running in a worker. Obtain one with createQforgetWorker(); terminate() it when done. */
 export class QforgetWorker {
   private constructor();
-  /** Which build runs in the worker: true for the SIMD one. */
+  /** Whether the build in the worker has SIMD. */
   readonly simd: boolean;
+  /** Which build runs in the worker, with how many threads, and why fewer than asked. */
+  readonly build: 'threads' | 'simd' | 'nosimd';
+  readonly threads: number;
+  readonly threadsReason: string | null;
   readonly version: string;
   createModel(options: ModelOptions): Promise<RemoteModel>;
   /** Restores a model from save() bytes (copied, never moved). */

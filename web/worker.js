@@ -28,8 +28,8 @@ const terminatedMessage = 'the worker was terminated';
 
 /**
  * Starts a worker and loads qforget in it.
- * @param {{simd?: 'auto'|boolean, wasmBaseUrl?: string|URL, workerUrl?: string|URL}} [options]
- *   simd: as createQforget's. wasmBaseUrl: the folder holding qforget-{simd,nosimd}.{js,wasm}
+ * @param {{simd?: 'auto'|boolean, threads?: 'auto'|number, wasmBaseUrl?: string|URL, workerUrl?: string|URL}} [options]
+ *   simd, threads: as createQforget's (the engine's threads run inside the worker). wasmBaseUrl: the folder holding qforget-{simd,nosimd}.{js,wasm}
  *   (default: dist/ next to this module); it replaces createQforget's locateFile, since a
  *   function cannot be sent to a worker. workerUrl: where worker_thread.js is served
  *   (default: next to this module), passed to the Worker constructor unchanged.
@@ -37,12 +37,12 @@ const terminatedMessage = 'the worker was terminated';
  */
 export async function createQforgetWorker(options = {}) {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object');
-  const { simd = 'auto', wasmBaseUrl, workerUrl, ...rest } = options;
+  const { simd = 'auto', threads = 'auto', wasmBaseUrl, workerUrl, ...rest } = options;
   if ('locateFile' in rest) {
     throw invalid('options.locateFile cannot be sent to a worker; give options.wasmBaseUrl, the URL of the folder holding the qforget-*.js/.wasm files');
   }
   const unknown = Object.keys(rest);
-  if (unknown.length) throw invalid(`options.${unknown[0]}: unknown option (known: simd, wasmBaseUrl, workerUrl)`);
+  if (unknown.length) throw invalid(`options.${unknown[0]}: unknown option (known: simd, threads, wasmBaseUrl, workerUrl)`);
   if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) throw invalid('options.workerUrl must be a string or a URL');
   const base = wasmBaseUrl === undefined ? undefined : folderUrl(wasmBaseUrl);
   let channel;
@@ -53,12 +53,11 @@ export async function createQforgetWorker(options = {}) {
   }
   const client = new QforgetWorker(channel);
   try {
-    // The worker runs createQforget({simd, locateFile}) and reports what it loaded.
-    const { simd: loaded, version } = await send(client, 'init', [{ simd, wasmBaseUrl: base }]);
-    Object.defineProperties(client, {
-      simd: { value: loaded, enumerable: true },
-      version: { value: version, enumerable: true },
-    });
+    // The worker runs createQforget({simd, threads, locateFile}) and reports what it loaded.
+    const loaded = await send(client, 'init', [{ simd, threads, wasmBaseUrl: base }]);
+    for (const key of ['simd', 'build', 'threads', 'threadsReason', 'version']) {
+      Object.defineProperty(client, key, { value: loaded[key], enumerable: true });
+    }
   } catch (error) {
     await client.terminate();
     throw error;

@@ -93,11 +93,11 @@ function withRetainStream(options, call) {
 
 /** Each op takes the call's args (an array) and the call itself ({id, hooks, post}). */
 const ops = {
-  async init([{ simd, wasmBaseUrl }]) {
+  async init([{ simd, threads, wasmBaseUrl }]) {
     const locateFile = wasmBaseUrl === undefined ? undefined : (file) => new URL(file, wasmBaseUrl);
-    engineOptions = { simd, locateFile };
+    engineOptions = { simd, threads, locateFile };
     qf = await createQforget(engineOptions);
-    return { simd: qf.simd, version: qf.version };
+    return { simd: qf.simd, build: qf.build, threads: qf.threads, threadsReason: qf.threadsReason, version: qf.version };
   },
   liveHandles: () => liveHandles(),
   createModel: ([options]) => adoptModel(qf.createModel(options)),

@@ -8,6 +8,7 @@
 #include "api/kernels_api.h"
 #include "api/model_api.h"
 #include "core/memory.h"
+#include "core/thread_pool.h"
 
 namespace {
 
@@ -239,6 +240,8 @@ val MemoryStats() {
 
 val SetMemoryLimit(double bytes) { return Done(qf::SetMemoryLimit(uint64_t(bytes))); }
 
+val SetThreads(double threads) { return Done(qf::SetThreads(size_t(threads))); }
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(qforget) {
@@ -260,6 +263,9 @@ EMSCRIPTEN_BINDINGS(qforget) {
   emscripten::function("plannedForgetSamples", &PlannedForgetSamples);
   emscripten::function("memoryStats", &MemoryStats);
   emscripten::function("setMemoryLimit", &SetMemoryLimit);
+  emscripten::function("setThreads", &SetThreads);
+  emscripten::function("threads", &qf::Threads);
+  emscripten::function("threadsAvailable", &qf::ThreadsAvailable);
   emscripten::class_<qf::api::ModelHandle>("ModelHandle")
       .function("describe", &qf::api::ModelHandle::Describe)
       .function("importReport", emscripten::optional_override([](const qf::api::ModelHandle& self) {

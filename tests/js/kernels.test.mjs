@@ -30,18 +30,19 @@ function matmulJs(a, b, m, k, n) {
 for (const simd of [true, false]) {
   describe(`kernels (${simd ? 'SIMD' : 'no-SIMD'} build)`, () => {
     it('loads the requested build', async () => {
-      const qf = await createQforget({ simd });
+      // One thread: the threaded build (SIMD too) has its own tests (threads.test.mjs).
+      const qf = await createQforget({ simd, threads: 1 });
       assert.equal(qf.simd, simd);
       assert.equal(qf.kernels.isa, simd ? 'wasmsimd' : 'scalar');
       assert.match(qf.version, /^\d+\.\d+\.\d+$/);
-      assert.equal(await createQforget({ simd }), qf, 'instances are cached');
+      assert.equal(await createQforget({ simd, threads: 1 }), qf, 'instances are cached');
       // Files from elsewhere get an instance of their own, cached per locateFile function.
       const files = [];
       const locateFile = (file) => { files.push(file); return new URL(`../../web/dist/${file}`, import.meta.url); };
-      const own = await createQforget({ simd, locateFile });
+      const own = await createQforget({ simd, threads: 1, locateFile });
       assert.notEqual(own, qf, 'not the instance loaded from the package\'s own files');
       assert.deepEqual(files.sort(), [`qforget-${simd ? 'simd' : 'nosimd'}.js`, `qforget-${simd ? 'simd' : 'nosimd'}.wasm`]);
-      assert.equal(await createQforget({ simd, locateFile }), own);
+      assert.equal(await createQforget({ simd, threads: 1, locateFile }), own);
       assert.equal(own.simd, simd);
     });
 

@@ -413,7 +413,8 @@ describe('qforget/storage', () => {
     });
 
     await t.test('no request left the page origin and nothing was logged as an error', () => {
-      assert.ok(session.requests.some((url) => url.endsWith('/web/dist/qforget-simd.wasm')), 'requests are recorded');
+      // The demo server's pages are cross-origin isolated: the threaded build loads.
+      assert.ok(session.requests.some((url) => url.endsWith('/web/dist/qforget-threads.wasm')), 'requests are recorded');
       assert.deepEqual(session.foreignRequests(), []);
       assert.deepEqual(session.consoleErrors, []);
     });

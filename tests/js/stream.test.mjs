@@ -60,7 +60,7 @@ describe('streamed datasets', () => {
     const model = qf.createModel(SMALL);
     await model.fit(features(300, 1), { epochs: 1, batchSize: 32 });
     const original = model.save();
-    const retain = features(12000, 2);
+    const retain = features(16000, 2);
     const forgetSet = features(40, 3);
     const options = { method: 'qmul', epochs: 2, batchSize: 32, lr: 0.01, shuffleWindow: 128 };
 
@@ -71,7 +71,7 @@ describe('streamed datasets', () => {
       const footprint = qf.memoryStats().footprint;
       const stream = streamOf(retain, 100);
       const receipt = await model.forget(forgetSet, { ...options, retain: stream });
-      assert.equal(receipt.retained, 12000);
+      assert.equal(receipt.retained, 16000);
       assert.equal(stream.opened, 1 + 2 * 2, 'counted once, then a scan and a weighted pass per epoch');
       assert.equal(stream.closed, stream.opened, 'every iteration was closed');
       const { footprint: after, peakReserved } = qf.memoryStats();

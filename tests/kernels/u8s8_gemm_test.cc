@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/thread_pool.h"
 #include "kernels/u8s8_gemm/driver.h"
 #include "test_util.h"
 
@@ -181,6 +182,54 @@ TEST_CASE("u8s8 gemm driver epilogues equal reference gemm + reference requant",
             }
           }
         }
+      }
+    }
+  }
+}
+
+// Tasks of row blocks and column slices (driver.cc): every output written once, by one
+// task, whatever the thread count; the shapes are past the one-thread threshold.
+TEST_CASE("u8s8 gemm driver gives the same bytes at any thread count", "[kernels][u8s8_gemm]") {
+  const uint64_t seed = test::TestSeed();
+  INFO("seed " << seed << " (replay with QF_TEST_SEED=" << seed << ")");
+  std::mt19937_64 rng(seed);
+  struct Restore {
+    ~Restore() { (void)SetThreads(1); }
+  } restore;
+  struct Shape {
+    size_t m, k, n;
+  };
+  // Many row blocks; few rows (column slices); one row; n not a multiple of NR.
+  for (const Shape& s : {Shape{300, 1024, 96}, Shape{9, 2048, 200}, Shape{1, 4096, 301},
+                         Shape{70, 784, 40}}) {
+    INFO("m " << s.m << " k " << s.k << " n " << s.n);
+    for (Isa isa : {Isa::kScalar, Isa::kWasmSimd}) {
+      const GemmKernels kernels = GemmKernelsFor(isa);
+      const Problem p = MakeProblem(rng, s.m, s.k, s.n, Fill::kRandom);
+      const PackedWeights w(kernels, s.k, s.n, p.b.data(), s.n);
+      const std::vector<float> scale = test::RandomFloats(rng, s.n, 1e-5f, 1e-4f);
+      const std::vector<float> bias = test::RandomFloats(rng, s.n, -20.f, 20.f);
+      const auto run = [&] {
+        Guarded<int32_t> c(s.m, s.n, s.n + 5, -7);
+        GemmU8S8(kernels, s.m, p.a.data(), s.k, p.a_zp, w, OutputI32{c.data(), c.ld()});
+        Guarded<uint8_t> q(s.m, s.n, s.n + 3, 0xA5);
+        GemmU8S8(kernels, s.m, p.a.data(), s.k, p.a_zp, w,
+                 OutputU8{q.data(), q.ld(), scale.data(), bias.data(), 0, 255});
+        REQUIRE(c.Untouched());
+        REQUIRE(q.Untouched());
+        std::vector<int32_t> out;
+        for (size_t i = 0; i < s.m; i++) {
+          for (size_t j = 0; j < s.n; j++) out.push_back(c.at(i, j)), out.push_back(q.at(i, j));
+        }
+        return out;
+      };
+      REQUIRE(SetThreads(1).ok());
+      const std::vector<int32_t> one = run();
+      if (!ThreadsAvailable()) continue;
+      for (size_t threads : {2, 3, 4}) {
+        INFO(threads << " threads, isa " << IsaName(kernels.isa));
+        REQUIRE(SetThreads(threads).ok());
+        REQUIRE(run() == one);
       }
     }
   }

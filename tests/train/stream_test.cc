@@ -51,7 +51,7 @@ struct Feeder {
 std::vector<uint8_t> Bytes(nn::Model& model) { return io::SaveModel(model).value(); }
 
 TEST_CASE("a window shuffle reads each sample once, never before it can have arrived",
-          "[stream]") {
+          "[engine][stream]") {
   for (size_t window : {1, 7, 64, 300}) {
     INFO("window " << window);
     Rng rng(5);
@@ -75,7 +75,7 @@ TEST_CASE("a window shuffle reads each sample once, never before it can have arr
 }
 
 TEST_CASE("a stream holds what a pass waits for and starts over for what went by",
-          "[stream]") {
+          "[engine][stream]") {
   const Dataset data = test::SyntheticImages(100, 12, 9, 3);
   auto stream = Counted(data, 9);
   REQUIRE(stream->size() == 100);
@@ -108,7 +108,7 @@ TEST_CASE("a stream holds what a pass waits for and starts over for what went by
 }
 
 TEST_CASE("a stream refuses bad batches, an empty first pass and a pass that ends early",
-          "[stream]") {
+          "[engine][stream]") {
   const Dataset data = test::SyntheticImages(20, 12, 9, 3);
   SampleStream empty(data.sample, data.input, 9);
   CHECK(empty.End("data").code() == StatusCode::kInvalidArgument);
@@ -135,7 +135,7 @@ TEST_CASE("a stream refuses bad batches, an empty first pass and a pass that end
 }
 
 TEST_CASE("fit on a stream gives the bytes fit gives on the same samples in memory",
-          "[stream]") {
+          "[engine][stream]") {
   const Dataset data = test::SyntheticImages(300, 12, 9, 4);
   for (size_t window : {16, 400}) {  // a small window, and one that holds the whole set
     INFO("window " << window);
@@ -168,7 +168,7 @@ namespace qf::unlearn {
 namespace {
 
 TEST_CASE("every method forgets the same on a streamed retain set as on it in memory",
-          "[stream]") {
+          "[engine][stream]") {
   test_util::Fixture f = test_util::TrainedClassForget();
   for (const std::string& method : MethodNames()) {
     for (const char* mode : {"mixed", "sequential"}) {

@@ -3,16 +3,23 @@
 // Loop nest (GotoBLAS-style): rows in blocks of MC, sized so the block's int16
 // activations stay in L2; inside, each packed weight panel (NR columns) stays in L1
 // while every MR-row tile of the block passes over it.
+//
+// Threads (core/thread_pool.h): a task is one row block, or a slice of its columns when
+// there are fewer blocks than threads; it packs its rows and writes its own outputs.
+// Integer sums: the same bytes at any thread count.
 #include "kernels/u8s8_gemm/driver.h"
 
 #include <algorithm>
 
 #include "core/check.h"
+#include "core/thread_pool.h"
 
 namespace qf::kernels {
 namespace {
 
 constexpr size_t kBlockBytes = 128 * 1024;  // target size of one int16 row block
+// Below this many multiply-adds a GEMM stays on one thread (bench/RESULTS.md, threads).
+constexpr size_t kParallelMacs = size_t(1) << 18;
 
 template <typename Select>
 auto PickFrom(Isa isa, Select list) -> decltype(list[0].fn) {
@@ -23,9 +30,9 @@ auto PickFrom(Isa isa, Select list) -> decltype(list[0].fn) {
   return nullptr;
 }
 
-// Runs the GEMM block by block; `epilogue(row0, rows, acc, ld_acc)` finishes each
-// block. When `direct` is set the accumulators land in it (ld = ldc) and no scratch is
-// used.
+// Runs the GEMM in tasks of a row block and a range of columns; `epilogue(i0, rows, j0,
+// cols, acc, ld_acc)` finishes each (acc holds its rows x cols accumulators). When
+// `direct` is set the accumulators land in it (ld = ldc) and no scratch is used.
 template <typename Epilogue>
 void Run(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda, uint8_t a_zero_point,
          const PackedWeights& w, int32_t* direct, size_t ldc, Epilogue epilogue) {
@@ -36,24 +43,32 @@ void Run(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda, uin
   const size_t kc = PackedDepth(k, uk.kr);
   size_t mc = std::max<size_t>(mr, kBlockBytes / (2 * std::max<size_t>(kc, 1)) / mr * mr);
   mc = std::min(mc, (m + mr - 1) / mr * mr);
+  const size_t blocks = (m + mc - 1) / mc, panels = (n + nr - 1) / nr;
+  // Column slices (whole panels) when the row blocks alone would leave threads idle.
+  const size_t threads = m * n * k < kParallelMacs ? 1 : Threads();
+  const size_t slices = std::min(panels, (threads + blocks - 1) / blocks);
+  const size_t slice_panels = (panels + slices - 1) / slices;
 
-  std::vector<int16_t> a16(mc * kc);
-  std::vector<int32_t> scratch(direct ? 0 : mc * n);
-  for (size_t i0 = 0; i0 < m; i0 += mc) {
-    const size_t rows = std::min(mc, m - i0);
+  ParallelFor(blocks * slices, [&](size_t task) {
+    const size_t i0 = task / slices * mc, rows = std::min(mc, m - i0);
+    const size_t j_begin = task % slices * slice_panels * nr;
+    if (j_begin >= n) return;
+    const size_t cols = std::min(slice_panels * nr, n - j_begin);
+    std::vector<int16_t> a16(rows * kc);
+    std::vector<int32_t> scratch(direct ? 0 : rows * cols);
     PackRowsU8ToS16(rows, k, kc, a + i0 * lda, lda, a_zero_point, a16.data());
-    int32_t* acc = direct ? direct + i0 * ldc : scratch.data();
-    const size_t ld_acc = direct ? ldc : n;
-    for (size_t j0 = 0; j0 < n; j0 += nr) {
-      const int8_t* panel = w.data() + (j0 / nr) * nr * kc;
-      const size_t nc = std::min(nr, n - j0);
+    int32_t* acc = direct ? direct + i0 * ldc + j_begin : scratch.data();
+    const size_t ld_acc = direct ? ldc : cols;
+    for (size_t j = 0; j < cols; j += nr) {
+      const int8_t* panel = w.data() + ((j_begin + j) / nr) * nr * kc;
+      const size_t nc = std::min(nr, cols - j);
       for (size_t i = 0; i < rows; i += mr) {
-        uk.fn(std::min(mr, rows - i), nc, kc, a16.data() + i * kc, kc, panel, acc + i * ld_acc + j0,
+        uk.fn(std::min(mr, rows - i), nc, kc, a16.data() + i * kc, kc, panel, acc + i * ld_acc + j,
               ld_acc);
       }
     }
-    epilogue(i0, rows, acc, ld_acc);
-  }
+    epilogue(i0, rows, j_begin, cols, acc, ld_acc);
+  });
 }
 
 }  // namespace
@@ -78,15 +93,16 @@ PackedWeights::PackedWeights(const GemmKernels& kernels, size_t k, size_t n, con
 void GemmU8S8(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda,
               uint8_t a_zero_point, const PackedWeights& w, const OutputI32& out) {
   Run(kernels, m, a, lda, a_zero_point, w, out.c, out.ldc,
-      [](size_t, size_t, const int32_t*, size_t) {});
+      [](size_t, size_t, size_t, size_t, const int32_t*, size_t) {});
 }
 
 void GemmU8S8(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda,
               uint8_t a_zero_point, const PackedWeights& w, const OutputF32& out) {
   Run(kernels, m, a, lda, a_zero_point, w, nullptr, 0,
-      [&](size_t i0, size_t rows, const int32_t* acc, size_t ld_acc) {
+      [&](size_t i0, size_t rows, size_t j0, size_t cols, const int32_t* acc, size_t ld_acc) {
         for (size_t i = 0; i < rows; i++) {
-          kernels.f32(w.n(), acc + i * ld_acc, out.scale, out.bias, out.out + (i0 + i) * out.ldo);
+          kernels.f32(cols, acc + i * ld_acc, out.scale + j0, out.bias + j0,
+                      out.out + (i0 + i) * out.ldo + j0);
         }
       });
 }
@@ -94,10 +110,10 @@ void GemmU8S8(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda
 void GemmU8S8(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda,
               uint8_t a_zero_point, const PackedWeights& w, const OutputU8& out) {
   Run(kernels, m, a, lda, a_zero_point, w, nullptr, 0,
-      [&](size_t i0, size_t rows, const int32_t* acc, size_t ld_acc) {
+      [&](size_t i0, size_t rows, size_t j0, size_t cols, const int32_t* acc, size_t ld_acc) {
         for (size_t i = 0; i < rows; i++) {
-          kernels.u8(w.n(), acc + i * ld_acc, out.scale, out.offset, out.qmin, out.qmax,
-                     out.out + (i0 + i) * out.ldo);
+          kernels.u8(cols, acc + i * ld_acc, out.scale + j0, out.offset + j0, out.qmin, out.qmax,
+                     out.out + (i0 + i) * out.ldo + j0);
         }
       });
 }

@@ -1,0 +1,48 @@
+// The engine's worker threads: one pool per process (per wasm instance), its threads
+// started once, the first time work asks for more than one, and reused by every call.
+//
+// ParallelFor hands out task indices; which thread runs which task is left to chance, so
+// a caller must make the result independent of it: every task writes its own outputs,
+// and nothing is summed across tasks (a reduction is done afterwards, in a fixed order,
+// by the caller). Then the result is the same bytes at any thread count, which is what
+// qforget promises (one seed, one request: one model, on any device).
+//
+// In builds without threads (the single-threaded wasm modules) the pool has one thread,
+// the caller's. Not reentrant: a ParallelFor inside a task runs its tasks inline.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include "core/status.h"
+
+namespace qf {
+
+// The most threads a pool runs (the caller's included).
+constexpr size_t kMaxThreads = 16;
+
+// Whether this build can run more than one thread.
+bool ThreadsAvailable();
+
+// Sets how many threads parallel work uses, the caller's included: 1 to kMaxThreads
+// (InvalidArgument otherwise; FailedPrecondition above 1 in a build without threads).
+// Threads are started when first needed and kept; fewer than started just leaves some
+// idle. Not to be called while a ParallelFor runs.
+Status SetThreads(size_t threads);
+size_t Threads();
+
+namespace internal {
+void ParallelFor(size_t tasks, void (*fn)(void* context, size_t task), void* context);
+}  // namespace internal
+
+// Runs fn(task) for every task in [0, tasks) on the pool's threads (the caller's among
+// them) and returns once all have run. Inline, in order, with one thread or one task.
+template <typename Fn>
+void ParallelFor(size_t tasks, Fn&& fn) {
+  using F = std::remove_reference_t<Fn>;
+  internal::ParallelFor(
+      tasks, [](void* context, size_t task) { (*static_cast<F*>(context))(task); },
+      const_cast<void*>(static_cast<const void*>(&fn)));
+}
+
+}  // namespace qf

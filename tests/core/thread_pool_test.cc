@@ -1,0 +1,78 @@
+// The thread pool: every task runs exactly once at any thread count, nested calls run
+// inline, results written per task are the same bytes at 1 to 16 threads, and bad thread
+// counts are refused.
+#include <catch.hpp>
+#include <atomic>
+#include <numeric>
+#include <vector>
+
+#include "core/thread_pool.h"
+
+namespace qf {
+namespace {
+
+// Restores one thread when a test ends, whatever happens.
+struct OneThreadAfter {
+  ~OneThreadAfter() { (void)SetThreads(1); }
+};
+
+TEST_CASE("ParallelFor runs every task once, at any thread count", "[engine][threads]") {
+  OneThreadAfter restore;
+  for (size_t threads : {1, 2, 3, 4, 16}) {
+    REQUIRE(SetThreads(threads).ok());
+    CHECK(Threads() == threads);
+    for (size_t tasks : {0, 1, 2, 5, 64, 1000}) {
+      INFO(threads << " threads, " << tasks << " tasks");
+      std::vector<std::atomic<int>> runs(tasks);
+      ParallelFor(tasks, [&](size_t t) { runs[t]++; });
+      for (size_t t = 0; t < tasks; t++) REQUIRE(runs[t] == 1);
+    }
+  }
+}
+
+TEST_CASE("a ParallelFor inside a task runs inline, and results do not depend on threads",
+          "[engine][threads]") {
+  OneThreadAfter restore;
+  const auto compute = [] {
+    std::vector<double> out(40 * 30);
+    ParallelFor(40, [&](size_t i) {
+      ParallelFor(30, [&](size_t j) {
+        double s = 0;
+        for (size_t k = 0; k < 100; k++) s += 1.0 / double(i * 31 + j * 7 + k + 1);
+        out[i * 30 + j] = s;
+      });
+    });
+    return out;
+  };
+  REQUIRE(SetThreads(1).ok());
+  const std::vector<double> one = compute();
+  for (size_t threads : {2, 3, 4}) {
+    REQUIRE(SetThreads(threads).ok());
+    CHECK(compute() == one);
+  }
+}
+
+TEST_CASE("ParallelFor spreads tasks over threads", "[engine][threads]") {
+  if (!ThreadsAvailable()) return;
+  OneThreadAfter restore;
+  REQUIRE(SetThreads(4).ok());
+  // Tasks that wait for one another can only all finish if they run at the same time.
+  std::atomic<int> arrived{0};
+  ParallelFor(4, [&](size_t) {
+    arrived++;
+    while (arrived.load() < 4) {
+    }
+  });
+  CHECK(arrived == 4);
+}
+
+TEST_CASE("bad thread counts are refused", "[engine][threads]") {
+  OneThreadAfter restore;
+  CHECK(SetThreads(0).code() == StatusCode::kInvalidArgument);
+  CHECK(SetThreads(kMaxThreads + 1).code() == StatusCode::kInvalidArgument);
+  CHECK(Threads() == 1);
+  if (!ThreadsAvailable()) CHECK(SetThreads(2).code() == StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace qf
