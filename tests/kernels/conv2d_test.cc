@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "core/thread_pool.h"
 #include "kernels/conv2d_test_util.h"
 #include "kernels/u8s8_gemm/u8s8_gemm.h"
 #include "test_util.h"
@@ -291,6 +292,31 @@ TEST_CASE("conv2d variants match the reference", "[kernels][conv2d]") {
       for (const Conv2DKernel& v : Conv2DKernels()) {
         if (v.isa == Isa::kRef) continue;  // `want` is the reference
         INFO("variant " << v.name);
+        Guarded<int32_t> y(s.out_rows(), s.cout, s.cout + 3, int32_t(0x5EEDBEEF));
+        v.fn(s, p.x.data(), p.zp, p.w.data(), y.data(), y.ld());
+        REQUIRE(Mismatches(y, want, s.out_rows(), s.cout) == 0);
+        REQUIRE(y.Untouched());
+      }
+    }
+  }
+}
+
+// Threads take whole im2col chunks (driver.cc): the layer shapes span many chunks.
+TEST_CASE("conv2d variants give the same bytes at any thread count", "[kernels][conv2d]") {
+  if (!ThreadsAvailable()) return;
+  struct Restore {
+    ~Restore() { (void)SetThreads(1); }
+  } restore;
+  std::mt19937_64 rng(test::TestSeed());
+  for (const Conv2DShape& s : LayerShapes()) {
+    INFO(Describe(s));
+    const Problem p = MakeProblem(rng, s, Fill::kRandom);
+    const std::vector<int32_t> want = Reference(p);
+    for (const Conv2DKernel& v : Conv2DKernels()) {
+      if (v.isa == Isa::kRef) continue;
+      for (size_t threads : {2, 3, 4}) {
+        INFO("variant " << v.name << ", " << threads << " threads");
+        REQUIRE(SetThreads(threads).ok());
         Guarded<int32_t> y(s.out_rows(), s.cout, s.cout + 3, int32_t(0x5EEDBEEF));
         v.fn(s, p.x.data(), p.zp, p.w.data(), y.data(), y.ld());
         REQUIRE(Mismatches(y, want, s.out_rows(), s.cout) == 0);

@@ -1,9 +1,12 @@
 // Conv2D as im2col + u8s8 GEMM, with the GEMM driver's epilogues. Not a kernel of its
-// own: the arithmetic (and all SIMD) is the GEMM microkernels'.
+// own: the arithmetic (and all SIMD) is the GEMM microkernels'. Threads take whole
+// im2col chunks (each its own rows of the output); the GEMM inside a chunk then runs on
+// the thread that took it.
 #include <algorithm>
 #include <vector>
 
 #include "core/check.h"
+#include "core/thread_pool.h"
 #include "kernels/conv2d/conv2d.h"
 
 namespace qf::kernels {
@@ -51,12 +54,12 @@ void Run(const GemmKernels& kernels, const Conv2DShape& s, const uint8_t* x, uin
   const size_t mr = kernels.gemm.main->mr;
   size_t chunk = std::max(mr, kIm2ColChunkBytes / depth / mr * mr);
   chunk = std::min(chunk, m);
-  std::vector<uint8_t> cols(chunk * depth);
-  for (size_t r0 = 0; r0 < m; r0 += chunk) {
-    const size_t rows = std::min(chunk, m - r0);
+  ParallelFor((m + chunk - 1) / chunk, [&](size_t c) {
+    const size_t r0 = c * chunk, rows = std::min(chunk, m - r0);
+    std::vector<uint8_t> cols(rows * depth);
     Im2ColU8(s, x, zp, r0, rows, cols.data(), depth);
     GemmU8S8(kernels, rows, cols.data(), depth, zp, w, From(out, r0));
-  }
+  });
 }
 
 }  // namespace
