@@ -364,9 +364,11 @@ void CheckExact(std::mt19937_64& rng, size_t m, size_t n, size_t k, const Form& 
   const std::vector<float> c_old =
       MakeExactMatrix(rng, m, n, n, a_kind == Exact::kSpecial ? Exact::kSpecial : Exact::kDense);
   auto start = [&](Guarded<float>& c) {
-    if (!accumulate) return;  // C holds the NaN sentinel: it must not be read
-    for (size_t i = 0; i < m; i++)
-      std::memcpy(c.data() + i * ldc, &c_old[i * n], n * sizeof(float));
+    // Not accumulating, C holds the NaN sentinel: it must not be read.
+    if (!accumulate || n == 0) return;
+    for (size_t i = 0; i < m; i++) {
+      std::memcpy(c.data() + i * ldc, c_old.data() + i * n, n * sizeof(float));
+    }
   };
   Guarded<float> want(m, n, ldc, Sentinel());
   start(want);
