@@ -1,9 +1,11 @@
-// Times every registered float GEMM but the reference on the backward-pass shapes of
-// lenet and resnet8 training (batch 64), with their measured shares of exact zeros, in
-// whatever build it is compiled into. For tuning the variants (wasmsimd.cc's choice of
-// form) against each other and against Eigen; a variant's speed in training is measured
-// by bench/train_speed.mjs.
-// Usage: qf_f32_gemm_bench [rounds]   (default 5; the median is printed)
+// Times every registered float GEMM on the backward-pass shapes of lenet and resnet8
+// training (batch 64), with their measured shares of exact zeros, in whatever build it
+// is compiled into. For tuning the variants (the choice of form in wasmsimd.cc and
+// scalar.cc) against each other, against Eigen and against the reference; a variant's
+// speed in training is measured by bench/train_speed.mjs.
+// Usage: qf_f32_gemm_bench [rounds] [name]   (default 5 rounds, the median is printed;
+// with a name, only the variants whose names contain it; the reference only when named,
+// as in "qf_f32_gemm_bench 5 __")
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -48,6 +50,7 @@ std::vector<float> Matrix(std::mt19937& rng, size_t size, double nonzero) {
 
 int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
+  const std::string only = argc > 2 ? argv[2] : "";
   std::mt19937 rng(42);
   std::printf("%-18s %-24s %10s %8s\n", "shape", "variant", "ms", "GFLOP/s");
   for (const Case& c : kCases) {
@@ -56,7 +59,9 @@ int main(int argc, char** argv) {
     std::vector<float> out(c.m * c.n);
     const size_t lda = c.ta == Trans::kYes ? c.m : c.k, ldb = c.tb == Trans::kYes ? c.k : c.n;
     for (const F32GemmKernel& kernel : F32GemmKernels()) {
-      if (kernel.isa == Isa::kRef) continue;
+      if (only.empty() ? kernel.isa == Isa::kRef
+                       : std::string(kernel.name).find(only) == std::string::npos)
+        continue;
       std::vector<double> ms;
       for (int r = 0; r <= rounds; r++) {  // round 0 warms up
         const auto start = std::chrono::steady_clock::now();

@@ -1,6 +1,7 @@
 // Float GEMM: the reference and every registered variant against a double-precision
 // loop, in all four transpose forms, with and without accumulation, padded leading
-// dimensions, NaN in the padding of A and B, and guard rows around C.
+// dimensions, NaN in the padding of A and B, and guard rows around C; the exact variants
+// (all but Eigen) against the reference's bits, Inf, NaN, subnormals and -0 included.
 #include "kernels/f32_gemm/f32_gemm.h"
 
 #include <cfloat>
@@ -278,63 +279,187 @@ TEST_CASE("f32 gemm variants match a double loop on vectors, deep K and blocked 
   CheckBias(bias);
 }
 
-#if defined(QF_HAVE_WASMSIMD)
-// The zero-skipping SIMD variant claims more than the error bound: the reference's bits.
-// Operands sparse or dense independently (so each of its two forms runs), shapes past
-// its 32-lane register rows and its 256 KiB panels, and Inf or NaN placed where a
-// skipped zero meets them.
-TEST_CASE("wasmsimd f32 gemm is bit for bit the reference", "[kernels][f32_gemm]") {
+// ---- exact variants: the reference's bits -------------------------------------------
+
+// Values for the exactness tests, which need more than rounding-sized differences to
+// show: what the zero-skipping variants skip (+0 and -0, alone or whole rows and columns
+// of them, so that either operand is the sparser), and what IEEE arithmetic does at its
+// edges (Inf, NaN, subnormal products and sums, overflow to Inf).
+enum class Exact {
+  kDense,      // uniform [-1, 1]
+  kSparse,     // 80 % zeros (+0 and -0)
+  kRowSparse,  // whole rows or columns of the stored matrix zero (ReLU'd pixels, pooled dy)
+  kSpecial,    // a mix: zeros, subnormals, tiny and huge values, Inf and NaN
+};
+constexpr Exact kExacts[] = {Exact::kDense, Exact::kSparse, Exact::kRowSparse, Exact::kSpecial};
+
+float ExactValue(std::mt19937_64& rng, Exact kind) {
+  std::uniform_real_distribution<float> unit(-1.f, 1.f), mant(1.f, 2.f);
+  const float sign = (rng() & 1) ? 1.f : -1.f;
+  switch (kind) {
+    case Exact::kDense:
+      return unit(rng);
+    case Exact::kSparse:
+    case Exact::kRowSparse:
+      return rng() % 5 == 0 ? unit(rng) : sign * 0.f;
+    case Exact::kSpecial:
+      switch (rng() % 10) {
+        case 0:
+          return sign * 0.f;
+        case 1:  // subnormal
+          return sign * std::ldexp(mant(rng), -140);
+        case 2:  // a product of two of these is subnormal or underflows to +-0
+          return sign * std::ldexp(mant(rng), -70);
+        case 3:  // products overflow to +-Inf; sums of them meet as Inf - Inf = NaN
+          return sign * std::ldexp(mant(rng), 70);
+        case 4:
+          return rng() % 8 == 0 ? sign * std::numeric_limits<float>::infinity()
+                                : std::ldexp(mant(rng), -1);
+        case 5:
+          return rng() % 8 == 0 ? std::numeric_limits<float>::quiet_NaN()
+                                : std::ldexp(mant(rng), -1);
+        default:
+          return unit(rng);
+      }
+  }
+  return 0.f;
+}
+
+// rows x cols, `ld` apart; the padding holds the NaN sentinel (a kernel that reads it
+// poisons its result).
+std::vector<float> MakeExactMatrix(std::mt19937_64& rng, size_t rows, size_t cols, size_t ld,
+                                   Exact kind) {
+  std::vector<float> m(rows * ld, Sentinel());
+  const bool by_rows = rng() & 1;  // kRowSparse: zero rows, or zero columns
+  std::vector<bool> live(by_rows ? rows : cols);
+  for (size_t i = 0; i < live.size(); i++) live[i] = rng() % 4 == 0;
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t c = 0; c < cols; c++) {
+      float x = ExactValue(rng, kind);
+      if (kind == Exact::kRowSparse)
+        x = live[by_rows ? r : c] ? ExactValue(rng, Exact::kDense) : 0.f;
+      m[r * ld + c] = x;
+    }
+  }
+  return m;
+}
+
+// The bits, or both NaN: IEEE 754 and WebAssembly leave open which NaN an operation on
+// NaNs returns (and the columns form multiplies b * a where the reference has a * b).
+bool SameFloat(float x, float y) {
+  return std::memcmp(&x, &y, sizeof(x)) == 0 || (std::isnan(x) && std::isnan(y));
+}
+
+// Every exact variant against the reference on one problem; C with padding and guard rows.
+void CheckExact(std::mt19937_64& rng, size_t m, size_t n, size_t k, const Form& form,
+                bool accumulate, size_t pad, Exact a_kind, Exact b_kind) {
+  INFO(form.name << " m " << m << " n " << n << " k " << k << " accumulate " << accumulate
+                 << " pad " << pad << " a " << int(a_kind) << " b " << int(b_kind));
+  const bool a_t = form.ta == Trans::kYes, b_t = form.tb == Trans::kYes;
+  const size_t a_rows = a_t ? k : m, a_cols = a_t ? m : k;
+  const size_t b_rows = b_t ? n : k, b_cols = b_t ? k : n;
+  const size_t lda = a_cols + pad, ldb = b_cols + pad, ldc = n + pad;
+  const std::vector<float> a = MakeExactMatrix(rng, a_rows, a_cols, lda, a_kind);
+  const std::vector<float> b = MakeExactMatrix(rng, b_rows, b_cols, ldb, b_kind);
+  const std::vector<float> c_old =
+      MakeExactMatrix(rng, m, n, n, a_kind == Exact::kSpecial ? Exact::kSpecial : Exact::kDense);
+  auto start = [&](Guarded<float>& c) {
+    // Not accumulating, C holds the NaN sentinel: it must not be read.
+    if (!accumulate || n == 0) return;
+    for (size_t i = 0; i < m; i++) {
+      std::memcpy(c.data() + i * ldc, c_old.data() + i * n, n * sizeof(float));
+    }
+  };
+  Guarded<float> want(m, n, ldc, Sentinel());
+  start(want);
+  qf_f32_gemm__ref(form.ta, form.tb, m, n, k, a.data(), lda, b.data(), ldb, want.data(), ldc,
+                   accumulate);
+  for (const F32GemmKernel& kernel : F32GemmKernels()) {
+    if (!kernel.exact || kernel.isa == Isa::kRef) continue;
+    INFO(kernel.name);
+    Guarded<float> got(m, n, ldc, Sentinel());
+    start(got);
+    kernel.fn(form.ta, form.tb, m, n, k, a.data(), lda, b.data(), ldb, got.data(), ldc, accumulate);
+    REQUIRE(got.Untouched());
+    for (size_t e = 0; e < m * n; e++) {
+      const float g = got.at(e / n, e % n), w = want.at(e / n, e % n);
+      if (!SameFloat(g, w)) {
+        uint32_t gb, wb;
+        std::memcpy(&gb, &g, 4);
+        std::memcpy(&wb, &w, 4);
+        INFO("C[" << e / n << "][" << e % n << "] = " << g << " (0x" << std::hex << gb << "), want "
+                  << w << " (0x" << wb << ")");
+        FAIL("not the reference's bits");
+      }
+    }
+  }
+}
+
+TEST_CASE("exact f32 gemm variants are bit for bit the reference on small shapes",
+          "[kernels][f32_gemm]") {
   const uint64_t seed = test::TestSeed();
   INFO("seed " << seed << " (replay with QF_TEST_SEED=" << seed << ")");
   std::mt19937_64 rng(seed);
-  struct Shape {
-    size_t m, n, k;
-  };
-  const Shape shapes[] = {{1, 1, 1},   {3, 5, 7},     {37, 41, 9},  {64, 33, 150},
-                          {5, 300, 600}, {300, 6, 700}, {130, 260, 300}};
-  auto same = [](float x, float y) {  // bits, or both NaN (payloads may differ)
-    return std::memcmp(&x, &y, sizeof(x)) == 0 || (std::isnan(x) && std::isnan(y));
-  };
-  for (const Shape& s : shapes) {
-    for (const Form& form : kForms) {
-      for (int sparse = 0; sparse < 4; sparse++) {  // bit 0: A sparse, bit 1: B sparse
-        for (int special = 0; special < 3; special++) {  // none, an Inf in A, a NaN in B
-          const bool accumulate = rng() & 1;
-          INFO(form.name << " m " << s.m << " n " << s.n << " k " << s.k << " sparse " << sparse
-                         << " special " << special << " accumulate " << accumulate);
-          const bool a_t = form.ta == Trans::kYes, b_t = form.tb == Trans::kYes;
-          const size_t a_rows = a_t ? s.k : s.m, a_cols = a_t ? s.m : s.k;
-          const size_t b_rows = b_t ? s.n : s.k, b_cols = b_t ? s.k : s.n;
-          std::vector<float> a = MakeMatrix(rng, a_rows, a_cols, a_cols,
-                                            (sparse & 1) ? Fill::kSparse : Fill::kSigned, 0.f);
-          std::vector<float> b = MakeMatrix(rng, b_rows, b_cols, b_cols,
-                                            (sparse & 2) ? Fill::kSparse : Fill::kSigned, 0.f);
-          if (special == 1) a[rng() % a.size()] = std::numeric_limits<float>::infinity();
-          if (special == 2) b[rng() % b.size()] = std::numeric_limits<float>::quiet_NaN();
-          const std::vector<float> c_old = MakeMatrix(rng, s.m, s.n, s.n, Fill::kSigned, 0.f);
-          std::vector<float> want = c_old, got = c_old;
-          qf_f32_gemm__ref(form.ta, form.tb, s.m, s.n, s.k, a.data(), a_cols, b.data(), b_cols,
-                           want.data(), s.n, accumulate);
-          qf_f32_gemm__wasmsimd(form.ta, form.tb, s.m, s.n, s.k, a.data(), a_cols, b.data(),
-                                b_cols, got.data(), s.n, accumulate);
-          size_t bad = 0;
-          while (bad < want.size() && same(got[bad], want[bad])) bad++;
-          if (bad < want.size()) {
-            INFO("C[" << bad / s.n << "][" << bad % s.n << "] = " << got[bad] << ", want "
-                      << want[bad]);
-            FAIL("not the reference's bits");
+  // Around the 4 x 4 register tile and the 4-lane vectors, empty dimensions included;
+  // the value kinds and padding drawn per problem.
+  const size_t dims[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 17};
+  const size_t depths[] = {0, 1, 2, 3, 5, 8, 17, 33};
+  for (size_t m : dims) {
+    for (size_t n : dims) {
+      for (size_t k : depths) {
+        for (const Form& form : kForms) {
+          for (bool accumulate : {false, true}) {
+            CheckExact(rng, m, n, k, form, accumulate, rng() % 3, kExacts[rng() % 4],
+                       kExacts[rng() % 4]);
           }
         }
       }
     }
   }
 }
-#endif
+
+TEST_CASE(
+    "exact f32 gemm variants are bit for bit the reference on deep, wide and blocked "
+    "shapes",
+    "[kernels][f32_gemm]") {
+  const uint64_t seed = test::TestSeed();
+  INFO("seed " << seed << " (replay with QF_TEST_SEED=" << seed << ")");
+  std::mt19937_64 rng(seed);
+  struct Shape {
+    size_t m, n, k;
+  };
+  // Deep dot products; shapes whose streamed operand needs several depth blocks (partial
+  // sums kept between them, in C or, accumulating, in scratch), down to the smallest
+  // block; the wasmsimd variant's 32-lane rows and 256 KiB panels; backward-pass-like.
+  const Shape shapes[] = {{1, 1, 4097},  {3, 5, 4096},    {17, 9, 3001},  {5, 300, 600},
+                          {300, 6, 700}, {2, 2000, 40},   {1, 9001, 20},  {37, 41, 9},
+                          {64, 33, 150}, {130, 260, 300}, {257, 33, 129}, {400, 32, 256},
+                          {256, 144, 16}};
+  for (const Shape& s : shapes) {
+    for (const Form& form : kForms) {
+      for (bool accumulate : {false, true}) {
+        for (Exact a_kind : kExacts) {
+          const Exact b_kind = kExacts[rng() % 4];
+          CheckExact(rng, s.m, s.n, s.k, form, accumulate, (rng() & 1) ? 3 : 0, a_kind, b_kind);
+        }
+      }
+    }
+  }
+}
 
 TEST_CASE("f32 gemm dispatch returns a variant for every ISA", "[kernels][f32_gemm]") {
   CHECK(F32GemmFor(Isa::kRef) == qf_f32_gemm__ref);
-  CHECK(F32GemmFor(Isa::kScalar) == qf_f32_gemm__eigen);
-  CHECK(F32GemmFor(Isa::kWasmSimd) != nullptr);
+  CHECK(F32GemmFor(Isa::kScalar) == qf_f32_gemm__scalar);
+#if defined(QF_HAVE_WASMSIMD)
+  CHECK(F32GemmFor(Isa::kWasmSimd) == qf_f32_gemm__wasmsimd);
+#else
+  CHECK(F32GemmFor(Isa::kWasmSimd) == qf_f32_gemm__scalar);
+#endif
+  // Eigen is registered but never dispatched to: it is not exact.
+  for (const F32GemmKernel& kernel : F32GemmKernels()) {
+    INFO(kernel.name);
+    CHECK(kernel.exact == (kernel.fn != qf_f32_gemm__eigen));
+  }
   CHECK(F32GemmFor(BestIsa()) != nullptr);
 }
 

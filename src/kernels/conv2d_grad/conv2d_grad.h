@@ -10,9 +10,9 @@
 // cell's gradient back to the pixel it was read from (Col2ImF32Accumulate). The reference
 // is exactly that, with qf_f32_gemm__ref: each dw element one float chain over the output
 // rows in increasing order; each dcols element one chain over cout in increasing order,
-// added to its pixel in increasing output row order. Variants either reproduce those
-// chains bit for bit (the direct ones say so) or reorder them as their GEMM does and
-// agree within its rounding bound (f32_gemm.h).
+// added to its pixel in increasing output row order. Every registered variant reproduces
+// those chains bit for bit (NaN payloads aside), so that the SIMD and no-SIMD builds train
+// the same models; the tests check it for each, Inf and NaN included.
 //
 // Buffers are borrowed for the call and must not overlap. QF_CHECKs s.Valid().
 #pragma once
@@ -33,9 +33,12 @@ void qf_conv2d_weight_grad__ref(const Conv2DShape& s, const float* x, const floa
 void qf_conv2d_input_grad__ref(const Conv2DShape& s, const float* dy, const float* w, float* dx);
 
 // The same three steps with the GEMM layers use for kIsa (F32GemmFor), the im2col step
-// skipped where the input already is the im2col matrix (Im2ColIsIdentity). Within
-// rounding of the reference; bit for bit with a GEMM that is (qf_f32_gemm__wasmsimd).
-// Allocates the im2col matrix or its gradient. Instantiated for the ISAs of the build.
+// skipped where the input already is the im2col matrix (Im2ColIsIdentity). Bit for bit
+// the reference: F32GemmFor gives a GEMM with the reference's bits for every ISA
+// (qf_f32_gemm__scalar, qf_f32_gemm__wasmsimd), and Im2ColF32 and Col2ImF32Accumulate
+// are the reference's own steps (skipping the identity im2col copies nothing but the
+// values; dx = dx + s is what col2im adds). Allocates the im2col matrix or its gradient.
+// Instantiated for the ISAs of the build.
 template <Isa kIsa>
 void qf_conv2d_weight_grad_im2col(const Conv2DShape& s, const float* x, const float* dy, float* dw);
 template <Isa kIsa>

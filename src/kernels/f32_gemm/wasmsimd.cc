@@ -203,9 +203,9 @@ void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, con
                            size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
                            bool accumulate) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {  // an empty sum
-    if (!accumulate) {
-      for (size_t i = 0; i < m; i++) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+  if (k == 0) {  // an empty sum, s = +0: C = +0, or C + (+0) (which turns a -0 into +0)
+    for (size_t i = 0; i < m; i++) {
+      for (float* e = c + i * ldc; e < c + i * ldc + n; e++) *e = accumulate ? *e + 0.0f : 0.0f;
     }
     return;
   }
