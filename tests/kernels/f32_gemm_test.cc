@@ -8,7 +8,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 
+#include "core/thread_pool.h"
 #include "test_util.h"
 
 namespace qf::kernels {
@@ -350,9 +352,26 @@ bool SameFloat(float x, float y) {
   return std::memcmp(&x, &y, sizeof(x)) == 0 || (std::isnan(x) && std::isnan(y));
 }
 
-// Every exact variant against the reference on one problem; C with padding and guard rows.
+// A GEMM that must be bit for bit the reference.
+struct Candidate {
+  std::string name;
+  F32GemmFn fn;
+};
+
+// The registered exact variants (the reference aside).
+std::vector<Candidate> ExactVariants() {
+  std::vector<Candidate> out;
+  for (const F32GemmKernel& kernel : F32GemmKernels()) {
+    if (kernel.exact && kernel.isa != Isa::kRef) out.push_back({kernel.name, kernel.fn});
+  }
+  return out;
+}
+
+// `candidates` (default: every exact variant) against the reference on one problem; C
+// with padding and guard rows.
 void CheckExact(std::mt19937_64& rng, size_t m, size_t n, size_t k, const Form& form,
-                bool accumulate, size_t pad, Exact a_kind, Exact b_kind) {
+                bool accumulate, size_t pad, Exact a_kind, Exact b_kind,
+                const std::vector<Candidate>& candidates = ExactVariants()) {
   INFO(form.name << " m " << m << " n " << n << " k " << k << " accumulate " << accumulate
                  << " pad " << pad << " a " << int(a_kind) << " b " << int(b_kind));
   const bool a_t = form.ta == Trans::kYes, b_t = form.tb == Trans::kYes;
@@ -374,12 +393,12 @@ void CheckExact(std::mt19937_64& rng, size_t m, size_t n, size_t k, const Form& 
   start(want);
   qf_f32_gemm__ref(form.ta, form.tb, m, n, k, a.data(), lda, b.data(), ldb, want.data(), ldc,
                    accumulate);
-  for (const F32GemmKernel& kernel : F32GemmKernels()) {
-    if (!kernel.exact || kernel.isa == Isa::kRef) continue;
-    INFO(kernel.name);
+  for (const Candidate& candidate : candidates) {
+    INFO(candidate.name);
     Guarded<float> got(m, n, ldc, Sentinel());
     start(got);
-    kernel.fn(form.ta, form.tb, m, n, k, a.data(), lda, b.data(), ldb, got.data(), ldc, accumulate);
+    candidate.fn(form.ta, form.tb, m, n, k, a.data(), lda, b.data(), ldb, got.data(), ldc,
+                 accumulate);
     REQUIRE(got.Untouched());
     for (size_t e = 0; e < m * n; e++) {
       const float g = got.at(e / n, e % n), w = want.at(e / n, e % n);
@@ -447,14 +466,36 @@ TEST_CASE(
   }
 }
 
+// What layers get (registry.cc): the exact variant of each ISA in slices of C over the
+// thread pool, on shapes past the one-thread threshold, slicing rows or columns.
+TEST_CASE("dispatched f32 gemms are bit for bit the reference at any thread count",
+          "[kernels][f32_gemm]") {
+  struct Restore {
+    ~Restore() { (void)SetThreads(1); }
+  } restore;
+  std::mt19937_64 rng(test::TestSeed());
+  const std::vector<Candidate> dispatched = {{"F32GemmFor(kScalar)", F32GemmFor(Isa::kScalar)},
+                                             {"F32GemmFor(kWasmSimd)", F32GemmFor(Isa::kWasmSimd)}};
+  struct Shape {
+    size_t m, n, k;
+  };
+  for (size_t threads : {1, 2, 3, 4}) {
+    if (threads > 1 && !ThreadsAvailable()) break;
+    INFO(threads << " threads");
+    REQUIRE(SetThreads(threads).ok());
+    for (const Shape& s : {Shape{301, 77, 40}, Shape{5, 3001, 60}, Shape{64, 64, 129}}) {
+      for (const Form& form : kForms) {
+        for (bool accumulate : {false, true}) {
+          CheckExact(rng, s.m, s.n, s.k, form, accumulate, 2, Exact::kRowSparse,
+                     kExacts[rng() % 4], dispatched);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("f32 gemm dispatch returns a variant for every ISA", "[kernels][f32_gemm]") {
   CHECK(F32GemmFor(Isa::kRef) == qf_f32_gemm__ref);
-  CHECK(F32GemmFor(Isa::kScalar) == qf_f32_gemm__scalar);
-#if defined(QF_HAVE_WASMSIMD)
-  CHECK(F32GemmFor(Isa::kWasmSimd) == qf_f32_gemm__wasmsimd);
-#else
-  CHECK(F32GemmFor(Isa::kWasmSimd) == qf_f32_gemm__scalar);
-#endif
   // Eigen is registered but never dispatched to: it is not exact.
   for (const F32GemmKernel& kernel : F32GemmKernels()) {
     INFO(kernel.name);

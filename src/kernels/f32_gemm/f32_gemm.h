@@ -94,8 +94,9 @@ struct F32GemmKernel {
 Span<F32GemmKernel> F32GemmKernels();
 
 // The float GEMM layers use for `isa`: the reference for Isa::kRef, otherwise the
-// fastest exact variant of that ISA, falling back to qf_f32_gemm__scalar when the build
-// has none of its own. Always an exact variant, never Eigen. Never null.
+// fastest exact variant of that ISA (qf_f32_gemm__scalar when the build has none of its
+// own), spread over the thread pool (core/thread_pool.h) in slices of whole rows or
+// columns of C, which keeps it exact at any thread count. Never Eigen. Never null.
 F32GemmFn F32GemmFor(Isa isa);
 
 }  // namespace qf::kernels

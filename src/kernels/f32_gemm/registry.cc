@@ -1,10 +1,42 @@
-// The float GEMM variants compiled into this build, and the per-ISA choice.
+// The float GEMM variants compiled into this build, and the per-ISA choice, spread over
+// the thread pool.
+#include <algorithm>
+
+#include "core/thread_pool.h"
 #include "kernels/f32_gemm/f32_gemm.h"
 
 namespace qf::kernels {
 namespace {
 
-// Each ISA's fastest exact variant first: F32GemmFor takes the first exact one.
+// Below this many multiply-adds a float GEMM stays on one thread (bench/RESULTS.md).
+constexpr size_t kParallelMacs = size_t(1) << 18;
+
+// kFn on slices of C, whole rows (or whole columns when there are fewer rows), one slice
+// per thread. Each element of C is still summed by one call in the order kFn sums it, so
+// an exact variant stays bit for bit the reference at any thread count.
+template <F32GemmFn kFn>
+void Threaded(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a, size_t lda,
+              const float* b, size_t ldb, float* c, size_t ldc, bool accumulate) {
+  const size_t threads = m * n * std::max<size_t>(k, 1) < kParallelMacs ? 1 : Threads();
+  const bool rows = m >= n;
+  const size_t extent = rows ? m : n, tasks = std::min(threads, extent);
+  if (tasks <= 1) return kFn(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+  const size_t step = (extent + tasks - 1) / tasks;
+  ParallelFor(tasks, [&](size_t t) {
+    const size_t lo = t * step;
+    if (lo >= extent) return;
+    const size_t count = std::min(step, extent - lo);
+    if (rows) {  // rows lo.. of op(A) and C
+      kFn(ta, tb, count, n, k, ta == Trans::kNo ? a + lo * lda : a + lo, lda, b, ldb,
+          c + lo * ldc, ldc, accumulate);
+    } else {  // columns lo.. of op(B) and C
+      kFn(ta, tb, m, count, k, a, lda, tb == Trans::kNo ? b + lo : b + lo * ldb, ldb, c + lo,
+          ldc, accumulate);
+    }
+  });
+}
+
+// Every variant, with whether it is exact (F32GemmFor hands out the exact ones).
 const F32GemmKernel kKernels[] = {
     {"qf_f32_gemm__ref", Isa::kRef, qf_f32_gemm__ref, true},
     {"qf_f32_gemm__scalar", Isa::kScalar, qf_f32_gemm__scalar, true},
@@ -19,10 +51,11 @@ const F32GemmKernel kKernels[] = {
 Span<F32GemmKernel> F32GemmKernels() { return {kKernels, sizeof(kKernels) / sizeof(kKernels[0])}; }
 
 F32GemmFn F32GemmFor(Isa isa) {
-  for (const F32GemmKernel& kernel : F32GemmKernels()) {
-    if (kernel.isa == isa && kernel.exact) return kernel.fn;
-  }
-  return qf_f32_gemm__scalar;  // no variant of its own: the portable one (f32_gemm.h)
+  if (isa == Isa::kRef) return qf_f32_gemm__ref;
+#if defined(QF_HAVE_WASMSIMD)
+  if (isa == Isa::kWasmSimd) return Threaded<qf_f32_gemm__wasmsimd>;
+#endif
+  return Threaded<qf_f32_gemm__scalar>;  // the portable exact one, for every other ISA
 }
 
 }  // namespace qf::kernels
