@@ -1,0 +1,114 @@
+// Thread scaling, as ratios measured in one process: qforget's u8×s8 GEMM at 1 thread
+// (the SIMD build) and at 2 (the threaded build) against onnxruntime-web's MatMulInteger
+// with numThreads 2, then one fit epoch and one Q-MUL forget at 1 and 2 threads, and
+// from the measured speedups the serial fraction and what Amdahl's law expects at 4 and
+// 8 threads. Calls alternate round by round so a shared machine's load hits all alike;
+// medians are reported.
+//
+//   node bench/threads.mjs [--quick]
+import { parseArgs } from 'node:util';
+
+import * as ort from 'onnxruntime-web';
+
+import { createQforget } from '../web/index.js';
+import { loadFashionMnist, subset } from './fashion_mnist.mjs';
+import { matmulIntegerModel } from './onnx_matmul_integer.mjs';
+
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const quick = args.quick;
+
+// C[M,N] = A[M,K]·B[K,N]: the large shape, then lenet and resnet8 layers as the forward
+// pass runs them on a batch of 64 Fashion-MNIST images (im2col rows × depth × channels).
+const SHAPES = [
+  { name: '256x1024x1024', m: 256, k: 1024, n: 1024 },
+  { name: 'lenet conv2', m: 64 * 8 * 8, k: 150, n: 16 },
+  { name: 'lenet fc1', m: 64, k: 256, n: 120 },
+  { name: 'resnet8 conv 16', m: 64 * 28 * 28, k: 144, n: 16 },
+  { name: 'resnet8 conv 64', m: 64 * 7 * 7, k: 576, n: 64 },
+];
+
+const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+
+// Times each of `runs` (name -> async () => void) round-robin; medians in ms.
+async function timeRoundRobin(runs, rounds) {
+  const times = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+  for (const run of Object.values(runs)) await run();  // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, run] of Object.entries(runs)) {
+      const t0 = performance.now();
+      await run();
+      times[name].push(performance.now() - t0);
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}
+
+function problem({ m, k, n }, seed) {
+  let s = seed >>> 0;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24);
+  return { a: Uint8Array.from({ length: m * k }, next), b: Int8Array.from({ length: k * n }, () => next() - 128) };
+}
+
+const one = await createQforget({ threads: 1 });
+const two = await createQforget({ threads: 2 });
+if (two.threads !== 2) throw new Error(`2 threads do not run here: ${two.threadsReason}`);
+ort.env.wasm.numThreads = 2;  // read once, at the first session
+ort.env.logLevel = 'error';
+
+console.log(`# GEMM u8×s8 → s32 (median ms; GOPS; speedups at 2 threads)`);
+console.log('| shape | qforget 1 thread | qforget 2 threads | ort-wasm 2 threads | qforget 2 / 1 | qforget 2 / ort 2 |');
+console.log('|---|---|---|---|---|---|');
+for (const shape of SHAPES) {
+  const { m, k, n } = shape;
+  const { a, b } = problem(shape, 7);
+  const p1 = one.kernels.packMatrixS8(b, k, n);
+  const p2 = two.kernels.packMatrixS8(b, k, n);
+  const session = await ort.InferenceSession.create(matmulIntegerModel(b, m, k, n), { executionProviders: ['wasm'] });
+  const feeds = { A: new ort.Tensor('uint8', a, [m, k]) };
+  const [c1, c2, { Y }] = [p1.matmul(a, m), p2.matmul(a, m), await session.run(feeds)];
+  if (!c1.every((v, i) => v === c2[i] && v === Y.data[i])) throw new Error(`${shape.name}: the results differ`);
+  const t = await timeRoundRobin({
+    q1: async () => p1.matmul(a, m),
+    q2: async () => p2.matmul(a, m),
+    ort: async () => (await session.run(feeds)).Y.dispose(),
+  }, quick ? 3 : 15);
+  const gops = (ms) => ((2 * m * k * n) / ms / 1e6).toFixed(1);
+  console.log(`| ${shape.name} | ${t.q1.toFixed(2)} ms (${gops(t.q1)}) | ${t.q2.toFixed(2)} ms (${gops(t.q2)}) | ${t.ort.toFixed(2)} ms (${gops(t.ort)}) | ${(t.q1 / t.q2).toFixed(2)}× | ${(t.ort / t.q2).toFixed(2)}× |`);
+  p1.dispose();
+  p2.dispose();
+  await session.release();
+}
+
+// Whole jobs: one fit epoch and one Q-MUL forget (the short protocol's settings) on
+// Fashion-MNIST, the same model bytes in, at 1 and 2 threads.
+const train = await loadFashionMnist(one, 'train', quick ? 1000 : 4000);
+const ids = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
+const nf = train.shape[0] / 10;
+const forgetSet = subset(train, ids(0, nf));
+const retain = subset(train, ids(nf, train.shape[0]));
+console.log('\n# fit and forget (median s; speedup at 2 threads; Amdahl from the measured serial fraction)');
+console.log('| job | 1 thread | 2 threads | speedup | serial fraction | expected at 4 | expected at 8 |');
+console.log('|---|---|---|---|---|---|---|');
+for (const arch of ['lenet', 'resnet8']) {
+  const spec = { arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: 4, seed: 1 };
+  const start = one.createModel(spec).save();
+  const jobs = {
+    'fit epoch': (model) => model.fit(train, { epochs: 1, batchSize: 64 }),
+    'Q-MUL forget': (model) => model.forget(forgetSet, { retain, method: 'qmul', epochs: 2, batchSize: 128 }),
+  };
+  for (const [job, run] of Object.entries(jobs)) {
+    const bytes = {};
+    const timed = (qf, key) => async () => {
+      const model = qf.loadModel(start);
+      await run(model);
+      bytes[key] = model.save().join();
+      model.dispose();
+    };
+    const t = await timeRoundRobin({ one: timed(one, 'one'), two: timed(two, 'two') }, quick ? 1 : 3);
+    if (bytes.one !== bytes.two) throw new Error(`${arch} ${job}: the models differ between 1 and 2 threads`);
+    const s2 = t.one / t.two;
+    const serial = Math.min(1, Math.max(0, 2 / s2 - 1));
+    const amdahl = (p) => (1 / (serial + (1 - serial) / p)).toFixed(2);
+    console.log(`| ${arch} ${job} | ${(t.one / 1000).toFixed(2)} | ${(t.two / 1000).toFixed(2)} | ${s2.toFixed(2)}× | ${serial.toFixed(2)} | ${amdahl(4)}× | ${amdahl(8)}× |`);
+  }
+}
