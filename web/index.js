@@ -39,8 +39,8 @@ const MAX_THREADS = 16;
 /**
  * The thread count `threads: 'auto'` asks for: the machine's cores
  * (`os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in a browser), at
- * most 8. A fit or forget is the work the caller is waiting for; beyond 8 threads the
- * engine's batches are too small to gain (bench/RESULTS.md, threads).
+ * most 8. A fit or forget is the work the caller is waiting for, so it takes every core;
+ * the cap of 8 is a guess (scaling is measured at 2 threads only: bench/RESULTS.md).
  */
 export function autoThreads() {
   const cores = isNode ? globalThis.process.getBuiltinModule?.('os')?.availableParallelism?.() : globalThis.navigator?.hardwareConcurrency;
