@@ -35,8 +35,10 @@ class Pass {
   #batches = 0;
   position = 0;  // samples handed out
 
-  constructor(source, name) {
+  // `number`: which pass of the engine's stream this iteration feeds (StreamHandle::Demand).
+  constructor(source, name, number = 1) {
     this.name = name;
+    this.number = number;
     const iterate = source[Symbol.asyncIterator] ?? source[Symbol.iterator];
     this.#iterator = iterate.call(source);
     if (this.#iterator === null || typeof this.#iterator?.next !== 'function') {
@@ -127,8 +129,7 @@ export async function feedStream(module, stream, source, name, pass) {
   for (let demand = JSON.parse(stream.demand()); demand.count > 0; demand = JSON.parse(stream.demand())) {
     if (pass?.number !== demand.pass) {
       await pass?.close();
-      pass = new Pass(source, name);
-      pass.number = demand.pass;
+      pass = new Pass(source, name, demand.pass);
     }
     if (pass.position !== demand.from) {
       throw new QforgetError('INTERNAL', `${name}: the engine asked for sample ${demand.from}, the stream is at ${pass.position}`);

@@ -50,6 +50,10 @@ using F32GemmFn = void (*)(Trans ta, Trans tb, size_t m, size_t n, size_t k, con
 void qf_f32_gemm__ref(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a, size_t lda,
                       const float* b, size_t ldb, float* c, size_t ldc, bool accumulate);
 
+// For the exact variants: C as the reference leaves it when k == 0, an empty sum s = +0:
+// C = +0, or C = C + (+0) when accumulating (which turns a -0 into +0).
+void F32GemmEmptySum(size_t m, size_t n, float* c, size_t ldc, bool accumulate);
+
 // Portable C++, bit for bit qf_f32_gemm__ref for every input: each output row's
 // non-zero terms of one operand (op(A)'s, or op(B)'s in the transposed form) run over
 // register tiles of 4 independent chains in p order; skipping a zero term is exact (as in

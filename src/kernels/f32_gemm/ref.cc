@@ -20,4 +20,10 @@ void qf_f32_gemm__ref(Trans ta, Trans tb, size_t m, size_t n, size_t k, const fl
   }
 }
 
+void F32GemmEmptySum(size_t m, size_t n, float* c, size_t ldc, bool accumulate) {
+  for (size_t i = 0; i < m; i++) {
+    for (float* e = c + i * ldc; e < c + i * ldc + n; e++) *e = accumulate ? *e + 0.0f : 0.0f;
+  }
+}
+
 }  // namespace qf::kernels

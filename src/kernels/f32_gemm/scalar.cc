@@ -173,12 +173,7 @@ void qf_f32_gemm__scalar(Trans ta, Trans tb, size_t m, size_t n, size_t k, const
                          size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
                          bool accumulate) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {  // an empty sum, s = +0: C = +0, or C + (+0) (which turns a -0 into +0)
-    for (size_t i = 0; i < m; i++) {
-      for (float* e = c + i * ldc; e < c + i * ldc + n; e++) *e = accumulate ? *e + 0.0f : 0.0f;
-    }
-    return;
-  }
+  if (k == 0) return F32GemmEmptySum(m, n, c, ldc, accumulate);
   // Element strides of op(A) (m x k) and op(B) (k x n).
   const size_t a_rs = ta == Trans::kNo ? lda : 1, a_cs = ta == Trans::kNo ? 1 : lda;
   const size_t b_rs = tb == Trans::kNo ? ldb : 1, b_cs = tb == Trans::kNo ? 1 : ldb;

@@ -203,12 +203,7 @@ void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, con
                            size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
                            bool accumulate) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {  // an empty sum, s = +0: C = +0, or C + (+0) (which turns a -0 into +0)
-    for (size_t i = 0; i < m; i++) {
-      for (float* e = c + i * ldc; e < c + i * ldc + n; e++) *e = accumulate ? *e + 0.0f : 0.0f;
-    }
-    return;
-  }
+  if (k == 0) return F32GemmEmptySum(m, n, c, ldc, accumulate);
   const bool a_t = ta == Trans::kYes, b_t = tb == Trans::kYes;
   const Census in_a = CountNonZero(a, a_t ? k : m, a_t ? m : k, lda);
   const Census in_b = CountNonZero(b, b_t ? n : k, b_t ? k : n, ldb);
