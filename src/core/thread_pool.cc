@@ -19,13 +19,14 @@ namespace qf {
 namespace {
 
 size_t g_threads = 1;  // what SetThreads asked for
-thread_local bool t_in_task = false;
 
 void RunInline(size_t tasks, void (*fn)(void*, size_t), void* context) {
   for (size_t t = 0; t < tasks; t++) fn(context, t);
 }
 
 #if !defined(QF_NO_THREADS)
+
+thread_local bool t_in_task = false;
 
 class Pool {
  public:

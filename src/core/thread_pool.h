@@ -11,6 +11,7 @@
 // the caller's. Not reentrant: a ParallelFor inside a task runs its tasks inline.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <type_traits>
 
@@ -43,6 +44,37 @@ void ParallelFor(size_t tasks, Fn&& fn) {
   internal::ParallelFor(
       tasks, [](void* context, size_t task) { (*static_cast<F*>(context))(task); },
       const_cast<void*>(static_cast<const void*>(&fn)));
+}
+
+// A loop of simple element-wise work shorter than this stays on one thread: about 10 us
+// at a nanosecond an element, as long as the int8 GEMM's measured threshold
+// (u8s8_gemm/driver.cc, 2^18 multiply-adds) takes.
+constexpr size_t kParallelElements = size_t(1) << 14;
+
+// Runs fn(lo, hi) over [0, n) cut into pieces of `grain` (the last may be shorter), the
+// pieces spread over the pool as tasks. A piece's bounds depend on n and grain only,
+// never on the thread count: a caller may reduce within each piece and then add up the
+// pieces in order, and get the same bytes at any thread count.
+template <typename Fn>
+void ParallelForPieces(size_t n, size_t grain, Fn&& fn) {
+  grain = std::max<size_t>(grain, 1);
+  ParallelFor((n + grain - 1) / grain,
+              [&](size_t piece) { fn(piece * grain, std::min(n, (piece + 1) * grain)); });
+}
+
+// For a rows x cols matrix, rows apart by cols: fn(c0, c1) runs a pass over every row
+// for columns [c0, c1), one range of columns per thread (a per-column sum stays one
+// chain over the rows, in order, at any thread count) ...
+template <typename Fn>
+void ParallelForColumns(size_t rows, size_t cols, Fn&& fn) {
+  const size_t parts = rows * cols < kParallelElements ? 1 : std::min(Threads(), cols);
+  ParallelForPieces(cols, (cols + parts - 1) / parts, fn);
+}
+
+// ... and fn(r0, r1) an element-wise pass over rows [r0, r1).
+template <typename Fn>
+void ParallelForRows(size_t rows, size_t cols, Fn&& fn) {
+  ParallelForPieces(rows, kParallelElements / std::max<size_t>(cols, 1), fn);
 }
 
 }  // namespace qf

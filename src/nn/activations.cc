@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/thread_pool.h"
+
 namespace qf::nn {
 
 const char* Relu::type() const { return std::isinf(cap_) ? "relu" : "relu6"; }
@@ -12,7 +14,11 @@ StatusOr<Shape> Relu::Build(const Shape& input, const BuildInfo&) { return input
 
 void Relu::Forward(const Tensor& x, Tensor* y, Mode mode) {
   y->Resize(x.shape());
-  for (size_t i = 0; i < x.size(); i++) (*y)[i] = std::min(std::max(x[i], 0.0f), cap_);
+  const float* in = x.data();
+  float* out = y->data();
+  ParallelForPieces(x.size(), kParallelElements, [&](size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) out[i] = std::min(std::max(in[i], 0.0f), cap_);
+  });
   if (KeepsCaches(mode)) x_ = &x;
 }
 
@@ -21,11 +27,13 @@ void Relu::Backward(const Tensor& dy, Tensor* dx) {
   dx->Resize(dy.shape());
   const float *x = x_->data(), *g = dy.data();
   float* out = dx->data();
-  for (size_t i = 0; i < dy.size(); i++) {
-    // '&', not '&&': no branch on data the predictor cannot guess, and the loop vectorizes.
-    const bool open = (x[i] > 0.0f) & (x[i] < cap_);
-    out[i] = open ? g[i] : 0.0f;
-  }
+  ParallelForPieces(dy.size(), kParallelElements, [&](size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) {
+      // '&', not '&&': no branch on data the predictor cannot guess, and the loop vectorizes.
+      const bool open = (x[i] > 0.0f) & (x[i] < cap_);
+      out[i] = open ? g[i] : 0.0f;
+    }
+  });
 }
 
 StatusOr<Shape> Flatten::Build(const Shape& input, const BuildInfo&) {

@@ -1,8 +1,12 @@
 // BatchNorm: batch statistics (double-accumulated) and their exact gradient in
-// training, the folded per-channel affine in eval. Plain loops, channels innermost.
+// training, the folded per-channel affine in eval. Plain loops, channels innermost, on
+// the thread pool: per-channel sums split by channel (each channel's sum one chain over
+// the rows in order, at any thread count), element-wise passes by rows.
 #include "nn/batchnorm.h"
 
 #include <cmath>
+
+#include "core/thread_pool.h"
 
 namespace qf::nn {
 
@@ -64,11 +68,13 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
   y->Resize(x.shape());
   if (mode == Mode::kEval || mode == Mode::kEvalGradient) {
     FoldedAffine(&scale_, &shift_);
-    for (size_t r = 0; r < rows; r++) {
-      for (size_t ch = 0; ch < c; ch++) {
-        (*y)[r * c + ch] = x[r * c + ch] * scale_[ch] + shift_[ch];
+    ParallelForRows(rows, c, [&](size_t r0, size_t r1) {
+      for (size_t r = r0; r < r1; r++) {
+        for (size_t ch = 0; ch < c; ch++) {
+          (*y)[r * c + ch] = x[r * c + ch] * scale_[ch] + shift_[ch];
+        }
       }
-    }
+    });
     if (mode == Mode::kEvalGradient) {  // Backward's x_hat and inv_std: the running ones
       batch_statistics_ = false;
       inv_std_.resize(c);
@@ -76,12 +82,14 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
         inv_std_[ch] = 1.0 / std::sqrt(double(running_var_[ch]) + double(eps_));
       }
       x_hat_.Resize(x.shape());
-      for (size_t r = 0; r < rows; r++) {
-        for (size_t ch = 0; ch < c; ch++) {
-          const size_t i = r * c + ch;
-          x_hat_[i] = float((double(x[i]) - running_mean_[ch]) * inv_std_[ch]);
+      ParallelForRows(rows, c, [&](size_t r0, size_t r1) {
+        for (size_t r = r0; r < r1; r++) {
+          for (size_t ch = 0; ch < c; ch++) {
+            const size_t i = r * c + ch;
+            x_hat_[i] = float((double(x[i]) - running_mean_[ch]) * inv_std_[ch]);
+          }
         }
-      }
+      });
     }
     return;
   }
@@ -89,17 +97,19 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
   // Two passes: the mean, then the centred sum of squares (no cancellation).
   sum_.assign(c, 0.0);
   sum2_.assign(c, 0.0);
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t ch = 0; ch < c; ch++) sum_[ch] += x[r * c + ch];
-  }
   const double m = double(rows);
-  for (size_t ch = 0; ch < c; ch++) sum_[ch] /= m;  // now the mean
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t ch = 0; ch < c; ch++) {
-      const double d = double(x[r * c + ch]) - sum_[ch];
-      sum2_[ch] += d * d;
+  ParallelForColumns(rows, c, [&](size_t c0, size_t c1) {
+    for (size_t r = 0; r < rows; r++) {
+      for (size_t ch = c0; ch < c1; ch++) sum_[ch] += x[r * c + ch];
     }
-  }
+    for (size_t ch = c0; ch < c1; ch++) sum_[ch] /= m;  // now the mean
+    for (size_t r = 0; r < rows; r++) {
+      for (size_t ch = c0; ch < c1; ch++) {
+        const double d = double(x[r * c + ch]) - sum_[ch];
+        sum2_[ch] += d * d;
+      }
+    }
+  });
   inv_std_.resize(c);
   const bool train = mode == Mode::kTrain;
   const double mom = train ? double(momentum_) : 1.0 / double(++calibrated_batches_);
@@ -115,14 +125,16 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
     batch_statistics_ = true;
     x_hat_.Resize(x.shape());
   }
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t ch = 0; ch < c; ch++) {
-      const size_t i = r * c + ch;
-      const double x_hat = (double(x[i]) - sum_[ch]) * inv_std_[ch];
-      if (train) x_hat_[i] = float(x_hat);
-      (*y)[i] = float(double(gamma_.value[ch]) * x_hat + double(beta_.value[ch]));
+  ParallelForRows(rows, c, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; r++) {
+      for (size_t ch = 0; ch < c; ch++) {
+        const size_t i = r * c + ch;
+        const double x_hat = (double(x[i]) - sum_[ch]) * inv_std_[ch];
+        if (train) x_hat_[i] = float(x_hat);
+        (*y)[i] = float(double(gamma_.value[ch]) * x_hat + double(beta_.value[ch]));
+      }
     }
-  }
+  });
 }
 
 // With g = dy and h = x_hat, per channel over its M values:
@@ -134,13 +146,15 @@ void BatchNorm::Backward(const Tensor& dy, Tensor* dx) {
   const size_t c = channels_, rows = dy.size() / c;
   sum_.assign(c, 0.0);   // sum(g)
   sum2_.assign(c, 0.0);  // sum(g * h)
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t ch = 0; ch < c; ch++) {
-      const size_t i = r * c + ch;
-      sum_[ch] += dy[i];
-      sum2_[ch] += double(dy[i]) * x_hat_[i];
+  ParallelForColumns(rows, c, [&](size_t c0, size_t c1) {
+    for (size_t r = 0; r < rows; r++) {
+      for (size_t ch = c0; ch < c1; ch++) {
+        const size_t i = r * c + ch;
+        sum_[ch] += dy[i];
+        sum2_[ch] += double(dy[i]) * x_hat_[i];
+      }
     }
-  }
+  });
   for (size_t ch = 0; ch < c; ch++) {
     beta_.grad[ch] += float(sum_[ch]);
     gamma_.grad[ch] += float(sum2_[ch]);
@@ -148,15 +162,17 @@ void BatchNorm::Backward(const Tensor& dy, Tensor* dx) {
   if (!dx) return;
   dx->Resize(dy.shape());
   const double m = double(rows);
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t ch = 0; ch < c; ch++) {
-      const size_t i = r * c + ch;
-      const double g = batch_statistics_
-                           ? double(dy[i]) - sum_[ch] / m - double(x_hat_[i]) * sum2_[ch] / m
-                           : double(dy[i]);
-      (*dx)[i] = float(double(gamma_.value[ch]) * inv_std_[ch] * g);
+  ParallelForRows(rows, c, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; r++) {
+      for (size_t ch = 0; ch < c; ch++) {
+        const size_t i = r * c + ch;
+        const double g = batch_statistics_
+                             ? double(dy[i]) - sum_[ch] / m - double(x_hat_[i]) * sum2_[ch] / m
+                             : double(dy[i]);
+        (*dx)[i] = float(double(gamma_.value[ch]) * inv_std_[ch] * g);
+      }
     }
-  }
+  });
 }
 
 void BatchNorm::CollectParams(std::vector<Param*>* out) {

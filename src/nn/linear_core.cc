@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 
+#include "core/thread_pool.h"
 #include "kernels/conv2d/im2col_f32.h"
 #include "kernels/conv2d_grad/conv2d_grad.h"
 #include "kernels/f32_gemm/f32_gemm.h"
@@ -114,9 +115,11 @@ void LinearCore::Backward(const Tensor& dy, Tensor* dx) {
   const kernels::Conv2DShape s = Batch(x_->shape()[0]);
   const size_t rows = s.out_rows(), cout = s.cout;
   const kernels::Conv2DGradKernel& grad = kernels::Conv2DGradFor(kernels::BestIsa());
-  for (size_t i = 0; i < rows; i++) {
-    for (size_t j = 0; j < cout; j++) bias_.grad[j] += dy[i * cout + j];
-  }
+  ParallelForColumns(rows, cout, [&](size_t j0, size_t j1) {
+    for (size_t i = 0; i < rows; i++) {
+      for (size_t j = j0; j < j1; j++) bias_.grad[j] += dy[i * cout + j];
+    }
+  });
   // The forward in float terms: y = conv(x_hat, w_hat) + b, with x_hat = x and w_hat = w
   // when not quantized.
   Tensor x_hat_storage;

@@ -1,5 +1,5 @@
-// LSQ quantizers: scalar loops; they run once per layer and step, far from the hot
-// path (the int8 GEMM is).
+// LSQ quantizers: scalar loops. The activation loops, which touch every value of a
+// batch, run in pieces over the thread pool (core/thread_pool.h).
 #include "quant/lsq.h"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/thread_pool.h"
 
 namespace qf::quant {
 namespace {
@@ -127,23 +128,34 @@ void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, s
 void QuantizeActivations(const float* x, size_t n, float step, uint8_t zero_point,
                          uint8_t* codes) {
   const QRange range = ActivationRange(zero_point);
-  for (size_t i = 0; i < n; i++) codes[i] = uint8_t(Code(x[i] / step, range) + zero_point);
+  ParallelForPieces(n, kParallelElements, [&](size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) codes[i] = uint8_t(Code(x[i] / step, range) + zero_point);
+  });
 }
 
 void DequantizeActivations(const uint8_t* codes, size_t n, float step, uint8_t zero_point,
                            float* x_hat) {
-  for (size_t i = 0; i < n; i++) x_hat[i] = float(int(codes[i]) - int(zero_point)) * step;
+  ParallelForPieces(n, kParallelElements, [&](size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) x_hat[i] = float(int(codes[i]) - int(zero_point)) * step;
+  });
 }
 
 float QuantizeActivationsBackward(const float* x, const float* dx_hat, size_t n, size_t features,
                                   float step, uint8_t zero_point, float* dx) {
   const QRange range = ActivationRange(zero_point);
+  // The step gradient: a sum per piece, then the pieces' sums in order.
+  std::vector<double> sums((n + kParallelElements - 1) / kParallelElements);
+  ParallelForPieces(n, kParallelElements, [&](size_t lo, size_t hi) {
+    double acc = 0.0;
+    for (size_t i = lo; i < hi; i++) {
+      const float v = x[i] / step;
+      acc += double(dx_hat[i]) * StepGrad(v, range);
+      dx[i] = Inside(v, range) ? dx_hat[i] : 0.0f;
+    }
+    sums[lo / kParallelElements] = acc;
+  });
   double acc = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    const float v = x[i] / step;
-    acc += double(dx_hat[i]) * StepGrad(v, range);
-    dx[i] = Inside(v, range) ? dx_hat[i] : 0.0f;
-  }
+  for (double sum : sums) acc += sum;
   return float(acc) * LsqGradScale(features, range.qp);
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/conv2d_test_util.h"
 #include "test_util.h"
 
@@ -202,6 +203,54 @@ TEST_CASE("conv2d gradient variants are bit for bit the reference", "[kernels][c
       CHECK(SameBits(dw, want_dw, "dw"));
       kernel.input(s, p.dy.data(), p.w.data(), dx.data());
       CHECK(SameBits(dx, want_dx, "dx"));
+    }
+  }
+}
+
+// Layer-sized problems, large enough to be split over threads (dw by channel parts, dx by
+// images: wasmsimd.cc), with sparse x (dw splats x) or sparse dy (dw splats dy).
+TEST_CASE("conv2d gradient variants give the reference's bits at any thread count",
+          "[kernels][conv2d_grad]") {
+  if (!ThreadsAvailable()) return;
+  struct Restore {
+    ~Restore() { (void)SetThreads(1); }
+  } restore;
+  auto shape = [](size_t n, size_t hw, size_t cin, size_t cout, size_t k, size_t stride,
+                  size_t pad) {
+    Conv2DShape s;
+    s.n = n, s.in_h = s.in_w = hw, s.cin = cin, s.cout = cout, s.kh = s.kw = k;
+    s.stride_h = s.stride_w = stride;
+    s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = pad;
+    return s;
+  };
+  const Conv2DShape shapes[] = {
+      shape(8, 12, 6, 16, 5, 1, 0),    // lenet conv2
+      shape(4, 28, 16, 16, 3, 1, 1),   // resnet8, first stage
+      shape(4, 14, 16, 32, 3, 2, 1),   // resnet8, a strided stage entry
+      shape(2, 7, 64, 67, 3, 1, 1),    // 64 channels and a tail of 3
+      shape(2, 9, 70, 5, 3, 1, 1),     // more input channels than a chunk
+  };
+  std::mt19937_64 rng(test::TestSeed());
+  for (const Conv2DShape& s : shapes) {
+    REQUIRE(s.Valid());
+    for (int sparse = 0; sparse < 2; sparse++) {
+      const Problem p = MakeProblem(rng, s, sparse == 0, sparse == 1);
+      std::vector<float> want_dw(s.depth() * s.cout), want_dx = p.dx_old;
+      qf_conv2d_weight_grad__ref(s, p.x.data(), p.dy.data(), want_dw.data());
+      qf_conv2d_input_grad__ref(s, p.dy.data(), p.w.data(), want_dx.data());
+      for (const Conv2DGradKernel& kernel : Conv2DGradKernels()) {
+        if (kernel.isa == Isa::kRef) continue;
+        for (size_t threads : {2, 3, 4}) {
+          INFO(kernel.name << ", " << Describe(s) << ", sparse " << (sparse ? "dy" : "x") << ", "
+                           << threads << " threads");
+          REQUIRE(SetThreads(threads).ok());
+          std::vector<float> dw(want_dw.size()), dx = p.dx_old;
+          kernel.weight(s, p.x.data(), p.dy.data(), dw.data());
+          CHECK(SameBits(dw, want_dw, "dw"));
+          kernel.input(s, p.dy.data(), p.w.data(), dx.data());
+          CHECK(SameBits(dx, want_dx, "dx"));
+        }
+      }
     }
   }
 }

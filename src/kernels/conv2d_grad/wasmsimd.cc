@@ -22,17 +22,24 @@
 // reference, whose 0 * Inf = NaN would otherwise be skipped (dw needs both x and dy
 // finite: the padding cells it skips are zeros times dy). Vectors run across output
 // channels (dw) or input channels (dx), never along a chain.
+//
+// Threads (core/thread_pool.h) split what no chain crosses: dw by the channels its terms
+// come from (the lists are cut into channel parts, and each part's terms add to dw rows,
+// or dw^T rows, of its own), dx by images. Each task still walks the output positions in
+// increasing order, so every element's chain is the same at any thread count.
 #include <wasm_simd128.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "core/check.h"
+#include "core/thread_pool.h"
 #include "kernels/census_wasmsimd.h"
 #include "kernels/conv2d/im2col_f32.h"
 #include "kernels/conv2d_grad/conv2d_grad.h"
@@ -92,28 +99,50 @@ size_t PixelOf(const Conv2DShape& s, size_t b, size_t oy, size_t ox, size_t ky, 
 
 // ---- dw ---------------------------------------------------------------------------
 
-// Row i's non-zero values (of `rows` rows of `width`) are entries[start[i], start[i + 1]).
+// Work below this many vector steps stays on one thread: the int8 GEMM's measured
+// threshold (u8s8_gemm/driver.cc, 2^18 multiply-adds), at 4 per step.
+constexpr size_t kParallelSteps = size_t(1) << 16;
+
+// How many parts to cut `steps` of work into, at most `most`: one per thread, or one.
+size_t PartsFor(size_t steps, size_t most) {
+  return steps < kParallelSteps ? 1 : std::max<size_t>(1, std::min(Threads(), most));
+}
+
+// The non-zero values of `rows` rows of `width`, each row cut into `parts` channel ranges
+// of part_width (the last may be shorter): part p of row i is [begin(i, p), end(i, p)).
 struct RowLists {
-  std::vector<uint32_t> start;
-  std::vector<Entry> entries;
+  size_t parts, part_width;
+  std::unique_ptr<uint32_t[]> start;  // rows * parts + 1 offsets into entries
+  std::unique_ptr<Entry[]> entries;   // not zero-filled: only what start covers is read
+
+  const Entry* begin(size_t row, size_t part) const { return &entries[start[row * parts + part]]; }
+  const Entry* end(size_t row, size_t part) const { return &entries[start[row * parts + part + 1]]; }
 };
 
-RowLists ListRows(const float* v, size_t rows, size_t width) {
-  RowLists lists{std::vector<uint32_t>(rows + 1), std::vector<Entry>(rows * width + 1)};
+RowLists ListRows(const float* v, size_t rows, size_t width, size_t parts) {
+  const size_t part_width = (width + parts - 1) / parts;
+  RowLists lists{parts, part_width, std::make_unique<uint32_t[]>(rows * parts + 1),
+                 std::unique_ptr<Entry[]>(new Entry[rows * width + 1])};
   uint32_t n = 0;
   for (size_t i = 0; i < rows; i++) {
-    lists.start[i] = n;
-    n += uint32_t(AppendNonZero(v + i * width, width, lists.entries.data() + n));
+    for (size_t p = 0; p < parts; p++) {
+      const size_t lo = std::min(width, p * part_width), hi = std::min(width, lo + part_width);
+      lists.start[i * parts + p] = n;
+      const size_t count = AppendNonZero(v + i * width + lo, hi - lo, &lists.entries[n]);
+      for (size_t e = n; e < n + count; e++) lists.entries[e].index += uint32_t(lo);
+      n += uint32_t(count);
+    }
   }
-  lists.start[rows] = n;
+  lists.start[rows * parts] = n;
   return lists;
 }
 
-// Splat x: adds output position (b, oy, ox)'s terms to dw columns [c0, c0 + 4 V + lanes):
-// g is its dy row and dw the matrix, both from column c0; `lists` are x's pixels.
+// Splat x: adds output position (b, oy, ox)'s terms from channel part `part` of x's pixel
+// lists to dw columns [c0, c0 + 4 V + lanes): g is its dy row and dw the matrix, both from
+// column c0.
 template <size_t V>
-void AddPositionToWeightGrad(const Conv2DShape& s, const RowLists& lists, size_t b, size_t oy,
-                             size_t ox, const float* g, size_t lanes, float* dw) {
+void AddPositionToWeightGrad(const Conv2DShape& s, const RowLists& lists, size_t part, size_t b,
+                             size_t oy, size_t ox, const float* g, size_t lanes, float* dw) {
   v128_t gv[V > 0 ? V : 1];
   for (size_t v = 0; v < V; v++) gv[v] = wasm_v128_load(g + 4 * v);
   const Window win = WindowOf(s, oy, ox);
@@ -121,8 +150,8 @@ void AddPositionToWeightGrad(const Conv2DShape& s, const RowLists& lists, size_t
     for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
       const size_t pix = PixelOf(s, b, oy, ox, ky, kx);
       float* cell = dw + (ky * s.kw + kx) * s.cin * s.cout;
-      for (uint32_t e = lists.start[pix]; e < lists.start[pix + 1]; e++) {
-        const Entry term = lists.entries[e];
+      for (const Entry* e = lists.begin(pix, part); e != lists.end(pix, part); e++) {
+        const Entry term = *e;
         const v128_t f = wasm_f32x4_splat(term.v);
         float* c = cell + size_t(term.index) * s.cout;
         for (size_t v = 0; v < V; v++) {
@@ -181,46 +210,52 @@ WeightGradCost CostOf(const Conv2DShape& s, size_t x_nonzero, size_t dy_nonzero)
           dy_nonzero * cells * (kPerTerm + s.cin / 4 + s.cin % 4)};
 }
 
-// dw from x's pixel lists, in position order, 64 output channels at a time.
-void WeightGradSplatX(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
+// dw from x's pixel lists, in position order, 64 output channels at a time; a task per
+// 64 channels and part of the input channels.
+void WeightGradSplatX(const Conv2DShape& s, const float* x, const float* dy, size_t steps,
+                      float* dw) {
   std::fill(dw, dw + s.depth() * s.cout, 0.0f);
-  const RowLists lists = ListRows(x, s.n * s.in_h * s.in_w, s.cin);
   const size_t cout = s.cout, oh = s.out_h(), ow = s.out_w();
-  for (size_t c0 = 0; c0 < cout; c0 += 4 * kMaxWeightVectors) {
-    const size_t width = std::min(cout - c0, 4 * kMaxWeightVectors);
+  const RowLists lists = ListRows(x, s.n * s.in_h * s.in_w, s.cin, PartsFor(steps, s.cin));
+  const size_t chunk = 4 * kMaxWeightVectors, chunks = (cout + chunk - 1) / chunk;
+  ParallelFor(chunks * lists.parts, [&](size_t task) {
+    const size_t c0 = task / lists.parts * chunk, part = task % lists.parts;
+    const size_t width = std::min(cout - c0, chunk);
     const auto add = kAddPosition[width / 4];
     const float* g = dy + c0;
     for (size_t b = 0; b < s.n; b++) {
       for (size_t oy = 0; oy < oh; oy++) {
         for (size_t ox = 0; ox < ow; ox++, g += cout) {
-          add(s, lists, b, oy, ox, g, width % 4, dw + c0);
+          add(s, lists, part, b, oy, ox, g, width % 4, dw + c0);
         }
       }
     }
-  }
+  });
 }
 
-// dw from dy's row lists into dw^T, in position order, 64 input channels at a time; then
-// transposed into dw.
-void WeightGradSplatDy(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
+// dw from dy's row lists into dw^T, in position order, 64 input channels at a time (a
+// task per 64 channels and part of the output channels); then transposed into dw.
+void WeightGradSplatDy(const Conv2DShape& s, const float* x, const float* dy, size_t steps,
+                       float* dw) {
   const size_t cin = s.cin, cout = s.cout, depth = s.depth(), oh = s.out_h(), ow = s.out_w();
-  const RowLists lists = ListRows(dy, s.out_rows(), cout);
+  const RowLists lists = ListRows(dy, s.out_rows(), cout, PartsFor(steps, cout));
   std::vector<float> dwt(cout * depth, 0.0f);
-  for (size_t c0 = 0; c0 < cin; c0 += 4 * kMaxWeightVectors) {
-    const size_t width = std::min(cin - c0, 4 * kMaxWeightVectors);
+  const size_t chunk = 4 * kMaxWeightVectors, chunks = (cin + chunk - 1) / chunk;
+  ParallelFor(chunks * lists.parts, [&](size_t task) {
+    const size_t c0 = task / lists.parts * chunk, part = task % lists.parts;
+    const size_t width = std::min(cin - c0, chunk);
     const auto add = kAddPositionT[width / 4];
     size_t r = 0;
     for (size_t b = 0; b < s.n; b++) {
       for (size_t oy = 0; oy < oh; oy++) {
         for (size_t ox = 0; ox < ow; ox++, r++) {
-          const size_t n = lists.start[r + 1] - lists.start[r];
-          if (n == 0) continue;
-          add(s, x + c0, lists.entries.data() + lists.start[r], n, b, oy, ox, width % 4,
-              dwt.data() + c0);
+          const Entry *begin = lists.begin(r, part), *end = lists.end(r, part);
+          if (begin == end) continue;
+          add(s, x + c0, begin, size_t(end - begin), b, oy, ox, width % 4, dwt.data() + c0);
         }
       }
     }
-  }
+  });
   for (size_t co = 0; co < cout; co++) {
     for (size_t d = 0; d < depth; d++) dw[d * cout + co] = dwt[co * depth + d];
   }
@@ -272,9 +307,9 @@ void qf_conv2d_weight_grad__wasmsimd(const Conv2DShape& s, const float* x, const
   }
   const WeightGradCost cost = CostOf(s, in_x.nonzero, in_dy.nonzero);
   if (cost.splat_dy < cost.splat_x) {
-    WeightGradSplatDy(s, x, dy, dw);
+    WeightGradSplatDy(s, x, dy, cost.splat_dy, dw);
   } else {
-    WeightGradSplatX(s, x, dy, dw);
+    WeightGradSplatX(s, x, dy, cost.splat_x, dw);
   }
 }
 
@@ -300,27 +335,34 @@ void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const
       }
     }
   }
-  std::vector<Entry> terms(cout);
-  const size_t oh = s.out_h(), ow = s.out_w();
-  const float* g = dy;
-  for (size_t b = 0; b < s.n; b++) {
-    for (size_t oy = 0; oy < oh; oy++) {
-      for (size_t ox = 0; ox < ow; ox++, g += cout) {
-        const size_t n = AppendNonZero(g, cout, terms.data());
-        const Window win = WindowOf(s, oy, ox);
-        for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
-          for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
-            float* pixel = dx + PixelOf(s, b, oy, ox, ky, kx) * cin;
-            const float* cell = wt.data() + (ky * s.kw + kx) * cout * cin;
-            for (size_t c0 = 0; c0 < cin; c0 += 4 * kMaxInputVectors) {
-              const size_t width = std::min(cin - c0, 4 * kMaxInputVectors);
-              kAddCell[width / 4](terms.data(), n, cell + c0, cin, width % 4, pixel + c0);
+  // A task per image (its pixels are its own), or one for all when the work is small.
+  const size_t oh = s.out_h(), ow = s.out_w(), rows = oh * ow;
+  const size_t steps = CountNonZero(dy, 1, s.out_rows() * cout, s.out_rows() * cout).nonzero * cells *
+                       (kPerTerm + cin / 4 + cin % 4);
+  const size_t tasks = PartsFor(steps, s.n) == 1 ? 1 : s.n;
+  ParallelFor(tasks, [&](size_t task) {
+    std::vector<Entry> terms(cout);
+    const size_t b_end = tasks == 1 ? s.n : task + 1;
+    for (size_t b = task; b < b_end; b++) {
+      const float* g = dy + b * rows * cout;
+      for (size_t oy = 0; oy < oh; oy++) {
+        for (size_t ox = 0; ox < ow; ox++, g += cout) {
+          const size_t n = AppendNonZero(g, cout, terms.data());
+          const Window win = WindowOf(s, oy, ox);
+          for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+            for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
+              float* pixel = dx + PixelOf(s, b, oy, ox, ky, kx) * cin;
+              const float* cell = wt.data() + (ky * s.kw + kx) * cout * cin;
+              for (size_t c0 = 0; c0 < cin; c0 += 4 * kMaxInputVectors) {
+                const size_t width = std::min(cin - c0, 4 * kMaxInputVectors);
+                kAddCell[width / 4](terms.data(), n, cell + c0, cin, width % 4, pixel + c0);
+              }
             }
           }
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace qf::kernels
