@@ -375,7 +375,8 @@ export class Qforget {
 
   /**
    * Lowers the memory limit work is checked against (default and maximum: the build's
-   * 2 GiB), e.g. to leave room for the rest of a page; `null` restores the default.
+   * wasm memory maximum, 4 GiB less 64 KiB), e.g. to leave room for the rest of a page;
+   * `null` restores the default.
    * @param {number|null} bytes at least 1 MiB
    */
   setMemoryLimit(bytes) {
