@@ -21,8 +21,16 @@ export class HeapScope {
 
   copyIn(array) {
     const ptr = this.alloc(array.byteLength);
-    this.#module.HEAPU8.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), ptr);
+    this.#bytes().set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), ptr);
     return ptr;
+  }
+
+  // The wasm memory as it is now. The threaded build's memory is shared: when another
+  // thread grows it, module.HEAPU8 keeps the old length until the glue next looks (the
+  // check emscripten's GROWABLE_HEAP_U8 makes); an address past it would be out of bounds.
+  #bytes() {
+    const buffer = this.#module.wasmMemory?.buffer;
+    return buffer && buffer !== this.#module.HEAPU8.buffer ? new Uint8Array(buffer) : this.#module.HEAPU8;
   }
 
   alloc(bytes) {
@@ -39,7 +47,7 @@ export class HeapScope {
 
   /** A copy (never a view: the heap may move) of `length` elements of type Ctor. */
   copyOut(ptr, Ctor, length) {
-    return new Ctor(this.#module.HEAPU8.buffer.slice(ptr, ptr + length * Ctor.BYTES_PER_ELEMENT));
+    return new Ctor(this.#bytes().buffer.slice(ptr, ptr + length * Ctor.BYTES_PER_ELEMENT));
   }
 
   free() {

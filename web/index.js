@@ -358,7 +358,8 @@ export class Qforget {
    * build's maximum) and never shrinks, so it is the high-water mark of all work so far.
    */
   memoryBytes() {
-    return this.#module.HEAPU8.byteLength;
+    // The threaded build's views can lag behind another thread's growth (heap.js).
+    return (this.#module.wasmMemory ?? this.#module.HEAPU8).buffer.byteLength;
   }
 
   /**

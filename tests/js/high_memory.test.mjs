@@ -106,6 +106,25 @@ describe('wasm memory past 2 GiB', () => {
     });
   }
 
+  // A pthread that grows the shared memory leaves the main thread's views (module.HEAPU8)
+  // at the old length: here the test grows it from outside the glue, as another thread would.
+  it('threads: memory another thread grew is written and read at its new size', { skip: threadsUnavailable() ?? false }, async () => {
+    const { module, qf } = await ownInstance('threads');
+    // A (32 MiB) is 32 copies of one block of rows, so C is 32 copies of the block's C.
+    const [rows, k, n, copies] = [1024, 1024, 16, 32];
+    const block = Uint8Array.from({ length: rows * k }, (_, i) => (i * 13) & 255);
+    const a = new Uint8Array(copies * block.length);
+    for (let i = 0; i < copies; i++) a.set(block, i * block.length);
+    const b = Int8Array.from({ length: k * n }, (_, i) => ((i * 7) & 255) - 128);
+    const small = qf.kernels.matmulU8S8(block, b, rows, k, n);
+    const bytes = qf.memoryBytes();
+    module.wasmMemory.grow((64 * MiB) / 2 ** 16);
+    assert.equal(module.HEAPU8.length, bytes, 'the views still have the old length');
+    const c = qf.kernels.matmulU8S8(a, b, copies * rows, k, n);
+    for (let i = 0; i < copies; i++) assert.deepEqual(c.subarray(i * small.length, (i + 1) * small.length), small, `block ${i}`);
+    assert.equal(qf.memoryBytes(), bytes + 64 * MiB);
+  });
+
   // What the 4 GiB is for: work the 2 GiB builds refused up front now runs.
   it('simd: a mobilenetv2 fit at batch 256 on 32x32x3 (about 3.7 GiB reserved) runs', async () => {
     const { qf } = await ownInstance('simd');
