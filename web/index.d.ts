@@ -424,7 +424,7 @@ export class Qforget {
    * the limit is refused up front with RESOURCE_EXHAUSTED, before anything changes.
    */
   memoryStats(): MemoryStats;
-  /** Lowers the limit work is checked against (at least 1 MiB, at most 2 GiB); null restores 2 GiB. */
+  /** Lowers the limit work is checked against (at least 1 MiB, at most 4 GiB less 64 KiB); null restores that maximum. */
   setMemoryLimit(bytes: number | null): void;
   /** Parses IDX bytes (MNIST's format), gzip-compressed or plain. */
   parseIdx(bytes: Uint8Array): { dims: number[]; data: Uint8Array };

@@ -358,7 +358,8 @@ export class Qforget {
    * build's maximum) and never shrinks, so it is the high-water mark of all work so far.
    */
   memoryBytes() {
-    return this.#module.HEAPU8.byteLength;
+    // The threaded build's views can lag behind another thread's growth (heap.js).
+    return (this.#module.wasmMemory ?? this.#module.HEAPU8).buffer.byteLength;
   }
 
   /**
@@ -375,7 +376,8 @@ export class Qforget {
 
   /**
    * Lowers the memory limit work is checked against (default and maximum: the build's
-   * 2 GiB), e.g. to leave room for the rest of a page; `null` restores the default.
+   * wasm memory maximum, 4 GiB less 64 KiB), e.g. to leave room for the rest of a page;
+   * `null` restores the default.
    * @param {number|null} bytes at least 1 MiB
    */
   setMemoryLimit(bytes) {

@@ -16,8 +16,9 @@
 // memory it counts on. Work in progress is counted twice (in use and reserved), which
 // errs on the side of refusing.
 //
-// The limit is the wasm memory maximum (2 GiB) by default, or what the embedder sets;
-// natively there is no default limit. Not thread-safe (one engine per wasm instance).
+// The limit is the wasm memory maximum (emscripten_get_heap_max: 4 GiB less one 64 KiB
+// page in the package's builds) by default, or what the embedder sets; natively there is
+// no default limit. Not thread-safe (one engine per wasm instance).
 #pragma once
 
 #include <cstdint>

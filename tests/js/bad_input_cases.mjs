@@ -354,7 +354,7 @@ function mainRows() {
     try {
       c.qf.setMemoryLimit(bytes);
     } finally {
-      if (c.qf.memoryStats().limit !== 2 ** 31) throw new Error('a refused setMemoryLimit changed the limit');
+      if (c.qf.memoryStats().limit !== 2 ** 32 - 2 ** 16) throw new Error('a refused setMemoryLimit changed the limit');
     }
   };
   add('qf.setMemoryLimit', 'range', [
@@ -363,8 +363,8 @@ function mainRows() {
     ['-1', IA, /bytes must be a positive integer or null/, limitIs(-1)],
     ['0', IA, /bytes must be a positive integer or null/, limitIs(0)],
     ['1.5 MiB + 0.5 bytes', IA, /bytes must be a positive integer or null/, limitIs(1.5 * 2 ** 20 + 0.5)],
-    ['1000 bytes (below 1 MiB)', IA, /memory limit must be between 1 MiB and 2048 MiB, got 1000 bytes/, limitIs(1000)],
-    ['4 GiB (above the build)', IA, /memory limit must be between 1 MiB and 2048 MiB/, limitIs(2 ** 32)],
+    ['1000 bytes (below 1 MiB)', IA, /memory limit must be between 1 MiB and 4096 MiB, got 1000 bytes/, limitIs(1000)],
+    ['4 GiB (above the build)', IA, /memory limit must be between 1 MiB and 4096 MiB/, limitIs(2 ** 32)],
   ]);
 
   // qf.resolveScenario
