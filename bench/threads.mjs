@@ -3,7 +3,10 @@
 // with numThreads 2, then one fit epoch and one Q-MUL forget at 1 and 2 threads, and
 // from the measured speedups the serial fraction and what Amdahl's law expects at 4 and
 // 8 threads. Calls alternate round by round so a shared machine's load hits all alike;
-// medians are reported.
+// medians are reported. Each timed call starts after a short pause: onnxruntime-web's
+// pool threads spin for a while after a run returns, and would otherwise take a core
+// from the call timed next (measured: qforget at 2 threads 1.04x its 1-thread time
+// without the pause, 1.7x with it).
 //
 //   node bench/threads.mjs [--quick]
 import { parseArgs } from 'node:util';
@@ -29,12 +32,17 @@ const SHAPES = [
 
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
-// Times each of `runs` (name -> async () => void) round-robin; medians in ms.
+const PAUSE_MS = 20;
+const pause = () => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+
+// Times each of `runs` (name -> async () => void) round-robin, each after a pause;
+// medians in ms.
 async function timeRoundRobin(runs, rounds) {
   const times = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
   for (const run of Object.values(runs)) await run();  // warm-up
   for (let r = 0; r < rounds; r++) {
     for (const [name, run] of Object.entries(runs)) {
+      await pause();
       const t0 = performance.now();
       await run();
       times[name].push(performance.now() - t0);

@@ -1,7 +1,8 @@
 // The demo page: personalize a 4-bit model with your pictures, make it forget them, and
 // compare unlearning methods — everything in a worker in this tab. The engine does the
 // work through qforget/worker; models and the receipt log persist in IndexedDB through
-// qforget/storage. URL flags: ?simd=0 forces the no-SIMD build.
+// qforget/storage. URL flags: ?simd=0 forces the no-SIMD build, ?threads=N the engine's
+// thread count (default 'auto': the threaded build where the page is cross-origin isolated).
 import { openStorage } from '/web/storage.js';
 import { QforgetError, createQforgetWorker } from '/web/worker.js';
 
@@ -778,17 +779,21 @@ function buildControls() {
 async function start() {
   const params = new URLSearchParams(location.search);
   const simd = params.get('simd') === '0' ? false : 'auto';
+  const threads = params.has('threads') ? Number(params.get('threads')) : 'auto';
   const [manifest, qf, store] = await Promise.all([
     fetch(new URL('manifest.json', DATA)).then((r) => {
       if (!r.ok) throw new Error('the demo data is missing: run npm start, which prepares it');
       return r.json();
     }),
-    createQforgetWorker({ simd }),
+    createQforgetWorker({ simd, threads }),
     openStorage('qforget-demo'),
   ]);
   Object.assign(state, { manifest, qf, store });
-  $('engine').textContent = `Engine ${qf.version}, ${qf.simd ? 'WebAssembly SIMD' : 'WebAssembly without SIMD'} build, in a worker.`;
+  const build = { threads: 'WebAssembly SIMD with threads', simd: 'WebAssembly SIMD', nosimd: 'WebAssembly without SIMD' }[qf.build];
+  const threadCount = `${qf.threads} thread${qf.threads === 1 ? '' : 's'}`;
+  $('engine').textContent = `Engine ${qf.version}, ${build} build, ${threadCount}, in a worker.` + (qf.threadsReason ? ` (${qf.threadsReason}.)` : '');
   document.body.dataset.simd = String(qf.simd);
+  document.body.dataset.threads = String(qf.threads);
   const [train, gallery, test, preparedBytes] = await Promise.all([loadSet('train'), loadSet('gallery'), loadSet('test'), fetchBytes('model.qfm')]);
   Object.assign(state.sets, { train, gallery, test });
   state.preparedBytes = preparedBytes;

@@ -1,6 +1,6 @@
 // Where the package's own files are at run time: the .wasm builds, the threaded build's
-// pthread script, and whether the
-// worker script is to be named through the package's name (see worker.js). Only URLs
+// pthread script and glue, and whether the worker script is to be named through the
+// package's name (see worker.js). Only URLs
 // here, no loading; a CDN or a self-hosted copy is the caller's options.locateFile,
 // wasmBaseUrl and workerUrl, not this file.
 //
@@ -34,8 +34,23 @@ export function wasmUrl(build) {
   return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-nosimd.wasm', import.meta.url) : new URL('./dist/qforget-nosimd.wasm', import.meta.url);
 }
 
-/** The threaded build's pthread script: 'qforget-threads.worker.js', or its .cjs copy (Node). */
+/**
+ * The threaded build's glue as a file of its own. Its pthreads import it (the loader
+ * hands them this URL): the copy a bundler folded into the app's bundle cannot be
+ * imported alone, and the pthread script's own fallback, './qforget-threads.js' next to
+ * itself, names nothing once a bundler has moved or renamed that script.
+ */
+export function threadsGlueUrl() {
+  return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-threads.js', import.meta.url) : new URL('./dist/qforget-threads.js', import.meta.url);
+}
+
+/**
+ * The threaded build's pthread script: 'qforget-threads.worker.js', or its .cjs copy
+ * (Node). `?no-inline`: the script is 3 kB, and Vite inlines files under 4 kB as data:
+ * URLs, whose workers have an opaque origin that cannot share the wasm memory (and that
+ * a CSP of 'self' refuses); servers and the other bundlers ignore the query.
+ */
 export function threadsWorkerUrl(file) {
   if (file.endsWith('.cjs')) return new URL('./dist/qforget-threads.worker.cjs', import.meta.url);
-  return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-threads.worker.js', import.meta.url) : new URL('./dist/qforget-threads.worker.js', import.meta.url);
+  return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-threads.worker.js?no-inline', import.meta.url) : new URL('./dist/qforget-threads.worker.js?no-inline', import.meta.url);
 }

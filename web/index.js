@@ -3,7 +3,7 @@
 // turns engine errors into QforgetError.
 import { labelType } from './dtypes.js';
 import { QforgetError, checkArray, checkDim, checkOptions, guardMethods, invalid, typeName, unwrap } from './errors.js';
-import { wasmUrl as bundledWasmUrl, threadsWorkerUrl } from './files.js';
+import { wasmUrl as bundledWasmUrl, threadsGlueUrl, threadsWorkerUrl } from './files.js';
 import { withHeap } from './heap.js';
 import { Kernels } from './kernels.js';
 import { checkDataset, heapDataset } from './datasets.js';
@@ -137,9 +137,9 @@ async function load({ build, threads, threadsReason }, asked, onLost) {
   const wasmUrl = String(locateFile ? locateFile(`${base}.wasm`) : bundledWasmUrl(build));
   const missing = (url, error) => new QforgetError('NOT_FOUND', `could not load ${url} (see options.locateFile): ${error.message}`);
   let factory = FACTORIES[build];
+  // Self-hosted or CDN files: the glue comes from there too, so it matches the .wasm.
+  const glueUrl = locateFile ? String(locateFile(`${base}.js`)) : null;
   if (locateFile) {
-    // Self-hosted or CDN files: the glue comes from there too, so it matches the .wasm.
-    const glueUrl = String(locateFile(`${base}.js`));
     try {
       ({ default: factory } = await import(/* webpackIgnore: true */ /* @vite-ignore */ glueUrl));
     } catch (error) {
@@ -150,8 +150,12 @@ async function load({ build, threads, threadsReason }, asked, onLost) {
   // system, -sFILESYSTEM=0).
   const worker = build === 'threads' ? threadsWorker(locateFile) : null;
   const moduleOptions = { locateFile: (file) => (file.endsWith('.wasm') ? wasmUrl : file.endsWith('.worker.js') ? worker : file) };
-  // The threaded build starts its workers before the first call (CMakeLists.txt).
-  if (build === 'threads') moduleOptions.qforgetPoolSize = threads - 1;
+  if (build === 'threads') {
+    // It starts its workers before the first call (CMakeLists.txt), and they import the
+    // glue from this URL (files.js, threadsGlueUrl).
+    moduleOptions.qforgetPoolSize = threads - 1;
+    moduleOptions.mainScriptUrlOrBlob = String(glueUrl ? new URL(glueUrl, globalThis.location?.href ?? import.meta.url) : threadsGlueUrl());
+  }
   if (isNode) {
     // Emscripten 3.1.6 hands Node's fetch a file path; give it the bytes instead.
     const { readFile } = await nodeBuiltin('fs/promises');
@@ -170,7 +174,9 @@ async function load({ build, threads, threadsReason }, asked, onLost) {
   unwrap(module.setThreads(threads));
   // Node: the pool's workers (worker_threads, started with the module) must not keep the
   // process alive once the caller is done; they wait for work the rest of the time.
-  if (build === 'threads' && isNode) for (const worker of module.PThread.unusedWorkers) worker.unref();
+  if (build === 'threads' && isNode) {
+    for (const worker of [...module.PThread.unusedWorkers, ...module.PThread.runningWorkers]) worker.unref();
+  }
   // A crashed instance is not handed out again; a model that survives the crash moves
   // into the fresh one (model.js, #survive).
   module.qforgetOnLost = onLost;

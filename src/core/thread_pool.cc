@@ -30,12 +30,16 @@ thread_local bool t_in_task = false;
 
 class Pool {
  public:
+  // Starts workers until there are `helpers`.
+  void Start(size_t helpers) {
+    std::lock_guard<std::mutex> lock(mu_);
+    StartLocked(helpers);
+  }
+
   // Runs the job on the caller and `helpers` workers (started here when missing).
   void Run(size_t helpers, size_t tasks, void (*fn)(void*, size_t), void* context) {
     std::unique_lock<std::mutex> lock(mu_);
-    while (workers_.size() < helpers) {
-      workers_.emplace_back([this, index = workers_.size()] { Work(index); });
-    }
+    StartLocked(helpers);
     fn_ = fn, context_ = context, tasks_ = tasks, helpers_ = helpers;
     next_.store(0, std::memory_order_relaxed);
     busy_ = helpers;
@@ -60,6 +64,12 @@ class Pool {
       Draw();
       lock.lock();
       if (--busy_ == 0) finished_.notify_one();
+    }
+  }
+
+  void StartLocked(size_t helpers) {
+    while (workers_.size() < helpers) {
+      workers_.emplace_back([this, index = workers_.size()] { Work(index); });
     }
   }
 
@@ -107,6 +117,11 @@ Status SetThreads(size_t threads) {
                               " asked for)");
   }
   g_threads = threads;
+#if !defined(QF_NO_THREADS)
+  // Now, not at the first parallel loop: each thread's stack comes from the heap, and
+  // that is better taken before any work has reserved memory (core/memory.h).
+  if (threads > 1) ThePool().Start(threads - 1);
+#endif
   return OkStatus();
 }
 

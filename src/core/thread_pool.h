@@ -1,5 +1,5 @@
 // The engine's worker threads: one pool per process (per wasm instance), its threads
-// started once, the first time work asks for more than one, and reused by every call.
+// started once, when SetThreads first asks for more than one, and reused by every call.
 //
 // ParallelFor hands out task indices; which thread runs which task is left to chance, so
 // a caller must make the result independent of it: every task writes its own outputs,
@@ -27,8 +27,8 @@ bool ThreadsAvailable();
 
 // Sets how many threads parallel work uses, the caller's included: 1 to kMaxThreads
 // (InvalidArgument otherwise; FailedPrecondition above 1 in a build without threads).
-// Threads are started when first needed and kept; fewer than started just leaves some
-// idle. Not to be called while a ParallelFor runs.
+// Starts the threads missing (their stacks come from the heap) and keeps them; fewer
+// than started just leaves some idle. Not to be called while a ParallelFor runs.
 Status SetThreads(size_t threads);
 size_t Threads();
 

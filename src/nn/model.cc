@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/thread_pool.h"
 #include "nn/architectures.h"
 #include "nn/layer_list.h"
 #include "nn/model_json.h"
@@ -82,17 +83,23 @@ size_t Model::eval_batch() const {
 // per activation value of one sample, its float value and gradient, u8 code and the
 // layers' smaller scratch when training, far less in inference; per scratch value of one
 // sample, a float (the largest im2col matrix); per parameter value, the kernels' packed
-// and dequantized weights.
+// and dequantized weights. Per thread past the first, what the tasks of a parallel kernel
+// hold at once besides their share of the output: an int8 GEMM row block (128 KiB of
+// int16 activations, up to 512 KiB at the deepest layers) or an im2col chunk (64 KiB), and
+// small lists; the int32 blocks of concurrent tasks together hold at most one layer
+// output, which the per-activation bytes cover.
 constexpr uint64_t kStateBytesPerParam = 24, kStateBytesFixed = 64 << 10;
 constexpr uint64_t kTrainBytesPerActivation = 12, kEvalBytesPerActivation = 4;
 constexpr uint64_t kBytesPerScratch = 4;
 constexpr uint64_t kBatchBytesPerParam = 8, kBatchBytesFixed = 1 << 20;
+constexpr uint64_t kBatchBytesPerThread = 1 << 20;
 
 uint64_t Model::StateBytes() const { return kStateBytesFixed + kStateBytesPerParam * cost_.params; }
 
 uint64_t Model::BatchBytes(size_t batch, Mode mode) const {
   const uint64_t per = mode == Mode::kTrain ? kTrainBytesPerActivation : kEvalBytesPerActivation;
   return kBatchBytesFixed + kBatchBytesPerParam * cost_.params +
+         kBatchBytesPerThread * (Threads() - 1) +
          (per * cost_.activations + kBytesPerScratch * cost_.scratch) * batch;
 }
 

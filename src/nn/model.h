@@ -118,7 +118,8 @@ class Model {
   //   StateBytes: one more copy of the model with its training state (float shadow
   //     weights, gradients, integer codes, packed kernels, optimizer state).
   //   BatchBytes: what a Forward (and in kTrain a Backward) of `batch` samples
-  //     allocates: activations, their gradients, im2col matrices, kernel scratch.
+  //     allocates: activations, their gradients, im2col matrices, kernel scratch (that
+  //     of every thread the pool runs now: SetThreads before reserving).
   uint64_t StateBytes() const;
   uint64_t BatchBytes(size_t batch, Mode mode) const;
   Sequential& net() { return *net_; }

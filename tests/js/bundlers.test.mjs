@@ -5,8 +5,10 @@
 // package folder untouched), then run in one headless Chromium. No qforget-specific
 // bundler configuration, except esbuild's, which the README documents. Every static app is
 // served with `Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'` (workers
-// included), so a glue that evaluates strings fails here too. Not a test of the API: the
-// app does a tiny fit and predict; the other tests check results.
+// included), so a glue that evaluates strings fails here too; and each is served twice,
+// as most sites are (one thread, the SIMD build) and cross-origin isolated (the threaded
+// build, its pthreads in workers started from where the bundler put their script). Not a
+// test of the API: the app does a tiny fit and predict; the other tests check results.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -76,34 +78,35 @@ const builders = {
     return { root: join(app, 'dist'), page: '/index.html' };
   },
 
-  // esbuild copies nothing that `new URL(…, import.meta.url)` names: the README's options
-  // add the worker and the .wasm files as entry points next to the bundle.
+  // esbuild copies nothing that `new URL(…, import.meta.url)` names: as the README says,
+  // the worker is an entry point and the package's dist/ folder is copied next to the bundle.
   async esbuild(dir, tarball) {
     const app = await makeApp(dir, 'esbuild', tarball);
     await esbuild.build({
       absWorkingDir: app,
-      entryPoints: [
-        'main.js',
-        { in: 'qforget/worker_thread.js', out: 'worker_thread' },
-        { in: 'qforget/dist/qforget-simd.wasm', out: 'dist/qforget-simd' },
-        { in: 'qforget/dist/qforget-nosimd.wasm', out: 'dist/qforget-nosimd' },
-      ],
+      entryPoints: ['main.js', { in: 'qforget/worker_thread.js', out: 'worker_thread' }],
       bundle: true,
       format: 'esm',
-      loader: { '.wasm': 'copy' },
       outdir: join(app, 'out'),
       logLevel: 'error',
     });
+    await cp(join(app, 'node_modules/qforget/web/dist'), join(app, 'out/dist'), { recursive: true });
     await writeFile(join(app, 'out/index.html'), (await readFile(join(APP, 'index.html'), 'utf8')));
     return { root: join(app, 'out'), page: '/index.html' };
   },
 };
 
-/** Serves `root` read-only on localhost with the strict CSP on every response. */
-async function serveStatic(root) {
-  const files = sirv(root, { dev: true, setHeaders: (res) => res.setHeader('content-security-policy', CSP) });
+/**
+ * Serves `root` read-only on localhost with the strict CSP on every response, and with
+ * the two headers that make a page cross-origin isolated when `isolated`.
+ */
+async function serveStatic(root, { isolated }) {
+  const headers = { 'content-security-policy': CSP };
+  if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+  const setHeaders = (res) => { for (const [name, value] of Object.entries(headers)) res.setHeader(name, value); };
+  const files = sirv(root, { dev: true, setHeaders });
   const server = http.createServer((req, res) => files(req, res, () => {
-    res.writeHead(404, { 'content-security-policy': CSP });
+    res.writeHead(404, headers);
     res.end('not found');
   }));
   await new Promise((done) => server.listen(0, '127.0.0.1', done));
@@ -132,18 +135,22 @@ async function runApp(browser, url) {
     } catch (error) {
       report = { error: `no report from the page (${error.message})` };
     }
-    return { report, log, workers: workers.map((worker) => ({ url: worker, csp: csp.get(worker) })) };
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    return { report, log, cores, workers: workers.map((worker) => ({ url: worker, csp: csp.get(worker) })) };
   } finally {
     await context.close();
   }
 }
 
-function checkReport(name, { report, log }) {
+// `threads`: how many the page and the worker must run (1: the SIMD build, else the
+// threaded one).
+function checkReport(name, { report, log }, threads) {
   const why = `${name}: ${JSON.stringify(report)}\npage errors:\n${log.join('\n')}`;
   assert.equal(report.error, undefined, why);
   for (const part of ['page', 'worker']) {
     assert.equal(report[part].logits.length, 2, why);
     assert.ok(report[part].logits.every(Number.isFinite), why);
+    assert.deepEqual([report[part].build, report[part].threads], threads === 1 ? ['simd', 1] : ['threads', threads], `${part}: ${why}`);
   }
   // The same seed, data and build: the page and the worker train the same model.
   assert.deepEqual(report.worker.logits, report.page.logits, why);
@@ -166,18 +173,24 @@ describe('bundlers (the packed package in a new app, in Chromium)', { timeout: 6
   });
 
   for (const name of Object.keys(builders)) {
-    it(`${name}: qforget, qforget/worker and qforget/storage work under a strict CSP`, async () => {
+    it(`${name}: qforget, qforget/worker and qforget/storage work under a strict CSP, with and without threads`, async () => {
       const { root, page } = await builders[name](dir, tarball);
-      const server = await serveStatic(root);
-      try {
-        const result = await runApp(browser, server.origin + page);
-        checkReport(name, result);
-        // The worker ran under the same policy: a worker's CSP is its script's header.
-        assert.ok(result.workers.length > 0, `${name}: no worker was seen`);
-        for (const worker of result.workers) assert.equal(worker.csp, CSP, `${name}: worker ${worker.url}`);
-      } finally {
-        await server.close();
+      const logits = [];
+      for (const isolated of [false, true]) {
+        const server = await serveStatic(root, { isolated });
+        try {
+          const result = await runApp(browser, server.origin + page);
+          const threads = isolated ? Math.min(8, result.cores) : 1;
+          checkReport(`${name}${isolated ? ', isolated' : ''}`, result, threads);
+          // The worker ran under the same policy: a worker's CSP is its script's header.
+          assert.ok(result.workers.length > 0, `${name}: no worker was seen`);
+          for (const worker of result.workers) assert.equal(worker.csp, CSP, `${name}: worker ${worker.url}`);
+          logits.push(result.report.page.logits);
+        } finally {
+          await server.close();
+        }
       }
+      assert.deepEqual(logits[1], logits[0], `${name}: the threaded build trains what the SIMD build does`);
     });
   }
 
@@ -186,7 +199,7 @@ describe('bundlers (the packed package in a new app, in Chromium)', { timeout: 6
     const server = await vite.createServer({ root: app, configFile: false, logLevel: 'error', server: { host: '127.0.0.1', port: 0, strictPort: false } });
     try {
       await server.listen();
-      checkReport('vite dev', await runApp(browser, server.resolvedUrls.local[0]));
+      checkReport('vite dev', await runApp(browser, server.resolvedUrls.local[0]), 1);
     } finally {
       await server.close();
     }

@@ -86,6 +86,11 @@ for (const simd of [true, false]) {
       await page.goto(url);
       await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
       assert.equal(await page.getAttribute('body', 'data-simd'), String(simd));
+      // The demo server makes the page cross-origin isolated: the SIMD run gets the
+      // threaded build, one engine thread per core (threads: 'auto'), and says so.
+      const threads = simd ? Math.min(8, await page.evaluate(() => navigator.hardwareConcurrency)) : 1;
+      assert.equal(await page.getAttribute('body', 'data-threads'), String(threads));
+      assert.match(await page.textContent('#engine'), simd && threads > 1 ? new RegExp(`SIMD with threads build, ${threads} threads`) : /, 1 thread, in a worker/);
       const accuracyBefore = Number(await page.getAttribute('#status', 'data-accuracy'));
       assert.ok(accuracyBefore > 0.7, `the prepared model is ready and accurate (${accuracyBefore})`);
 

@@ -32,7 +32,7 @@ async function ownInstance(build) {
   }
   const module = await factory(options);
   module.setThreads(threads);
-  if (build === 'threads') for (const w of module.PThread.unusedWorkers) w.unref();
+  if (build === 'threads') for (const w of [...module.PThread.unusedWorkers, ...module.PThread.runningWorkers]) w.unref();
   return { module, qf: new Qforget(module, { build, threads, threadsReason: null }) };
 }
 

@@ -33,12 +33,15 @@ describe('memory', () => {
     ['lenet', 'forget', 'retrain'], ['resnet8', 'fit'], ['mobilenetv2', 'fit'], ['mobilenetv2', 'forget', 'qmul'],
     // The SIMD-less build computes convolution gradients through im2col matrices.
     ['nosimd', 'lenet', 'fit'], ['nosimd', 'lenet', 'forget', 'qmul'], ['nosimd', 'resnet8', 'fit'],
+    // Every thread's tasks hold scratch at once: 8 threads (a phone's cores; the others
+    // run as many threads as this machine has cores).
+    ['8 threads', 'lenet', 'fit'], ['8 threads', 'resnet8', 'fit'], ['8 threads', 'lenet', 'forget', 'qmul'],
   ];
   for (const args of cases) {
     it(`the reservation of ${args.join(' ')} covers what it allocates`, async () => {
-      const nosimd = args[0] === 'nosimd';
-      const env = { ...process.env, QF_PROBE_SIMD: nosimd ? '0' : '1' };
-      const { stdout } = await promisify(execFile)(process.execPath, [probe, ...args.slice(nosimd ? 1 : 0)], { env });
+      const build = ['nosimd', '8 threads'].includes(args[0]) ? args[0] : null;
+      const env = { ...process.env, QF_PROBE_SIMD: build === 'nosimd' ? '0' : '1', QF_PROBE_THREADS: build === '8 threads' ? '8' : '' };
+      const { stdout } = await promisify(execFile)(process.execPath, [probe, ...args.slice(build ? 1 : 0)], { env });
       const { growth, reserved, copied } = JSON.parse(stdout);
       assert.ok(growth > 0, `${args.join(' ')} allocated nothing new`);
       assert.ok(growth <= reserved + copied, `grew ${(growth / MiB).toFixed(1)} MiB, reserved ${(reserved / MiB).toFixed(1)} MiB + ${(copied / MiB).toFixed(1)} MiB copied`);

@@ -4,7 +4,8 @@
 // copied into the heap for it.
 // Usage: node memory_probe.mjs <arch> <predict|evaluate|fit|forget|metrics> [method] [n] [batch]
 // (28×28×1 inputs; 32×32×3 for mobilenetv2; n training samples, 384 by default; batch 32;
-// the build createQforget picks, the SIMD-less one with QF_PROBE_SIMD=0)
+// the build createQforget picks, the SIMD-less one with QF_PROBE_SIMD=0; QF_PROBE_THREADS
+// threads, 'auto' by default)
 import { createQforget } from '../../web/index.js';
 
 const [arch, op, method = 'qmul', n = '384', batch = '32'] = process.argv.slice(2);
@@ -18,7 +19,8 @@ function set(n, seed) {
   return { x, y: new Uint8Array(n).map((_, i) => i % 10), shape: [n, ...shape] };
 }
 
-const qf = await createQforget({ simd: process.env.QF_PROBE_SIMD === '0' ? false : 'auto' });
+const threads = process.env.QF_PROBE_THREADS ? Number(process.env.QF_PROBE_THREADS) : 'auto';
+const qf = await createQforget({ simd: process.env.QF_PROBE_SIMD === '0' ? false : 'auto', threads });
 const model = qf.createModel({ arch, inputShape: shape, numClasses: 10, weightBits: 4, seed: 1 });
 const data = set(Number(n), 1);
 const small = set(48, 2);

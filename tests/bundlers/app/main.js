@@ -27,13 +27,13 @@ async function run() {
   const qf = await createQforget();
   const model = qf.createModel(spec);
   await model.fit(ds, { epochs: 2, batchSize: 8, lr: 0.05 });
-  report.page = { simd: qf.simd, logits: Array.from(model.predict(ds.x.subarray(0, 36))) };
+  report.page = { build: qf.build, threads: qf.threads, logits: Array.from(model.predict(ds.x.subarray(0, 36))) };
 
   const worker = await createQforgetWorker();
   try {
     const remote = await worker.createModel(spec);
     await remote.fit(ds, { epochs: 2, batchSize: 8, lr: 0.05 });
-    report.worker = { simd: worker.simd, logits: Array.from(await remote.predict(ds.x.subarray(0, 36))) };
+    report.worker = { build: worker.build, threads: worker.threads, logits: Array.from(await remote.predict(ds.x.subarray(0, 36))) };
 
     const store = await openStorage('bundler-app');
     await store.saveModel('model', remote);
