@@ -2,13 +2,13 @@
 // (the SIMD build) and at 2 (the threaded build) against onnxruntime-web's MatMulInteger
 // with numThreads 2, then one fit epoch and one Q-MUL forget at 1 and 2 threads, and
 // from the measured speedups the serial fraction and what Amdahl's law expects at 4 and
-// 8 threads. Calls alternate round by round so a shared machine's load hits all alike;
-// medians are reported. Each timed call starts after a short pause: onnxruntime-web's
-// pool threads spin for a while after a run returns, and would otherwise take a core
-// from the call timed next (measured: qforget at 2 threads 1.04x its 1-thread time
-// without the pause, 1.7x with it).
+// 8 threads. Calls alternate in blocks, round by round, so a shared machine's load hits
+// all alike; medians of every call are reported. Blocks, not single calls: after
+// onnxruntime-web's run its pool threads spin for a while and take a core from the call
+// timed next, and a pause to let them stop leaves the cores cold instead; within a block
+// of consecutive calls the median is a warm one.
 //
-//   node bench/threads.mjs [--quick]
+//   node bench/threads.mjs [--quick] [--part gemm|jobs]
 import { parseArgs } from 'node:util';
 
 import * as ort from 'onnxruntime-web';
@@ -17,8 +17,9 @@ import { createQforget } from '../web/index.js';
 import { loadFashionMnist, subset } from './fashion_mnist.mjs';
 import { matmulIntegerModel } from './onnx_matmul_integer.mjs';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, part: { type: 'string', default: 'all' } } });
 const quick = args.quick;
+const part = (name) => args.part === 'all' || args.part === name;
 
 // C[M,N] = A[M,K]·B[K,N]: the large shape, then lenet and resnet8 layers as the forward
 // pass runs them on a batch of 64 Fashion-MNIST images (im2col rows × depth × channels).
@@ -32,20 +33,18 @@ const SHAPES = [
 
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
-const PAUSE_MS = 20;
-const pause = () => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
-
-// Times each of `runs` (name -> async () => void) round-robin, each after a pause;
-// medians in ms.
-async function timeRoundRobin(runs, rounds) {
+// Times each of `runs` (name -> async () => void) round-robin, `block` calls in a row
+// each round; medians of all calls, in ms.
+async function timeRoundRobin(runs, rounds, block = 1) {
   const times = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
   for (const run of Object.values(runs)) await run();  // warm-up
   for (let r = 0; r < rounds; r++) {
     for (const [name, run] of Object.entries(runs)) {
-      await pause();
-      const t0 = performance.now();
-      await run();
-      times[name].push(performance.now() - t0);
+      for (let b = 0; b < block; b++) {
+        const t0 = performance.now();
+        await run();
+        times[name].push(performance.now() - t0);
+      }
     }
   }
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
@@ -63,10 +62,12 @@ if (two.threads !== 2) throw new Error(`2 threads do not run here: ${two.threads
 ort.env.wasm.numThreads = 2;  // read once, at the first session
 ort.env.logLevel = 'error';
 
-console.log(`# GEMM u8×s8 → s32 (median ms; GOPS; speedups at 2 threads)`);
-console.log('| shape | qforget 1 thread | qforget 2 threads | ort-wasm 2 threads | qforget 2 / 1 | qforget 2 / ort 2 |');
-console.log('|---|---|---|---|---|---|');
-for (const shape of SHAPES) {
+if (part('gemm')) {
+  console.log(`# GEMM u8×s8 → s32 (median ms; GOPS; speedups at 2 threads)`);
+  console.log('| shape | qforget 1 thread | qforget 2 threads | ort-wasm 2 threads | qforget 2 / 1 | qforget 2 / ort 2 |');
+  console.log('|---|---|---|---|---|---|');
+}
+for (const shape of part('gemm') ? SHAPES : []) {
   const { m, k, n } = shape;
   const { a, b } = problem(shape, 7);
   const p1 = one.kernels.packMatrixS8(b, k, n);
@@ -79,7 +80,7 @@ for (const shape of SHAPES) {
     q1: async () => p1.matmul(a, m),
     q2: async () => p2.matmul(a, m),
     ort: async () => (await session.run(feeds)).Y.dispose(),
-  }, quick ? 3 : 15);
+  }, quick ? 3 : 9, 5);
   const gops = (ms) => ((2 * m * k * n) / ms / 1e6).toFixed(1);
   console.log(`| ${shape.name} | ${t.q1.toFixed(2)} ms (${gops(t.q1)}) | ${t.q2.toFixed(2)} ms (${gops(t.q2)}) | ${t.ort.toFixed(2)} ms (${gops(t.ort)}) | ${(t.q1 / t.q2).toFixed(2)}× | ${(t.ort / t.q2).toFixed(2)}× |`);
   p1.dispose();
@@ -89,6 +90,7 @@ for (const shape of SHAPES) {
 
 // Whole jobs: one fit epoch and one Q-MUL forget (the short protocol's settings) on
 // Fashion-MNIST, the same model bytes in, at 1 and 2 threads.
+if (!part('jobs')) process.exit(0);
 const train = await loadFashionMnist(one, 'train', quick ? 1000 : 4000);
 const ids = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
 const nf = train.shape[0] / 10;
