@@ -3,9 +3,12 @@
 // ISA against the reference, bit-exact, with guard bytes after every output.
 #include "kernels/dwconv/dwconv.h"
 
+#include <cstring>
 #include <sstream>
 #include <string>
 
+#include "core/thread_pool.h"
+#include "kernels/dwconv/f32.h"
 #include "test_util.h"
 
 namespace qf::kernels {
@@ -320,6 +323,47 @@ TEST_CASE("dwconv driver epilogues equal reference dwconv + reference requant",
           bad += std::memcmp(want_q.data(), q.data() + r * q.ld(), n) != 0;
         }
         REQUIRE(bad == 0);
+      }
+    }
+  }
+}
+
+// The float kernels and the int8 driver run on the thread pool (f32.cc, driver.cc): the
+// same bytes at 2, 3 and 4 threads as at 1.
+TEST_CASE("dwconv float kernels and driver give the same bytes at any thread count",
+          "[kernels][dwconv]") {
+  if (!ThreadsAvailable()) return;
+  struct Restore {
+    ~Restore() { (void)SetThreads(1); }
+  } restore;
+  std::mt19937_64 rng(test::TestSeed());
+  for (const DwConvShape& s : LayerShapes()) {
+    INFO(Describe(s));
+    const size_t nx = s.n * s.in_h * s.in_w * s.c, nw = s.kh * s.kw * s.c;
+    const size_t ny = s.out_rows() * s.c;
+    const std::vector<float> x = test::RandomFloats(rng, nx, -1.f, 1.f),
+                             w = test::RandomFloats(rng, nw, -1.f, 1.f),
+                             bias = test::RandomFloats(rng, s.c, -1.f, 1.f),
+                             dy = test::RandomFloats(rng, ny, -1.f, 1.f),
+                             dx_old = test::RandomFloats(rng, nx, -1.f, 1.f),
+                             scale = test::RandomFloats(rng, s.c, 1e-4f, 4e-3f);
+    const Problem p = MakeProblem(rng, s, Fill::kRandom);
+    auto run = [&](size_t threads) {
+      REQUIRE(SetThreads(threads).ok());
+      std::vector<std::vector<float>> out = {std::vector<float>(ny), dx_old,
+                                             std::vector<float>(nw, 0.5f), std::vector<float>(ny)};
+      DwConvF32(s, x.data(), w.data(), bias.data(), out[0].data());
+      DwConvF32BackwardAccumulate(s, x.data(), w.data(), dy.data(), out[1].data(), out[2].data());
+      DwConvU8S8(DwConvConfigFor(BestIsa()), s, p.x.data(), p.zp, p.w.data(),
+                 OutputF32{out[3].data(), s.c, scale.data(), bias.data()});
+      return out;
+    };
+    const std::vector<std::vector<float>> want = run(1);
+    for (size_t threads : {2, 3, 4}) {
+      const std::vector<std::vector<float>> got = run(threads);
+      for (size_t i = 0; i < want.size(); i++) {
+        INFO(threads << " threads, output " << i << " (y, dx, dw, int8 y)");
+        CHECK(std::memcmp(got[i].data(), want[i].data(), want[i].size() * sizeof(float)) == 0);
       }
     }
   }

@@ -108,10 +108,10 @@ size_t PartsFor(size_t steps, size_t most) {
   return steps < kParallelSteps ? 1 : std::max<size_t>(1, std::min(Threads(), most));
 }
 
-// The non-zero values of `rows` rows of `width`, each row cut into `parts` channel ranges
-// of part_width (the last may be shorter): part p of row i is [begin(i, p), end(i, p)).
+// The non-zero values of `rows` rows of `width`, each row cut into `parts` equal channel
+// ranges (the last may be shorter): part p of row i is [begin(i, p), end(i, p)).
 struct RowLists {
-  size_t parts, part_width;
+  size_t parts;
   std::unique_ptr<uint32_t[]> start;  // rows * parts + 1 offsets into entries
   std::unique_ptr<Entry[]> entries;   // not zero-filled: only what start covers is read
 
@@ -121,7 +121,7 @@ struct RowLists {
 
 RowLists ListRows(const float* v, size_t rows, size_t width, size_t parts) {
   const size_t part_width = (width + parts - 1) / parts;
-  RowLists lists{parts, part_width, std::make_unique<uint32_t[]>(rows * parts + 1),
+  RowLists lists{parts, std::make_unique<uint32_t[]>(rows * parts + 1),
                  std::unique_ptr<Entry[]>(new Entry[rows * width + 1])};
   uint32_t n = 0;
   for (size_t i = 0; i < rows; i++) {

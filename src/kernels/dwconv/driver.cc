@@ -3,13 +3,16 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/thread_pool.h"
 #include "kernels/dwconv/dwconv.h"
 
 namespace qf::kernels {
 namespace {
 
 // Runs the kernel one image at a time into a scratch buffer, then `epilogue(acc, row)`
-// on each of the image's output rows (row counted from the start of the batch).
+// on each of the image's output rows (row counted from the start of the batch). Images
+// are tasks on the thread pool (integer sums: the same bytes at any thread count), each
+// with its own buffer.
 template <typename Epilogue>
 void PerImage(const DwConvConfig& config, const DwConvShape& s, const uint8_t* x, uint8_t zp,
               const int8_t* w, Epilogue epilogue) {
@@ -17,11 +20,14 @@ void PerImage(const DwConvConfig& config, const DwConvShape& s, const uint8_t* x
   DwConvShape one = s;
   one.n = 1;
   const size_t rows = one.out_rows(), image = s.in_h * s.in_w * s.c;
-  std::vector<int32_t> acc(rows * s.c);
-  for (size_t b = 0; b < s.n; b++) {
-    config.conv(one, x + b * image, zp, w, acc.data(), s.c);
-    for (size_t r = 0; r < rows; r++) epilogue(acc.data() + r * s.c, b * rows + r);
-  }
+  const size_t per_task = rows * s.c * s.kh * s.kw >= kParallelElements ? 1 : s.n;
+  ParallelForPieces(s.n, per_task, [&](size_t b0, size_t b1) {
+    std::vector<int32_t> acc(rows * s.c);
+    for (size_t b = b0; b < b1; b++) {
+      config.conv(one, x + b * image, zp, w, acc.data(), s.c);
+      for (size_t r = 0; r < rows; r++) epilogue(acc.data() + r * s.c, b * rows + r);
+    }
+  });
 }
 
 }  // namespace

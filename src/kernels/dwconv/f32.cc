@@ -1,12 +1,16 @@
-// Float depthwise convolution, forward and backward.
+// Float depthwise convolution, forward and backward, on the thread pool.
 #include "kernels/dwconv/f32.h"
+
+#include "core/thread_pool.h"
 
 namespace qf::kernels {
 
 void DwConvF32(const DwConvShape& s, const float* x, const float* w, const float* bias, float* y) {
   const size_t oh = s.out_h(), ow = s.out_w(), c = s.c;
-  for (size_t b = 0; b < s.n; b++) {
-    for (size_t oy = 0; oy < oh; oy++) {
+  // Output rows (b, oy) in pieces: each output element is its own sum.
+  ParallelForRows(s.n * oh, ow * c * s.kh * s.kw, [&](size_t row0, size_t row1) {
+    for (size_t row = row0; row < row1; row++) {
+      const size_t b = row / oh, oy = row % oh;
       for (size_t ox = 0; ox < ow; ox++) {
         float* out = y + ((b * oh + oy) * ow + ox) * c;
         for (size_t ch = 0; ch < c; ch++) out[ch] = bias[ch];
@@ -23,34 +27,38 @@ void DwConvF32(const DwConvShape& s, const float* x, const float* w, const float
         }
       }
     }
-  }
+  });
 }
 
 void DwConvF32BackwardAccumulate(const DwConvShape& s, const float* x, const float* w,
                                  const float* dy, float* dx, float* dw) {
   const size_t oh = s.out_h(), ow = s.out_w(), c = s.c;
-  for (size_t b = 0; b < s.n; b++) {
-    for (size_t oy = 0; oy < oh; oy++) {
-      for (size_t ox = 0; ox < ow; ox++) {
-        const float* g = dy + ((b * oh + oy) * ow + ox) * c;
-        const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
-        const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
-        for (size_t ky = ty.lo; ky < ty.hi; ky++) {
-          for (size_t kx = tx.lo; kx < tx.hi; kx++) {
-            const size_t iy = oy * s.stride_h + ky - s.pad_top,
-                         ix = ox * s.stride_w + kx - s.pad_left;
-            const size_t at = ((b * s.in_h + iy) * s.in_w + ix) * c;
-            const float* wk = w + (ky * s.kw + kx) * c;
-            float* dwk = dw + (ky * s.kw + kx) * c;
-            for (size_t ch = 0; ch < c; ch++) {
-              dwk[ch] += x[at + ch] * g[ch];
-              if (dx) dx[at + ch] += wk[ch] * g[ch];
+  // Channel ranges: dx and dw of a channel are sums over the positions in order, and
+  // no other channel's task touches them.
+  ParallelForColumns(s.out_rows() * s.kh * s.kw, c, [&](size_t c0, size_t c1) {
+    for (size_t b = 0; b < s.n; b++) {
+      for (size_t oy = 0; oy < oh; oy++) {
+        for (size_t ox = 0; ox < ow; ox++) {
+          const float* g = dy + ((b * oh + oy) * ow + ox) * c;
+          const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
+          const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
+          for (size_t ky = ty.lo; ky < ty.hi; ky++) {
+            for (size_t kx = tx.lo; kx < tx.hi; kx++) {
+              const size_t iy = oy * s.stride_h + ky - s.pad_top,
+                           ix = ox * s.stride_w + kx - s.pad_left;
+              const size_t at = ((b * s.in_h + iy) * s.in_w + ix) * c;
+              const float* wk = w + (ky * s.kw + kx) * c;
+              float* dwk = dw + (ky * s.kw + kx) * c;
+              for (size_t ch = c0; ch < c1; ch++) {
+                dwk[ch] += x[at + ch] * g[ch];
+                if (dx) dx[at + ch] += wk[ch] * g[ch];
+              }
             }
           }
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace qf::kernels
