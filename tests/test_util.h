@@ -12,11 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
+
 #if defined(__EMSCRIPTEN__)
 #include <emscripten.h>
 #endif
 
 namespace qf::test {
+
+// Restores one thread when a test ends, whatever happens (tests that SetThreads).
+struct OneThreadAfter {
+  ~OneThreadAfter() { (void)SetThreads(1); }
+};
 
 // The environment variable `name` of the test process ("" when unset). Under wasm the
 // tests run in Node, whose process.env emscripten's getenv does not see.

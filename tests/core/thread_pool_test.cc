@@ -7,17 +7,13 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "test_util.h"
 
 namespace qf {
 namespace {
 
-// Restores one thread when a test ends, whatever happens.
-struct OneThreadAfter {
-  ~OneThreadAfter() { (void)SetThreads(1); }
-};
-
 TEST_CASE("ParallelFor runs every task once, at any thread count", "[engine][threads]") {
-  OneThreadAfter restore;
+  test::OneThreadAfter restore;
   for (size_t threads : {1, 2, 3, 4, 16}) {
     if (threads > 1 && !ThreadsAvailable()) break;  // a single-threaded build
     REQUIRE(SetThreads(threads).ok());
@@ -33,7 +29,7 @@ TEST_CASE("ParallelFor runs every task once, at any thread count", "[engine][thr
 
 TEST_CASE("a ParallelFor inside a task runs inline, and results do not depend on threads",
           "[engine][threads]") {
-  OneThreadAfter restore;
+  test::OneThreadAfter restore;
   const auto compute = [] {
     std::vector<double> out(40 * 30);
     ParallelFor(40, [&](size_t i) {
@@ -56,7 +52,7 @@ TEST_CASE("a ParallelFor inside a task runs inline, and results do not depend on
 
 TEST_CASE("ParallelFor spreads tasks over threads", "[engine][threads]") {
   if (!ThreadsAvailable()) return;
-  OneThreadAfter restore;
+  test::OneThreadAfter restore;
   REQUIRE(SetThreads(4).ok());
   // Tasks that wait for one another can only all finish if they run at the same time.
   std::atomic<int> arrived{0};
@@ -69,7 +65,7 @@ TEST_CASE("ParallelFor spreads tasks over threads", "[engine][threads]") {
 }
 
 TEST_CASE("bad thread counts are refused", "[engine][threads]") {
-  OneThreadAfter restore;
+  test::OneThreadAfter restore;
   CHECK(SetThreads(0).code() == StatusCode::kInvalidArgument);
   CHECK(SetThreads(kMaxThreads + 1).code() == StatusCode::kInvalidArgument);
   CHECK(Threads() == 1);

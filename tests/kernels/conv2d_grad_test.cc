@@ -212,9 +212,7 @@ TEST_CASE("conv2d gradient variants are bit for bit the reference", "[kernels][c
 TEST_CASE("conv2d gradient variants give the reference's bits at any thread count",
           "[kernels][conv2d_grad]") {
   if (!ThreadsAvailable()) return;
-  struct Restore {
-    ~Restore() { (void)SetThreads(1); }
-  } restore;
+  test::OneThreadAfter restore;
   auto shape = [](size_t n, size_t hw, size_t cin, size_t cout, size_t k, size_t stride,
                   size_t pad) {
     Conv2DShape s;

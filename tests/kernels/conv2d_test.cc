@@ -304,9 +304,7 @@ TEST_CASE("conv2d variants match the reference", "[kernels][conv2d]") {
 // Threads take whole im2col chunks (driver.cc): the layer shapes span many chunks.
 TEST_CASE("conv2d variants give the same bytes at any thread count", "[kernels][conv2d]") {
   if (!ThreadsAvailable()) return;
-  struct Restore {
-    ~Restore() { (void)SetThreads(1); }
-  } restore;
+  test::OneThreadAfter restore;
   std::mt19937_64 rng(test::TestSeed());
   for (const Conv2DShape& s : LayerShapes()) {
     INFO(Describe(s));

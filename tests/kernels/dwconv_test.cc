@@ -333,9 +333,7 @@ TEST_CASE("dwconv driver epilogues equal reference dwconv + reference requant",
 TEST_CASE("dwconv float kernels and driver give the same bytes at any thread count",
           "[kernels][dwconv]") {
   if (!ThreadsAvailable()) return;
-  struct Restore {
-    ~Restore() { (void)SetThreads(1); }
-  } restore;
+  test::OneThreadAfter restore;
   std::mt19937_64 rng(test::TestSeed());
   for (const DwConvShape& s : LayerShapes()) {
     INFO(Describe(s));

@@ -470,9 +470,7 @@ TEST_CASE(
 // thread pool, on shapes past the one-thread threshold, slicing rows or columns.
 TEST_CASE("dispatched f32 gemms are bit for bit the reference at any thread count",
           "[kernels][f32_gemm]") {
-  struct Restore {
-    ~Restore() { (void)SetThreads(1); }
-  } restore;
+  test::OneThreadAfter restore;
   std::mt19937_64 rng(test::TestSeed());
   const std::vector<Candidate> dispatched = {{"F32GemmFor(kScalar)", F32GemmFor(Isa::kScalar)},
                                              {"F32GemmFor(kWasmSimd)", F32GemmFor(Isa::kWasmSimd)}};

@@ -193,9 +193,7 @@ TEST_CASE("u8s8 gemm driver gives the same bytes at any thread count", "[kernels
   const uint64_t seed = test::TestSeed();
   INFO("seed " << seed << " (replay with QF_TEST_SEED=" << seed << ")");
   std::mt19937_64 rng(seed);
-  struct Restore {
-    ~Restore() { (void)SetThreads(1); }
-  } restore;
+  test::OneThreadAfter restore;
   struct Shape {
     size_t m, k, n;
   };
