@@ -3,7 +3,7 @@
 // of exact zeros measured in training, in whatever build it is compiled into. The
 // weight gradient (dw) and the input gradient (dx) are timed apart; a variant's speed in
 // training is measured by bench/train_speed.mjs.
-// Usage: qf_conv2d_grad_bench [rounds]   (default 5; the median is printed)
+// Usage: qf_conv2d_grad_bench [rounds] [threads]   (default 5 and 1; the median is printed)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/conv2d_grad/conv2d_grad.h"
 
 using namespace qf::kernels;
@@ -60,6 +61,11 @@ double MedianMs(int rounds, Fn&& fn) {
 
 int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 1;
+  if (!qf::SetThreads(size_t(std::max(threads, 0))).ok()) {
+    std::fprintf(stderr, "threads: 1 to %zu, and 1 in a build without threads\n", qf::kMaxThreads);
+    return 1;
+  }
   std::mt19937 rng(42);
   std::printf("%-16s %-34s %9s %9s\n", "shape", "variant", "dw ms", "dx ms");
   for (const Case& c : kCases) {

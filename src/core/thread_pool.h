@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
+#include <vector>
 
 #include "core/status.h"
 
@@ -64,17 +65,39 @@ void ParallelForPieces(size_t n, size_t grain, Fn&& fn) {
 
 // For a rows x cols matrix, rows apart by cols: fn(c0, c1) runs a pass over every row
 // for columns [c0, c1), one range of columns per thread (a per-column sum stays one
-// chain over the rows, in order, at any thread count) ...
+// chain over the rows, in order, at any thread count). Each thread reads every row, so
+// this pays only where a row spans many cache lines ...
 template <typename Fn>
 void ParallelForColumns(size_t rows, size_t cols, Fn&& fn) {
   const size_t parts = rows * cols < kParallelElements ? 1 : std::min(Threads(), cols);
   ParallelForPieces(cols, (cols + parts - 1) / parts, fn);
 }
 
-// ... and fn(r0, r1) an element-wise pass over rows [r0, r1).
+// ... fn(r0, r1) an element-wise pass over rows [r0, r1) ...
 template <typename Fn>
 void ParallelForRows(size_t rows, size_t cols, Fn&& fn) {
   ParallelForPieces(rows, kParallelElements / std::max<size_t>(cols, 1), fn);
+}
+
+// ... and sums over the rows, by pieces of rows: add(r, acc) adds row r's terms to
+// acc[0, width). Each piece sums its rows in order from zeros, in a buffer of its own
+// (threads summing into one array would share its cache lines), and the pieces are added
+// to sums[0, width) in order. The pieces depend on rows and width only, so the sums are
+// the same bytes at any thread count; with one piece they are one chain from sums' values.
+template <typename T, typename Add>
+void SumRows(size_t rows, size_t width, T* sums, Add&& add) {
+  const size_t grain = std::max<size_t>(1, kParallelElements / std::max<size_t>(width, 1));
+  if (rows <= grain) {
+    for (size_t r = 0; r < rows; r++) add(r, sums);
+    return;
+  }
+  std::vector<T> partial((rows + grain - 1) / grain * width);
+  ParallelForPieces(rows, grain, [&](size_t r0, size_t r1) {
+    std::vector<T> acc(width, T(0));
+    for (size_t r = r0; r < r1; r++) add(r, acc.data());
+    std::copy(acc.begin(), acc.end(), partial.begin() + r0 / grain * width);
+  });
+  for (size_t i = 0; i < partial.size(); i++) sums[i % width] += partial[i];
 }
 
 }  // namespace qf

@@ -1,7 +1,7 @@
 // BatchNorm: batch statistics (double-accumulated) and their exact gradient in
 // training, the folded per-channel affine in eval. Plain loops, channels innermost, on
-// the thread pool: per-channel sums split by channel (each channel's sum one chain over
-// the rows in order, at any thread count), element-wise passes by rows.
+// the thread pool by pieces of rows: per-channel sums by SumRows (the same bytes at any
+// thread count), element-wise passes by ParallelForRows.
 #include "nn/batchnorm.h"
 
 #include <cmath>
@@ -98,16 +98,14 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
   sum_.assign(c, 0.0);
   sum2_.assign(c, 0.0);
   const double m = double(rows);
-  ParallelForColumns(rows, c, [&](size_t c0, size_t c1) {
-    for (size_t r = 0; r < rows; r++) {
-      for (size_t ch = c0; ch < c1; ch++) sum_[ch] += x[r * c + ch];
-    }
-    for (size_t ch = c0; ch < c1; ch++) sum_[ch] /= m;  // now the mean
-    for (size_t r = 0; r < rows; r++) {
-      for (size_t ch = c0; ch < c1; ch++) {
-        const double d = double(x[r * c + ch]) - sum_[ch];
-        sum2_[ch] += d * d;
-      }
+  SumRows(rows, c, sum_.data(), [&](size_t r, double* acc) {
+    for (size_t ch = 0; ch < c; ch++) acc[ch] += x[r * c + ch];
+  });
+  for (size_t ch = 0; ch < c; ch++) sum_[ch] /= m;  // now the mean
+  SumRows(rows, c, sum2_.data(), [&](size_t r, double* acc) {
+    for (size_t ch = 0; ch < c; ch++) {
+      const double d = double(x[r * c + ch]) - sum_[ch];
+      acc[ch] += d * d;
     }
   });
   inv_std_.resize(c);
@@ -144,17 +142,16 @@ void BatchNorm::Forward(const Tensor& x, Tensor* y, Mode mode) {
 //   dx = gamma * inv_std * g                                   after kEvalGradient.
 void BatchNorm::Backward(const Tensor& dy, Tensor* dx) {
   const size_t c = channels_, rows = dy.size() / c;
-  sum_.assign(c, 0.0);   // sum(g)
-  sum2_.assign(c, 0.0);  // sum(g * h)
-  ParallelForColumns(rows, c, [&](size_t c0, size_t c1) {
-    for (size_t r = 0; r < rows; r++) {
-      for (size_t ch = c0; ch < c1; ch++) {
-        const size_t i = r * c + ch;
-        sum_[ch] += dy[i];
-        sum2_[ch] += double(dy[i]) * x_hat_[i];
-      }
+  std::vector<double> sums(2 * c, 0.0);  // sum(g), then sum(g * h)
+  SumRows(rows, 2 * c, sums.data(), [&](size_t r, double* acc) {
+    for (size_t ch = 0; ch < c; ch++) {
+      const size_t i = r * c + ch;
+      acc[ch] += dy[i];
+      acc[c + ch] += double(dy[i]) * x_hat_[i];
     }
   });
+  sum_.assign(sums.begin(), sums.begin() + c);
+  sum2_.assign(sums.begin() + c, sums.end());
   for (size_t ch = 0; ch < c; ch++) {
     beta_.grad[ch] += float(sum_[ch]);
     gamma_.grad[ch] += float(sum2_[ch]);

@@ -115,10 +115,8 @@ void LinearCore::Backward(const Tensor& dy, Tensor* dx) {
   const kernels::Conv2DShape s = Batch(x_->shape()[0]);
   const size_t rows = s.out_rows(), cout = s.cout;
   const kernels::Conv2DGradKernel& grad = kernels::Conv2DGradFor(kernels::BestIsa());
-  ParallelForColumns(rows, cout, [&](size_t j0, size_t j1) {
-    for (size_t i = 0; i < rows; i++) {
-      for (size_t j = j0; j < j1; j++) bias_.grad[j] += dy[i * cout + j];
-    }
+  SumRows(rows, cout, bias_.grad.data(), [&](size_t i, float* acc) {
+    for (size_t j = 0; j < cout; j++) acc[j] += dy[i * cout + j];
   });
   // The forward in float terms: y = conv(x_hat, w_hat) + b, with x_hat = x and w_hat = w
   // when not quantized.

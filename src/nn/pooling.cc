@@ -1,8 +1,12 @@
-// MaxPool2D, AvgPool2D and GlobalAvgPool: plain loops over NHWC, channels innermost.
-// Not a kernel family: pooling is a small share of the work next to the convolutions.
+// MaxPool2D, AvgPool2D and GlobalAvgPool: plain loops over NHWC, channels innermost,
+// on the thread pool by output rows (each output its own) and by images (max-pool's
+// backward). Not a kernel family: pooling is a small share of the work next to the
+// convolutions.
 #include "nn/pooling.h"
 
 #include <algorithm>
+
+#include "core/thread_pool.h"
 
 namespace qf::nn {
 namespace {
@@ -75,13 +79,14 @@ void MaxPool2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
     argmax_.resize(y->size());
     batch_ = n;
   }
-  for (size_t b = 0; b < n; b++) {
-    const size_t image = b * in_h_ * in_w_ * c;
-    for (size_t oy = 0; oy < out_h_; oy++) {
+  ParallelForRows(n * out_h_, out_w_ * c * options_.kh * options_.kw, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; r++) {  // output row (b, oy)
+      const size_t b = r / out_h_, oy = r % out_h_;
+      const size_t image = b * in_h_ * in_w_ * c;
       const Range rows = Rows(oy);
       for (size_t ox = 0; ox < out_w_; ox++) {
         const Range cols = Cols(ox);
-        const size_t out = ((b * out_h_ + oy) * out_w_ + ox) * c;
+        const size_t out = (r * out_w_ + ox) * c;
         float* best = y->data() + out;
         size_t* where = train ? argmax_.data() + out : nullptr;
         // The first in-image cell seeds the maximum; later cells replace it only when
@@ -104,27 +109,32 @@ void MaxPool2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
         }
       }
     }
-  }
+  });
 }
 
 void MaxPool2D::Backward(const Tensor& dy, Tensor* dx) {
   if (!dx) return;
   dx->Resize(Shape{batch_, in_h_, in_w_, channels_});
   dx->Fill(0.0f);
-  for (size_t i = 0; i < dy.size(); i++) (*dx)[argmax_[i]] += dy[i];
+  // By images: an image's gradients go to its own cells, added in order as on one thread.
+  const size_t per_image = dy.size() / std::max<size_t>(batch_, 1);
+  ParallelForRows(batch_, per_image, [&](size_t b0, size_t b1) {
+    for (size_t i = b0 * per_image; i < b1 * per_image; i++) (*dx)[argmax_[i]] += dy[i];
+  });
 }
 
 void AvgPool2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
   const size_t n = x.shape()[0], c = channels_;
   y->Resize(Shape{n, out_h_, out_w_, c});
   if (KeepsCaches(mode)) batch_ = n;
-  for (size_t b = 0; b < n; b++) {
-    const size_t image = b * in_h_ * in_w_ * c;
-    for (size_t oy = 0; oy < out_h_; oy++) {
+  ParallelForRows(n * out_h_, out_w_ * c * options_.kh * options_.kw, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; r++) {  // output row (b, oy)
+      const size_t b = r / out_h_, oy = r % out_h_;
+      const size_t image = b * in_h_ * in_w_ * c;
       const Range rows = Rows(oy);
       for (size_t ox = 0; ox < out_w_; ox++) {
         const Range cols = Cols(ox);
-        float* sum = y->data() + ((b * out_h_ + oy) * out_w_ + ox) * c;
+        float* sum = y->data() + (r * out_w_ + ox) * c;
         std::fill(sum, sum + c, 0.0f);
         for (size_t iy = rows.lo; iy < rows.hi; iy++) {
           for (size_t ix = cols.lo; ix < cols.hi; ix++) {
@@ -136,7 +146,7 @@ void AvgPool2D::Forward(const Tensor& x, Tensor* y, Mode mode) {
         for (size_t ch = 0; ch < c; ch++) sum[ch] /= count;
       }
     }
-  }
+  });
 }
 
 void AvgPool2D::Backward(const Tensor& dy, Tensor* dx) {

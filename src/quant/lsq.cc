@@ -143,20 +143,13 @@ void DequantizeActivations(const uint8_t* codes, size_t n, float step, uint8_t z
 float QuantizeActivationsBackward(const float* x, const float* dx_hat, size_t n, size_t features,
                                   float step, uint8_t zero_point, float* dx) {
   const QRange range = ActivationRange(zero_point);
-  // The step gradient: a sum per piece, then the pieces' sums in order.
-  std::vector<double> sums((n + kParallelElements - 1) / kParallelElements);
-  ParallelForPieces(n, kParallelElements, [&](size_t lo, size_t hi) {
-    double acc = 0.0;
-    for (size_t i = lo; i < hi; i++) {
-      const float v = x[i] / step;
-      acc += double(dx_hat[i]) * StepGrad(v, range);
-      dx[i] = Inside(v, range) ? dx_hat[i] : 0.0f;
-    }
-    sums[lo / kParallelElements] = acc;
+  double sum = 0.0;  // the step gradient's, by pieces (SumRows of one column)
+  SumRows(n, 1, &sum, [&](size_t i, double* acc) {
+    const float v = x[i] / step;
+    *acc += double(dx_hat[i]) * StepGrad(v, range);
+    dx[i] = Inside(v, range) ? dx_hat[i] : 0.0f;
   });
-  double acc = 0.0;
-  for (double sum : sums) acc += sum;
-  return float(acc) * LsqGradScale(features, range.qp);
+  return float(sum) * LsqGradScale(features, range.qp);
 }
 
 }  // namespace qf::quant

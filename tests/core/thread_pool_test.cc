@@ -1,7 +1,8 @@
 // The thread pool: every task runs exactly once at any thread count, nested calls run
-// inline, results written per task are the same bytes at 1 to 16 threads, and bad thread
-// counts are refused.
+// inline, results written per task and sums over rows (SumRows) are the same bytes at
+// any thread count, and bad thread counts are refused.
 #include <catch.hpp>
+#include <algorithm>
 #include <atomic>
 #include <numeric>
 #include <vector>
@@ -62,6 +63,45 @@ TEST_CASE("ParallelFor spreads tasks over threads", "[engine][threads]") {
     }
   });
   CHECK(arrived == 4);
+}
+
+TEST_CASE("SumRows: one chain per piece, the pieces in order, the same bytes at any thread count",
+          "[engine][threads]") {
+  test::OneThreadAfter restore;
+  // Values whose float sums depend on the order: 1, then tiny terms a chain from 1 loses.
+  const size_t width = 3;
+  const auto term = [](size_t r, size_t c) { return r == 0 ? 1.0f : 1e-8f * float(1 + c); };
+  const auto sum = [&](size_t rows) {
+    std::vector<float> sums(width, 0.5f);
+    SumRows(rows, width, sums.data(), [&](size_t r, float* acc) {
+      for (size_t c = 0; c < width; c++) acc[c] += term(r, c);
+    });
+    return sums;
+  };
+  const size_t grain = kParallelElements / width;
+  for (size_t rows : {size_t(0), grain, 5 * grain + 7}) {
+    INFO(rows << " rows");
+    // What SumRows promises, written out: each piece from zero, then sums + pieces in order.
+    std::vector<float> want(width, 0.5f);
+    if (rows <= grain) {
+      for (size_t r = 0; r < rows; r++) {
+        for (size_t c = 0; c < width; c++) want[c] += term(r, c);
+      }
+    } else {
+      for (size_t r0 = 0; r0 < rows; r0 += grain) {
+        for (size_t c = 0; c < width; c++) {
+          float piece = 0.0f;
+          for (size_t r = r0; r < std::min(rows, r0 + grain); r++) piece += term(r, c);
+          want[c] += piece;
+        }
+      }
+    }
+    for (size_t threads : {1, 2, 3, 4}) {
+      if (threads > 1 && !ThreadsAvailable()) break;
+      REQUIRE(SetThreads(threads).ok());
+      CHECK(sum(rows) == want);
+    }
+  }
 }
 
 TEST_CASE("bad thread counts are refused", "[engine][threads]") {

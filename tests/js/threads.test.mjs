@@ -49,13 +49,20 @@ describe('threads', () => {
   it('fit then forget give the same bytes at 1, 2, 3 and 4 threads and in the SIMD build', async () => {
     const data = synthetic(600, 21);
     const forgetSet = synthetic(30, 22);
-    for (const arch of ['lenet', 'resnet8']) {
+    // mobilenetv2 (depthwise convolutions, 1x1 strided ones) on fewer samples and methods:
+    // one epoch of it costs what lenet's whole case does.
+    const cases = [
+      { arch: 'lenet', data, methods: ['qmul', 'salun', 'bs', 'oeu'] },
+      { arch: 'resnet8', data, methods: ['qmul', 'salun', 'bs', 'oeu'] },
+      { arch: 'mobilenetv2', data: synthetic(200, 21), methods: ['qmul', 'salun'] },
+    ];
+    for (const { arch, data, methods } of cases) {
       const results = [];
       for (const [simd, threads] of [[true, 1], [true, 2], [true, 3], [true, 4]]) {
         const qf = await createQforget({ simd, threads });
         const model = qf.createModel({ arch, inputShape: [12, 12, 1], numClasses: 9, weightBits: 4, seed: 5 });
         await model.fit(data, { epochs: 1, batchSize: 64, lr: 0.05 });
-        for (const method of ['qmul', 'salun', 'bs', 'oeu']) {
+        for (const method of methods) {
           await model.forget(forgetSet, { method, retain: data, epochs: 1, batchSize: 64, lr: 0.01 });
         }
         results.push({ build: qf.build, threads: qf.threads, sha: sha256(model.save()), logits: Array.from(model.predict(forgetSet.x).slice(0, 9)) });

@@ -1,7 +1,10 @@
-// Float im2col / col2im: plain loops over output rows and window taps.
+// Float im2col / col2im: plain loops over output rows and window taps, on the thread
+// pool by rows (im2col) and by images (col2im).
 #include "kernels/conv2d/im2col_f32.h"
 
 #include <cstring>
+
+#include "core/thread_pool.h"
 
 namespace qf::kernels {
 
@@ -14,10 +17,11 @@ bool Im2ColIsIdentity(const Conv2DShape& s) {
 
 void Im2ColF32(const Conv2DShape& s, const float* x, float* cols) {
   const size_t oh = s.out_h(), ow = s.out_w(), depth = s.depth();
-  for (size_t b = 0; b < s.n; b++) {
-    for (size_t oy = 0; oy < oh; oy++) {
+  ParallelForRows(s.n * oh, ow * depth, [&](size_t r0, size_t r1) {  // rows (b, oy)
+    for (size_t r = r0; r < r1; r++) {
+      const size_t b = r / oh, oy = r % oh;
       for (size_t ox = 0; ox < ow; ox++) {
-        float* row = cols + ((b * oh + oy) * ow + ox) * depth;
+        float* row = cols + (r * ow + ox) * depth;
         std::memset(row, 0, depth * sizeof(float));
         const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
         const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
@@ -30,27 +34,31 @@ void Im2ColF32(const Conv2DShape& s, const float* x, float* cols) {
         }
       }
     }
-  }
+  });
 }
 
 void Col2ImF32Accumulate(const Conv2DShape& s, const float* dcols, float* dx) {
   const size_t oh = s.out_h(), ow = s.out_w(), depth = s.depth();
-  for (size_t b = 0; b < s.n; b++) {
-    for (size_t oy = 0; oy < oh; oy++) {
-      for (size_t ox = 0; ox < ow; ox++) {
-        const float* row = dcols + ((b * oh + oy) * ow + ox) * depth;
-        const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
-        const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
-        for (size_t ky = ty.lo; ky < ty.hi; ky++) {
-          const size_t iy = oy * s.stride_h + ky - s.pad_top;
-          const size_t ix = ox * s.stride_w + tx.lo - s.pad_left;
-          const float* src = row + (ky * s.kw + tx.lo) * s.cin;
-          float* dst = dx + ((b * s.in_h + iy) * s.in_w + ix) * s.cin;
-          for (size_t i = 0; i < (tx.hi - tx.lo) * s.cin; i++) dst[i] += src[i];
+  // By images: windows overlap within an image only, and each image's positions are
+  // added in order, as on one thread.
+  ParallelForRows(s.n, oh * ow * depth, [&](size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++) {
+      for (size_t oy = 0; oy < oh; oy++) {
+        for (size_t ox = 0; ox < ow; ox++) {
+          const float* row = dcols + ((b * oh + oy) * ow + ox) * depth;
+          const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
+          const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
+          for (size_t ky = ty.lo; ky < ty.hi; ky++) {
+            const size_t iy = oy * s.stride_h + ky - s.pad_top;
+            const size_t ix = ox * s.stride_w + tx.lo - s.pad_left;
+            const float* src = row + (ky * s.kw + tx.lo) * s.cin;
+            float* dst = dx + ((b * s.in_h + iy) * s.in_w + ix) * s.cin;
+            for (size_t i = 0; i < (tx.hi - tx.lo) * s.cin; i++) dst[i] += src[i];
+          }
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace qf::kernels

@@ -10,7 +10,7 @@
 //       output channels) to dw row (ky, kx, ci).
 //       splat dy: each output row's non-zero gradients are listed. For each row r in
 //       increasing order, every listed dy[r][co] adds dy[r][co] * x[pixel] (a vector over
-//       input channels) to row co of dw^T, cell by cell; dw^T is transposed at the end.
+//       input channels) to rows (co, cell) of a buffer, transposed into dw at the end.
 //   dx: each output row's non-zero gradients dy[r][co] are listed. For each row r in
 //       increasing order and each window cell inside the image, the cell's sums
 //       +0 + dy[r][co] * w[(ky, kx, ci)][co] over co increasing are formed in registers
@@ -23,10 +23,10 @@
 // finite: the padding cells it skips are zeros times dy). Vectors run across output
 // channels (dw) or input channels (dx), never along a chain.
 //
-// Threads (core/thread_pool.h) split what no chain crosses: dw by the channels its terms
-// come from (the lists are cut into channel parts, and each part's terms add to dw rows,
-// or dw^T rows, of its own), dx by images. Each task still walks the output positions in
-// increasing order, so every element's chain is the same at any thread count.
+// Threads (core/thread_pool.h) split what no chain crosses: dw by window cells (each
+// task adds to the dw rows of its cells, in a buffer of its own), dx by images. Each task
+// still walks the output positions in increasing order, so every element's chain is the
+// same at any thread count.
 #include <wasm_simd128.h>
 
 #include <algorithm>
@@ -73,9 +73,13 @@ struct Entry {
   float v;         // its value, non-zero
 };
 
-// Appends the non-zero values of x[0, n) to `out`; returns how many. Branch-free: the
-// zeros fall where the data puts them.
+// Appends the non-zero values of x[0, n) to `out`; returns how many. Branch-free (the
+// zeros fall where the data puts them): every value is written to out[count], and the
+// next non-zero one overwrites a zero's. Trailing zeros are left out first, so nothing
+// is written past the values appended (other rows' lists, filled by other threads, may
+// follow).
 size_t AppendNonZero(const float* x, size_t n, Entry* out) {
+  while (n > 0 && x[n - 1] == 0.0f) n--;
   size_t count = 0;
   for (size_t i = 0; i < n; i++) {
     out[count] = Entry{uint32_t(i), x[i]};
@@ -97,63 +101,114 @@ size_t PixelOf(const Conv2DShape& s, size_t b, size_t oy, size_t ox, size_t ky, 
   return (b * s.in_h + iy) * s.in_w + ix;
 }
 
-// ---- dw ---------------------------------------------------------------------------
-
 // Work below this many vector steps stays on one thread: the int8 GEMM's measured
 // threshold (u8s8_gemm/driver.cc, 2^18 multiply-adds), at 4 per step.
 constexpr size_t kParallelSteps = size_t(1) << 16;
 
-// How many parts to cut `steps` of work into, at most `most`: one per thread, or one.
-size_t PartsFor(size_t steps, size_t most) {
+// How many tasks to cut `steps` of work into, at most `most`: one per thread, or one.
+size_t TasksFor(size_t steps, size_t most) {
   return steps < kParallelSteps ? 1 : std::max<size_t>(1, std::min(Threads(), most));
 }
 
-// The non-zero values of `rows` rows of `width`, each row cut into `parts` equal channel
-// ranges (the last may be shorter): part p of row i is [begin(i, p), end(i, p)).
+// The non-zero values of `rows` rows of `width`, row i's in [begin(i), end(i)).
 struct RowLists {
-  size_t parts;
-  std::unique_ptr<uint32_t[]> start;  // rows * parts + 1 offsets into entries
+  std::unique_ptr<uint32_t[]> start;  // rows + 1 offsets into entries
   std::unique_ptr<Entry[]> entries;   // not zero-filled: only what start covers is read
 
-  const Entry* begin(size_t row, size_t part) const { return &entries[start[row * parts + part]]; }
-  const Entry* end(size_t row, size_t part) const { return &entries[start[row * parts + part + 1]]; }
+  const Entry* begin(size_t row) const { return &entries[start[row]]; }
+  const Entry* end(size_t row) const { return &entries[start[row + 1]]; }
 };
 
-RowLists ListRows(const float* v, size_t rows, size_t width, size_t parts) {
-  const size_t part_width = (width + parts - 1) / parts;
-  RowLists lists{parts, std::make_unique<uint32_t[]>(rows * parts + 1),
+// Listed in pieces of rows on the pool: each piece's count, then (from the counts'
+// running sum) its lists; the same lists at any thread count.
+RowLists ListRows(const float* v, size_t rows, size_t width) {
+  RowLists lists{std::make_unique<uint32_t[]>(rows + 1),
                  std::unique_ptr<Entry[]>(new Entry[rows * width + 1])};
-  uint32_t n = 0;
-  for (size_t i = 0; i < rows; i++) {
-    for (size_t p = 0; p < parts; p++) {
-      const size_t lo = std::min(width, p * part_width), hi = std::min(width, lo + part_width);
-      lists.start[i * parts + p] = n;
-      const size_t count = AppendNonZero(v + i * width + lo, hi - lo, &lists.entries[n]);
-      for (size_t e = n; e < n + count; e++) lists.entries[e].index += uint32_t(lo);
-      n += uint32_t(count);
+  const size_t grain = std::max<size_t>(1, kParallelElements / std::max<size_t>(width, 1));
+  std::vector<uint32_t> offset((rows + grain - 1) / grain + 1, 0);
+  ParallelForPieces(rows, grain, [&](size_t r0, size_t r1) {
+    uint32_t n = 0;
+    for (size_t i = r0 * width; i < r1 * width; i++) n += v[i] != 0.0f;
+    offset[r0 / grain + 1] = n;
+  });
+  for (size_t p = 1; p < offset.size(); p++) offset[p] += offset[p - 1];
+  ParallelForPieces(rows, grain, [&](size_t r0, size_t r1) {
+    uint32_t n = offset[r0 / grain];
+    for (size_t i = r0; i < r1; i++) {
+      lists.start[i] = n;
+      n += uint32_t(AppendNonZero(v + i * width, width, &lists.entries[n]));
     }
-  }
-  lists.start[rows * parts] = n;
+  });
+  lists.start[rows] = offset.back();
   return lists;
 }
 
-// Splat x: adds output position (b, oy, ox)'s terms from channel part `part` of x's pixel
-// lists to dw columns [c0, c0 + 4 V + lanes): g is its dy row and dw the matrix, both from
-// column c0.
+// ---- dw ---------------------------------------------------------------------------
+//
+// A task takes a range of window cells and up to 64 channels of the vectors (output
+// channels in the splat-x form, input channels in the splat-dy form). It adds into rows
+// of its own, in a buffer that shares no cache line with another thread's, and copies
+// them into dw at the end. Cut by cells, each task walks its pixels' lists whole; cut by
+// channels of the lists instead, both threads paid every cell's loop, and wrote rows one
+// cache line apart (slower at 2 threads than at 1: bench/RESULTS.md, threads).
+
+// A dw task: vector channels [c0, c0 + width), window cells [lo, hi).
+struct Tile {
+  size_t c0, width, lo, hi;
+};
+class Tiles {
+ public:
+  // Channels in chunks of 64; cells in a group per thread, or one group for small work.
+  Tiles(size_t channels, size_t cells, size_t steps) : channels_(channels), cells_(cells) {
+    const size_t groups = TasksFor(steps, cells);
+    per_group_ = (cells + groups - 1) / groups;
+    groups_ = (cells + per_group_ - 1) / per_group_;
+  }
+  size_t size() const { return (channels_ + kChunk - 1) / kChunk * groups_; }
+  Tile operator[](size_t task) const {
+    const size_t c0 = task / groups_ * kChunk, lo = task % groups_ * per_group_;
+    return {c0, std::min(kChunk, channels_ - c0), lo, std::min(cells_, lo + per_group_)};
+  }
+
+ private:
+  static constexpr size_t kChunk = 4 * kMaxWeightVectors;
+  size_t channels_, cells_, per_group_ = 1, groups_ = 1;
+};
+
+// n zeroed floats that share no cache line with anything else.
+class LineBuffer {
+ public:
+  explicit LineBuffer(size_t n) : storage_(n + 2 * kLine) {}
+  float* data() {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(storage_.data());
+    return storage_.data() + (kLine - at / sizeof(float) % kLine) % kLine;
+  }
+
+ private:
+  static constexpr size_t kLine = 64 / sizeof(float);
+  std::vector<float> storage_;
+};
+
+// Splat x: adds output position (b, oy, ox)'s terms to the rows of cells [lo, hi): row
+// (cell, ci) of columns [0, 4 V + lanes) at acc + ((cell - lo) * cin + ci) * ld. g is
+// the dy row from the tile's first channel.
 template <size_t V>
-void AddPositionToWeightGrad(const Conv2DShape& s, const RowLists& lists, size_t part, size_t b,
-                             size_t oy, size_t ox, const float* g, size_t lanes, float* dw) {
+void AddPositionToWeightGrad(const Conv2DShape& s, const RowLists& lists, size_t b, size_t oy,
+                             size_t ox, const float* g, size_t lanes, size_t lo, size_t hi,
+                             float* acc, size_t ld) {
   v128_t gv[V > 0 ? V : 1];
   for (size_t v = 0; v < V; v++) gv[v] = wasm_v128_load(g + 4 * v);
   const Window win = WindowOf(s, oy, ox);
   for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
     for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
+      const size_t cell = ky * s.kw + kx;
+      if (cell < lo || cell >= hi) continue;
       const size_t pix = PixelOf(s, b, oy, ox, ky, kx);
-      float* cell = dw + (ky * s.kw + kx) * s.cin * s.cout;
-      for (const Entry* e = lists.begin(pix, part); e != lists.end(pix, part); e++) {
+      float* rows = acc + (cell - lo) * s.cin * ld;
+      for (const Entry* e = lists.begin(pix); e != lists.end(pix); e++) {
         const Entry term = *e;
         const v128_t f = wasm_f32x4_splat(term.v);
-        float* c = cell + size_t(term.index) * s.cout;
+        float* c = rows + size_t(term.index) * ld;
         for (size_t v = 0; v < V; v++) {
           const v128_t sum = wasm_f32x4_add(wasm_v128_load(c + 4 * v), wasm_f32x4_mul(f, gv[v]));
           wasm_v128_store(c + 4 * v, sum);
@@ -167,23 +222,25 @@ void AddPositionToWeightGrad(const Conv2DShape& s, const RowLists& lists, size_t
 constexpr auto kAddPosition =
     TableOf<kMaxWeightVectors>([](auto v) { return &AddPositionToWeightGrad<decltype(v)::value>; });
 
-// Splat dy: adds output position (b, oy, ox)'s n non-zero gradients `terms` to dw^T (cout
-// rows of depth()), input channels [c0, c0 + 4 V + lanes) of each cell; x and dwt are
-// given from channel c0.
+// Splat dy: adds output position (b, oy, ox)'s n non-zero gradients `terms` to the rows
+// of cells [lo, hi): row (co, cell) of columns [0, 4 V + lanes) at
+// acc + (co * (hi - lo) + cell - lo) * ld. x is given from the tile's first channel.
 template <size_t V>
 void AddPositionToWeightGradT(const Conv2DShape& s, const float* x, const Entry* terms, size_t n,
-                              size_t b, size_t oy, size_t ox, size_t lanes, float* dwt) {
-  const size_t depth = s.depth();
+                              size_t b, size_t oy, size_t ox, size_t lanes, size_t lo, size_t hi,
+                              float* acc, size_t ld) {
   const Window win = WindowOf(s, oy, ox);
   for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
     for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
+      const size_t cell = ky * s.kw + kx;
+      if (cell < lo || cell >= hi) continue;
       const float* xp = x + PixelOf(s, b, oy, ox, ky, kx) * s.cin;
       v128_t xv[V > 0 ? V : 1];
       for (size_t v = 0; v < V; v++) xv[v] = wasm_v128_load(xp + 4 * v);
-      float* cell = dwt + (ky * s.kw + kx) * s.cin;
+      float* rows = acc + (cell - lo) * ld;
       for (size_t t = 0; t < n; t++) {
         const v128_t f = wasm_f32x4_splat(terms[t].v);
-        float* c = cell + size_t(terms[t].index) * depth;
+        float* c = rows + size_t(terms[t].index) * (hi - lo) * ld;
         for (size_t v = 0; v < V; v++) {
           const v128_t sum = wasm_f32x4_add(wasm_v128_load(c + 4 * v), wasm_f32x4_mul(f, xv[v]));
           wasm_v128_store(c + 4 * v, sum);
@@ -210,55 +267,60 @@ WeightGradCost CostOf(const Conv2DShape& s, size_t x_nonzero, size_t dy_nonzero)
           dy_nonzero * cells * (kPerTerm + s.cin / 4 + s.cin % 4)};
 }
 
-// dw from x's pixel lists, in position order, 64 output channels at a time; a task per
-// 64 channels and part of the input channels.
+// dw from x's pixel lists, in position order.
 void WeightGradSplatX(const Conv2DShape& s, const float* x, const float* dy, size_t steps,
                       float* dw) {
-  std::fill(dw, dw + s.depth() * s.cout, 0.0f);
-  const size_t cout = s.cout, oh = s.out_h(), ow = s.out_w();
-  const RowLists lists = ListRows(x, s.n * s.in_h * s.in_w, s.cin, PartsFor(steps, s.cin));
-  const size_t chunk = 4 * kMaxWeightVectors, chunks = (cout + chunk - 1) / chunk;
-  ParallelFor(chunks * lists.parts, [&](size_t task) {
-    const size_t c0 = task / lists.parts * chunk, part = task % lists.parts;
-    const size_t width = std::min(cout - c0, chunk);
-    const auto add = kAddPosition[width / 4];
-    const float* g = dy + c0;
+  const size_t cin = s.cin, cout = s.cout, oh = s.out_h(), ow = s.out_w();
+  const RowLists lists = ListRows(x, s.n * s.in_h * s.in_w, cin);
+  const Tiles tiles(cout, s.kh * s.kw, steps);
+  ParallelFor(tiles.size(), [&](size_t task) {
+    const Tile t = tiles[task];
+    LineBuffer acc((t.hi - t.lo) * cin * t.width);
+    const auto add = kAddPosition[t.width / 4];
+    const float* g = dy + t.c0;
     for (size_t b = 0; b < s.n; b++) {
       for (size_t oy = 0; oy < oh; oy++) {
         for (size_t ox = 0; ox < ow; ox++, g += cout) {
-          add(s, lists, part, b, oy, ox, g, width % 4, dw + c0);
+          add(s, lists, b, oy, ox, g, t.width % 4, t.lo, t.hi, acc.data(), t.width);
         }
       }
+    }
+    for (size_t row = 0; row < (t.hi - t.lo) * cin; row++) {  // row (cell - lo, ci)
+      std::copy_n(acc.data() + row * t.width, t.width, dw + (t.lo * cin + row) * cout + t.c0);
     }
   });
 }
 
-// dw from dy's row lists into dw^T, in position order, 64 input channels at a time (a
-// task per 64 channels and part of the output channels); then transposed into dw.
+// dw from dy's row lists, in position order; rows (co, cell) transposed into dw.
 void WeightGradSplatDy(const Conv2DShape& s, const float* x, const float* dy, size_t steps,
                        float* dw) {
-  const size_t cin = s.cin, cout = s.cout, depth = s.depth(), oh = s.out_h(), ow = s.out_w();
-  const RowLists lists = ListRows(dy, s.out_rows(), cout, PartsFor(steps, cout));
-  std::vector<float> dwt(cout * depth, 0.0f);
-  const size_t chunk = 4 * kMaxWeightVectors, chunks = (cin + chunk - 1) / chunk;
-  ParallelFor(chunks * lists.parts, [&](size_t task) {
-    const size_t c0 = task / lists.parts * chunk, part = task % lists.parts;
-    const size_t width = std::min(cin - c0, chunk);
-    const auto add = kAddPositionT[width / 4];
+  const size_t cin = s.cin, cout = s.cout, oh = s.out_h(), ow = s.out_w();
+  const RowLists lists = ListRows(dy, s.out_rows(), cout);
+  const Tiles tiles(cin, s.kh * s.kw, steps);
+  ParallelFor(tiles.size(), [&](size_t task) {
+    const Tile t = tiles[task];
+    const size_t cells = t.hi - t.lo;
+    LineBuffer acc(cout * cells * t.width);
+    const auto add = kAddPositionT[t.width / 4];
     size_t r = 0;
     for (size_t b = 0; b < s.n; b++) {
       for (size_t oy = 0; oy < oh; oy++) {
         for (size_t ox = 0; ox < ow; ox++, r++) {
-          const Entry *begin = lists.begin(r, part), *end = lists.end(r, part);
+          const Entry *begin = lists.begin(r), *end = lists.end(r);
           if (begin == end) continue;
-          add(s, x + c0, begin, size_t(end - begin), b, oy, ox, width % 4, dwt.data() + c0);
+          add(s, x + t.c0, begin, size_t(end - begin), b, oy, ox, t.width % 4, t.lo, t.hi,
+              acc.data(), t.width);
         }
       }
     }
+    for (size_t co = 0; co < cout; co++) {
+      for (size_t cell = 0; cell < cells; cell++) {
+        const float* row = acc.data() + (co * cells + cell) * t.width;
+        float* column = dw + ((t.lo + cell) * cin + t.c0) * cout + co;
+        for (size_t j = 0; j < t.width; j++) column[j * cout] = row[j];
+      }
+    }
   });
-  for (size_t co = 0; co < cout; co++) {
-    for (size_t d = 0; d < depth; d++) dw[d * cout + co] = dwt[co * depth + d];
-  }
 }
 
 // ---- dx ---------------------------------------------------------------------------
@@ -339,7 +401,7 @@ void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const
   const size_t oh = s.out_h(), ow = s.out_w(), rows = oh * ow;
   const size_t steps = CountNonZero(dy, 1, s.out_rows() * cout, s.out_rows() * cout).nonzero * cells *
                        (kPerTerm + cin / 4 + cin % 4);
-  const size_t tasks = PartsFor(steps, s.n) == 1 ? 1 : s.n;
+  const size_t tasks = TasksFor(steps, s.n) == 1 ? 1 : s.n;
   ParallelFor(tasks, [&](size_t task) {
     std::vector<Entry> terms(cout);
     const size_t b_end = tasks == 1 ? s.n : task + 1;
