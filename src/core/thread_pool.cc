@@ -1,6 +1,7 @@
 // The worker threads behind ParallelFor: a job (a task counter the threads draw from) is
-// published under a mutex; workers wake, draw tasks until none is left, and the last to
-// finish tells the caller, which has been drawing tasks too.
+// published in an atomic job word; workers poll it for a while after each job, then
+// sleep on a condition variable, draw tasks until none is left, and the last to finish
+// tells the caller, which has been drawing tasks too.
 #include "core/thread_pool.h"
 
 #include <string>
@@ -38,33 +39,66 @@ class Pool {
 
   // Runs the job on the caller and `helpers` workers (started here when missing).
   void Run(size_t helpers, size_t tasks, void (*fn)(void*, size_t), void* context) {
-    std::unique_lock<std::mutex> lock(mu_);
-    StartLocked(helpers);
-    fn_ = fn, context_ = context, tasks_ = tasks, helpers_ = helpers;
+    fn_ = fn, context_ = context, tasks_ = tasks;
     next_.store(0, std::memory_order_relaxed);
-    busy_ = helpers;
-    generation_++;
-    lock.unlock();
-    wake_.notify_all();
+    busy_.store(helpers, std::memory_order_relaxed);
+    bool sleepers;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      StartLocked(helpers);
+      const uint64_t job = job_.load(std::memory_order_relaxed);
+      job_.store(((job >> kHelperBits) + 1) << kHelperBits | helpers, std::memory_order_release);
+      sleepers = sleepers_ > 0;
+    }
+    if (sleepers) wake_.notify_all();
     Draw();
-    lock.lock();
-    finished_.wait(lock, [this] { return busy_ == 0; });
+    const auto done = [this] { return busy_.load(std::memory_order_acquire) == 0; };
+    for (size_t i = 0; i < kSpins && !done(); i++) {
+    }
+    if (!done()) {
+      std::unique_lock<std::mutex> lock(mu_);
+      finished_.wait(lock, done);
+    }
   }
 
  private:
+  // A job word: a generation count above, the number of helpers it wants below, read in
+  // one load so that a worker never pairs one job's generation with another's helpers.
+  static constexpr int kHelperBits = 8;  // kMaxThreads - 1 fits
+  // How long a worker (and the caller, for the workers) polls before it sleeps: a job
+  // mostly follows the last within microseconds (the passes of one layer), and waking
+  // from a condition variable takes tens of them. About 50-100 us of atomic loads.
+  static constexpr size_t kSpins = size_t(1) << 16;
+
   void Work(size_t index) {
     t_in_task = true;  // a ParallelFor inside a task runs inline
     uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mu_);
+    bool helped = false;
     for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (index >= helpers_) continue;  // not needed for this job
-      lock.unlock();
+      // A worker left out of the last job does not poll: more threads than cores (a
+      // smaller count after a larger one) would only take cores from those working.
+      seen = NextJob(seen, helped);
+      helped = index < (seen & ((1u << kHelperBits) - 1));
+      if (!helped) continue;
       Draw();
-      lock.lock();
-      if (--busy_ == 0) finished_.notify_one();
+      if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mu_);  // the caller may be between its check and wait
+        finished_.notify_one();
+      }
     }
+  }
+
+  // The job word after `seen`: polled for a while if `poll`, then waited for.
+  uint64_t NextJob(uint64_t seen, bool poll) {
+    for (size_t i = 0; poll && i < kSpins; i++) {
+      const uint64_t job = job_.load(std::memory_order_acquire);
+      if (job != seen) return job;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    sleepers_++;
+    wake_.wait(lock, [&] { return job_.load(std::memory_order_acquire) != seen; });
+    sleepers_--;
+    return job_.load(std::memory_order_acquire);
   }
 
   void StartLocked(size_t helpers) {
@@ -81,9 +115,11 @@ class Pool {
   std::mutex mu_;
   std::condition_variable wake_, finished_;
   std::vector<std::thread> workers_;
-  uint64_t generation_ = 0;
-  size_t helpers_ = 0, busy_ = 0;
-  // The job: read by workers after they see the generation change (under mu_).
+  size_t sleepers_ = 0;  // workers waiting on wake_ (under mu_)
+  std::atomic<uint64_t> job_{0};
+  std::atomic<size_t> busy_{0};  // helpers of the current job not yet done
+  // The job: written before job_ is published, read by its helpers after they see it;
+  // the next job is not published before every helper of this one is done.
   void (*fn_)(void*, size_t) = nullptr;
   void* context_ = nullptr;
   size_t tasks_ = 0;

@@ -90,21 +90,25 @@ float LsqGradScale(size_t n, int qp) { return float(1.0 / std::sqrt(double(n) * 
 
 void QuantizeWeights(const float* w, size_t rows, size_t channels, const float* steps,
                      bool per_channel, QRange range, int8_t* codes) {
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t c = 0; c < channels; c++) {
-      const float s = steps[per_channel ? c : 0];
-      codes[r * channels + c] = int8_t(Code(w[r * channels + c] / s, range));
+  ParallelForRows(rows, channels, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; r++) {
+      for (size_t c = 0; c < channels; c++) {
+        const float s = steps[per_channel ? c : 0];
+        codes[r * channels + c] = int8_t(Code(w[r * channels + c] / s, range));
+      }
     }
-  }
+  });
 }
 
 void DequantizeWeights(const int8_t* codes, size_t rows, size_t channels, const float* steps,
                        bool per_channel, float* w_hat) {
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t c = 0; c < channels; c++) {
-      w_hat[r * channels + c] = float(codes[r * channels + c]) * steps[per_channel ? c : 0];
+  ParallelForRows(rows, channels, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; r++) {
+      for (size_t c = 0; c < channels; c++) {
+        w_hat[r * channels + c] = float(codes[r * channels + c]) * steps[per_channel ? c : 0];
+      }
     }
-  }
+  });
 }
 
 void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, size_t channels,
@@ -113,14 +117,20 @@ void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, s
   const size_t per_step = per_channel ? rows : rows * channels;
   const float scale = LsqGradScale(per_step, range.qp);
   const size_t nsteps = per_channel ? channels : 1;
+  // The step gradients' sums by pieces (SumRows): of rows, per channel; of elements, per
+  // tensor.
   std::vector<double> acc(nsteps, 0.0);
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t c = 0; c < channels; c++) {
-      const size_t i = r * channels + c, k = per_channel ? c : 0;
-      const float v = w[i] / steps[k];
-      acc[k] += double(dw_hat[i]) * StepGrad(v, range);
-      dw[i] = Inside(v, range) ? dw_hat[i] : 0.0f;
-    }
+  const auto add = [&](size_t i, size_t k, double* sum) {
+    const float v = w[i] / steps[k];
+    *sum += double(dw_hat[i]) * StepGrad(v, range);
+    dw[i] = Inside(v, range) ? dw_hat[i] : 0.0f;
+  };
+  if (per_channel) {
+    SumRows(rows, channels, acc.data(), [&](size_t r, double* sums) {
+      for (size_t c = 0; c < channels; c++) add(r * channels + c, c, &sums[c]);
+    });
+  } else {
+    SumRows(rows * channels, 1, acc.data(), [&](size_t i, double* sum) { add(i, 0, sum); });
   }
   for (size_t k = 0; k < nsteps; k++) dsteps[k] += float(acc[k]) * scale;
 }

@@ -1,10 +1,11 @@
-// SGD and Adam, schedules, clipping.
+// SGD and Adam (their element-wise updates on the thread pool), schedules, clipping.
 #include "train/optimizer.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/check.h"
+#include "core/thread_pool.h"
 
 namespace qf::train {
 namespace {
@@ -48,13 +49,15 @@ class Sgd : public Optimizer {
       if (v.size() != p->value.size()) v.assign(p->value.size(), 0.0f);
       const float wd = Decay(*p, o_.weight_decay);
       const std::vector<uint8_t>* mask = MaskOf(p);
-      for (size_t i = 0; i < p->value.size(); i++) {
-        if (mask && !(*mask)[i]) continue;
-        const float g = p->grad[i] + wd * p->value[i];
-        v[i] = o_.momentum * v[i] + g;
-        const float update = o_.nesterov ? g + o_.momentum * v[i] : v[i];
-        p->value[i] -= lr * update;
-      }
+      ParallelForPieces(p->value.size(), kParallelElements, [&](size_t lo, size_t hi) {
+        for (size_t i = lo; i < hi; i++) {
+          if (mask && !(*mask)[i]) continue;
+          const float g = p->grad[i] + wd * p->value[i];
+          v[i] = o_.momentum * v[i] + g;
+          const float update = o_.nesterov ? g + o_.momentum * v[i] : v[i];
+          p->value[i] -= lr * update;
+        }
+      });
       KeepStepPositive(p);
     }
   }
@@ -73,20 +76,24 @@ class Adam : public Optimizer {
     const float c1 = 1.0f - std::pow(o_.beta1, float(t_));
     const float c2 = 1.0f - std::pow(o_.beta2, float(t_));
     for (nn::Param* p : params) {
-      auto& [m, v] = moments_[p];
+      auto& moments = moments_[p];  // not a structured binding: the lambda below uses them
+      std::vector<float>& m = moments.first;
+      std::vector<float>& v = moments.second;
       if (m.size() != p->value.size()) {
         m.assign(p->value.size(), 0.0f);
         v.assign(p->value.size(), 0.0f);
       }
       const float wd = Decay(*p, o_.weight_decay);
       const std::vector<uint8_t>* mask = MaskOf(p);
-      for (size_t i = 0; i < p->value.size(); i++) {
-        if (mask && !(*mask)[i]) continue;
-        const float g = p->grad[i] + wd * p->value[i];
-        m[i] = o_.beta1 * m[i] + (1.0f - o_.beta1) * g;
-        v[i] = o_.beta2 * v[i] + (1.0f - o_.beta2) * g * g;
-        p->value[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + o_.epsilon);
-      }
+      ParallelForPieces(p->value.size(), kParallelElements, [&](size_t lo, size_t hi) {
+        for (size_t i = lo; i < hi; i++) {
+          if (mask && !(*mask)[i]) continue;
+          const float g = p->grad[i] + wd * p->value[i];
+          m[i] = o_.beta1 * m[i] + (1.0f - o_.beta1) * g;
+          v[i] = o_.beta2 * v[i] + (1.0f - o_.beta2) * g * g;
+          p->value[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + o_.epsilon);
+        }
+      });
       KeepStepPositive(p);
     }
   }
