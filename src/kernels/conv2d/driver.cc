@@ -3,7 +3,7 @@
 // im2col chunks (each its own rows of the output); the GEMM inside a chunk then runs on
 // the thread that took it.
 #include <algorithm>
-#include <vector>
+#include <memory>
 
 #include "core/check.h"
 #include "core/thread_pool.h"
@@ -56,9 +56,9 @@ void Run(const GemmKernels& kernels, const Conv2DShape& s, const uint8_t* x, uin
   chunk = std::min(chunk, m);
   ParallelFor((m + chunk - 1) / chunk, [&](size_t c) {
     const size_t r0 = c * chunk, rows = std::min(chunk, m - r0);
-    std::vector<uint8_t> cols(rows * depth);
-    Im2ColU8(s, x, zp, r0, rows, cols.data(), depth);
-    GemmU8S8(kernels, rows, cols.data(), depth, zp, w, From(out, r0));
+    const std::unique_ptr<uint8_t[]> cols(new uint8_t[rows * depth]);  // Im2ColU8 writes it all
+    Im2ColU8(s, x, zp, r0, rows, cols.get(), depth);
+    GemmU8S8(kernels, rows, cols.get(), depth, zp, w, From(out, r0));
   });
 }
 

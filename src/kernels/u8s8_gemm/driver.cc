@@ -10,6 +10,7 @@
 #include "kernels/u8s8_gemm/driver.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "core/check.h"
 #include "core/thread_pool.h"
@@ -54,16 +55,17 @@ void Run(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda, uin
     const size_t j_begin = task % slices * slice_panels * nr;
     if (j_begin >= n) return;
     const size_t cols = std::min(slice_panels * nr, n - j_begin);
-    std::vector<int16_t> a16(rows * kc);
-    std::vector<int32_t> scratch(direct ? 0 : rows * cols);
-    PackRowsU8ToS16(rows, k, kc, a + i0 * lda, lda, a_zero_point, a16.data());
-    int32_t* acc = direct ? direct + i0 * ldc + j_begin : scratch.data();
+    // Not zero-filled: the packing and the microkernels write every element.
+    const std::unique_ptr<int16_t[]> a16(new int16_t[rows * kc]);
+    const std::unique_ptr<int32_t[]> scratch(direct ? nullptr : new int32_t[rows * cols]);
+    PackRowsU8ToS16(rows, k, kc, a + i0 * lda, lda, a_zero_point, a16.get());
+    int32_t* acc = direct ? direct + i0 * ldc + j_begin : scratch.get();
     const size_t ld_acc = direct ? ldc : cols;
     for (size_t j = 0; j < cols; j += nr) {
       const int8_t* panel = w.data() + ((j_begin + j) / nr) * nr * kc;
       const size_t nc = std::min(nr, cols - j);
       for (size_t i = 0; i < rows; i += mr) {
-        uk.fn(std::min(mr, rows - i), nc, kc, a16.data() + i * kc, kc, panel, acc + i * ld_acc + j,
+        uk.fn(std::min(mr, rows - i), nc, kc, a16.get() + i * kc, kc, panel, acc + i * ld_acc + j,
               ld_acc);
       }
     }
