@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 #include <vector>
 
@@ -52,6 +53,15 @@ void ParallelFor(size_t tasks, Fn&& fn) {
 // (u8s8_gemm/driver.cc, 2^18 multiply-adds) takes.
 constexpr size_t kParallelElements = size_t(1) << 14;
 
+// A SIMD kernel's work estimated below this many vector steps stays on one thread: the
+// int8 GEMM's measured threshold (u8s8_gemm/driver.cc, 2^18 multiply-adds), at 4 per step.
+constexpr size_t kParallelSteps = size_t(1) << 16;
+
+// How many tasks to cut `steps` of work into, at most `most`: one per thread, or one.
+inline size_t TasksFor(size_t steps, size_t most) {
+  return steps < kParallelSteps ? 1 : std::max<size_t>(1, std::min(Threads(), most));
+}
+
 // Runs fn(lo, hi) over [0, n) cut into pieces of `grain` (the last may be shorter), the
 // pieces spread over the pool as tasks. A piece's bounds depend on n and grain only,
 // never on the thread count: a caller may reduce within each piece and then add up the
@@ -79,6 +89,25 @@ void ParallelForRows(size_t rows, size_t cols, Fn&& fn) {
   ParallelForPieces(rows, kParallelElements / std::max<size_t>(cols, 1), fn);
 }
 
+// n value-initialized T's on cache lines of their own: a task's scratch that it writes
+// often. Two tasks' small heap blocks can be neighbours, and would share a line at each
+// end, which at every write passes from one core's cache to the other's.
+template <typename T>
+class LineBuffer {
+ public:
+  explicit LineBuffer(size_t n) : storage_(n + 2 * kLine) {}
+  T* data() {
+    const size_t at = reinterpret_cast<uintptr_t>(storage_.data()) / sizeof(T);
+    return storage_.data() + (kLine - at % kLine) % kLine;
+  }
+  T& operator[](size_t i) { return data()[i]; }
+
+ private:
+  static_assert(64 % sizeof(T) == 0, "a cache line holds whole T's");
+  static constexpr size_t kLine = 64 / sizeof(T);
+  std::vector<T> storage_;
+};
+
 // ... and sums over the rows, by pieces of rows: add(r, acc) adds row r's terms to
 // acc[0, width). Each piece sums its rows in order from zeros, in a buffer of its own
 // (threads summing into one array would share its cache lines), and the pieces are added
@@ -93,9 +122,9 @@ void SumRows(size_t rows, size_t width, T* sums, Add&& add) {
   }
   std::vector<T> partial((rows + grain - 1) / grain * width);
   ParallelForPieces(rows, grain, [&](size_t r0, size_t r1) {
-    std::vector<T> acc(width, T(0));
+    LineBuffer<T> acc(width);
     for (size_t r = r0; r < r1; r++) add(r, acc.data());
-    std::copy(acc.begin(), acc.end(), partial.begin() + r0 / grain * width);
+    std::copy(acc.data(), acc.data() + width, partial.begin() + r0 / grain * width);
   });
   for (size_t i = 0; i < partial.size(); i++) sums[i % width] += partial[i];
 }

@@ -6,8 +6,12 @@
 
 #include <wasm_simd128.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <vector>
+
+#include "core/thread_pool.h"
 
 namespace qf::kernels {
 
@@ -16,8 +20,8 @@ struct Census {
   bool finite = true;  // no Inf, no NaN
 };
 
-// Over `rows` rows of `cols` floats, rows `ld` floats apart.
-inline Census CountNonZero(const float* x, size_t rows, size_t cols, size_t ld) {
+namespace internal {
+inline Census CountRows(const float* x, size_t rows, size_t cols, size_t ld) {
   const v128_t zero = wasm_f32x4_splat(0.0f), inf = wasm_f32x4_splat(INFINITY);
   v128_t nonzero = wasm_i32x4_splat(0), finite = wasm_i32x4_splat(-1);  // lanes: counts, masks
   Census census;
@@ -38,6 +42,24 @@ inline Census CountNonZero(const float* x, size_t rows, size_t cols, size_t ld) 
       size_t(wasm_i32x4_extract_lane(nonzero, 0)) + size_t(wasm_i32x4_extract_lane(nonzero, 1)) +
       size_t(wasm_i32x4_extract_lane(nonzero, 2)) + size_t(wasm_i32x4_extract_lane(nonzero, 3));
   census.finite &= wasm_i32x4_all_true(finite);
+  return census;
+}
+}  // namespace internal
+
+// Over `rows` rows of `cols` floats, rows `ld` floats apart, by pieces of rows on the
+// thread pool (a count does not depend on the order it is taken in).
+inline Census CountNonZero(const float* x, size_t rows, size_t cols, size_t ld) {
+  const size_t grain = std::max<size_t>(1, kParallelElements / std::max<size_t>(cols, 1));
+  if (rows <= grain) return internal::CountRows(x, rows, cols, ld);
+  std::vector<Census> pieces((rows + grain - 1) / grain);
+  ParallelForPieces(rows, grain, [&](size_t r0, size_t r1) {
+    pieces[r0 / grain] = internal::CountRows(x + r0 * ld, r1 - r0, cols, ld);
+  });
+  Census census;
+  for (const Census& piece : pieces) {
+    census.nonzero += piece.nonzero;
+    census.finite &= piece.finite;
+  }
   return census;
 }
 

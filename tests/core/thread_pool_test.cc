@@ -4,6 +4,8 @@
 #include <catch.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -101,6 +103,27 @@ TEST_CASE("SumRows: one chain per piece, the pieces in order, the same bytes at 
       REQUIRE(SetThreads(threads).ok());
       CHECK(sum(rows) == want);
     }
+  }
+}
+
+TEST_CASE("LineBuffer: zeroed values on cache lines of their own", "[engine][threads]") {
+  for (size_t n : {size_t(1), size_t(3), size_t(16), size_t(17)}) {
+    INFO(n << " values");
+    // Allocated between others, so that its storage does not start on a line by chance.
+    std::vector<std::unique_ptr<char[]>> around;
+    around.emplace_back(new char[5]);
+    LineBuffer<float> floats(n);
+    around.emplace_back(new char[3]);
+    LineBuffer<double> doubles(n);
+    CHECK(reinterpret_cast<uintptr_t>(floats.data()) % 64 == 0);
+    CHECK(reinterpret_cast<uintptr_t>(doubles.data()) % 64 == 0);
+    for (size_t i = 0; i < n; i++) {
+      CHECK(floats[i] == 0.0f);
+      CHECK(doubles[i] == 0.0);
+    }
+    // The line after the last value is the buffer's too: writing it all touches nothing else.
+    std::fill(floats.data(), floats.data() + (n + 15) / 16 * 16, 1.0f);
+    std::fill(doubles.data(), doubles.data() + (n + 7) / 8 * 8, 1.0);
   }
 }
 

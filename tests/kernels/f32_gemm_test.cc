@@ -481,7 +481,7 @@ TEST_CASE("dispatched f32 gemms are bit for bit the reference at any thread coun
     if (threads > 1 && !ThreadsAvailable()) break;
     INFO(threads << " threads");
     REQUIRE(SetThreads(threads).ok());
-    for (const Shape& s : {Shape{301, 77, 40}, Shape{5, 3001, 60}, Shape{64, 64, 129}}) {
+    for (const Shape& s : {Shape{301, 77, 40}, Shape{5, 3001, 60}, Shape{64, 64, 129}, Shape{25, 16, 9000}}) {
       for (const Form& form : kForms) {
         for (bool accumulate : {false, true}) {
           CheckExact(rng, s.m, s.n, s.k, form, accumulate, 2, Exact::kRowSparse,

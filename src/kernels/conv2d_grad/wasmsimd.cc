@@ -101,15 +101,6 @@ size_t PixelOf(const Conv2DShape& s, size_t b, size_t oy, size_t ox, size_t ky, 
   return (b * s.in_h + iy) * s.in_w + ix;
 }
 
-// Work below this many vector steps stays on one thread: the int8 GEMM's measured
-// threshold (u8s8_gemm/driver.cc, 2^18 multiply-adds), at 4 per step.
-constexpr size_t kParallelSteps = size_t(1) << 16;
-
-// How many tasks to cut `steps` of work into, at most `most`: one per thread, or one.
-size_t TasksFor(size_t steps, size_t most) {
-  return steps < kParallelSteps ? 1 : std::max<size_t>(1, std::min(Threads(), most));
-}
-
 // The non-zero values of `rows` rows of `width`, row i's in [begin(i), end(i)).
 struct RowLists {
   std::unique_ptr<uint32_t[]> start;  // rows + 1 offsets into entries
@@ -173,20 +164,6 @@ class Tiles {
  private:
   static constexpr size_t kChunk = 4 * kMaxWeightVectors;
   size_t channels_, cells_, per_group_ = 1, groups_ = 1;
-};
-
-// n zeroed floats that share no cache line with anything else.
-class LineBuffer {
- public:
-  explicit LineBuffer(size_t n) : storage_(n + 2 * kLine) {}
-  float* data() {
-    const uintptr_t at = reinterpret_cast<uintptr_t>(storage_.data());
-    return storage_.data() + (kLine - at / sizeof(float) % kLine) % kLine;
-  }
-
- private:
-  static constexpr size_t kLine = 64 / sizeof(float);
-  std::vector<float> storage_;
 };
 
 // Splat x: adds output position (b, oy, ox)'s terms to the rows of cells [lo, hi): row
@@ -275,7 +252,7 @@ void WeightGradSplatX(const Conv2DShape& s, const float* x, const float* dy, siz
   const Tiles tiles(cout, s.kh * s.kw, steps);
   ParallelFor(tiles.size(), [&](size_t task) {
     const Tile t = tiles[task];
-    LineBuffer acc((t.hi - t.lo) * cin * t.width);
+    LineBuffer<float> acc((t.hi - t.lo) * cin * t.width);
     const auto add = kAddPosition[t.width / 4];
     const float* g = dy + t.c0;
     for (size_t b = 0; b < s.n; b++) {
@@ -300,7 +277,7 @@ void WeightGradSplatDy(const Conv2DShape& s, const float* x, const float* dy, si
   ParallelFor(tiles.size(), [&](size_t task) {
     const Tile t = tiles[task];
     const size_t cells = t.hi - t.lo;
-    LineBuffer acc(cout * cells * t.width);
+    LineBuffer<float> acc(cout * cells * t.width);
     const auto add = kAddPositionT[t.width / 4];
     size_t r = 0;
     for (size_t b = 0; b < s.n; b++) {
@@ -360,9 +337,9 @@ void qf_conv2d_weight_grad__wasmsimd(const Conv2DShape& s, const float* x, const
     qf_conv2d_weight_grad_im2col<Isa::kWasmSimd>(s, x, dy, dw);
     return;
   }
-  const size_t x_size = s.n * s.in_h * s.in_w * s.cin;
-  const Census in_x = CountNonZero(x, 1, x_size, x_size);
-  const Census in_dy = CountNonZero(dy, 1, rows * cout, rows * cout);
+  const size_t pixels = s.n * s.in_h * s.in_w;
+  const Census in_x = CountNonZero(x, pixels, s.cin, s.cin);
+  const Census in_dy = CountNonZero(dy, rows, cout, cout);
   if (!in_x.finite || !in_dy.finite) {
     qf_conv2d_weight_grad__ref(s, x, dy, dw);
     return;
@@ -399,11 +376,11 @@ void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const
   }
   // A task per image (its pixels are its own), or one for all when the work is small.
   const size_t oh = s.out_h(), ow = s.out_w(), rows = oh * ow;
-  const size_t steps = CountNonZero(dy, 1, s.out_rows() * cout, s.out_rows() * cout).nonzero * cells *
-                       (kPerTerm + cin / 4 + cin % 4);
+  const size_t steps =
+      CountNonZero(dy, s.out_rows(), cout, cout).nonzero * cells * (kPerTerm + cin / 4 + cin % 4);
   const size_t tasks = TasksFor(steps, s.n) == 1 ? 1 : s.n;
   ParallelFor(tasks, [&](size_t task) {
-    std::vector<Entry> terms(cout);
+    LineBuffer<Entry> terms(cout);
     const size_t b_end = tasks == 1 ? s.n : task + 1;
     for (size_t b = task; b < b_end; b++) {
       const float* g = dy + b * rows * cout;

@@ -1,7 +1,7 @@
 // Float GEMM for backward passes (weight and input gradients): the reference, the
 // portable and SIMD variants, an Eigen variant kept as an independent check, and their
-// registry. Row-major only, single-threaded, no packing kept between calls; the integer
-// forward path is kernels/u8s8_gemm, not this.
+// registry. Row-major only, no packing kept between calls; the integer forward path is
+// kernels/u8s8_gemm, not this.
 //
 // Numeric definition, for every variant, within float rounding:
 //   C = op(A) * op(B)          (accumulate == false; C's old contents are never read)
@@ -82,6 +82,8 @@ void qf_f32_gemm__eigen(Trans ta, Trans tb, size_t m, size_t n, size_t k, const 
 // Inf or NaN to the reference (wasmsimd.cc). Allocates a transposed copy of the operand
 // it streams when that is not stored as rows, a transposed panel (<= 256 KiB) of the
 // one it splats when that is not, and partial sums (m x n) when p needs several panels.
+// Runs on the thread pool (core/thread_pool.h) past a threshold of estimated work, by
+// pieces of one operand's rows; the same bytes at any thread count.
 void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a,
                            size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
                            bool accumulate);
@@ -99,8 +101,9 @@ Span<F32GemmKernel> F32GemmKernels();
 
 // The float GEMM layers use for `isa`: the reference for Isa::kRef, otherwise the
 // fastest exact variant of that ISA (qf_f32_gemm__scalar when the build has none of its
-// own), spread over the thread pool (core/thread_pool.h) in slices of whole rows or
-// columns of C, which keeps it exact at any thread count. Never Eigen. Never null.
+// own), spread over the thread pool (core/thread_pool.h): the scalar one in slices of
+// whole rows or columns of C, the wasmsimd one by itself; exact at any thread count.
+// Never Eigen. Never null.
 F32GemmFn F32GemmFor(Isa isa);
 
 }  // namespace qf::kernels

@@ -1,5 +1,5 @@
 // The float GEMM variants compiled into this build, and the per-ISA choice, spread over
-// the thread pool.
+// the thread pool (the wasmsimd variant spreads itself).
 #include <algorithm>
 
 #include "core/thread_pool.h"
@@ -53,7 +53,7 @@ Span<F32GemmKernel> F32GemmKernels() { return {kKernels, sizeof(kKernels) / size
 F32GemmFn F32GemmFor(Isa isa) {
   if (isa == Isa::kRef) return qf_f32_gemm__ref;
 #if defined(QF_HAVE_WASMSIMD)
-  if (isa == Isa::kWasmSimd) return Threaded<qf_f32_gemm__wasmsimd>;
+  if (isa == Isa::kWasmSimd) return qf_f32_gemm__wasmsimd;  // on the pool by itself
 #endif
   return Threaded<qf_f32_gemm__scalar>;  // the portable exact one, for every other ISA
 }

@@ -20,6 +20,10 @@
 // transposed into scratch a panel at a time. p is split into panels that fit in cache
 // (kStreamBudget); partial sums wait in scratch between panels, which keeps each
 // element's single chain in p order.
+//
+// Threads (core/thread_pool.h): the census and the packing go by pieces of rows, the
+// products by pieces of the splatted operand's rows, so no work is done twice and each
+// element of C is one task's; the same bytes at any thread count.
 #include <wasm_simd128.h>
 
 #include <algorithm>
@@ -27,6 +31,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/census_wasmsimd.h"
 #include "kernels/f32_gemm/f32_gemm.h"
 
@@ -63,19 +68,30 @@ size_t PanelOf(const Problem& pr) {
   return pr.depth * w <= kStreamBudget ? pr.depth : std::max<size_t>(8, kStreamBudget / w);
 }
 
-// t = x^T for the rows x cols matrix x (rows ld apart): cols x rows, contiguous. In
+// t = x^T for the rows x cols matrix x (rows ld apart): cols rows of t, ldt apart. In
 // 16 x 16 tiles, so that reads and writes both stay within a few cache lines.
-void Transpose(const float* x, size_t rows, size_t cols, size_t ld, float* t) {
-  constexpr size_t kTile = 16;
+constexpr size_t kTile = 16;
+void Transpose(const float* x, size_t rows, size_t cols, size_t ld, float* t, size_t ldt) {
   for (size_t i0 = 0; i0 < rows; i0 += kTile) {
     const size_t i1 = std::min(rows, i0 + kTile);
     for (size_t j0 = 0; j0 < cols; j0 += kTile) {
       const size_t j1 = std::min(cols, j0 + kTile);
       for (size_t i = i0; i < i1; i++) {
-        for (size_t j = j0; j < j1; j++) t[j * rows + i] = x[i * ld + j];
+        for (size_t j = j0; j < j1; j++) t[j * ldt + i] = x[i * ld + j];
       }
     }
   }
+}
+void Transpose(const float* x, size_t rows, size_t cols, size_t ld, float* t) {
+  Transpose(x, rows, cols, ld, t, rows);
+}
+
+// The same on the thread pool, by pieces of x's rows (whole cache lines of each row of t).
+void TransposeOnPool(const float* x, size_t rows, size_t cols, size_t ld, float* t) {
+  const size_t grain = std::max<size_t>(kTile, kParallelElements / std::max<size_t>(cols, 1));
+  ParallelForPieces(rows, grain / kTile * kTile, [&](size_t r0, size_t r1) {
+    Transpose(x + r0 * ld, r1 - r0, cols, ld, t + r0, rows);
+  });
 }
 
 // Ends one element's chain in the output: C = s, or C = C + s when accumulating.
@@ -211,7 +227,9 @@ void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, con
   // not contiguous.
   Problem rows{m, n, k, a, a_t ? 1 : lda, a_t ? lda : 1, b, ldb, c, ldc, 1, accumulate};
   Problem columns{n, m, k, b, b_t ? ldb : 1, b_t ? 1 : ldb, a, lda, c, 1, ldc, accumulate};
-  const bool rows_form = Cost(rows, in_a, b_t ? k * n : 0) <= Cost(columns, in_b, a_t ? 0 : m * k);
+  const size_t rows_cost = Cost(rows, in_a, b_t ? k * n : 0);
+  const size_t columns_cost = Cost(columns, in_b, a_t ? 0 : m * k);
+  const bool rows_form = rows_cost <= columns_cost;
   if (!(rows_form ? in_b : in_a).finite) {
     qf_f32_gemm__ref(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     return;
@@ -220,11 +238,23 @@ void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, con
   std::vector<float> packed;
   if (rows_form ? b_t : !a_t) {
     packed.resize(k * pr.cols);
-    Transpose(rows_form ? b : a, pr.cols, k, rows_form ? ldb : lda, packed.data());
+    TransposeOnPool(rows_form ? b : a, pr.cols, k, rows_form ? ldb : lda, packed.data());
     pr.x = packed.data();
     pr.ldx = pr.cols;
   }
-  Run(pr);
+  // Tasks take pieces of the splatted operand's rows (C's rows in the rows form, its
+  // columns in the columns form): each lists and streams only its own terms, and every
+  // element of C is still one call's chain.
+  const size_t tasks = TasksFor(rows_form ? rows_cost : columns_cost, pr.rows);
+  const size_t step = (pr.rows + tasks - 1) / tasks;
+  ParallelFor(tasks, [&](size_t t) {
+    const size_t lo = std::min(pr.rows, t * step);
+    Problem part = pr;
+    part.rows = std::min(step, pr.rows - lo);
+    part.s += lo * pr.s_rs;
+    part.c += lo * pr.c_rs;
+    if (part.rows > 0) Run(part);
+  });
 }
 
 }  // namespace qf::kernels
