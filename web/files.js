@@ -46,11 +46,16 @@ export function threadsGlueUrl() {
 
 /**
  * The threaded build's pthread script: 'qforget-threads.worker.js', or its .cjs copy
- * (Node). `?no-inline`: the script is 3 kB, and Vite inlines files under 4 kB as data:
- * URLs, whose workers have an opaque origin that cannot share the wasm memory (and that
- * a CSP of 'self' refuses); servers and the other bundlers ignore the query.
+ * (Node). Two queries for Vite, which servers and the other bundlers ignore:
+ *  - `no-inline`: the script is 3 kB, and Vite inlines files under 4 kB as data: URLs,
+ *    whose workers have an opaque origin that cannot share the wasm memory (and that a
+ *    CSP of 'self' refuses);
+ *  - `worker_file&type=classic`: Vite's dev server runs every .js it serves through its
+ *    import analysis, which turns the script's `import(url)` into a call of a helper
+ *    imported with an `import` statement, a syntax error in the classic worker the glue
+ *    starts; a request marked as a classic worker's script gets the helper inline.
  */
 export function threadsWorkerUrl(file) {
   if (file.endsWith('.cjs')) return new URL('./dist/qforget-threads.worker.cjs', import.meta.url);
-  return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-threads.worker.js?no-inline', import.meta.url) : new URL('./dist/qforget-threads.worker.js?no-inline', import.meta.url);
+  return rewrittenByBundler ? new URL(/* webpackIgnore: true */ 'qforget/dist/qforget-threads.worker.js?no-inline&worker_file&type=classic', import.meta.url) : new URL('./dist/qforget-threads.worker.js?no-inline', import.meta.url);
 }

@@ -1,12 +1,12 @@
 // The package as a new user meets it through a bundler: the packed tarball (npm pack) is
 // installed into a temporary app folder, the app in tests/bundlers/app/ (all three entry
-// points, a worker included) is built by Vite 7 (production build and dev server),
-// webpack 5 and esbuild, and also served as is (plain <script type="module">, the
-// package folder untouched), then run in one headless Chromium. No qforget-specific
-// bundler configuration, except esbuild's, which the README documents. Every static app is
-// served with `Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'` (workers
-// included), so a glue that evaluates strings fails here too; and each is served twice,
-// as most sites are (one thread, the SIMD build) and cross-origin isolated (the threaded
+// points, a worker included) is built by Vite 7 (production build, and its dev server
+// with and without the isolation headers), webpack 5 and esbuild, and also served as is
+// (plain <script type="module">, the package folder untouched), then run in one headless
+// Chromium. No qforget-specific bundler configuration, except esbuild's, which the README
+// documents. Every static app is served with
+// `Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'` (workers included), so a
+// glue that evaluates strings fails here too; and each is served twice, as most sites are (one thread, the SIMD build) and cross-origin isolated (the threaded
 // build, its pthreads in workers started from where the bundler put their script). Not a
 // test of the API: the app does a tiny fit and predict; the other tests check results.
 import assert from 'node:assert/strict';
@@ -30,6 +30,8 @@ import { CHROMIUM, CHROMIUM_ARGS } from './browser.mjs';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const APP = join(ROOT, 'tests/bundlers/app');
 const CSP = "script-src 'self' 'wasm-unsafe-eval'";
+// What makes a page cross-origin isolated, so that it may run the threaded build.
+const ISOLATION_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
 const run = promisify(execFile);
 
@@ -102,7 +104,7 @@ const builders = {
  */
 async function serveStatic(root, { isolated }) {
   const headers = { 'content-security-policy': CSP };
-  if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+  if (isolated) Object.assign(headers, ISOLATION_HEADERS);
   const setHeaders = (res) => { for (const [name, value] of Object.entries(headers)) res.setHeader(name, value); };
   const files = sirv(root, { dev: true, setHeaders });
   const server = http.createServer((req, res) => files(req, res, () => {
@@ -194,14 +196,18 @@ describe('bundlers (the packed package in a new app, in Chromium)', { timeout: 6
     });
   }
 
-  it('Vite dev server (dependency pre-bundling): all three entry points work', async () => {
+  it('Vite dev server (dependency pre-bundling): all three entry points work, with and without threads', async () => {
     const app = await makeApp(dir, 'vite-dev', tarball);
-    const server = await vite.createServer({ root: app, configFile: false, logLevel: 'error', server: { host: '127.0.0.1', port: 0, strictPort: false } });
-    try {
-      await server.listen();
-      checkReport('vite dev', await runApp(browser, server.resolvedUrls.local[0]), 1);
-    } finally {
-      await server.close();
+    for (const isolated of [false, true]) {
+      const headers = isolated ? ISOLATION_HEADERS : {};
+      const server = await vite.createServer({ root: app, configFile: false, logLevel: 'error', server: { host: '127.0.0.1', port: 0, strictPort: false, headers } });
+      try {
+        await server.listen();
+        const result = await runApp(browser, server.resolvedUrls.local[0]);
+        checkReport(`vite dev${isolated ? ', isolated' : ''}`, result, isolated ? Math.min(8, result.cores) : 1);
+      } finally {
+        await server.close();
+      }
     }
   });
 });
