@@ -243,6 +243,7 @@ Status CrossEntropyPass(MethodContext& ctx, EpochCursor& at, const std::vector<B
 Status EpochMethod::Begin(MethodContext& ctx) {
   epochs_ = ctx.options.epochs;
   epoch_ = 0;
+  stopped_ = false;
   cursor_.Reset();
   cursor_.ReadFrom(ctx.retain_stream);
   report_ = EpochReport();
@@ -262,6 +263,11 @@ Status EpochMethod::Step(MethodContext& ctx, size_t max_batches,
   report_.epoch = ++epoch_;
   report_.lr = lr;
   report_.forget_accuracy = ForgetAccuracy(ctx);
+  if (ctx.options.until.kind != StopRule::Kind::kEpochs) {
+    report_.until = CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, *ctx.holdout,
+                                  report_.forget_accuracy);
+    stopped_ = report_.until->met;
+  }
   report_.seconds = seconds_;
   reports->push_back(std::move(report_));
   report_ = EpochReport();
