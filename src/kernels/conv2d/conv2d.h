@@ -50,6 +50,26 @@ inline ConvTaps ValidConvTaps(size_t o, size_t stride, size_t pad_lo, size_t k, 
   return {size_t(lo), size_t(hi)};
 }
 
+// The window of one output position: the taps inside the input on each axis, and the
+// input pixel under each tap (an index in pixels, (b * in_h + iy) * in_w + ix).
+struct ConvWindow {
+  ConvTaps ty, tx;
+  size_t origin;  // the pixel under tap (0, 0), modulo 2^N: in the padding it lies outside
+  size_t in_w;
+  // Exact for the taps inside the input (the modular arithmetic comes back in range).
+  size_t Pixel(size_t ky, size_t kx) const { return origin + ky * in_w + kx; }
+};
+
+// The window of output position (oy, ox) of image b, for any convolution shape with
+// strides, pads, a kernel and an input size (Conv2DShape, DwConvShape).
+template <typename Shape>
+ConvWindow WindowAt(const Shape& s, size_t b, size_t oy, size_t ox) {
+  return {ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h),
+          ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w),
+          (b * s.in_h + oy * s.stride_h - s.pad_top) * s.in_w + ox * s.stride_w - s.pad_left,
+          s.in_w};
+}
+
 // ---------------------------------------------------------------------------------
 // Conv2D
 // ---------------------------------------------------------------------------------

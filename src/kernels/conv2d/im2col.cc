@@ -17,20 +17,18 @@ void Im2ColU8(const Conv2DShape& s, const uint8_t* x, uint8_t pad_value, size_t 
   size_t ox = row0 % ow, oy = row0 / ow % oh, b = row0 / ow / oh;
   for (size_t r = 0; r < rows; r++) {
     uint8_t* dst = out + r * ld;
-    const ConvTaps ys = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
-    const ConvTaps xs = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
-    // Columns [xs.lo, xs.hi) of a window row are consecutive pixels of one image row,
+    const ConvWindow win = WindowAt(s, b, oy, ox);
+    // Columns [tx.lo, tx.hi) of a window row are consecutive pixels of one image row,
     // so they are contiguous in NHWC: one memcpy.
-    const size_t left = xs.lo * c, mid = (xs.hi - xs.lo) * c, right = window_row - left - mid;
+    const size_t left = win.tx.lo * c, mid = (win.tx.hi - win.tx.lo) * c;
+    const size_t right = window_row - left - mid;
     for (size_t ky = 0; ky < s.kh; ky++, dst += window_row) {
-      if (ky < ys.lo || ky >= ys.hi || mid == 0) {
+      if (ky < win.ty.lo || ky >= win.ty.hi || mid == 0) {
         std::memset(dst, pad_value, window_row);
         continue;
       }
-      const size_t iy = oy * s.stride_h + ky - s.pad_top;
-      const size_t ix = ox * s.stride_w + xs.lo - s.pad_left;
       std::memset(dst, pad_value, left);
-      std::memcpy(dst + left, x + ((b * s.in_h + iy) * s.in_w + ix) * c, mid);
+      std::memcpy(dst + left, x + win.Pixel(ky, win.tx.lo) * c, mid);
       std::memset(dst + left + mid, pad_value, right);
     }
     if (++ox == ow) {

@@ -23,14 +23,10 @@ void Im2ColF32(const Conv2DShape& s, const float* x, float* cols) {
       for (size_t ox = 0; ox < ow; ox++) {
         float* row = cols + (r * ow + ox) * depth;
         std::memset(row, 0, depth * sizeof(float));
-        const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
-        const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
-        for (size_t ky = ty.lo; ky < ty.hi; ky++) {
-          const size_t iy = oy * s.stride_h + ky - s.pad_top;
-          const size_t ix = ox * s.stride_w + tx.lo - s.pad_left;
-          std::memcpy(row + (ky * s.kw + tx.lo) * s.cin,
-                      x + ((b * s.in_h + iy) * s.in_w + ix) * s.cin,
-                      (tx.hi - tx.lo) * s.cin * sizeof(float));
+        const ConvWindow win = WindowAt(s, b, oy, ox);
+        for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+          std::memcpy(row + (ky * s.kw + win.tx.lo) * s.cin, x + win.Pixel(ky, win.tx.lo) * s.cin,
+                      (win.tx.hi - win.tx.lo) * s.cin * sizeof(float));
         }
       }
     }
@@ -46,14 +42,11 @@ void Col2ImF32Accumulate(const Conv2DShape& s, const float* dcols, float* dx) {
       for (size_t oy = 0; oy < oh; oy++) {
         for (size_t ox = 0; ox < ow; ox++) {
           const float* row = dcols + ((b * oh + oy) * ow + ox) * depth;
-          const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
-          const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
-          for (size_t ky = ty.lo; ky < ty.hi; ky++) {
-            const size_t iy = oy * s.stride_h + ky - s.pad_top;
-            const size_t ix = ox * s.stride_w + tx.lo - s.pad_left;
-            const float* src = row + (ky * s.kw + tx.lo) * s.cin;
-            float* dst = dx + ((b * s.in_h + iy) * s.in_w + ix) * s.cin;
-            for (size_t i = 0; i < (tx.hi - tx.lo) * s.cin; i++) dst[i] += src[i];
+          const ConvWindow win = WindowAt(s, b, oy, ox);
+          for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+            const float* src = row + (ky * s.kw + win.tx.lo) * s.cin;
+            float* dst = dx + win.Pixel(ky, win.tx.lo) * s.cin;
+            for (size_t i = 0; i < (win.tx.hi - win.tx.lo) * s.cin; i++) dst[i] += src[i];
           }
         }
       }

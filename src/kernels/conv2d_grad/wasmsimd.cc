@@ -88,19 +88,6 @@ size_t AppendNonZero(const float* x, size_t n, Entry* out) {
   return count;
 }
 
-// The window cells of output position (oy, ox) inside the image, and the pixel each reads.
-struct Window {
-  ConvTaps ty, tx;
-};
-Window WindowOf(const Conv2DShape& s, size_t oy, size_t ox) {
-  return {ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h),
-          ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w)};
-}
-size_t PixelOf(const Conv2DShape& s, size_t b, size_t oy, size_t ox, size_t ky, size_t kx) {
-  const size_t iy = oy * s.stride_h + ky - s.pad_top, ix = ox * s.stride_w + kx - s.pad_left;
-  return (b * s.in_h + iy) * s.in_w + ix;
-}
-
 // The non-zero values of `rows` rows of `width`, row i's in [begin(i), end(i)).
 struct RowLists {
   std::unique_ptr<uint32_t[]> start;  // rows + 1 offsets into entries
@@ -175,12 +162,12 @@ void AddPositionToWeightGrad(const Conv2DShape& s, const RowLists& lists, size_t
                              float* acc, size_t ld) {
   v128_t gv[V > 0 ? V : 1];
   for (size_t v = 0; v < V; v++) gv[v] = wasm_v128_load(g + 4 * v);
-  const Window win = WindowOf(s, oy, ox);
+  const ConvWindow win = WindowAt(s, b, oy, ox);
   for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
     for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
       const size_t cell = ky * s.kw + kx;
       if (cell < lo || cell >= hi) continue;
-      const size_t pix = PixelOf(s, b, oy, ox, ky, kx);
+      const size_t pix = win.Pixel(ky, kx);
       float* rows = acc + (cell - lo) * s.cin * ld;
       for (const Entry* e = lists.begin(pix); e != lists.end(pix); e++) {
         const Entry term = *e;
@@ -206,12 +193,12 @@ template <size_t V>
 void AddPositionToWeightGradT(const Conv2DShape& s, const float* x, const Entry* terms, size_t n,
                               size_t b, size_t oy, size_t ox, size_t lanes, size_t lo, size_t hi,
                               float* acc, size_t ld) {
-  const Window win = WindowOf(s, oy, ox);
+  const ConvWindow win = WindowAt(s, b, oy, ox);
   for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
     for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
       const size_t cell = ky * s.kw + kx;
       if (cell < lo || cell >= hi) continue;
-      const float* xp = x + PixelOf(s, b, oy, ox, ky, kx) * s.cin;
+      const float* xp = x + win.Pixel(ky, kx) * s.cin;
       v128_t xv[V > 0 ? V : 1];
       for (size_t v = 0; v < V; v++) xv[v] = wasm_v128_load(xp + 4 * v);
       float* rows = acc + (cell - lo) * ld;
@@ -387,10 +374,10 @@ void qf_conv2d_input_grad__wasmsimd(const Conv2DShape& s, const float* dy, const
       for (size_t oy = 0; oy < oh; oy++) {
         for (size_t ox = 0; ox < ow; ox++, g += cout) {
           const size_t n = AppendNonZero(g, cout, terms.data());
-          const Window win = WindowOf(s, oy, ox);
+          const ConvWindow win = WindowAt(s, b, oy, ox);
           for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
             for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
-              float* pixel = dx + PixelOf(s, b, oy, ox, ky, kx) * cin;
+              float* pixel = dx + win.Pixel(ky, kx) * cin;
               const float* cell = wt.data() + (ky * s.kw + kx) * cout * cin;
               for (size_t c0 = 0; c0 < cin; c0 += 4 * kMaxInputVectors) {
                 const size_t width = std::min(cin - c0, 4 * kMaxInputVectors);

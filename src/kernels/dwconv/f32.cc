@@ -14,13 +14,10 @@ void DwConvF32(const DwConvShape& s, const float* x, const float* w, const float
       for (size_t ox = 0; ox < ow; ox++) {
         float* out = y + ((b * oh + oy) * ow + ox) * c;
         for (size_t ch = 0; ch < c; ch++) out[ch] = bias[ch];
-        const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
-        const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
-        for (size_t ky = ty.lo; ky < ty.hi; ky++) {
-          for (size_t kx = tx.lo; kx < tx.hi; kx++) {
-            const size_t iy = oy * s.stride_h + ky - s.pad_top,
-                         ix = ox * s.stride_w + kx - s.pad_left;
-            const float* in = x + ((b * s.in_h + iy) * s.in_w + ix) * c;
+        const ConvWindow win = WindowAt(s, b, oy, ox);
+        for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+          for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
+            const float* in = x + win.Pixel(ky, kx) * c;
             const float* wk = w + (ky * s.kw + kx) * c;
             for (size_t ch = 0; ch < c; ch++) out[ch] += in[ch] * wk[ch];
           }
@@ -40,13 +37,10 @@ void DwConvF32BackwardAccumulate(const DwConvShape& s, const float* x, const flo
       for (size_t oy = 0; oy < oh; oy++) {
         for (size_t ox = 0; ox < ow; ox++) {
           const float* g = dy + ((b * oh + oy) * ow + ox) * c;
-          const ConvTaps ty = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
-          const ConvTaps tx = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
-          for (size_t ky = ty.lo; ky < ty.hi; ky++) {
-            for (size_t kx = tx.lo; kx < tx.hi; kx++) {
-              const size_t iy = oy * s.stride_h + ky - s.pad_top,
-                           ix = ox * s.stride_w + kx - s.pad_left;
-              const size_t at = ((b * s.in_h + iy) * s.in_w + ix) * c;
+          const ConvWindow win = WindowAt(s, b, oy, ox);
+          for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+            for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
+              const size_t at = win.Pixel(ky, kx) * c;
               const float* wk = w + (ky * s.kw + kx) * c;
               float* dwk = dw + (ky * s.kw + kx) * c;
               for (size_t ch = c0; ch < c1; ch++) {

@@ -13,19 +13,15 @@ void qf_dwconv__scalar(const DwConvShape& s, const uint8_t* x, uint8_t x_zero_po
   const size_t oh = s.out_h(), ow = s.out_w(), c = s.c;
   const int32_t zp = x_zero_point;
   for (size_t b = 0; b < s.n; b++) {
-    const uint8_t* image = x + b * s.in_h * s.in_w * c;
     for (size_t oy = 0; oy < oh; oy++) {
-      // Taps outside the image would add (zp - zp) * w = 0: they are skipped.
-      const ConvTaps ys = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
       for (size_t ox = 0; ox < ow; ox++) {
-        const ConvTaps xs = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
+        // Taps outside the image would add (zp - zp) * w = 0: they are skipped.
+        const ConvWindow win = WindowAt(s, b, oy, ox);
         int32_t* acc = y + ((b * oh + oy) * ow + ox) * ldy;
         std::fill(acc, acc + c, 0);
-        for (size_t ky = ys.lo; ky < ys.hi; ky++) {
-          const size_t iy = oy * s.stride_h + ky - s.pad_top;
-          for (size_t kx = xs.lo; kx < xs.hi; kx++) {
-            const size_t ix = ox * s.stride_w + kx - s.pad_left;
-            const uint8_t* xp = image + (iy * s.in_w + ix) * c;
+        for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+          for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
+            const uint8_t* xp = x + win.Pixel(ky, kx) * c;
             const int8_t* wp = w + (ky * s.kw + kx) * c;
             for (size_t ch = 0; ch < c; ch++) acc[ch] += (int32_t(xp[ch]) - zp) * int32_t(wp[ch]);
           }

@@ -30,26 +30,20 @@ void qf_dwconv__wasmsimd(const DwConvShape& s, const uint8_t* x, uint8_t x_zero_
   const v128_t vzp = wasm_i16x8_splat(x_zero_point);
   const int32_t zp = x_zero_point;
   for (size_t b = 0; b < s.n; b++) {
-    const uint8_t* image = x + b * s.in_h * s.in_w * c;
     for (size_t oy = 0; oy < oh; oy++) {
-      // Taps outside the image would add (zp - zp) * w = 0: they are skipped.
-      const ConvTaps ys = ValidConvTaps(oy, s.stride_h, s.pad_top, s.kh, s.in_h);
-      const size_t iy0 = oy * s.stride_h - s.pad_top;  // wraps when padded; used as iy0 + ky
       for (size_t ox = 0; ox < ow; ox++) {
-        const ConvTaps xs = ValidConvTaps(ox, s.stride_w, s.pad_left, s.kw, s.in_w);
-        const size_t ix0 = ox * s.stride_w - s.pad_left;  // likewise
+        // Taps outside the image would add (zp - zp) * w = 0: they are skipped.
+        const ConvWindow win = WindowAt(s, b, oy, ox);
         int32_t* out = y + ((b * oh + oy) * ow + ox) * ldy;
         // Input pixel and weight vector of tap (ky, kx), at channel 0.
-        auto pixel = [&](size_t ky, size_t kx) {
-          return image + ((iy0 + ky) * s.in_w + (ix0 + kx)) * c;
-        };
+        auto pixel = [&](size_t ky, size_t kx) { return x + win.Pixel(ky, kx) * c; };
         auto weights = [&](size_t ky, size_t kx) { return w + (ky * s.kw + kx) * c; };
 
         size_t ch = 0;
         for (; ch + 16 <= c; ch += 16) {
           v128_t a0 = wasm_i32x4_const(0, 0, 0, 0), a1 = a0, a2 = a0, a3 = a0;
-          for (size_t ky = ys.lo; ky < ys.hi; ky++) {
-            for (size_t kx = xs.lo; kx < xs.hi; kx++) {
+          for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+            for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
               const uint8_t* xp = pixel(ky, kx) + ch;
               const int8_t* wp = weights(ky, kx) + ch;
               Mac8(xp, wp, vzp, a0, a1);
@@ -63,8 +57,8 @@ void qf_dwconv__wasmsimd(const DwConvShape& s, const uint8_t* x, uint8_t x_zero_
         }
         if (ch + 8 <= c) {
           v128_t a0 = wasm_i32x4_const(0, 0, 0, 0), a1 = a0;
-          for (size_t ky = ys.lo; ky < ys.hi; ky++) {
-            for (size_t kx = xs.lo; kx < xs.hi; kx++) {
+          for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+            for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
               Mac8(pixel(ky, kx) + ch, weights(ky, kx) + ch, vzp, a0, a1);
             }
           }
@@ -74,8 +68,8 @@ void qf_dwconv__wasmsimd(const DwConvShape& s, const uint8_t* x, uint8_t x_zero_
         }
         if (ch < c) {  // the last c % 8 channels, same sums in scalar
           std::fill(out + ch, out + c, 0);
-          for (size_t ky = ys.lo; ky < ys.hi; ky++) {
-            for (size_t kx = xs.lo; kx < xs.hi; kx++) {
+          for (size_t ky = win.ty.lo; ky < win.ty.hi; ky++) {
+            for (size_t kx = win.tx.lo; kx < win.tx.hi; kx++) {
               const uint8_t* xp = pixel(ky, kx);
               const int8_t* wp = weights(ky, kx);
               for (size_t t = ch; t < c; t++) out[t] += (int32_t(xp[t]) - zp) * int32_t(wp[t]);
