@@ -175,10 +175,10 @@ export interface ForgetOptions extends TrainingOptions {
   bsEpsilon?: number;
   /**
    * Stop before `epochs` once the samples look forgotten (checked after every epoch):
-   * 'unseen' (sample requests, with `holdout`) until a two-sample Kolmogorov-Smirnov test
-   * at the 5 % level cannot tell the forget set's true-class confidences from the held-out
-   * set's; `{ forgetAccuracy }` (class requests) until the forget set's accuracy is at most
-   * that. Not with 'rewind' or 'auto'.
+   * 'unseen' (sample requests, with `holdout`) until neither a two-sample Kolmogorov-Smirnov
+   * test on true-class confidences nor a z-test on accuracy tells the forget set from the
+   * held-out set at the 5 % level; `{ forgetAccuracy }` (class requests) until the forget
+   * set's accuracy is at most that. Not with 'rewind' or 'auto'.
    */
   until?: 'unseen' | { forgetAccuracy: number };
   /** until 'unseen': at least 20 samples of the forget set's kind that the model never trained on. */
@@ -202,9 +202,10 @@ export interface ForgetEpoch {
   /**
    * With options.until: the rule's reading after the epoch (`met`: the forget stops here).
    * 'unseen': the KS statistic and its p-value between the forget and held-out sets'
-   * true-class confidences, and each set's mean confidence.
+   * true-class confidences, the held-out set's accuracy and the z-test's p-value for its
+   * difference from `forgetAccuracy`, and each set's mean confidence.
    */
-  until?: { criterion: 'unseen' | 'forgetAccuracy'; met: boolean; ks?: number; pValue?: number; forgetConfidence?: number; holdoutConfidence?: number };
+  until?: { criterion: 'unseen' | 'forgetAccuracy'; met: boolean; ks?: number; ksPValue?: number; holdoutAccuracy?: number; accuracyPValue?: number; forgetConfidence?: number; holdoutConfidence?: number };
 }
 
 /**

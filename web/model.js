@@ -333,8 +333,8 @@ export class Model {
    *   RA and the attack's members are measured on them, `metrics.retainSet` says which),
    *   previousReceipt (optional: the last receipt of this model's log, to chain to),
    *   until (optional: stop before `epochs` once the samples look forgotten; 'unseen' for
-   *   sample requests: until the forget set's true-class confidences cannot be told from
-   *   `holdout`'s by a two-sample Kolmogorov-Smirnov test at the 5 % level; or
+   *   sample requests: until neither a two-sample Kolmogorov-Smirnov test on true-class
+   *   confidences nor a z-test on accuracy tells the forget set from `holdout` at 5 %; or
    *   { forgetAccuracy } for class requests: until the forget set's accuracy is at most
    *   that; each epoch report's `until` has the reading, the receipt's `until` the outcome),
    *   holdout (until 'unseen': at least 20 samples of the forget set's kind that the model

@@ -260,7 +260,9 @@ Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
     u.Set("met", Json::Bool(r.until->met));
     if (unseen) {
       u.Set("ks", Json::Number(r.until->ks));
-      u.Set("pValue", Json::Number(r.until->p_value));
+      u.Set("ksPValue", Json::Number(r.until->ks_p_value));
+      u.Set("holdoutAccuracy", Json::Number(r.until->holdout_accuracy));
+      u.Set("accuracyPValue", Json::Number(r.until->accuracy_p_value));
       u.Set("forgetConfidence", Json::Number(r.until->forget_confidence));
       u.Set("holdoutConfidence", Json::Number(r.until->holdout_confidence));
     }

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <string>
 
+#include "train/trainer.h"
 #include "unlearn/metrics.h"
 
 namespace qf::unlearn {
@@ -33,6 +34,21 @@ double Mean(const std::vector<float>& v) {
   return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
 }
 
+// The model's true-class confidences p_y on `data`, and how many samples it gets right.
+struct Reading {
+  std::vector<float> confidence;
+  size_t correct = 0;
+};
+Reading Read(nn::Model& model, const train::Dataset& data) {
+  const Tensor probs = PredictProbs(model, data);
+  const size_t c = model.classes();
+  Reading r;
+  r.confidence.resize(data.size());
+  for (size_t i = 0; i < data.size(); i++) r.confidence[i] = probs[i * c + data.y[i]];
+  r.correct = train::CountCorrect(probs, data.y.data());
+  return r;
+}
+
 }  // namespace
 
 double KsStatistic(std::vector<float> a, std::vector<float> b) {
@@ -58,12 +74,13 @@ double KsPValue(double d, size_t n, size_t m) {
   return KolmogorovQ((root + 0.12 + 0.11 / root) * d);
 }
 
-std::vector<float> TrueClassConfidences(nn::Model& model, const train::Dataset& data) {
-  const Tensor probs = PredictProbs(model, data);
-  const size_t c = model.classes();
-  std::vector<float> confidence(data.size());
-  for (size_t i = 0; i < data.size(); i++) confidence[i] = probs[i * c + data.y[i]];
-  return confidence;
+double TwoProportionPValue(size_t k1, size_t n1, size_t k2, size_t n2) {
+  if (n1 == 0 || n2 == 0) return 1;
+  const double pooled = double(k1 + k2) / double(n1 + n2);
+  const double se = std::sqrt(pooled * (1 - pooled) * (1.0 / double(n1) + 1.0 / double(n2)));
+  if (se == 0) return 1;
+  const double z = (double(k1) / double(n1) - double(k2) / double(n2)) / se;
+  return std::erfc(std::fabs(z) / std::sqrt(2.0));
 }
 
 Status ValidateStopRule(const StopRule& rule, size_t forget, size_t holdout) {
@@ -106,13 +123,17 @@ StopCheck CheckStopRule(const StopRule& rule, nn::Model& model, const train::Dat
   if (rule.kind == StopRule::Kind::kForgetAccuracy) {
     check.met = forget_accuracy <= rule.forget_accuracy;
   } else if (rule.kind == StopRule::Kind::kUnseen) {
-    const std::vector<float> f = TrueClassConfidences(model, forget);
-    const std::vector<float> h = TrueClassConfidences(model, holdout);
-    check.forget_confidence = Mean(f);
-    check.holdout_confidence = Mean(h);
-    check.ks = KsStatistic(f, h);
-    check.p_value = KsPValue(check.ks, f.size(), h.size());
-    check.met = check.p_value >= kUnseenAlpha;
+    const Reading f = Read(model, forget), h = Read(model, holdout);
+    check.forget_confidence = Mean(f.confidence);
+    check.holdout_confidence = Mean(h.confidence);
+    check.ks = KsStatistic(f.confidence, h.confidence);
+    check.ks_p_value = KsPValue(check.ks, forget.size(), holdout.size());
+    // The forget set's correct count from its accuracy as the epoch report has it.
+    const size_t forget_correct = size_t(std::lround(forget_accuracy * double(forget.size())));
+    check.holdout_accuracy = double(h.correct) / double(holdout.size());
+    check.accuracy_p_value =
+        TwoProportionPValue(forget_correct, forget.size(), h.correct, holdout.size());
+    check.met = check.ks_p_value >= kUnseenAlpha && check.accuracy_p_value >= kUnseenAlpha;
   }
   return check;
 }

@@ -71,6 +71,19 @@ TEST_CASE("KS test: about 5 % of same-distribution pairs rejected at the 5 % lev
   CHECK(found >= 45);
 }
 
+TEST_CASE("two-proportion z-test: worked values and edges", "[unlearn][until]") {
+  // 97 of 100 against 89 of 100: pooled 0.93, SE sqrt(0.93 * 0.07 * 0.02) = 0.036083,
+  // z = 0.08 / SE = 2.2171, two-sided p = erfc(z / sqrt 2) = 0.02662.
+  CHECK(TwoProportionPValue(97, 100, 89, 100) == Approx(0.02662).margin(1e-4));
+  CHECK(TwoProportionPValue(89, 100, 97, 100) == TwoProportionPValue(97, 100, 89, 100));
+  CHECK(TwoProportionPValue(50, 100, 500, 1000) == Approx(1.0));  // the same proportion
+  CHECK(TwoProportionPValue(10, 10, 20, 20) == 1.0);               // nothing varies
+  CHECK(TwoProportionPValue(0, 10, 0, 20) == 1.0);
+  CHECK(TwoProportionPValue(3, 0, 5, 10) == 1.0);  // an empty side
+  // More samples, the same gap: a smaller p.
+  CHECK(TwoProportionPValue(970, 1000, 890, 1000) < 1e-9);
+}
+
 TEST_CASE("stopping rules: what each needs", "[unlearn][until]") {
   StopRule epochs;
   CHECK(ValidateStopRule(epochs, 5, 0).ok());
