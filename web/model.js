@@ -324,7 +324,9 @@ export class Model {
    *   previousReceipt (optional: the last receipt of this model's log, to chain to),
    *   method ('qmul' | 'ft' | 'ga' | 'rl' | ... | 'rewind' | 'auto'), epochs, batchSize,
    *   lr, optimizer, momentum, nesterov, weightDecay, schedule, seed, shuffleWindow, qmulMode,
-   *   qmulRetainScanBatches, qmulScanMode, l1Alpha, salunRatio, bsEpsilon,
+   *   qmulRetainScanBatches, qmulScanMode, qmulSimilarity ('prediction' | 'confusion' |
+   *   'embedding' | a numClasses × numClasses matrix as numClasses arrays of numbers),
+   *   l1Alpha, salunRatio, bsEpsilon,
    *   onProgress(epochReport), signal
    * @returns {Promise<object>} the receipt (see receipts.js and SPEC §5)
    */
