@@ -19,6 +19,10 @@
 // --cache DIR (default bench/out/models),
 // --train-only original|retrain (fill the cache with that model for each seed and stop:
 // two processes, one per model, train a seed's pair on two cores at once).
+// --until unseen|accuracy:<a> (every method but retrain and original: forget with options.until,
+// --forget-epochs then the most epochs; 'unseen' compares with --holdout N test images,
+// default 1,000, set aside from the end of the test set, which TA and the attack no
+// longer use; accuracy:<a> is until { forgetAccuracy: a }, for class requests).
 // --json prints one JSON object per method and seed (Q-MUL's with its G_f, G_r and w_f per
 // epoch), then one per method with the means.
 // Besides the methods, --methods may name `original`: the original model, unchanged.
@@ -59,6 +63,8 @@ const { values: args } = parseArgs({
     cache: { type: 'string', default: 'bench/out/models' },
     'train-only': { type: 'string' },
     onnx: { type: 'string' },
+    until: { type: 'string' },
+    holdout: { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -81,6 +87,22 @@ if (num('validation') > 0) {
   const n = train.shape[0], v = num('validation');
   fullTest = subset(train, Array.from({ length: v }, (_, i) => n - v + i));
   train = subset(train, Array.from({ length: n - v }, (_, i) => i));
+}
+const until = untilOption(args.until);
+let holdout;  // until 'unseen': test images set aside, never trained on nor measured
+if (until === 'unseen') {
+  const n = fullTest.shape[0], h = num('holdout');
+  if (!(h >= 20 && h < n)) throw new Error(`--holdout must be from 20 to ${n - 1} test images, got ${args.holdout}`);
+  holdout = subset(fullTest, Array.from({ length: h }, (_, i) => n - h + i));
+  fullTest = subset(fullTest, Array.from({ length: n - h }, (_, i) => i));
+}
+
+/** options.until for --until: 'unseen', { forgetAccuracy } from accuracy:<a>, or undefined. */
+function untilOption(flag) {
+  if (flag === undefined || flag === 'unseen') return flag;
+  const accuracy = /^accuracy:([\d.]+)$/.exec(flag);
+  if (!accuracy) throw new Error(`--until must be unseen or accuracy:<fraction>, got '${flag}'`);
+  return { forgetAccuracy: Number(accuracy[1]) };
 }
 const spec = { arch: args.arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: num('bits') };
 const recipe = { ...RECIPE, epochs: num('epochs') };
@@ -186,8 +208,10 @@ for (const seed of seeds) {
       model = qf.loadModel(originalBytes);
       try {
         const { retainSample, options } = forgetSettings(protocol, method, args.scenario, flags);
-        settings = { retainSample, ...options };
-        const result = await model.forget(forget, { retain: sampleOf(qf, retain, retainSample, seed), seed, ...options });
+        settings = { retainSample, ...options, ...(until && { until }) };
+        const stopping = until === undefined ? {} : { until, ...(holdout && { holdout }) };
+        const result = await model.forget(forget, { retain: sampleOf(qf, retain, retainSample, seed), seed, ...options, ...stopping });
+        if (result.until) Object.assign(settings, { untilOutcome: result.until, untilReadings: result.epochs.map((e) => e.until) });
         seconds = result.seconds;
         retained = result.retained;
         if (method === 'qmul') qmul = result.epochs.map(({ qmul: { gForget, gRetain, wForget } }) => ({ gForget, gRetain, wForget }));
@@ -209,7 +233,8 @@ for (const seed of seeds) {
     };
     rows.push(row);
     const fixed = (v) => (v === null ? 'n/a' : v.toFixed(2));
-    log(`  ${method.padEnd(9)} FA ${fixed(row.FA)}  RA ${fixed(row.RA)}  TA ${fixed(row.TA)}  MIA ${fixed(row.MIA)}  AG ${fixed(row.AG)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}`);
+    const stopped = settings?.untilOutcome ? `  (until: ${settings.untilOutcome.reached ? 'met' : 'not met'} after ${settings.untilOutcome.epochs} epoch(s))` : '';
+    log(`  ${method.padEnd(9)} FA ${fixed(row.FA)}  RA ${fixed(row.RA)}  TA ${fixed(row.TA)}  MIA ${fixed(row.MIA)}  AG ${fixed(row.AG)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}${stopped}`);
     if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, ...(onnx && { onnx: onnx.file, onnxSha256: onnx.hash }), bits: spec.weightBits, scenario: args.scenario, ...row, settings }));
     if (model !== reference.model) model.dispose();
   }

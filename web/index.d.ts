@@ -183,6 +183,16 @@ export interface ForgetOptions extends TrainingOptions {
   salunRatio?: number;
   /** bs: the FGSM step as a fraction of the input range (default 0.1). */
   bsEpsilon?: number;
+  /**
+   * Stop before `epochs` once the samples look forgotten (checked after every epoch):
+   * 'unseen' (sample requests, with `holdout`) until a two-sample Kolmogorov-Smirnov test
+   * at the 5 % level cannot tell the forget set's true-class confidences from the held-out
+   * set's; `{ forgetAccuracy }` (class requests) until the forget set's accuracy is at most
+   * that. Not with 'rewind' or 'auto'.
+   */
+  until?: 'unseen' | { forgetAccuracy: number };
+  /** until 'unseen': at least 20 samples of the forget set's kind that the model never trained on. */
+  holdout?: Dataset;
   onProgress?: (epoch: ForgetEpoch) => void;
   signal?: AbortSignal;
 }
@@ -199,6 +209,12 @@ export interface ForgetEpoch {
   /** Accuracy on the forget set after the epoch, a fraction in [0, 1]. */
   forgetAccuracy: number;
   qmul?: QmulEpoch;
+  /**
+   * With options.until: the rule's reading after the epoch (`met`: the forget stops here).
+   * 'unseen': the KS statistic and its p-value between the forget and held-out sets'
+   * true-class confidences, and each set's mean confidence.
+   */
+  until?: { criterion: 'unseen' | 'forgetAccuracy'; met: boolean; ks?: number; pValue?: number; forgetConfidence?: number; holdoutConfidence?: number };
 }
 
 /** A Q-MUL epoch's reweighting and its indicators (README "Q-MUL's indicators"). */
@@ -247,6 +263,11 @@ export interface ForgetReceipt {
   };
   /** method 'auto': what it chose and why; costs in samples put through the model. */
   auto?: { chose: 'rewind' | 'qmul'; reason: string; budget: number; rewindSamples?: number; qmulSamples?: number };
+  /**
+   * options.until: whether the last epoch met the rule (false: every epoch ran without
+   * getting there), how many epochs ran, and the held-out set compared with ('unseen').
+   */
+  until?: { criterion: 'unseen' | 'forgetAccuracy'; reached: boolean; epochs: number; holdoutSamples?: number; holdoutSha256?: string };
   /** The options given, without the datasets and callbacks. */
   options: Record<string, unknown>;
   forgotten: number;

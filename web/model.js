@@ -59,6 +59,16 @@ export async function runMetrics(module, start, { onProgress, signal, check }) {
   }
 }
 
+// A receipt's `until`: the rule, whether the last epoch met it (false: the forget ran all
+// its epochs without getting there), how many ran, and which held-out set it compared with.
+async function untilOutcome(epochs, holdout) {
+  const last = epochs.at(-1)?.until;
+  return {
+    criterion: last?.criterion ?? null, reached: last?.met ?? false, epochs: epochs.length,
+    ...(holdout === undefined ? {} : { holdoutSamples: holdout.shape[0], holdoutSha256: await datasetSha256(holdout) }),
+  };
+}
+
 function splitCallbacks(options) {
   checkOptions('options', options);
   const { onProgress, signal, ...engineOptions } = options;
@@ -322,6 +332,13 @@ export class Model {
    *   heldOutRetain (optional, with test: retain samples the method does not train on;
    *   RA and the attack's members are measured on them, `metrics.retainSet` says which),
    *   previousReceipt (optional: the last receipt of this model's log, to chain to),
+   *   until (optional: stop before `epochs` once the samples look forgotten; 'unseen' for
+   *   sample requests: until the forget set's true-class confidences cannot be told from
+   *   `holdout`'s by a two-sample Kolmogorov-Smirnov test at the 5 % level; or
+   *   { forgetAccuracy } for class requests: until the forget set's accuracy is at most
+   *   that; each epoch report's `until` has the reading, the receipt's `until` the outcome),
+   *   holdout (until 'unseen': at least 20 samples of the forget set's kind that the model
+   *   never trained on, a dataset in memory),
    *   method ('qmul' | 'ft' | 'ga' | 'rl' | ... | 'rewind' | 'auto'), epochs, batchSize,
    *   lr, optimizer, momentum, nesterov, weightDecay, schedule, seed, shuffleWindow, qmulMode,
    *   qmulRetainScanBatches, qmulScanMode, qmulSimilarity ('prediction' | 'confusion' |
@@ -335,11 +352,14 @@ export class Model {
     this.#idle('forget');
     checkDataset('forgetSet', forgetSet);
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
-    const { retain: givenRetain, test, heldOutRetain, previousReceipt, data, budget: givenBudget, ...rest } = engineOptions;
+    const { retain: givenRetain, test, heldOutRetain, previousReceipt, data, budget: givenBudget, holdout, ...rest } = engineOptions;
     const { method } = rest;
     const rewind = method === 'rewind' || method === 'auto';
     if (!rewind && data !== undefined) throw invalid("options.data is the training data a rewind replays: it goes with method 'rewind' or 'auto'");
     if (method !== 'auto' && givenBudget !== undefined) throw invalid("options.budget goes with method 'auto'");
+    if (rewind && (rest.until !== undefined || holdout !== undefined)) {
+      throw invalid(`options.${rest.until !== undefined ? 'until' : 'holdout'} does not apply to method '${method}': a rewind replays the recorded fits to their end`);
+    }
     if (method === 'rewind') {
       if (data === undefined) throw invalid("method 'rewind' replays the recorded fits: give their training data as options.data");
       const [extra] = Object.keys(rest).filter((k) => k !== 'method');
@@ -359,7 +379,7 @@ export class Model {
     if (test !== undefined && givenRetain === undefined && heldOutRetain === undefined && data === undefined) {
       throw invalid('options.test needs options.retain or options.heldOutRetain: RA and the membership attack are measured on retain data');
     }
-    for (const [name, ds] of [['options.test', test], ['options.heldOutRetain', heldOutRetain], ['options.data', data]]) {
+    for (const [name, ds] of [['options.test', test], ['options.heldOutRetain', heldOutRetain], ['options.data', data], ['options.holdout', holdout]]) {
       if (isBatchStream(ds)) throw invalid(`${name} must be a dataset {x, y, shape} in memory; only options.retain (and fit's data) may be streamed`);
       if (ds !== undefined) withHeap(this.#module, (heap) => unwrap(handle.checkDataset(heapDataset(heap, checkDataset(name, ds)), name)));
     }
@@ -376,7 +396,7 @@ export class Model {
       ]);
       this.#checkGoing(signal, 0);
       if (streamed) counted = await countStream(module, handle, givenRetain, 'options.retain', { check: () => this.#checkGoing(signal, 0) });
-      const request = { forgetSet, test, heldOutRetain, signal, onProgress, forgotten, counted };
+      const request = { forgetSet, test, heldOutRetain, holdout, signal, onProgress, forgotten, counted };
       const common = { forgetSetSha256, modelBeforeSha256, previousSha256 };
       // What runs when no rewind does: the method asked for, or auto's Q-MUL.
       const approximate = method === 'auto' ? { ...rest, method: 'qmul' } : rest;
@@ -494,16 +514,19 @@ export class Model {
   }
 
   // forget by an approximate method, on a copy the engine swaps in at the end.
-  async #approximate(handle, { forgetSet, test, heldOutRetain, signal, onProgress, forgotten, counted }, retain, engineOptions, common) {
+  async #approximate(handle, { forgetSet, test, heldOutRetain, holdout, signal, onProgress, forgotten, counted }, retain, engineOptions, common) {
     const module = this.#module;
     let session = null;
     let pass = null;  // the retain stream's pass being read
     try {
       const started = performance.now();
       const options = JSON.stringify(engineOptions);
-      session = adopt(withHeap(module, (heap) => unwrap(counted
-        ? handle.startForgetStreamed(heapDataset(heap, forgetSet), counted.stream, options)
-        : handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), options))));
+      session = adopt(withHeap(module, (heap) => {
+        const held = heapDataset(heap, holdout ?? emptyDataset(this));
+        return unwrap(counted
+          ? handle.startForgetStreamed(heapDataset(heap, forgetSet), counted.stream, held, options)
+          : handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), held, options));
+      }));
       const epochs = [];
       for (;;) {
         const step = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
@@ -528,6 +551,7 @@ export class Model {
           ...common, method: session.method, options: engineOptions, exact: false,
           forgotten: session.forgotten, retained: counted?.size ?? retain.shape[0],
           modelAfterSha256, metrics, epochs, seconds,
+          ...(engineOptions.until === undefined ? {} : { until: await untilOutcome(epochs, holdout) }),
         });
         this.#ensureNotDisposed('forget');
         if (forgotten) this.#ledger.addForget({ method: session.method, exact: false, forgotten, modelAfterSha256 });

@@ -279,6 +279,19 @@ Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
     q.Set("warnings", std::move(warnings));
     out.Set("qmul", std::move(q));
   }
+  if (r.until) {  // kForgetAccuracy's reading is forgetAccuracy above
+    Json u = Json::MakeObject();
+    const bool unseen = r.until->kind == unlearn::StopRule::Kind::kUnseen;
+    u.Set("criterion", Json::String(unseen ? "unseen" : "forgetAccuracy"));
+    u.Set("met", Json::Bool(r.until->met));
+    if (unseen) {
+      u.Set("ks", Json::Number(r.until->ks));
+      u.Set("pValue", Json::Number(r.until->p_value));
+      u.Set("forgetConfidence", Json::Number(r.until->forget_confidence));
+      u.Set("holdoutConfidence", Json::Number(r.until->holdout_confidence));
+    }
+    out.Set("until", std::move(u));
+  }
   return out;
 }
 
@@ -286,19 +299,22 @@ Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
 
 StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
                                                 const DatasetBuffers& retain,
+                                                const DatasetBuffers& holdout,
                                                 std::string_view options_json) {
-  return StartForgetOn(forget, &retain, nullptr, options_json);
+  return StartForgetOn(forget, &retain, nullptr, holdout, options_json);
 }
 
 StatusOr<ForgetHandle> ModelHandle::StartForget(const DatasetBuffers& forget,
                                                 const StreamHandle& retain,
+                                                const DatasetBuffers& holdout,
                                                 std::string_view options_json) {
-  return StartForgetOn(forget, nullptr, retain.stream_, options_json);
+  return StartForgetOn(forget, nullptr, retain.stream_, holdout, options_json);
 }
 
 StatusOr<ForgetHandle> ModelHandle::StartForgetOn(
     const DatasetBuffers& forget, const DatasetBuffers* retain,
-    std::shared_ptr<train::SampleStream> retain_stream, std::string_view options_json) {
+    std::shared_ptr<train::SampleStream> retain_stream, const DatasetBuffers& holdout,
+    std::string_view options_json) {
   QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
   unlearn::ForgetRequest request;
   QF_ASSIGN_OR_RETURN(request.options, UnlearnOptionsFromJson(options, &request.method));
@@ -319,7 +335,7 @@ StatusOr<ForgetHandle> ModelHandle::StartForgetOn(
   ForgetHandle handle;
   QF_ASSIGN_OR_RETURN(
       handle.memory_,
-      ReserveMemory(3 * (Bytes(forget) + retain_bytes) + 3 * model_->StateBytes() +
+      ReserveMemory(3 * (Bytes(forget) + retain_bytes) + 2 * Bytes(holdout) + 3 * model_->StateBytes() +
                         model_->BatchBytes(request.options.batch_size, nn::Mode::kTrain) +
                         EvalBatchBytes(*model_, forget.y_len) + similar_labels,
                     "forget (" + request.method + ")"));
@@ -328,6 +344,7 @@ StatusOr<ForgetHandle> ModelHandle::StartForgetOn(
     QF_ASSIGN_OR_RETURN(request.retain, ToDataset(*retain, "retain"));
   }
   request.retain_stream = std::move(retain_stream);
+  QF_ASSIGN_OR_RETURN(request.holdout, ToDataset(holdout, "holdout"));
   handle.method_ = request.method;
   handle.forgotten_ = request.forget.size();
   handle.classes_ = model_->classes();

@@ -87,9 +87,10 @@ class ModelHandle {
   StatusOr<std::string> Evaluate(const DatasetBuffers& data) const;
 
   // Validates the request and returns a session that unlearns on a copy of this model;
-  // CommitForget swaps the result in. options: see api::UnlearnOptionsFromJson.
+  // CommitForget swaps the result in. options: see api::UnlearnOptionsFromJson. holdout:
+  // samples never trained on, for options.until 'unseen' (empty otherwise).
   StatusOr<ForgetHandle> StartForget(const DatasetBuffers& forget, const DatasetBuffers& retain,
-                                     std::string_view options_json);
+                                     const DatasetBuffers& holdout, std::string_view options_json);
   // Replaces this model by the finished session's result (FAILED_PRECONDITION before).
   // The handle keeps the model as it was until it dies, so that RevertForget can put it
   // back if a later part of the request (metrics, the receipt) fails.
@@ -118,7 +119,7 @@ class ModelHandle {
   // asks for, then step again.
   StatusOr<FitSession> StartFit(const StreamHandle& data, std::string_view options_json);
   StatusOr<ForgetHandle> StartForget(const DatasetBuffers& forget, const StreamHandle& retain,
-                                     std::string_view options_json);
+                                     const DatasetBuffers& holdout, std::string_view options_json);
 
  private:
   // A fit session on this model with its options parsed into `fit` and its memory
@@ -127,6 +128,7 @@ class ModelHandle {
                                      train::FitOptions* fit) const;
   StatusOr<ForgetHandle> StartForgetOn(const DatasetBuffers& forget, const DatasetBuffers* retain,
                                        std::shared_ptr<train::SampleStream> retain_stream,
+                                       const DatasetBuffers& holdout,
                                        std::string_view options_json);
 
   std::shared_ptr<nn::Model> model_;

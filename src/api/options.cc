@@ -164,7 +164,7 @@ StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::str
       CheckKeys(o,
                 {"method", "epochs", "batchSize", "lr", "optimizer", "momentum", "nesterov",
                  "weightDecay", "schedule", "seed", "shuffleWindow", "qmulMode", "qmulRetainScanBatches",
-                 "qmulScanMode", "qmulSimilarity", "l1Alpha", "salunRatio", "bsEpsilon"},
+                 "qmulScanMode", "qmulSimilarity", "l1Alpha", "salunRatio", "bsEpsilon", "until"},
                 kWhere));
   QF_ASSIGN_OR_RETURN(*method, GetStringOr(o, "method", "qmul", kWhere));
   unlearn::UnlearnOptions u;
@@ -182,6 +182,20 @@ StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::str
   u.salun_ratio = float(ratio);
   QF_ASSIGN_OR_RETURN(const double eps, GetNumberOr(o, "bsEpsilon", u.bs_epsilon, kWhere));
   u.bs_epsilon = float(eps);
+  if (const Json* until = o.Find("until")) {
+    if (until->is_string() && until->AsString() == "unseen") {
+      u.until.kind = unlearn::StopRule::Kind::kUnseen;
+    } else if (until->is_object()) {
+      const std::string where = "options.until";
+      QF_RETURN_IF_ERROR(CheckKeys(*until, {"forgetAccuracy"}, where));
+      QF_ASSIGN_OR_RETURN(u.until.forget_accuracy, GetNumber(*until, "forgetAccuracy", where));
+      u.until.kind = unlearn::StopRule::Kind::kForgetAccuracy;
+    } else {
+      return InvalidArgument(
+          "options.until must be 'unseen' (sample requests, with options.holdout) or "
+          "{ forgetAccuracy } (class requests)");
+    }
+  }
   QF_RETURN_IF_ERROR(unlearn::ValidateUnlearnOptions(u));
   return u;
 }

@@ -134,8 +134,8 @@ val StartFit(qf::api::ModelHandle& self, const val& data, const std::string& opt
 }
 
 val StartForget(qf::api::ModelHandle& self, const val& forget, const val& retain,
-                const std::string& options_json) {
-  return Result(self.StartForget(Buffers(forget), Buffers(retain), options_json));
+                const val& holdout, const std::string& options_json) {
+  return Result(self.StartForget(Buffers(forget), Buffers(retain), Buffers(holdout), options_json));
 }
 
 val StartFitStreamed(qf::api::ModelHandle& self, const qf::api::StreamHandle& data,
@@ -144,8 +144,9 @@ val StartFitStreamed(qf::api::ModelHandle& self, const qf::api::StreamHandle& da
 }
 
 val StartForgetStreamed(qf::api::ModelHandle& self, const val& forget,
-                        const qf::api::StreamHandle& retain, const std::string& options_json) {
-  return Result(self.StartForget(Buffers(forget), retain, options_json));
+                        const qf::api::StreamHandle& retain, const val& holdout,
+                        const std::string& options_json) {
+  return Result(self.StartForget(Buffers(forget), retain, Buffers(holdout), options_json));
 }
 
 val StreamPush(qf::api::StreamHandle& self, const val& batch, const std::string& name) {

@@ -30,6 +30,12 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
     QF_RETURN_IF_ERROR(
         train::ValidateDataset(request.retain, model.input_shape(), model.input_type(), model.classes(), "retain"));
   }
+  QF_RETURN_IF_ERROR(
+      ValidateStopRule(request.options.until, request.forget.size(), request.holdout.size()));
+  if (request.holdout.size() > 0) {
+    QF_RETURN_IF_ERROR(train::ValidateDataset(request.holdout, model.input_shape(),
+                                              model.input_type(), model.classes(), "holdout"));
+  }
   std::unique_ptr<ForgetSession> session(new ForgetSession());
   session->request_ = std::move(request);
   QF_ASSIGN_OR_RETURN(session->working_, model.Copy());
@@ -38,6 +44,7 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
   ctx.forget = &session->request_.forget;
   ctx.retain = &session->request_.retain;
   ctx.retain_stream = session->request_.retain_stream.get();
+  ctx.holdout = &session->request_.holdout;
   ctx.options = session->request_.options;
   ctx.rng = Rng(ctx.options.seed);
   QF_ASSIGN_OR_RETURN(ctx.optimizer, train::MakeOptimizer(ctx.options.optimizer));

@@ -26,6 +26,9 @@ struct ForgetRequest {
   // D_r streamed (sealed; retain is then empty): read through a window of
   // options.shuffle_window samples (0: train::kStreamWindow).
   std::shared_ptr<train::SampleStream> retain_stream = nullptr;
+  // Samples of the forget set's kind the model never trained on, for options.until
+  // 'unseen' (unlearn/until.h); empty otherwise.
+  train::Dataset holdout;
 };
 
 class ForgetSession {

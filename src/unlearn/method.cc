@@ -312,6 +312,7 @@ void EpochMethod::FinishReport(MethodContext& ctx, EpochReport* report) {
 Status EpochMethod::Begin(MethodContext& ctx) {
   epochs_ = ctx.options.epochs;
   epoch_ = 0;
+  stopped_ = false;
   cursor_.Reset();
   cursor_.ReadFrom(ctx.retain_stream);
   report_ = EpochReport();
@@ -331,6 +332,11 @@ Status EpochMethod::Step(MethodContext& ctx, size_t max_batches,
   report_.epoch = ++epoch_;
   report_.lr = lr;
   FinishReport(ctx, &report_);
+  if (ctx.options.until.kind != StopRule::Kind::kEpochs) {
+    report_.until = CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, *ctx.holdout,
+                                  report_.forget_accuracy);
+    stopped_ = report_.until->met;
+  }
   report_.seconds = seconds_;
   reports->push_back(std::move(report_));
   report_ = EpochReport();

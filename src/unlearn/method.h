@@ -17,6 +17,7 @@
 #include "train/dataset.h"
 #include "train/optimizer.h"
 #include "train/stream.h"
+#include "unlearn/until.h"
 
 namespace qf::unlearn {
 
@@ -63,6 +64,8 @@ struct UnlearnOptions {
   float salun_ratio = 0.5f;
   // bs: the FGSM step, as a fraction of the input range [0, 1] (pixels / 255). In [0, 1].
   float bs_epsilon = 0.1f;
+  // When to stop before `epochs` (until.h); checked after every epoch.
+  StopRule until;
 };
 
 Status ValidateUnlearnOptions(const UnlearnOptions& options);
@@ -115,6 +118,7 @@ struct EpochReport {
   std::vector<std::pair<std::string, double>> losses;  // mean loss terms of the epoch
   double forget_accuracy = 0;  // after the epoch, eval mode, fraction in [0, 1]
   std::optional<QmulEpoch> qmul;
+  std::optional<StopCheck> until;  // the stopping rule's reading, when options.until is set
 };
 
 // One sample of a batch: from the forget set (D_f) or the retain set (D_r).
@@ -129,6 +133,7 @@ struct MethodContext {
   const train::Dataset* forget = nullptr;
   const train::Dataset* retain = nullptr;  // empty when D_r is streamed
   train::SampleStream* retain_stream = nullptr;  // D_r, when it is streamed
+  const train::Dataset* holdout = nullptr;  // samples never trained on (until: unseen), or empty
   UnlearnOptions options;
   Rng rng{1};
   std::unique_ptr<train::Optimizer> optimizer;
@@ -315,12 +320,13 @@ Status CrossEntropyPass(MethodContext& ctx, EpochCursor& at, const std::vector<B
                         BatchData* data, LossMeter* meter);
 
 // A method built from epochs written with an EpochCursor. Handles stepping, timing, the
-// LR schedule, and the epoch's forget accuracy.
+// LR schedule, the epoch's forget accuracy, and the stopping rule (options.until), which
+// may end it before its last epoch.
 class EpochMethod : public Method {
  public:
   Status Begin(MethodContext& ctx) override;
   Status Step(MethodContext& ctx, size_t max_batches, std::vector<EpochReport>* reports) override;
-  bool done() const override { return epoch_ >= epochs_; }
+  bool done() const override { return epoch_ >= epochs_ || stopped_; }
   uint64_t samples_run() const override { return cursor_.samples(); }
 
  protected:
@@ -334,6 +340,7 @@ class EpochMethod : public Method {
 
  private:
   int epochs_ = 0, epoch_ = 0;
+  bool stopped_ = false;  // the stopping rule was met
   EpochCursor cursor_;
   EpochReport report_;  // the current epoch's, until it ends
   double seconds_ = 0;

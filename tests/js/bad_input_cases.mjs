@@ -679,6 +679,8 @@ function mainRows() {
     ['options: {}', IA, /retain is required by qmul: the training data that stays, or a sample of it \(ga and bs run without it\)/, (c) => c.model.forget(c.forget, {})],
     ['options missing', IA, /retain is required by qmul: the training data that stays, or a sample of it \(ga and bs run without it\)/, (c) => c.model.forget(c.forget)],
     ['heldOutRetain without test', IA, /options\.heldOutRetain is for the metrics: give options\.test too/, (c) => c.model.forget(c.forget, { retain: c.retain, heldOutRetain: c.retain })],
+    ["until: 'unseen' without holdout", IA, /options\.until 'unseen' compares the forget set with held-out samples .* needs at least 20 of each; got 0 held-out/, forgetWith({ until: 'unseen' })],
+    ["holdout without until", IA, /options\.holdout is for options\.until 'unseen'/, forgetWith({ holdout: slice(synthetic(24, 8), 0, 24) })],
   ]);
   add('model.forget', 'dtype', [
     ['forgetSet.x: an Array', IA, /forgetSet\.x must be a Uint8Array/, (c) => c.model.forget({ ...c.forget, x: Array.from(c.forget.x) }, { retain: c.retain })],
@@ -691,11 +693,13 @@ function mainRows() {
     ['retain.shape [20, 144] (same size)', IA, /retain has samples of shape \[144\]/, (c) => c.model.forget(c.forget, { retain: { ...c.retain, shape: [20, 144] } })],
     ['test.shape [24, 28, 28, 1]', IA, /options\.test/, (c) => c.model.forget(c.forget, { retain: c.retain, test: { ...c.data, shape: [24, 28, 28, 1] } })],
     ['heldOutRetain.shape [20, 144] (same size)', IA, /options\.heldOutRetain has samples of shape \[144\]/, (c) => c.model.forget(c.forget, { retain: c.retain, test: c.data, heldOutRetain: { ...c.retain, shape: [20, 144] } })],
+    ['holdout.shape [20, 144] (same size)', IA, /options\.holdout has samples of shape \[144\]/, (c) => c.model.forget(c.forget, { retain: c.retain, until: 'unseen', holdout: { ...c.retain, shape: [20, 144] } })],
   ]);
   add('model.forget', 'length', [
     ['forgetSet.y one short', IA, /forget\.y has 3 labels|forgetSet\.y/, (c) => c.model.forget({ ...c.forget, y: c.forget.y.subarray(0, 3) }, { retain: c.retain })],
     ['forgetSet empty', IA, /forget is empty/, (c) => c.model.forget(EMPTY, { retain: c.retain })],
     ['retain empty', IA, /retain is required by qmul/, (c) => c.model.forget(c.forget, { retain: EMPTY })],
+    ["until: 'unseen' with 4 forget samples", IA, /needs at least 20 of each; got 24 held-out and 4 forget sample\(s\)/, forgetWith({ until: 'unseen', holdout: slice(synthetic(24, 8), 0, 24) })],
   ]);
   add('model.forget', 'label', [
     ['forgetSet.y[1] = 9', IA, /forget\.y\[1\] = 9 is not a class/, (c) => c.model.forget(relabel(c.forget, 1, 9), { retain: c.retain })],
@@ -714,6 +718,8 @@ function mainRows() {
     ['lr: 1e30 (diverges)', FP, /unlearning diverged.*lr/, forgetWith({ method: 'ft', lr: 1e30 })],
     ['lr: 1e30, epochs: 2 (diverges in the last epoch)', FP, /diverged.*lr/, forgetWith({ method: 'ft', lr: 1e30, epochs: 2 })],
     ["qmulMode: 'parallel'", IA, /qmulMode must be 'mixed' or 'sequential'/, forgetWith({ qmulMode: 'parallel' })],
+    ["until: 'forgotten'", IA, /options\.until must be 'unseen' \(sample requests, with options\.holdout\) or \{ forgetAccuracy \}/, forgetWith({ until: 'forgotten' })],
+    ['until: { forgetAccuracy: 1.5 }', IA, /options\.until\.forgetAccuracy must be a fraction in \[0, 1\]/, forgetWith({ until: { forgetAccuracy: 1.5 } })],
     ['qmulRetainScanBatches: -1', IA, /qmulRetainScanBatches/, forgetWith({ qmulRetainScanBatches: -1 })],
     ['qmulRetainScanBatches: 1.5', IA, /qmulRetainScanBatches/, forgetWith({ qmulRetainScanBatches: 1.5 })],
     ["qmulScanMode: 'inference'", IA, /qmulScanMode must be 'train' or 'eval', got 'inference'/, forgetWith({ qmulScanMode: 'inference' })],
@@ -746,11 +752,13 @@ function mainRows() {
     ['l1Alpha: NaN', IA, /options\.l1Alpha/, forgetWith({ method: 'l1sparse', l1Alpha: Number.NaN })],
     ['salunRatio: NaN', IA, /options\.salunRatio/, forgetWith({ method: 'salun', salunRatio: Number.NaN })],
     ['bsEpsilon: Infinity', IA, /options\.bsEpsilon/, forgetWith({ method: 'bs', bsEpsilon: Infinity })],
+    ['until: { forgetAccuracy: NaN }', IA, /options\.until\.forgetAccuracy/, forgetWith({ until: { forgetAccuracy: Number.NaN } })],
   ]);
   add('model.forget', 'unknown-option', [
     ['options.colour', IA, /options\.colour: unknown option/, forgetWith({ colour: 1 })],
     ['options.clipNorm (a fit option)', IA, /options\.clipNorm: unknown option/, forgetWith({ clipNorm: 1 })],
     ['options.augment (a fit option)', IA, /options\.augment: unknown option/, forgetWith({ augment: { flip: true } })],
+    ['options.until.lead', IA, /options\.until\.lead: unknown option/, forgetWith({ until: { forgetAccuracy: 0.1, lead: 1 } })],
   ]);
   add('model.forget', 'aborted', [
     ['an aborted signal', 'ABORTED', /forget was aborted before it started; the model is unchanged/, forgetWith({ signal: AbortSignal.abort() })],
@@ -771,6 +779,8 @@ function mainRows() {
     ["rewind with retain", IA, /options\.retain does not apply to method 'rewind'/, rewind({ retain: slice(synthetic(8, 2), 0, 8) })],
     ['data with qmul', IA, /options\.data is the training data a rewind replays/, forgetWith({ data: slice(synthetic(8, 2), 0, 8) })],
     ['budget with qmul', IA, /options\.budget goes with method 'auto'/, forgetWith({ budget: 1 })],
+    ["rewind with until", IA, /options\.until does not apply to method 'rewind': a rewind replays the recorded fits to their end/, rewind({ until: { forgetAccuracy: 0 } })],
+    ["auto with holdout", IA, /options\.holdout does not apply to method 'auto'/, rewind({ method: 'auto', holdout: slice(synthetic(24, 8), 0, 24) })],
   ]);
   add('model.forget', 'hyperparameter', [
     ['budget: -1', IA, /options\.budget must be a finite number >= 0/, rewind({ method: 'auto', budget: -1 })],

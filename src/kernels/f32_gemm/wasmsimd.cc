@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -235,11 +236,11 @@ void qf_f32_gemm__wasmsimd(Trans ta, Trans tb, size_t m, size_t n, size_t k, con
     return;
   }
   Problem& pr = rows_form ? rows : columns;
-  std::vector<float> packed;
+  std::unique_ptr<float[]> packed;  // not zero-filled: the transpose writes every element
   if (rows_form ? b_t : !a_t) {
-    packed.resize(k * pr.cols);
-    TransposeOnPool(rows_form ? b : a, pr.cols, k, rows_form ? ldb : lda, packed.data());
-    pr.x = packed.data();
+    packed.reset(new float[k * pr.cols]);
+    TransposeOnPool(rows_form ? b : a, pr.cols, k, rows_form ? ldb : lda, packed.get());
+    pr.x = packed.get();
     pr.ldx = pr.cols;
   }
   // Tasks take pieces of the splatted operand's rows (C's rows in the rows form, its
