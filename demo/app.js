@@ -536,6 +536,19 @@ function renderQmul(receipt) {
     table.append(element('tr', {}, element('td', { textContent: names[k] }),
       element('td', { textContent: chosen.map(([n, j]) => `${names[j]} × ${n}`).join(', ') })));
   });
+  const indicators = $('qmul-indicators');
+  indicators.replaceChildren(element('tr', {}, ...['epoch', 'gradient cosine', 'moved to the similar label', 'retain accuracy', 'warnings']
+    .map((text) => element('th', { scope: 'col', textContent: text }))));
+  for (const e of epochs) {
+    const q = e.qmul;
+    indicators.append(element('tr', {}, ...[
+      String(e.epoch),
+      q.gradientCosine === null ? '—' : q.gradientCosine.toFixed(2),
+      percent(100 * q.movedToSimilar),
+      percent(100 * q.retainAccuracy),
+      q.warnings.map((w) => w.message).join(' ') || 'none',
+    ].map((text) => element('td', { textContent: text }))));
+  }
 }
 
 async function renderLog() {

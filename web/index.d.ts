@@ -167,6 +167,16 @@ export interface ForgetOptions extends TrainingOptions {
    * BatchNorm statistics untouched). The same on models without BatchNorm. Default 'train'.
    */
   qmulScanMode?: 'train' | 'eval';
+  /**
+   * qmul: how each forget sample's similar label is chosen (ties to the lowest class):
+   * 'prediction' (SPEC §4: the class whose probability is closest to the true class's;
+   * the default), 'confusion' (the class the retain set confuses most with the true class,
+   * in either direction), 'embedding' (the nearest retain class centroid in the model's
+   * penultimate features), or a numClasses × numClasses similarity matrix given as
+   * numClasses arrays of numClasses numbers (row y: argmax over j ≠ y; finite, and every
+   * row needs a value > 0 off the diagonal). README "Q-MUL's similar labels" has the details.
+   */
+  qmulSimilarity?: 'prediction' | 'confusion' | 'embedding' | number[][];
   /** l1sparse: the L1 weight at the first epoch, decaying linearly to 0 (default 5e-4). */
   l1Alpha?: number;
   /** salun: the fraction of weights, by saliency, that may change (default 0.5). */
@@ -198,7 +208,7 @@ export interface ForgetEpoch {
   losses: Record<string, number>;
   /** Accuracy on the forget set after the epoch, a fraction in [0, 1]. */
   forgetAccuracy: number;
-  qmul?: { gForget: number; gRetain: number; wForget: number; wRetain: number; similarLabels: number[][] };
+  qmul?: QmulEpoch;
   /**
    * With options.until: the rule's reading after the epoch (`met`: the forget stops here).
    * 'unseen': the KS statistic and its p-value between the forget and held-out sets'
@@ -206,6 +216,32 @@ export interface ForgetEpoch {
    * difference from `forgetAccuracy`, and each set's mean confidence.
    */
   until?: { criterion: 'unseen' | 'forgetAccuracy'; met: boolean; ks?: number; ksPValue?: number; holdoutAccuracy?: number; accuracyPValue?: number; forgetConfidence?: number; holdoutConfidence?: number };
+}
+
+/** A Q-MUL epoch's reweighting and its indicators (README "Q-MUL's indicators"). */
+export interface QmulEpoch {
+  /** The similar-label rule: options.qmulSimilarity ('matrix' for a given matrix). */
+  similarity: 'prediction' | 'confusion' | 'embedding' | 'matrix';
+  /** similarLabels[k][j]: forget samples of class k relabelled j in this epoch. */
+  similarLabels: number[][];
+  /** Forget samples whose similar label fell back to 'prediction' (confusion, embedding: no evidence for their class). */
+  similarFallbacks: number;
+  /** G_f and G_r: mean over the scanned batches of the summed per-tensor gradient norms. */
+  gForget: number;
+  gRetain: number;
+  /** The adaptive weights, w_f = G_r / (G_f + G_r), w_r = 1 − w_f. */
+  wForget: number;
+  wRetain: number;
+  /** G_f and G_r layer by layer (`layer`: the prefix of its tensors' names); each side sums to gForget, gRetain. */
+  gByLayer: { layer: string; type: string; gForget: number; gRetain: number }[];
+  /** Cosine between the summed forget-scan and retain-scan gradients, in [−1, 1]; null when one is zero. */
+  gradientCosine: number | null;
+  /** After the epoch: the fraction of forget samples the model predicts as their similar label. */
+  movedToSimilar: number;
+  /** The fraction of retain samples the weighted pass's forwards got right (the batches seen). */
+  retainAccuracy: number;
+  /** w_f near 0 or 1, retain accuracy fallen more than 5 points since epoch 1. */
+  warnings: { kind: 'wForgetLow' | 'wForgetHigh' | 'retainAccuracyDrop'; message: string }[];
 }
 
 /**

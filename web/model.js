@@ -341,7 +341,9 @@ export class Model {
    *   never trained on, a dataset in memory),
    *   method ('qmul' | 'ft' | 'ga' | 'rl' | ... | 'rewind' | 'auto'), epochs, batchSize,
    *   lr, optimizer, momentum, nesterov, weightDecay, schedule, seed, shuffleWindow, qmulMode,
-   *   qmulRetainScanBatches, qmulScanMode, l1Alpha, salunRatio, bsEpsilon,
+   *   qmulRetainScanBatches, qmulScanMode, qmulSimilarity ('prediction' | 'confusion' |
+   *   'embedding' | a numClasses × numClasses matrix as numClasses arrays of numbers),
+   *   l1Alpha, salunRatio, bsEpsilon,
    *   onProgress(epochReport), signal
    * @returns {Promise<object>} the receipt (see receipts.js and SPEC §5)
    */

@@ -2,6 +2,7 @@
 #include "api/model_api.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "api/options.h"
@@ -238,19 +239,44 @@ Json ReportJson(const unlearn::EpochReport& r, size_t classes) {
   out.Set("forgetAccuracy", Json::Number(r.forget_accuracy));
   if (r.qmul) {
     Json q = Json::MakeObject();
-    q.Set("gForget", Json::Number(r.qmul->g_forget));
-    q.Set("gRetain", Json::Number(r.qmul->g_retain));
-    q.Set("wForget", Json::Number(r.qmul->w_forget));
-    q.Set("wRetain", Json::Number(r.qmul->w_retain));
+    const unlearn::QmulEpoch& m = *r.qmul;
+    q.Set("similarity", Json::String(m.similarity));
+    q.Set("gForget", Json::Number(m.g_forget));
+    q.Set("gRetain", Json::Number(m.g_retain));
+    q.Set("wForget", Json::Number(m.w_forget));
+    q.Set("wRetain", Json::Number(m.w_retain));
     Json rows = Json::MakeArray();
     for (size_t y = 0; y < classes; y++) {
       Json row = Json::MakeArray();
       for (size_t j = 0; j < classes; j++) {
-        row.Push(Json::Number(r.qmul->similar_labels[y * classes + j]));
+        row.Push(Json::Number(m.similar_labels[y * classes + j]));
       }
       rows.Push(std::move(row));
     }
     q.Set("similarLabels", std::move(rows));
+    q.Set("similarFallbacks", Json::Number(m.similarity_fallbacks));
+    Json layers = Json::MakeArray();
+    for (const unlearn::QmulEpoch::LayerNorms& l : m.layers) {
+      Json layer = Json::MakeObject();
+      layer.Set("layer", Json::String(l.layer));
+      layer.Set("type", Json::String(l.type));
+      layer.Set("gForget", Json::Number(l.g_forget));
+      layer.Set("gRetain", Json::Number(l.g_retain));
+      layers.Push(std::move(layer));
+    }
+    q.Set("gByLayer", std::move(layers));
+    q.Set("gradientCosine",
+          std::isfinite(m.gradient_cosine) ? Json::Number(m.gradient_cosine) : Json::Null());
+    q.Set("movedToSimilar", Json::Number(m.moved_to_similar));
+    q.Set("retainAccuracy", Json::Number(m.retain_accuracy));
+    Json warnings = Json::MakeArray();
+    for (const auto& [kind, message] : m.warnings) {
+      Json w = Json::MakeObject();
+      w.Set("kind", Json::String(kind));
+      w.Set("message", Json::String(message));
+      warnings.Push(std::move(w));
+    }
+    q.Set("warnings", std::move(warnings));
     out.Set("qmul", std::move(q));
   }
   if (r.until) {  // kForgetAccuracy's reading is forgetAccuracy above
@@ -299,10 +325,13 @@ StatusOr<ForgetHandle> ModelHandle::StartForgetOn(
   // of the model, a second one (retrain's fresh model, a mask, a snapshot) and the
   // optimizer's state; a training batch and an evaluation batch (methods evaluate the
   // forget set); Q-MUL's similar-label counts, a classes x classes table per epoch report
-  // and one in progress.
+  // and one in progress, its confusion counts (another), and the forget and retain scans'
+  // summed gradients (a float per parameter value each).
   const uint64_t classes = model_->classes();
   const uint64_t similar_labels =
-      request.method == "qmul" ? (uint64_t(request.options.epochs) + 1) * classes * classes * 4 : 0;
+      request.method == "qmul" ? (uint64_t(request.options.epochs) + 2) * classes * classes * 4 +
+                                     2 * 4 * uint64_t(model_->cost().params)
+                               : 0;
   const uint64_t retain_bytes = retain ? Bytes(*retain)
                                        : uint64_t(retain_stream->size()) * sizeof(unlearn::SampleRef);
   ForgetHandle handle;

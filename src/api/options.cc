@@ -89,6 +89,49 @@ Status ParseLoop(const Json& o, int* epochs, size_t* batch_size, float* lr, uint
   return OkStatus();
 }
 
+// qmulSimilarity: a rule's name, or numClasses arrays of numClasses numbers (the rule
+// "matrix"; ValidateUnlearnOptionsFor checks the size against the model).
+Status ParseSimilarity(const Json& o, unlearn::UnlearnOptions* u) {
+  const Json* s = o.Find("qmulSimilarity");
+  if (!s) return OkStatus();
+  if (s->is_string()) {
+    u->qmul_similarity = s->AsString();
+    if (u->qmul_similarity == "matrix") {
+      return InvalidArgument(
+          "options.qmulSimilarity: give the matrix itself (numClasses arrays of numClasses "
+          "numbers), not the name 'matrix'");
+    }
+    return OkStatus();
+  }
+  const std::string kShape =
+      "options.qmulSimilarity must be 'prediction', 'confusion', 'embedding' or a similarity "
+      "matrix: an array of numClasses arrays of numClasses numbers";
+  if (!s->is_array() || s->size() == 0) return InvalidArgument(kShape);
+  const size_t rows = s->size();
+  u->qmul_similarity = "matrix";
+  u->qmul_similarity_matrix.clear();
+  u->qmul_similarity_matrix.reserve(rows * rows);
+  for (size_t y = 0; y < rows; y++) {
+    const Json& row = s->AsArray()[y];
+    const std::string where = JsonPath("options.qmulSimilarity", y);
+    if (!row.is_array()) return InvalidArgument(where + " is not an array; " + kShape);
+    if (row.size() != rows) {
+      return InvalidArgument(where + " has " + std::to_string(row.size()) + " numbers, the matrix " +
+                             std::to_string(rows) + " rows: it must be square (" + kShape + ")");
+    }
+    for (size_t j = 0; j < rows; j++) {
+      const Json& v = row.AsArray()[j];
+      if (!v.is_number()) {
+        return InvalidArgument(JsonPath(where, j) + " must be a finite number, found " +
+                               (v.is_null() ? std::string("null (NaN and Infinity become null in JSON)")
+                                            : std::string(JsonTypeName(v.type()))));
+      }
+      u->qmul_similarity_matrix.push_back(v.AsNumber());
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 StatusOr<train::FitOptions> FitOptionsFromJson(const Json& o) {
@@ -121,7 +164,7 @@ StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::str
       CheckKeys(o,
                 {"method", "epochs", "batchSize", "lr", "optimizer", "momentum", "nesterov",
                  "weightDecay", "schedule", "seed", "shuffleWindow", "qmulMode", "qmulRetainScanBatches",
-                 "qmulScanMode", "l1Alpha", "salunRatio", "bsEpsilon", "until"},
+                 "qmulScanMode", "qmulSimilarity", "l1Alpha", "salunRatio", "bsEpsilon", "until"},
                 kWhere));
   QF_ASSIGN_OR_RETURN(*method, GetStringOr(o, "method", "qmul", kWhere));
   unlearn::UnlearnOptions u;
@@ -132,6 +175,7 @@ StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& o, std::str
   if (scan < 0) return InvalidArgument("options.qmulRetainScanBatches must be >= 0 (0: all)");
   u.qmul_retain_scan_batches = size_t(scan);
   QF_ASSIGN_OR_RETURN(u.qmul_scan_mode, GetStringOr(o, "qmulScanMode", u.qmul_scan_mode, kWhere));
+  QF_RETURN_IF_ERROR(ParseSimilarity(o, &u));
   QF_ASSIGN_OR_RETURN(const double l1, GetNumberOr(o, "l1Alpha", u.l1_alpha, kWhere));
   u.l1_alpha = float(l1);
   QF_ASSIGN_OR_RETURN(const double ratio, GetNumberOr(o, "salunRatio", u.salun_ratio, kWhere));

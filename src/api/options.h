@@ -29,7 +29,8 @@ StatusOr<train::FitOptions> FitOptionsFromJson(const Json& options);
 
 // forget() options (besides the data): method, epochs, batchSize, lr, optimizer,
 // momentum, nesterov, weightDecay, schedule, seed, qmulMode, qmulRetainScanBatches,
-// qmulScanMode, l1Alpha, salunRatio, bsEpsilon.
+// qmulScanMode, qmulSimilarity (a rule's name or a numClasses x numClasses matrix, as
+// numClasses arrays), l1Alpha, salunRatio, bsEpsilon.
 // Writes the method's name to *method (default "qmul").
 StatusOr<unlearn::UnlearnOptions> UnlearnOptionsFromJson(const Json& options,
                                                          std::string* method);

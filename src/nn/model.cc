@@ -142,6 +142,11 @@ void Model::Forward(const uint8_t* x, size_t n, Tensor* logits, Mode mode) {
   ready_for_backward_ = KeepsCaches(mode);
 }
 
+const Tensor& Model::features() const {
+  QF_CHECK(net_->last_input() != nullptr);
+  return *net_->last_input();
+}
+
 void Model::Backward(const Tensor& dlogits, Tensor* dinput) {
   QF_CHECK(ready_for_backward_);
   if (!dinput || spec_.input_layout != InputLayout::kNCHW) {

@@ -137,6 +137,10 @@ class Model {
   // logits [n, classes] for n samples of the model's input type and layout, as bytes
   // (n * sample_bytes()).
   void Forward(const uint8_t* x, size_t n, Tensor* logits, Mode mode);
+  // The penultimate features of the last Forward: what the network's last layer read
+  // ([n, ...], e.g. the 128 values lenet's classifier reads, resnet8's 64 pooled ones).
+  // Valid until the next Forward; a Forward must have run.
+  const Tensor& features() const;
   // Forward over n samples in batches of `batch` (the last one may be smaller), calling
   // visit(first, logits) after each with the index of the batch's first sample.
   template <typename Visit>

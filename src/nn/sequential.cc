@@ -73,6 +73,7 @@ void Sequential::Forward(const Tensor& x, Tensor* y, Mode mode) {
       if (const auto* bn = dynamic_cast<const BatchNorm*>(layers_[i + 1].get())) {
         bn->FoldedAffine(&fold_scale_, &fold_shift_);
         Tensor* out = i + 2 == layers_.size() ? y : &activations_[i + 1];
+        if (i + 2 == layers_.size()) last_input_ = in;
         if (layers_[i]->ForwardFolded(*in, out, fold_scale_, fold_shift_)) {
           in = out;
           i++;
@@ -81,6 +82,7 @@ void Sequential::Forward(const Tensor& x, Tensor* y, Mode mode) {
       }
     }
     Tensor* out = last ? y : &activations_[i];
+    if (last) last_input_ = in;
     layers_[i]->Forward(*in, out, mode);
     in = out;
   }

@@ -30,11 +30,17 @@ class Sequential : public Layer {
   size_t BeginCalibration() override;
   bool OutputNonNegative(bool input_non_negative) const override;
   bool OutputsInputValues() const override;
+  // The input of the last layer in the last Forward (with a folded Conv+BatchNorm pair
+  // at the end: the pair's input); null before the first Forward or when there is no
+  // layer. It points into this chain's activations or at the Forward's x, and is valid
+  // until the next Forward.
+  const Tensor* last_input() const { return last_input_; }
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Tensor> activations_;  // outputs of each layer but the last
   std::vector<Tensor> grads_;
+  const Tensor* last_input_ = nullptr;
   std::vector<float> fold_scale_, fold_shift_;  // a BatchNorm's affine, while folding        // two
                                                 // buffers for dL/d(activation), swapped per layer
 };

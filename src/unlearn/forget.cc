@@ -10,6 +10,7 @@ StatusOr<std::unique_ptr<ForgetSession>> ForgetSession::Start(nn::Model& model,
                                                               ForgetRequest request) {
   QF_ASSIGN_OR_RETURN(std::unique_ptr<Method> method, MakeMethod(request.method));
   QF_RETURN_IF_ERROR(ValidateUnlearnOptions(request.options));
+  QF_RETURN_IF_ERROR(ValidateUnlearnOptionsFor(request.options, model.classes()));
   QF_RETURN_IF_ERROR(
       train::ValidateDataset(request.forget, model.input_shape(), model.input_type(), model.classes(), "forget"));
   if (request.retain_stream) {

@@ -28,6 +28,27 @@ Status ValidateUnlearnOptions(const UnlearnOptions& o) {
     return InvalidArgument("qmulScanMode must be 'train' or 'eval', got '" + o.qmul_scan_mode +
                            "'");
   }
+  const std::string& similarity = o.qmul_similarity;
+  if (similarity != "prediction" && similarity != "confusion" && similarity != "embedding" &&
+      similarity != "matrix") {
+    return InvalidArgument(
+        "qmulSimilarity must be 'prediction', 'confusion', 'embedding' or a numClasses x "
+        "numClasses similarity matrix, got '" +
+        similarity + "'");
+  }
+  if ((similarity == "matrix") != !o.qmul_similarity_matrix.empty()) {
+    return InvalidArgument(similarity == "matrix"
+                               ? "qmulSimilarity 'matrix' needs the matrix itself: give the "
+                                 "numClasses x numClasses similarities as qmulSimilarity"
+                               : "a qmulSimilarity matrix goes with the rule 'matrix', not '" +
+                                     similarity + "'");
+  }
+  for (size_t i = 0; i < o.qmul_similarity_matrix.size(); i++) {
+    if (!std::isfinite(o.qmul_similarity_matrix[i])) {
+      return InvalidArgument("qmulSimilarity: the similarity at index " + std::to_string(i) +
+                             " (row-major) is not a finite number");
+    }
+  }
   if (!(o.l1_alpha >= 0.0f && o.l1_alpha <= 1.0f)) {
     return InvalidArgument("l1Alpha must be in [0, 1], got " + std::to_string(o.l1_alpha));
   }
@@ -39,6 +60,33 @@ Status ValidateUnlearnOptions(const UnlearnOptions& o) {
   }
   QF_RETURN_IF_ERROR(train::ValidateSchedule(o.schedule));
   return train::MakeOptimizer(o.optimizer).status();
+}
+
+Status ValidateUnlearnOptionsFor(const UnlearnOptions& o, size_t classes) {
+  const std::vector<double>& s = o.qmul_similarity_matrix;
+  if (s.empty()) return OkStatus();
+  if (s.size() != classes * classes) {
+    const size_t rows = size_t(std::llround(std::sqrt(double(s.size()))));
+    const std::string shape = rows * rows == s.size()
+                                  ? std::to_string(rows) + " x " + std::to_string(rows)
+                                  : std::to_string(s.size()) + " values";
+    return InvalidArgument("qmulSimilarity is " + shape + ", the model has " +
+                           std::to_string(classes) + " classes: it must be " +
+                           std::to_string(classes) + " x " + std::to_string(classes));
+  }
+  // The similar label of class y is argmax over j != y of s[y][j]: a row with no entry
+  // > 0 off the diagonal names no similar class.
+  for (size_t y = 0; y < classes; y++) {
+    bool named = false;
+    for (size_t j = 0; j < classes; j++) named = named || (j != y && s[y * classes + j] > 0);
+    if (!named) {
+      return InvalidArgument("qmulSimilarity[" + std::to_string(y) +
+                             "] has no similarity > 0 off the diagonal: it names no class "
+                             "similar to class " +
+                             std::to_string(y) + " (the diagonal, the class itself, is ignored)");
+    }
+  }
+  return OkStatus();
 }
 
 StatusOr<std::unique_ptr<Method>> MakeMethod(const std::string& name) {
@@ -141,8 +189,10 @@ std::vector<Batch> MakeBatches(MethodContext& ctx, std::vector<SampleRef> sample
   return Chunks(samples, ctx.options.batch_size);
 }
 
-StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, float sign, float lr) {
-  Tensor logits, dlogits;
+StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, float sign, float lr,
+                                 Tensor* logits_out) {
+  Tensor local, dlogits;
+  Tensor& logits = logits_out ? *logits_out : local;
   ctx.model->Forward(batch.x.data(), batch.n, &logits, nn::Mode::kTrain);
   const float loss = train::SoftmaxCrossEntropy(
       logits, batch.y.data(), batch.weights.empty() ? nullptr : batch.weights.data(), sign,
@@ -158,20 +208,35 @@ StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, flo
   return loss;
 }
 
-double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode) {
+double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode,
+                    std::vector<double>* per_tensor, std::vector<float>* sum) {
   Tensor logits, dlogits;
   ctx.model->Forward(batch.x.data(), batch.n, &logits, mode);
   train::SoftmaxCrossEntropy(logits, batch.y.data(), nullptr, 1.0f, &dlogits);
   train::ZeroGrads(ctx.model->params());
   ctx.model->Backward(dlogits);
-  double sum = 0;
-  for (const nn::Param* p : ctx.model->params()) {
+  const std::vector<nn::Param*>& params = ctx.model->params();
+  if (per_tensor) per_tensor->assign(params.size(), 0.0);
+  if (sum && sum->empty()) {
+    size_t values = 0;
+    for (const nn::Param* p : params) values += p->grad.size();
+    sum->assign(values, 0.0f);
+  }
+  double total = 0;
+  size_t at = 0;
+  for (size_t t = 0; t < params.size(); t++) {
+    const std::vector<float>& g = params[t]->grad.values();
     double sq = 0;
-    for (float g : p->grad.values()) sq += double(g) * g;
-    sum += std::sqrt(sq);
+    for (float v : g) sq += double(v) * v;
+    total += std::sqrt(sq);
+    if (per_tensor) (*per_tensor)[t] = std::sqrt(sq);
+    if (sum) {
+      for (size_t k = 0; k < g.size(); k++) (*sum)[at + k] += g[k];
+      at += g.size();
+    }
   }
   train::ZeroGrads(ctx.model->params());
-  return sum;
+  return total;
 }
 
 double ForgetAccuracy(MethodContext& ctx) {
@@ -240,6 +305,10 @@ Status CrossEntropyPass(MethodContext& ctx, EpochCursor& at, const std::vector<B
   return OkStatus();
 }
 
+void EpochMethod::FinishReport(MethodContext& ctx, EpochReport* report) {
+  report->forget_accuracy = ForgetAccuracy(ctx);
+}
+
 Status EpochMethod::Begin(MethodContext& ctx) {
   epochs_ = ctx.options.epochs;
   epoch_ = 0;
@@ -262,7 +331,7 @@ Status EpochMethod::Step(MethodContext& ctx, size_t max_batches,
   if (!cursor_.finished()) return OkStatus();
   report_.epoch = ++epoch_;
   report_.lr = lr;
-  report_.forget_accuracy = ForgetAccuracy(ctx);
+  FinishReport(ctx, &report_);
   if (ctx.options.until.kind != StopRule::Kind::kEpochs) {
     report_.until = CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, *ctx.holdout,
                                   report_.forget_accuracy);

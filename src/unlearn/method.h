@@ -42,6 +42,20 @@ struct UnlearnOptions {
   // "eval": the gradient of the model as deployed (Mode::kEvalGradient: running
   // statistics, untouched). Models without BatchNorm get the same G from both.
   std::string qmul_scan_mode = "train";
+  // qmul: how a forget sample's similar label is chosen (step 1 of SPEC §4).
+  //   "prediction": argmin over j != y of |p_j - p_y| on the sample (SPEC §4, the default);
+  //   "confusion": per true class y, the class j != y the retain set confuses most with y
+  //     (retain samples of y predicted j plus those of j predicted y; eval mode);
+  //   "embedding": per sample, the nearest (Euclidean) retain class centroid j != y in the
+  //     model's penultimate features (nn::Model::features);
+  //   "matrix": per true class y, argmax over j != y of qmul_similarity_matrix[y][j].
+  // Ties go to the lowest class. Where confusion or embedding have nothing to go on for a
+  // sample (see qmul.cc), the sample falls back to "prediction".
+  std::string qmul_similarity = "prediction";
+  // qmul, with qmul_similarity "matrix": classes x classes similarities, row-major
+  // (row y: how similar each class is to y; larger is more similar; the diagonal is
+  // ignored). Finite; every row needs an entry > 0 off the diagonal.
+  std::vector<double> qmul_similarity_matrix;
   // l1sparse: the L1 coefficient of the first epoch; it decays linearly to 0 at the last
   // epoch (with one epoch, that epoch uses it). In [0, 1].
   float l1_alpha = 5e-4f;
@@ -55,13 +69,46 @@ struct UnlearnOptions {
 };
 
 Status ValidateUnlearnOptions(const UnlearnOptions& options);
+// What ValidateUnlearnOptions cannot check without the model: a qmul_similarity_matrix
+// of classes x classes values (InvalidArgument naming the option otherwise).
+Status ValidateUnlearnOptionsFor(const UnlearnOptions& options, size_t classes);
+
+// Q-MUL's indicators' thresholds (documented in README.md, "Q-MUL's indicators"): a
+// warning when w_f leaves [kQmulLowWeight, 1 - kQmulLowWeight], and when the retain
+// accuracy of an epoch's weighted pass is more than kQmulRetainDrop (a fraction, i.e.
+// 5 points) below the first epoch's.
+inline constexpr double kQmulLowWeight = 0.05;
+inline constexpr double kQmulRetainDrop = 0.05;
 
 // Q-MUL's per-epoch diagnostics.
 struct QmulEpoch {
   double g_forget = 0, g_retain = 0;  // mean summed per-tensor gradient norms
   double w_forget = 0, w_retain = 0;  // the adaptive weights
+  std::string similarity;  // the similar-label rule (UnlearnOptions::qmul_similarity)
   // similar_labels[y * classes + j]: forget samples of true class y relabelled j.
   std::vector<uint32_t> similar_labels;
+  // Forget samples whose similar label fell back to the prediction rule (confusion,
+  // embedding: no evidence for their class).
+  uint32_t similarity_fallbacks = 0;
+  // G_f and G_r by layer (the tensors named "<layer>.<tensor>", in the model's order):
+  // each side's per-layer values sum to g_forget and g_retain.
+  struct LayerNorms {
+    std::string layer, type;  // "1", "dense"
+    double g_forget = 0, g_retain = 0;
+  };
+  std::vector<LayerNorms> layers;
+  // The cosine between the sum of the forget scan's batch gradients and that of the retain
+  // scan's, over all trainable tensors; NaN when either is zero.
+  double gradient_cosine = 0;
+  // After the epoch, the fraction of forget samples whose prediction (eval mode) is the
+  // similar label they were trained towards in it.
+  double moved_to_similar = 0;
+  // The fraction of retain samples the weighted pass's training-mode forwards got right
+  // (each batch before its step): the retain accuracy on the batches seen.
+  double retain_accuracy = 0;
+  // What looks wrong with the reweighting: {kind, message}; kinds "wForgetLow",
+  // "wForgetHigh", "retainAccuracyDrop".
+  std::vector<std::pair<std::string, std::string>> warnings;
 };
 
 struct EpochReport {
@@ -153,14 +200,19 @@ std::vector<SampleRef> AllRetain(const MethodContext& ctx);
 std::vector<SampleRef> ForgetThenRetain(const MethodContext& ctx);
 
 // One optimization step on weighted cross-entropy: loss = sign/n * sum w_i CE_i (w empty:
-// all 1). Returns the loss; fails when it is not finite.
-StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, float sign, float lr);
+// all 1). Returns the loss; fails when it is not finite. `logits`, when given, receives
+// the training-mode forward's logits (the model before the step).
+StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, float sign, float lr,
+                                 Tensor* logits = nullptr);
 
 // Sum over trainable tensors of the L2 norm of d(mean CE)/d(tensor) on a batch, with
 // `labels`; no update (Q-MUL's gradient magnitude). `mode` is the forward's: kTrain
 // (BatchNorm batch statistics; its running statistics move) or kEvalGradient (the
-// deployed model's gradient; nothing moves).
-double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode);
+// deployed model's gradient; nothing moves). When given, `per_tensor` receives each
+// tensor's norm (ctx.model->params() order) and the gradient itself is added into `sum`
+// (the tensors' values one after the other; sized on first use).
+double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode,
+                    std::vector<double>* per_tensor = nullptr, std::vector<float>* sum = nullptr);
 
 // Accuracy of the model (eval mode) on the forget set, a fraction in [0, 1].
 double ForgetAccuracy(MethodContext& ctx);
@@ -282,6 +334,9 @@ class EpochMethod : public Method {
   // `report` (its losses and diagnostics) at its end.
   virtual Status RunEpoch(MethodContext& ctx, int epoch, float lr, EpochCursor& at,
                           EpochReport* report) = 0;
+  // After each epoch, on the model it leaves: report->forget_accuracy (ForgetAccuracy). A
+  // method may measure more in the same pass over D_f.
+  virtual void FinishReport(MethodContext& ctx, EpochReport* report);
 
  private:
   int epochs_ = 0, epoch_ = 0;

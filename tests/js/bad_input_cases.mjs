@@ -30,6 +30,18 @@ function withValue(array, i, value) {
   return out;
 }
 
+// A valid n × n similarity matrix (each class's similar label: the next class).
+function ringMatrix(n) {
+  return Array.from({ length: n }, (_, y) => Array.from({ length: n }, (_, j) => (j === (y + 1) % n ? 1 : 0)));
+}
+
+// A copy of matrix `m` with `value` at [y][j].
+function withEntry(m, y, j, value) {
+  const out = m.map((row) => row.slice());
+  out[y][j] = value;
+  return out;
+}
+
 // A copy of `ds` with label `value` at sample `i`.
 function relabel(ds, i, value) {
   const y = ds.y.slice();
@@ -711,6 +723,15 @@ function mainRows() {
     ['qmulRetainScanBatches: -1', IA, /qmulRetainScanBatches/, forgetWith({ qmulRetainScanBatches: -1 })],
     ['qmulRetainScanBatches: 1.5', IA, /qmulRetainScanBatches/, forgetWith({ qmulRetainScanBatches: 1.5 })],
     ["qmulScanMode: 'inference'", IA, /qmulScanMode must be 'train' or 'eval', got 'inference'/, forgetWith({ qmulScanMode: 'inference' })],
+    ["qmulSimilarity: 'nearest'", IA, /qmulSimilarity must be 'prediction', 'confusion', 'embedding' or a numClasses x numClasses similarity matrix, got 'nearest'/, forgetWith({ qmulSimilarity: 'nearest' })],
+    ["qmulSimilarity: 'matrix' (the name)", IA, /options\.qmulSimilarity: give the matrix itself/, forgetWith({ qmulSimilarity: 'matrix' })],
+    ['qmulSimilarity: 8 x 8 (9 classes)', IA, /qmulSimilarity is 8 x 8, the model has 9 classes: it must be 9 x 9/, forgetWith({ qmulSimilarity: ringMatrix(8) })],
+    ['qmulSimilarity: 10 x 10 (9 classes)', IA, /qmulSimilarity is 10 x 10, the model has 9 classes/, forgetWith({ qmulSimilarity: ringMatrix(10) })],
+    ['qmulSimilarity: a ragged row', IA, /options\.qmulSimilarity\[4\] has 8 numbers, the matrix 9 rows: it must be square/, forgetWith({ qmulSimilarity: ringMatrix(9).map((row, y) => (y === 4 ? row.slice(1) : row)) })],
+    ['qmulSimilarity: a row that is not an array', IA, /options\.qmulSimilarity\[2\] is not an array/, forgetWith({ qmulSimilarity: ringMatrix(9).map((row, y) => (y === 2 ? 1 : row)) })],
+    ['qmulSimilarity: []', IA, /options\.qmulSimilarity must be 'prediction', 'confusion', 'embedding' or a similarity matrix/, forgetWith({ qmulSimilarity: [] })],
+    ['qmulSimilarity: a string entry', IA, /options\.qmulSimilarity\[1\]\[3\] must be a finite number, found string/, forgetWith({ qmulSimilarity: withEntry(ringMatrix(9), 1, 3, '1') })],
+    ['qmulSimilarity: no class named for class 6', IA, /qmulSimilarity\[6\] has no similarity > 0 off the diagonal: it names no class similar to class 6/, forgetWith({ qmulSimilarity: ringMatrix(9).map((row, y) => (y === 6 ? row.map((_, j) => (j === 6 ? 1 : 0)) : row)) })],
     ['l1Alpha: 2', IA, /l1Alpha must be in \[0, 1\]/, forgetWith({ method: 'l1sparse', l1Alpha: 2 })],
     ['l1Alpha: -1', IA, /l1Alpha/, forgetWith({ method: 'l1sparse', l1Alpha: -1 })],
     ['salunRatio: 0', IA, /salunRatio must be in \(0, 1\]/, forgetWith({ method: 'salun', salunRatio: 0 })],
@@ -724,6 +745,8 @@ function mainRows() {
   ]);
   add('model.forget', 'nan-inf', [
     ['lr: NaN', IA, /options\.lr/, forgetWith({ lr: Number.NaN })],
+    ['qmulSimilarity: a NaN entry', IA, /options\.qmulSimilarity\[0\]\[5\] must be a finite number, found null \(NaN and Infinity become null in JSON\)/, forgetWith({ qmulSimilarity: withEntry(ringMatrix(9), 0, 5, Number.NaN) })],
+    ['qmulSimilarity: an Infinity entry', IA, /options\.qmulSimilarity\[3\]\[4\] must be a finite number, found null/, forgetWith({ qmulSimilarity: withEntry(ringMatrix(9), 3, 4, Infinity) })],
     ['epochs: Infinity', IA, /options\.epochs/, forgetWith({ epochs: Infinity })],
     ['momentum: NaN', IA, /options\.momentum/, forgetWith({ momentum: Number.NaN })],
     ['l1Alpha: NaN', IA, /options\.l1Alpha/, forgetWith({ method: 'l1sparse', l1Alpha: Number.NaN })],

@@ -14,6 +14,9 @@ import { describe, it } from 'node:test';
 
 import { withChromium } from './browser.mjs';
 
+// The number of Q-MUL epochs in a receipt shown as JSON text.
+const qmulEpochs = (text) => JSON.parse(text).epochs.filter((e) => e.qmul).length;
+
 const ARTIFACTS = new URL('../../build/test-artifacts/', import.meta.url);
 const ITEMS = [0, 1, 2, 3, 4, 5];
 
@@ -180,6 +183,9 @@ for (const simd of [true, false]) {
       const weightsLegend = await page.$$eval('#weights-chart .u-legend .u-value', (cells) => cells.map((c) => c.textContent));
       assert.ok(weightsLegend.every((v) => v !== '--'), `the weights' legend has values: ${weightsLegend}`);
       assert.ok((await page.$$('#similar-labels tr')).length > 1, 'the similar labels were listed');
+      const indicators = await page.$$eval('#qmul-indicators tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+      assert.equal(indicators.length, 1 + qmulEpochs(await page.textContent('#receipt')), "one row of Q-MUL's indicators per epoch");
+      assert.ok(indicators.slice(1).every((row) => row.length === 5 && /%$/.test(row[2]) && /%$/.test(row[3])), `the indicators: ${JSON.stringify(indicators)}`);
       const receipt = JSON.parse(await page.textContent('#receipt'));
       assert.equal(receipt.method, 'qmul');
       assert.equal(receipt.metrics.retainSet, 'heldOut', 'RA on samples the forget did not train on');

@@ -286,6 +286,47 @@ for (const simd of [true, false]) {
       model.dispose();
     });
 
+    it("qmul's similar-label rules and the indicators of its reweighting reach the epoch report", async () => {
+      const qf = await createQforget({ simd });
+      const { model, forget, retain } = await classForgetSetup(qf);
+      const n = forget.y.length;
+      // A matrix that names class 3 for class 0 (and the next class for the others).
+      const matrix = Array.from({ length: 9 }, (_, y) => Array.from({ length: 9 }, (_, j) => (j === (y + 1) % 9 ? 1 : 0)));
+      matrix[0][3] = 2;
+      const seen = [];
+      const bytes = model.save();
+      const receipt = await model.forget(forget, { retain, epochs: 2, batchSize: 32, lr: 0.05, qmulSimilarity: matrix, onProgress: (e) => seen.push(e.qmul) });
+      assert.equal(seen.length, 2);
+      for (const q of seen) {
+        assert.equal(q.similarity, 'matrix');
+        assert.deepEqual(q.similarLabels[0], [0, 0, 0, n, 0, 0, 0, 0, 0], 'every class-0 sample relabelled 3');
+        assert.equal(q.similarFallbacks, 0);
+        // G by layer: the mlp's three Dense layers, summing to G_f and G_r.
+        assert.deepEqual(q.gByLayer.map((l) => [l.layer, l.type]), [['1', 'dense'], ['3', 'dense'], ['5', 'dense']]);
+        const sum = (key) => q.gByLayer.reduce((a, l) => a + l[key], 0);
+        assert.ok(Math.abs(sum('gForget') - q.gForget) <= 1e-9 * q.gForget, `${sum('gForget')} vs ${q.gForget}`);
+        assert.ok(Math.abs(sum('gRetain') - q.gRetain) <= 1e-9 * q.gRetain, `${sum('gRetain')} vs ${q.gRetain}`);
+        assert.ok(q.gradientCosine >= -1 && q.gradientCosine <= 1, `cosine ${q.gradientCosine}`);
+        assert.ok(q.movedToSimilar >= 0 && q.movedToSimilar <= 1 && q.retainAccuracy > 0 && q.retainAccuracy <= 1);
+        assert.ok(Array.isArray(q.warnings));
+      }
+      assert.ok(seen[1].movedToSimilar > 0, `some class-0 samples predicted 3 after two epochs (${seen[1].movedToSimilar})`);
+      assert.deepEqual(receipt.epochs.map((e) => e.qmul), seen);
+      // The other rules name themselves; the default is SPEC §4's prediction rule.
+      for (const rule of [undefined, 'confusion', 'embedding']) {
+        const r = await model.forget(forget, { retain, epochs: 1, batchSize: 64, ...(rule && { qmulSimilarity: rule }) });
+        const q = r.epochs[0].qmul;
+        assert.equal(q.similarity, rule ?? 'prediction');
+        assert.equal(q.similarLabels[0].reduce((a, b) => a + b, 0), n);
+        assert.equal(q.similarLabels[0][0], 0, 'never the true label');
+        if (rule === undefined) assert.equal(q.similarFallbacks, 0);
+      }
+      // A matrix of the wrong shape is refused before anything runs.
+      await assert.rejects(model.forget(forget, { retain, qmulSimilarity: matrix.slice(1).map((row) => row.slice(1)) }), isError('INVALID_ARGUMENT', /qmulSimilarity is 8 x 8, the model has 9 classes/));
+      assert.notDeepEqual(model.save(), bytes, 'the forgets ran');
+      model.dispose();
+    });
+
     it('an aborted or refused forget leaves the model unchanged', async () => {
       const qf = await createQforget({ simd });
       const { model, forget, retain } = await classForgetSetup(qf);

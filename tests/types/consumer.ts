@@ -19,6 +19,7 @@ import {
   type FitOptions,
   type ImportReport,
   type ForgetEpoch,
+  type QmulEpoch,
   type ForgetOptions,
   type ForgetReceipt,
   type ReceiptCheck,
@@ -177,6 +178,7 @@ const forgetOptions: ForgetOptions = {
   qmulMode: 'sequential',
   qmulRetainScanBatches: 0,
   qmulScanMode: 'eval',
+  qmulSimilarity: 'embedding',
   l1Alpha: 5e-4,
   salunRatio: 0.5,
   bsEpsilon: 0.1,
@@ -184,6 +186,14 @@ const forgetOptions: ForgetOptions = {
     const accuracy: number = e.forgetAccuracy;
     const loss: number | undefined = e.losses['total'];
     if (e.qmul) console.log(e.epoch, e.lr, e.seconds, accuracy, loss, e.qmul.similarLabels[0]?.[0], e.qmul.wForget);
+    if (e.qmul) {
+      const q: QmulEpoch = e.qmul;
+      const rule: 'prediction' | 'confusion' | 'embedding' | 'matrix' = q.similarity;
+      const cosine: number | null = q.gradientCosine;
+      const top: string | undefined = q.gByLayer[0]?.layer;
+      const kinds: string[] = q.warnings.map((w) => `${w.kind}: ${w.message}`);
+      console.log(rule, cosine, top, q.gByLayer[0]?.gForget, q.movedToSimilar, q.retainAccuracy, q.similarFallbacks, kinds);
+    }
   },
   signal: controller.signal,
 };
@@ -215,6 +225,10 @@ await model.forget(forgetSet);
 await model.forget(forgetSet, { retain: train, qmulMode: 'parallel' });
 // @ts-expect-error not a qmul scan mode
 await model.forget(forgetSet, { retain: train, qmulScanMode: 'inference' });
+await model.forget(forgetSet, { retain: train, qmulSimilarity: 'confusion' });
+await model.forget(forgetSet, { retain: train, qmulSimilarity: [[0, 1], [1, 0]] });
+// @ts-expect-error not a similar-label rule (a matrix is given as the matrix itself)
+await model.forget(forgetSet, { retain: train, qmulSimilarity: 'matrix' });
 // Exact forgetting: a checkpoint, the ledger, a rewind, auto.
 const mark: Checkpoint = await model.checkpoint();
 const ledger: TrainingHistory = model.history();

@@ -58,6 +58,7 @@ TEST_CASE("a method's planned samples are the samples it runs", "[unlearn]") {
     size_t batch;
     size_t scan_batches;  // qmul
     std::string mode;     // qmul
+    std::string similarity = "prediction";  // qmul
   };
   const std::vector<Case> cases = {
       {"retrain", 2, 64, 0, "mixed"},  {"ft", 2, 100, 0, "mixed"},
@@ -65,14 +66,22 @@ TEST_CASE("a method's planned samples are the samples it runs", "[unlearn]") {
       {"l1sparse", 1, 64, 0, "mixed"}, {"salun", 2, 64, 0, "mixed"},
       {"bs", 2, 64, 0, "mixed"},       {"qmul", 2, 64, 0, "mixed"},
       {"qmul", 2, 100, 3, "mixed"},    {"qmul", 1, 64, 100, "sequential"},
+      {"qmul", 2, 64, 0, "mixed", "confusion"},  {"qmul", 2, 100, 3, "mixed", "embedding"},
+      {"qmul", 2, 64, 0, "sequential", "matrix"},
   };
+  const size_t classes = f.model->classes();
+  std::vector<double> ring(classes * classes, 0.0);
+  for (size_t y = 0; y < classes; y++) ring[y * classes + (y + 1) % classes] = 1.0;
   for (const Case& c : cases) {
-    INFO(c.method << " epochs " << c.epochs << " batch " << c.batch << " scan " << c.scan_batches);
+    INFO(c.method << " epochs " << c.epochs << " batch " << c.batch << " scan " << c.scan_batches
+                  << " " << c.similarity);
     ForgetRequest request{f.forget, f.retain, c.method, {}};
     request.options.epochs = c.epochs;
     request.options.batch_size = c.batch;
     request.options.qmul_retain_scan_batches = c.scan_batches;
     request.options.qmul_mode = c.mode;
+    request.options.qmul_similarity = c.similarity;
+    if (c.similarity == "matrix") request.options.qmul_similarity_matrix = ring;
     auto method = MakeMethod(c.method);
     REQUIRE(method.ok());
     const std::optional<uint64_t> planned =
@@ -90,6 +99,12 @@ TEST_CASE("a method's planned samples are the samples it runs", "[unlearn]") {
   capped.batch_size = 100;
   capped.qmul_retain_scan_batches = 3;
   CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480) == 3 * 60 + 300 + 480);
+  // 'confusion' and 'embedding' read the scanned retain batches once more; a matrix needs
+  // no similar-label pass over the forget set.
+  capped.qmul_similarity = "confusion";
+  CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480) == 3 * 60 + 2 * 300 + 480);
+  capped.qmul_similarity = "matrix";
+  CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480) == 2 * 60 + 300 + 480);
   // oeu draws retain batches inside its steps: no cost is claimed for it.
   CHECK_FALSE(MakeMethod("oeu").value()->PlannedSamples(UnlearnOptions(), 60, 480).has_value());
 }
@@ -198,6 +213,37 @@ TEST_CASE("bad forget requests are refused", "[unlearn]") {
   options = {f.forget, f.retain, "qmul", {}};
   options.options.epochs = 0;
   refused(options, "epochs");
+  // The similar-label rule and its matrix (9 classes).
+  const size_t c = f.model->classes();
+  std::vector<double> ring(c * c, 0.0);
+  for (size_t y = 0; y < c; y++) ring[y * c + (y + 1) % c] = 1.0;
+  auto similarity = [&](const std::string& rule, std::vector<double> matrix) {
+    ForgetRequest r{f.forget, f.retain, "qmul", {}};
+    r.options.qmul_similarity = rule;
+    r.options.qmul_similarity_matrix = std::move(matrix);
+    return r;
+  };
+  REQUIRE(ForgetSession::Start(*f.model, similarity("matrix", ring)).ok());  // the base case
+  refused(similarity("nearest", {}), "qmulSimilarity must be 'prediction', 'confusion', "
+                                     "'embedding' or a numClasses x numClasses similarity matrix");
+  refused(similarity("matrix", {}), "qmulSimilarity 'matrix' needs the matrix itself");
+  refused(similarity("confusion", ring), "a qmulSimilarity matrix goes with the rule 'matrix'");
+  std::vector<double> small(8 * 8, 0.0);
+  for (size_t y = 0; y < 8; y++) small[y * 8 + (y + 1) % 8] = 1.0;
+  refused(similarity("matrix", small),
+          "qmulSimilarity is 8 x 8, the model has 9 classes: it must be 9 x 9");
+  refused(similarity("matrix", std::vector<double>(80, 1.0)), "qmulSimilarity is 80 values");
+  std::vector<double> nan = ring;
+  nan[4] = std::nan("");
+  refused(similarity("matrix", nan), "the similarity at index 4 (row-major) is not a finite number");
+  std::vector<double> inf = ring;
+  inf[10] = INFINITY;
+  refused(similarity("matrix", inf), "index 10");
+  std::vector<double> none = ring;
+  for (size_t j = 0; j < c; j++) none[2 * c + j] = j == 2 ? 5.0 : (j == 4 ? -1.0 : 0.0);
+  refused(similarity("matrix", none),
+          "qmulSimilarity[2] has no similarity > 0 off the diagonal: it names no class similar "
+          "to class 2");
 }
 
 TEST_CASE("a diverging forget fails, is never done and has no result", "[unlearn]") {
