@@ -28,7 +28,7 @@ struct ForgetRequest {
   std::shared_ptr<train::SampleStream> retain_stream = nullptr;
   // Samples of the forget set's kind the model never trained on, for options.until
   // 'unseen' (unlearn/until.h); empty otherwise.
-  train::Dataset holdout;
+  train::Dataset holdout = {};
 };
 
 class ForgetSession {

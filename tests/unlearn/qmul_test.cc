@@ -59,9 +59,7 @@ TEST_CASE("qmul's G_f and G_r are mean per-batch gradient norms, w_f = G_r / (G_
   // Forget: 63 samples in batches of 24, 24 and 15 (the forget scan goes in order); retain:
   // 24 samples, one batch in any order.
   const size_t batch = 24;
-  std::vector<uint32_t> first24(batch);
-  for (uint32_t i = 0; i < batch; i++) first24[i] = i;
-  const train::Dataset retain = train::Subset(f.retain, first24);
+  const train::Dataset retain = FirstOf(f.retain, batch);
   REQUIRE(f.forget.size() == 63);
 
   const std::vector<Label> similar = SimilarLabels(*f.model, f.forget);
@@ -209,27 +207,14 @@ std::map<std::string, std::vector<float>> RunningStatistics(nn::Model& model) {
 // leave it, before any update.
 std::unique_ptr<nn::Model> AfterScans(nn::Model& original, const train::Dataset& forget,
                                       const train::Dataset& retain, const UnlearnOptions& options) {
-  auto made = MakeMethod("qmul");
-  REQUIRE(made.ok());
-  std::unique_ptr<Method> method = std::move(made).value();
-  auto copy = original.Copy();
-  REQUIRE(copy.ok());
-  std::unique_ptr<nn::Model> model = std::move(copy).value();
-  MethodContext ctx;
-  ctx.model = model.get();
-  ctx.forget = &forget;
-  ctx.retain = &retain;
-  ctx.options = options;
-  ctx.rng = Rng(options.seed);
-  ctx.optimizer = std::move(train::MakeOptimizer(options.optimizer)).value();
-  REQUIRE(method->Begin(ctx).ok());
+  Started s = StartQmul(original, forget, retain, options);
   const auto batches = [&](size_t n) { return (n + options.batch_size - 1) / options.batch_size; };
   std::vector<EpochReport> reports;
-  REQUIRE(method->Step(ctx, 2 * batches(forget.size()) + batches(retain.size()), &reports).ok());
-  REQUIRE(method->samples_run() == 2 * forget.size() + retain.size());
+  REQUIRE(s.method->Step(s.ctx, 2 * batches(forget.size()) + batches(retain.size()), &reports).ok());
+  REQUIRE(s.method->samples_run() == 2 * forget.size() + retain.size());
   REQUIRE(reports.empty());
-  REQUIRE(ValuesOf(*model) == ValuesOf(original));  // the scans update no parameter
-  return model;
+  REQUIRE(ValuesOf(*s.model) == ValuesOf(original));  // the scans update no parameter
+  return std::move(s.model);
 }
 
 TEST_CASE(
@@ -267,9 +252,7 @@ TEST_CASE(
     "[unlearn][qmul]") {
   Fixture f = TrainedClassForget(1, 2, test_util::Resnet8Spec());
   const size_t batch = 24;
-  std::vector<uint32_t> first24(batch);
-  for (uint32_t i = 0; i < batch; i++) first24[i] = i;
-  const train::Dataset retain = train::Subset(f.retain, first24);
+  const train::Dataset retain = FirstOf(f.retain, batch);
   // The deployed model's gradient (kEvalGradient) couples no samples: a batch's is the
   // mean of its samples'.
   const std::vector<Label> similar = SimilarLabels(*f.model, f.forget);

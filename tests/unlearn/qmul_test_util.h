@@ -116,6 +116,40 @@ inline Values ValuesOf(const nn::Model& model) {
   return v;
 }
 
+// Q-MUL begun on a copy of `original` through the method interface itself.
+struct Started {
+  std::unique_ptr<Method> method;
+  std::unique_ptr<nn::Model> model;  // the copy, which ctx.model points at
+  MethodContext ctx;
+};
+inline Started StartQmul(nn::Model& original, const train::Dataset& forget,
+                         const train::Dataset& retain, const UnlearnOptions& options) {
+  Started s;
+  auto made = MakeMethod("qmul");
+  REQUIRE(made.ok());
+  s.method = std::move(made).value();
+  auto copy = original.Copy();
+  REQUIRE(copy.ok());
+  s.model = std::move(copy).value();
+  s.ctx.model = s.model.get();
+  s.ctx.forget = &forget;
+  s.ctx.retain = &retain;
+  s.ctx.options = options;
+  s.ctx.rng = Rng(options.seed);
+  auto optimizer = train::MakeOptimizer(options.optimizer);
+  REQUIRE(optimizer.ok());
+  s.ctx.optimizer = std::move(optimizer).value();
+  REQUIRE(s.method->Begin(s.ctx).ok());
+  return s;
+}
+
+// The first n samples of `data`.
+inline train::Dataset FirstOf(const train::Dataset& data, size_t n) {
+  std::vector<uint32_t> ids(n);
+  for (uint32_t i = 0; i < n; i++) ids[i] = i;
+  return train::Subset(data, ids);
+}
+
 // A Q-MUL run through the method interface itself (not a ForgetSession: its result has
 // the shadow weights snapped to the grid, which would hide the updates), one batch per
 // Step, keeping the parameter values each time they change: the states the weighted
@@ -129,27 +163,12 @@ struct Run {
 inline Run RunQmul(nn::Model& original, const train::Dataset& forget, const train::Dataset& retain,
                    const UnlearnOptions& options) {
   Run run;
-  auto made = MakeMethod("qmul");
-  REQUIRE(made.ok());
-  std::unique_ptr<Method> method = std::move(made).value();
-  auto copy = original.Copy();
-  REQUIRE(copy.ok());
-  std::unique_ptr<nn::Model> model = std::move(copy).value();
-  MethodContext ctx;
-  ctx.model = model.get();
-  ctx.forget = &forget;
-  ctx.retain = &retain;
-  ctx.options = options;
-  ctx.rng = Rng(options.seed);
-  auto optimizer = train::MakeOptimizer(options.optimizer);
-  REQUIRE(optimizer.ok());
-  ctx.optimizer = std::move(optimizer).value();
-  REQUIRE(method->Begin(ctx).ok());
-  run.states.push_back(ValuesOf(*model));
-  while (!method->done()) {
-    run.status = method->Step(ctx, 1, &run.reports);
+  Started s = StartQmul(original, forget, retain, options);
+  run.states.push_back(ValuesOf(*s.model));
+  while (!s.method->done()) {
+    run.status = s.method->Step(s.ctx, 1, &run.reports);
     if (!run.status.ok()) break;
-    Values now = ValuesOf(*model);
+    Values now = ValuesOf(*s.model);
     if (now != run.states.back()) run.states.push_back(std::move(now));
   }
   return run;
