@@ -60,6 +60,12 @@ export type InputLayout = 'nhwc' | 'nchw';
 
 export type Arch = 'mlp' | 'lenet' | 'resnet8' | 'mobilenetv2' | 'custom';
 export type WeightBits = 2 | 3 | 4 | 8 | 32;
+/**
+ * A weight grid: 'uniform' (LSQ steps), 'asymmetric' (a learned offset, LSQ+), 'pow2'
+ * (powers of two below a learned largest level; 2 to 4 bits), 'apot' (additive powers of
+ * two) or 'codebook' (2^bits learned levels, k-means initialized).
+ */
+export type WeightScheme = 'uniform' | 'asymmetric' | 'pow2' | 'apot' | 'codebook';
 
 export interface ModelOptions {
   arch: Arch;
@@ -90,6 +96,11 @@ export interface ModelOptions {
   numClasses: number;
   /** Bits of the hidden layers' weights (required); 32 trains a float model. */
   weightBits: WeightBits;
+  /**
+   * The grid of the layers at weightBits (default 'uniform'); the first and last layers
+   * stay uniform. A custom layer may set its own with `scheme`.
+   */
+  weightScheme?: WeightScheme;
   /** Bits of the first and last layers (default 8). */
   edgeBits?: WeightBits;
   /** Per-output-channel step sizes (default true). */

@@ -13,7 +13,7 @@
 #include "core/json.h"
 #include "kernels/bitpack/bitpack.h"
 #include "nn/model_json.h"
-#include "quant/lsq.h"
+#include "quant/weight_grid.h"
 
 namespace qf::io {
 namespace {
@@ -73,9 +73,13 @@ class StateList : public nn::StateVisitor {
   }
   void Quantized(const nn::QuantizedWeightState& s) override {
     quantized.push_back(s);
-    Add(s.name + "_codes", true, Shape{s.rows, s.channels}, s.bits, nullptr, nn::FloatRule::kAny,
-        quantized.size() - 1);
-    Add(s.step_name, false, s.steps->shape(), 0, s.steps, nn::FloatRule::kPositive, 0);
+    Add(s.name + "_codes", true, Shape{s.grid.rows, s.grid.channels}, s.grid.bits, nullptr,
+        nn::FloatRule::kAny, quantized.size() - 1);
+    for (nn::Param* p : s.params) {
+      const bool step = p->kind == nn::Param::Kind::kStep;
+      Add(p->name, false, p->value.shape(), 0, &p->value,
+          step ? nn::FloatRule::kPositive : nn::FloatRule::kAny, 0);
+    }
     if (shadow_) Add(s.name, false, s.weight->shape(), 0, s.weight, nn::FloatRule::kAny, 0);
   }
   void Flag(const std::string& name, bool* value) override {
@@ -135,11 +139,12 @@ std::string CheckValues(const float* v, size_t n, nn::FloatRule rule) {
   return {};
 }
 
-// The codes quantize(weight, steps) of a quantized layer.
+// The codes QuantizeToGrid(grid, weight) of a quantized layer.
 std::vector<int8_t> CurrentCodes(const nn::QuantizedWeightState& q) {
-  std::vector<int8_t> codes(q.rows * q.channels);
-  quant::QuantizeWeights(q.weight->data(), q.rows, q.channels, q.steps->data(), q.per_channel,
-                         quant::SignedRange(q.bits), codes.data());
+  quant::GridTable table;
+  quant::BuildTable(q.grid, &table);
+  std::vector<int8_t> codes(q.weight->size());
+  quant::QuantizeToGrid(q.grid, table, q.weight->data(), codes.data());
   return codes;
 }
 
@@ -387,7 +392,10 @@ StatusOr<std::vector<uint8_t>> SaveModel(nn::Model& model, const SaveOptions& op
   const size_t payload_start = AlignUp(kFixedBytes + text.size());
   std::vector<uint8_t> out(payload_start + payload_bytes + kCrcBytes, 0);
   std::memcpy(out.data(), kModelFileMagic, 8);
-  PutU32(out.data() + 8, FileVersion(model.spec()));
+  const bool grids = std::any_of(state.quantized.begin(), state.quantized.end(), [](const auto& q) {
+    return q.grid.scheme != quant::WeightScheme::kUniform;
+  });
+  PutU32(out.data() + 8, FileVersion(model.spec(), grids));
   PutU32(out.data() + 12, uint32_t(text.size()));
   std::memcpy(out.data() + kFixedBytes, text.data(), text.size());
   uint8_t* payload = out.data() + payload_start;
@@ -489,21 +497,23 @@ StatusOr<std::unique_ptr<nn::Model>> LoadModel(const uint8_t* bytes, size_t size
     QF_RETURN_IF_ERROR(
         UnpackCodes(payload + e.offset, e.shape.size(), e.bits, Quote(e.name), &codes));
     if (!h.shadow) {
-      // The shadow weights start on the integer grid.
-      quant::DequantizeWeights(codes.data(), q.rows, q.channels, q.steps->data(), q.per_channel,
-                               q.weight->data());
+      // The shadow weights start on the grid.
+      quant::GridTable table;
+      quant::BuildTable(q.grid, &table);
+      quant::DequantizeGrid(q.grid, table, codes.data(), q.weight->data());
       const std::string bad = CheckValues(q.weight->data(), q.weight->size(), nn::FloatRule::kAny);
       if (!bad.empty()) return Corrupt(Quote(e.name) + ": code x step " + bad);
     }
-    // With shadow weights the codes must be theirs; without, code * step must quantize
-    // back to the code (it does for any finite, positive step that keeps it finite).
+    // With shadow weights the codes must be theirs; without, each code's weight must
+    // quantize back to the code (it does for uniform grids with any finite, positive step
+    // that keeps it finite; pow2's unused code and a codebook's repeated levels do not).
     const std::vector<int8_t> requantized = CurrentCodes(q);
     if (requantized != codes) {
       const size_t i = size_t(std::mismatch(codes.begin(), codes.end(), requantized.begin()).first -
                               codes.begin());
       return Corrupt(Quote(e.name) + ": code " + std::to_string(i) + " (" +
                      std::to_string(codes[i]) + ") disagrees with " +
-                     (h.shadow ? "its shadow weight and step (" : "its step (") +
+                     (h.shadow ? "its shadow weight and grid (" : "its grid (") +
                      std::to_string(requantized[i]) + ")");
     }
   }

@@ -4,11 +4,11 @@
 // built and read whole in memory. It lives in io/ with the other file formats and reads
 // the model through nn/ (Model::Describe, Model::CollectState).
 //
-// Layout, versions 2 and 3. Integers are little-endian; offsets and lengths are in bytes.
+// Layout, versions 2 to 4. Integers are little-endian; offsets and lengths are in bytes.
 //
 //   offset      size  field
 //   0           8     magic "QFMODEL\0"
-//   8           4     format version, uint32 (3 or 2, see below; 1 is read too)
+//   8           4     format version, uint32 (4, 3 or 2, see below; 1 is read too)
 //   12          4     header length H, uint32
 //   16          H     header: JSON text (core/json.h), below
 //   16 + H      pad   zero bytes up to P = the next multiple of 8
@@ -56,14 +56,23 @@ namespace qf::io {
 // pixel grid (nn::ModelSpec::legacy_pixel_grid; a version-2 file of such a model loads
 // with it). Files that qforget 1.0 reads the same way are still written as version 2:
 // NHWC models of plain pixels, and those loaded from version 2. All three versions load.
-inline constexpr uint32_t kModelFileVersion = 3;
+//
+// Version 4 added weight grids other than uniform (quant/weight_grid.h): the layer
+// descriptions' "scheme" (or the spec's "weightScheme"), and the grids' float tensors
+// "<layer>.weight_offset" (asymmetric) and "<layer>.weight_levels" (codebook, [groups,
+// 2^bits], indexed by code - qn), with "<layer>.weight_step" absent for codebooks. Only
+// models with such a grid are written as version 4.
+inline constexpr uint32_t kModelFileVersion = 4;
+inline constexpr uint32_t kModelFileVersion3 = 3;
 inline constexpr uint32_t kModelFileVersion2 = 2;
 
-// The version a file of a model with `spec` is written as (above).
-inline uint32_t FileVersion(const nn::ModelSpec& spec) {
+// The version a file of a model with `spec` is written as (above); `grids`: whether a
+// layer has a grid other than uniform.
+inline uint32_t FileVersion(const nn::ModelSpec& spec, bool grids) {
+  if (grids) return kModelFileVersion;
   const bool v2 = spec.input_layout == nn::InputLayout::kNHWC && !spec.input_non_negative &&
                   (nn::PlainPixels(spec) || spec.legacy_pixel_grid);
-  return v2 ? kModelFileVersion2 : kModelFileVersion;
+  return v2 ? kModelFileVersion2 : kModelFileVersion3;
 }
 inline constexpr char kModelFileMagic[8] = {'Q', 'F', 'M', 'O', 'D', 'E', 'L', '\0'};
 

@@ -62,6 +62,13 @@ Status ValidateSpec(const ModelSpec& spec) {
   if (!(b == 2 || b == 3 || b == 4 || b == 8 || b == 32)) {
     return InvalidArgument("weightBits must be 2, 3, 4, 8 or 32 (float), got " + std::to_string(b));
   }
+  if (b == 32 && spec.weight_scheme != quant::WeightScheme::kUniform) {
+    return InvalidArgument(std::string("weightScheme: ") + quant::SchemeName(spec.weight_scheme) +
+                           " needs quantized weights (2, 3, 4 or 8 bits), not float");
+  }
+  if (b != 32 && !quant::SchemeBitsError(spec.weight_scheme, b).empty()) {
+    return InvalidArgument("weightScheme: " + quant::SchemeBitsError(spec.weight_scheme, b));
+  }
   const int e = spec.edge_bits;
   if (!(e == 2 || e == 3 || e == 4 || e == 8 || e == 32)) {
     return InvalidArgument("edgeBits must be 2, 3, 4, 8 or 32 (float), got " + std::to_string(e));
@@ -91,6 +98,7 @@ QuantConfig Quant(const ModelSpec& spec, bool edge) {
   QuantConfig q;
   q.weight_bits = spec.weight_bits == 32 ? 32 : (edge ? spec.edge_bits : spec.weight_bits);
   q.per_channel = spec.per_channel;
+  if (!edge) q.scheme = spec.weight_scheme;  // uniform for float models (ValidateSpec)
   return q;
 }
 

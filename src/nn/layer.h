@@ -13,6 +13,7 @@
 #include "core/random.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "quant/weight_grid.h"
 
 namespace qf::nn {
 
@@ -143,16 +144,16 @@ inline Status TakeOps(const BuildInfo& info, uint64_t a, uint64_t b, uint64_t c)
 }
 
 // A quantized weight as saved and loaded: float shadow weights [rows, channels] (channel
-// innermost) with their LSQ step sizes. The codes are not state of their own: they are
-// quantize(weight, steps) (quant/lsq.h), which is what the layer's forward runs.
+// innermost) with its grid's parameters (quant/weight_grid.h: LSQ step sizes, or a
+// scheme's scales, offsets or codebook). The codes are not state of their own: they are
+// QuantizeToGrid(grid, weight), which is what the layer's forward runs.
 struct QuantizedWeightState {
-  std::string name;       // the shadow weight's parameter name, "<layer>.weight"
-  std::string step_name;  // the steps' parameter name, "<layer>.weight_step"
-  int bits = 8;           // 2, 3, 4 or 8
-  bool per_channel = true;
-  size_t rows = 0, channels = 0;
+  std::string name;          // the shadow weight's parameter name, "<layer>.weight"
   Tensor* weight = nullptr;  // [rows, channels], owned by the layer
-  Tensor* steps = nullptr;   // [channels] per channel, else [1]; owned by the layer
+  quant::WeightGrid grid;    // scheme, bits, layout; pointers into `params`' values
+  // The grid's parameters, owned by the layer: "<layer>.weight_step" (kStep: positive),
+  // "<layer>.weight_offset", "<layer>.weight_levels", those the scheme has, in this order.
+  std::vector<Param*> params;
 };
 
 // What values a float state tensor may hold (beyond being finite).

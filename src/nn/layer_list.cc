@@ -129,6 +129,10 @@ StatusOr<QuantConfig> ReadQuant(const Json& obj, const std::string& path, const 
   QuantConfig q;
   q.weight_bits = int(bits.value());
   q.per_channel = per_channel.value();
+  const quant::WeightScheme fallback = q.weight_bits == spec.weight_bits
+                                           ? spec.weight_scheme
+                                           : quant::WeightScheme::kUniform;
+  QF_RETURN_IF_ERROR(SchemeKey(obj, "scheme", fallback, q.weight_bits, path, &q.scheme));
   return q;
 }
 
@@ -180,7 +184,7 @@ class Reader {
     const std::string& type = type_or.value();
 
     if (type == "dense") {
-      QF_RETURN_IF_ERROR(CheckKeys(obj, path, type, {"type", "units", "bits", "perChannel"}));
+      QF_RETURN_IF_ERROR(CheckKeys(obj, path, type, {"type", "units", "bits", "perChannel", "scheme"}));
       StatusOr<int64_t> units = GetIntInRange(obj, "units", 1, kMaxUnits, path);
       if (!units.ok()) return units.status();
       StatusOr<QuantConfig> q = ReadQuant(obj, path, spec_);
@@ -191,11 +195,13 @@ class Reader {
       const bool dw = type == "depthwise_conv2d";
       if (dw) {
         QF_RETURN_IF_ERROR(CheckKeys(
-            obj, path, type, {"type", "kernel", "stride", "padding", "bits", "perChannel"}));
+            obj, path, type,
+            {"type", "kernel", "stride", "padding", "bits", "perChannel", "scheme"}));
       } else {
         QF_RETURN_IF_ERROR(
             CheckKeys(obj, path, type,
-                      {"type", "filters", "kernel", "stride", "padding", "bits", "perChannel"}));
+                      {"type", "filters", "kernel", "stride", "padding", "bits", "perChannel",
+                       "scheme"}));
       }
       int64_t filters = 0;
       if (!dw) {
@@ -334,9 +340,37 @@ Json PaddingJson(const Padding& p) {
 void SetQuant(const QuantConfig& q, Json* out) {
   out->Set("bits", Json::Number(q.weight_bits));
   out->Set("perChannel", Json::Bool(q.per_channel));
+  // Written only when it is not the default, so that uniform layers read as before.
+  if (q.scheme != quant::WeightScheme::kUniform) {
+    out->Set("scheme", Json::String(quant::SchemeName(q.scheme)));
+  }
 }
 
 }  // namespace
+
+Status SchemeKey(const Json& obj, const char* key, quant::WeightScheme fallback, int bits,
+                 std::string_view where, quant::WeightScheme* out) {
+  if (!obj.Find(key)) {
+    *out = fallback;
+  } else {
+    QF_ASSIGN_OR_RETURN(const std::string name, GetString(obj, key, where));
+    if (!quant::SchemeFromName(name, out)) {
+      return InvalidArgument(JsonPath(where, key) + ": unknown weight scheme \"" + name +
+                             "\" (expected uniform, asymmetric, pow2, apot or codebook)");
+    }
+  }
+  if (bits == 32) {
+    if (*out == quant::WeightScheme::kUniform || !obj.Find(key)) {
+      *out = quant::WeightScheme::kUniform;
+      return OkStatus();
+    }
+    return InvalidArgument(JsonPath(where, key) + ": " + quant::SchemeName(*out) +
+                           " needs quantized weights (2, 3, 4 or 8 bits), not float");
+  }
+  const std::string why = quant::SchemeBitsError(*out, bits);
+  if (!why.empty()) return InvalidArgument(JsonPath(where, key) + ": " + why);
+  return OkStatus();
+}
 
 StatusOr<std::unique_ptr<Sequential>> LayersFromJson(const Json& layers, const ModelSpec& spec,
                                                      std::string_view where) {

@@ -25,7 +25,9 @@ namespace qf::nn {
 //   {"type":"residual", "body":[...], "shortcut":[...]}        no shortcut: the identity
 //   {"type":"sequential", "layers":[...]}                      a nested chain
 // dense, conv2d and depthwise_conv2d also take "bits" (2, 3, 4, 8 or 32 = float; default
-// spec.weight_bits) and "perChannel" (default spec.per_channel). "relu" takes an optional
+// spec.weight_bits), "perChannel" (default spec.per_channel) and "scheme" (a weight grid,
+// quant/weight_grid.h: "uniform", "asymmetric", "pow2", "apot" or "codebook"; default
+// spec.weight_scheme at spec.weight_bits, else uniform). "relu" takes an optional
 // "cap" (> 0; absent = none), which LayersToJson writes for a C++-built capped ReLU other
 // than ReLU6. Required: type, units, filters, kernel (convolutions), body, layers.
 // Defaults: stride 1 (convolutions) or the pool size (pooling), padding "valid", pool 2,
@@ -35,6 +37,11 @@ namespace qf::nn {
 // "layers[3].filtres: unknown key (conv2d takes ...)" or
 // "layers[5].body[0].units: 0 is outside the allowed range 1..65536". Shapes are not
 // checked here: Model::Create builds the chain and reports what does not fit.
+// Reads obj[key], a weight scheme's name, into *out (`fallback` when absent), and checks
+// that it has a grid at `bits` (32: float weights, which take no scheme but uniform).
+Status SchemeKey(const Json& obj, const char* key, quant::WeightScheme fallback, int bits,
+                 std::string_view where, quant::WeightScheme* out);
+
 StatusOr<std::unique_ptr<Sequential>> LayersFromJson(const Json& layers, const ModelSpec& spec,
                                                      std::string_view where = "layers");
 

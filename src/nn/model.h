@@ -35,6 +35,9 @@ struct ModelSpec {
   int weight_bits = 4;      // 2, 3, 4, 8, or 32 for a float model; custom: the layers' default
   int edge_bits = 8;        // first and last layer (when weight_bits < 32); unused by custom
   bool per_channel = true;  // custom: the layers' default
+  // The grid of the layers at weight_bits (quant/weight_grid.h); the others (the edge
+  // layers, custom layers of other widths unless they say) are uniform.
+  quant::WeightScheme weight_scheme = quant::WeightScheme::kUniform;
   uint64_t seed = 1;        // at most 2^53, so that JSON numbers carry it exactly
   // What a sample's values are: kUint8 (pixels) or kFloat32 (any real features). Each
   // value x of channel c (the last dimension of `input`) reaches the first layer as

@@ -105,14 +105,15 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
   }
   static const char* const kKeys[] = {
       "arch",       "inputShape", "inputType",  "inputLayout", "inputNonNegative", "preprocess",
-      "numClasses", "weightBits", "edgeBits",   "perChannel",  "seed",             "layers"};
+      "numClasses", "weightBits", "weightScheme", "edgeBits", "perChannel", "seed", "layers"};
   for (const Json::Member& m : obj.AsObject()) {
     bool known = false;
     for (const char* k : kKeys) known = known || m.first == k;
     if (!known) {
       return InvalidArgument(JsonPath(where, m.first) +
                              ": unknown key (expected arch, inputShape, inputType, inputLayout, "
-                             "inputNonNegative, preprocess, numClasses, weightBits, edgeBits, perChannel, seed, layers)");
+                             "inputNonNegative, preprocess, numClasses, weightBits, weightScheme, edgeBits, perChannel, "
+                             "seed, layers)");
     }
   }
   StatusOr<std::string> arch = GetString(obj, "arch", where);
@@ -154,6 +155,8 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
   if (!classes.ok()) return classes.status();
   spec->classes = size_t(classes.value());
   QF_RETURN_IF_ERROR(BitsKey(obj, "weightBits", true, 0, where, &spec->weight_bits));
+  QF_RETURN_IF_ERROR(SchemeKey(obj, "weightScheme", quant::WeightScheme::kUniform,
+                               spec->weight_bits, where, &spec->weight_scheme));
   QF_RETURN_IF_ERROR(BitsKey(obj, "edgeBits", false, 8, where, &spec->edge_bits));
   StatusOr<bool> per_channel = GetBoolOr(obj, "perChannel", true, where);
   if (!per_channel.ok()) return per_channel.status();
@@ -215,6 +218,10 @@ Json ModelSpecToJson(const ModelSpec& spec) {
   out.Set("preprocess", std::move(preprocess));
   out.Set("numClasses", Json::Number(double(spec.classes)));
   out.Set("weightBits", Json::Number(spec.weight_bits));
+  // Written only when it is not the default, so that uniform models read as before.
+  if (spec.weight_scheme != quant::WeightScheme::kUniform) {
+    out.Set("weightScheme", Json::String(quant::SchemeName(spec.weight_scheme)));
+  }
   out.Set("edgeBits", Json::Number(spec.edge_bits));
   out.Set("perChannel", Json::Bool(spec.per_channel));
   out.Set("seed", Json::Number(double(spec.seed)));

@@ -10,34 +10,66 @@ namespace qf::nn {
 void WeightQuantizer::Configure(const QuantConfig& config, size_t rows, size_t channels,
                                 const std::string& name) {
   QF_CHECK(config.quantized());
+  QF_CHECK(quant::SchemeBitsError(config.scheme, config.weight_bits).empty());
   config_ = config;
-  range_ = quant::SignedRange(config.weight_bits);
   rows_ = rows;
   channels_ = channels;
-  steps_.name = name + ".weight_step";
-  steps_.kind = Param::Kind::kStep;
-  const size_t n = config.per_channel ? channels : 1;
-  steps_.value = Tensor(Shape{n}, 1.0f);
-  steps_.grad = Tensor(Shape{n});
+  const size_t groups = config.per_channel ? channels : 1;
+  const auto make = [&](Param* p, bool has, const char* suffix, Param::Kind kind, size_t n) {
+    if (!has) return;
+    p->name = name + suffix;
+    p->kind = kind;
+    p->value = Tensor(Shape{n}, 1.0f);
+    p->grad = Tensor(Shape{n});
+  };
+  make(&steps_, quant::HasScales(config.scheme), ".weight_step", Param::Kind::kStep, groups);
+  // Offsets and codebook levels are in weight units, of either sign, and never decayed.
+  make(&offsets_, quant::HasOffsets(config.scheme), ".weight_offset", Param::Kind::kBias, groups);
+  make(&levels_, quant::HasLevels(config.scheme), ".weight_levels", Param::Kind::kBias,
+       groups << config.weight_bits);
   codes_.assign(rows * channels, 0);
+  if (config.scheme != quant::WeightScheme::kUniform) deployed_.assign(rows * channels, 0);
   w_hat_ = Tensor(Shape{rows, channels});
 }
 
+quant::WeightGrid WeightQuantizer::grid(bool gradients) {
+  const auto at = [&](Param& p) {
+    Tensor& t = gradients ? p.grad : p.value;
+    return t.size() ? t.data() : nullptr;
+  };
+  quant::WeightGrid g;
+  g.scheme = config_.scheme;
+  g.bits = config_.weight_bits;
+  g.per_channel = config_.per_channel;
+  g.rows = rows_;
+  g.channels = channels_;
+  g.scales = at(steps_);
+  g.offsets = at(offsets_);
+  g.levels = at(levels_);
+  return g;
+}
+
 void WeightQuantizer::InitSteps(const Tensor& w) {
-  quant::FitWeightSteps(w.data(), rows_, channels_, config_.per_channel, range_,
-                        quant::StepRule::kLsqInitial, steps_.value.data());
+  quant::FitGrid(w.data(), quant::StepRule::kLsqInitial, grid());
 }
 
 void WeightQuantizer::Quantize(const Tensor& w) {
-  quant::QuantizeWeights(w.data(), rows_, channels_, steps_.value.data(), config_.per_channel,
-                         range_, codes_.data());
-  quant::DequantizeWeights(codes_.data(), rows_, channels_, steps_.value.data(),
-                           config_.per_channel, w_hat_.data());
+  const quant::WeightGrid g = grid();
+  quant::BuildTable(g, &table_);
+  quant::QuantizeToGrid(g, table_, w.data(), codes_.data());
+  if (!deployed_.empty()) quant::DeployCodes(g, table_, codes_.data(), deployed_.data());
+  quant::DequantizeGrid(g, table_, codes_.data(), w_hat_.data());
 }
 
 void WeightQuantizer::Backward(const Tensor& w, const Tensor& dw_hat, Tensor* dw) {
-  quant::QuantizeWeightsBackward(w.data(), dw_hat.data(), rows_, channels_, steps_.value.data(),
-                                 config_.per_channel, range_, dw->data(), steps_.grad.data());
+  quant::QuantizeToGridBackward(grid(), table_, w.data(), codes_.data(), dw_hat.data(),
+                                dw->data(), grid(/*gradients=*/true));
+}
+
+void WeightQuantizer::CollectParams(std::vector<Param*>* out) {
+  for (Param* p : {&steps_, &offsets_, &levels_}) {
+    if (p->value.size()) out->push_back(p);
+  }
 }
 
 void InputQuantizer::Configure(uint8_t zero_point, bool fixed, float fixed_step,
@@ -117,13 +149,9 @@ void VisitWeightedLayerState(const QuantConfig& config, Param* weight, Param* bi
   }
   QuantizedWeightState q;
   q.name = weight->name;
-  q.step_name = wq->steps().name;
-  q.bits = config.weight_bits;
-  q.per_channel = config.per_channel;
-  q.rows = weight->value.shape()[0];
-  q.channels = weight->value.shape()[1];
   q.weight = &weight->value;
-  q.steps = &wq->steps().value;
+  q.grid = wq->grid();
+  wq->CollectParams(&q.params);
   visitor->Quantized(q);
   visitor->Float(bias->name, &bias->value, FloatRule::kAny);
   if (iq->fixed()) return;  // the network input: step 1/255, nothing learned
@@ -138,7 +166,7 @@ void CollectWeightedLayerParams(const QuantConfig& quant, Param* weight, Param* 
   out->push_back(weight);
   out->push_back(bias);
   if (quant.quantized()) {
-    out->push_back(&wq->steps());
+    wq->CollectParams(out);
     if (!iq->fixed()) out->push_back(&iq->step_param());
   }
 }

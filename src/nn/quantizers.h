@@ -1,6 +1,7 @@
-// The LSQ state a quantized layer owns: the step sizes of its weights and of its
-// input activations, with the codes of the last Forward. Layers compose these; the
-// math lives in quant/lsq.h.
+// The quantization state a quantized layer owns: its weight grid's parameters (LSQ step
+// sizes, or a scheme's scales, offsets or codebook) and its input activations' step, with
+// the codes of the last Forward. Layers compose these; the math lives in quant/lsq.h and
+// quant/weight_grid.h.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include "core/tensor.h"
 #include "nn/layer.h"
 #include "quant/lsq.h"
+#include "quant/weight_grid.h"
 
 namespace qf::nn {
 
@@ -16,34 +18,46 @@ namespace qf::nn {
 struct QuantConfig {
   int weight_bits = 32;
   bool per_channel = true;
+  quant::WeightScheme scheme = quant::WeightScheme::kUniform;
 
   bool quantized() const { return weight_bits <= 8; }
 };
 
-// Weights as rows x channels (channel innermost), quantized per channel or per tensor.
+// Weights as rows x channels (channel innermost) on the grid of config.scheme, with its
+// parameters per channel or per tensor: "<layer>.weight_step" (every scheme but
+// codebook: the step, or pow2's and apot's largest level), "<layer>.weight_offset"
+// (asymmetric), "<layer>.weight_levels" (codebook).
 class WeightQuantizer {
  public:
   void Configure(const QuantConfig& config, size_t rows, size_t channels, const std::string& name);
-  // LSQ initialization of the steps from the current weights.
+  // The grid's parameters from the current weights (quant::FitGrid, LSQ's initial rule).
   void InitSteps(const Tensor& w);
-  // codes() and dequantized() from `w` and the current steps.
+  // codes(), step() and dequantized() from `w` and the grid's parameters.
   void Quantize(const Tensor& w);
-  // dw = straight-through gradient; adds step gradients into steps().grad.
+  // dw = straight-through gradient; adds the grid parameters' gradients.
   void Backward(const Tensor& w, const Tensor& dw_hat, Tensor* dw);
 
-  Param& steps() { return steps_; }
+  // The grid's parameters (those the scheme has), for training and saving.
+  void CollectParams(std::vector<Param*>* out);
+  // The grid over the parameters' values (or, with `gradients`, over their gradients).
+  quant::WeightGrid grid(bool gradients = false);
   const QuantConfig& config() const { return config_; }
-  const std::vector<int8_t>& codes() const { return codes_; }
+  // The steps (pow2 and apot: the largest levels); empty for a codebook.
+  Param& steps() { return steps_; }
+  // What the int8 kernels multiply (the grid's table values of the codes) and the fine
+  // step of channel c, as of the last Quantize: dequantized() = codes() * step(c).
+  const std::vector<int8_t>& codes() const {
+    return config_.scheme == quant::WeightScheme::kUniform ? codes_ : deployed_;
+  }
+  float step(size_t c) const { return table_.steps[config_.per_channel ? c : 0]; }
   const Tensor& dequantized() const { return w_hat_; }
-  // The step of channel c.
-  float step(size_t c) const { return steps_.value[config_.per_channel ? c : 0]; }
 
  private:
   QuantConfig config_;
-  quant::QRange range_{};
   size_t rows_ = 0, channels_ = 0;
-  Param steps_;
-  std::vector<int8_t> codes_;
+  Param steps_, offsets_, levels_;
+  quant::GridTable table_;
+  std::vector<int8_t> codes_, deployed_;
   Tensor w_hat_;
 };
 
@@ -115,17 +129,17 @@ struct Epilogue {
 // (zero point 0), or anywhere else (zero point 128).
 void ConfigureInputQuantizer(const BuildInfo& info, InputQuantizer* iq);
 
-// The state of a layer with weights [rows, channels] and a bias (Dense, Conv2D,
-// DepthwiseConv2D), in this order: quantized, the weights with their steps
-// (QuantizedWeightState), the bias, and for a learned input quantizer its step
-// ("<layer>.input_step") and flag "<layer>.input_initialized"; float, the weights and the
-// bias as float tensors. `wq` and `iq` are only read when config.quantized().
 // Appends a weighted layer's trainable parameters: weight and bias, and when quantized
-// the weight steps and (unless fixed) the input step. Shared by LinearCore and
-// DepthwiseConv2D.
+// the weight grid's parameters and (unless fixed) the input step. Shared by LinearCore
+// and DepthwiseConv2D.
 void CollectWeightedLayerParams(const QuantConfig& quant, Param* weight, Param* bias,
                                 WeightQuantizer* wq, InputQuantizer* iq, std::vector<Param*>* out);
 
+// The state of a layer with weights [rows, channels] and a bias (Dense, Conv2D,
+// DepthwiseConv2D), in this order: quantized, the weights with their grid's parameters
+// (QuantizedWeightState), the bias, and for a learned input quantizer its step
+// ("<layer>.input_step") and flag "<layer>.input_initialized"; float, the weights and the
+// bias as float tensors. `wq` and `iq` are only read when config.quantized().
 void VisitWeightedLayerState(const QuantConfig& config, Param* weight, Param* bias,
                              WeightQuantizer* wq, InputQuantizer* iq, StateVisitor* visitor);
 

@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "core/check.h"
-#include "quant/lsq.h"
+#include "quant/weight_grid.h"
 
 namespace qf::nn {
 namespace {
@@ -18,7 +18,7 @@ class Walker final : public StateVisitor {
   void Float(const std::string&, Tensor* value, FloatRule) override { tensor_(value); }
   void Quantized(const QuantizedWeightState& state) override {
     tensor_(state.weight);
-    tensor_(state.steps);
+    for (Param* p : state.params) tensor_(&p->value);
   }
   void Flag(const std::string&, bool* value) override { flag_(value); }
 
@@ -58,11 +58,11 @@ void SnapShadowWeights(Model& model) {
     void Float(const std::string&, Tensor*, FloatRule) override {}
     void Flag(const std::string&, bool*) override {}
     void Quantized(const QuantizedWeightState& s) override {
-      std::vector<int8_t> codes(s.rows * s.channels);
-      quant::QuantizeWeights(s.weight->data(), s.rows, s.channels, s.steps->data(),
-                             s.per_channel, quant::SignedRange(s.bits), codes.data());
-      quant::DequantizeWeights(codes.data(), s.rows, s.channels, s.steps->data(), s.per_channel,
-                               s.weight->data());
+      quant::GridTable table;
+      quant::BuildTable(s.grid, &table);
+      std::vector<int8_t> codes(s.weight->size());
+      quant::QuantizeToGrid(s.grid, table, s.weight->data(), codes.data());
+      quant::DequantizeGrid(s.grid, table, codes.data(), s.weight->data());
     }
   } snapper;
   model.CollectState(&snapper);

@@ -14,7 +14,7 @@
 #include "nn/padding.h"
 #include "nn/pooling.h"
 #include "nn/residual.h"
-#include "quant/lsq.h"
+#include "quant/weight_grid.h"
 
 namespace qf::onnx {
 namespace {
@@ -282,27 +282,33 @@ StatusOr<std::string> Exporter::LayerWeights(const Weights& w, const std::vector
     QF_RETURN_IF_ERROR(AddFloats(name, dims, values.data(), values.size()));
     return name;
   }
-  // The codes the layer's forward runs: quantize(weight, steps) (quant/lsq.h).
-  const nn::QuantConfig& q = *w.quant;
-  const Tensor& steps = w.wq->steps().value;
-  for (size_t i = 0; i < steps.size(); i++) {
-    if (!std::isfinite(steps[i])) {
-      return FailedPrecondition("onnx export: " + w.wq->steps().name + " holds a non-finite value");
+  // What the layer's forward multiplies: its grid's int8 table values of the codes, with
+  // the fine steps (quant/weight_grid.h).
+  std::vector<nn::Param*> params;
+  w.wq->CollectParams(&params);
+  for (const nn::Param* p : params) {
+    for (float v : p->value.values()) {
+      if (!std::isfinite(v)) {
+        return FailedPrecondition("onnx export: " + p->name + " holds a non-finite value");
+      }
     }
   }
+  const quant::WeightGrid grid = w.wq->grid();
+  quant::GridTable table;
+  quant::BuildTable(grid, &table);
+  const std::vector<float>& steps = table.steps;
   std::vector<int8_t> codes(rows * channels);
-  quant::QuantizeWeights(w.weight->data(), rows, channels, steps.data(), q.per_channel,
-                         quant::SignedRange(q.weight_bits), codes.data());
+  quant::QuantizeToGrid(grid, table, w.weight->data(), codes.data());
   if (!qdq_) {  // the grid weights, in float
-    std::vector<float> grid(rows * channels);
-    quant::DequantizeWeights(codes.data(), rows, channels, steps.data(), q.per_channel,
-                             grid.data());
+    std::vector<float> weights(rows * channels);
+    quant::DequantizeGrid(grid, table, codes.data(), weights.data());
     for (size_t r = 0; r < rows; r++) {
-      for (size_t c = 0; c < channels; c++) values[layout(r, c)] = grid[r * channels + c];
+      for (size_t c = 0; c < channels; c++) values[layout(r, c)] = weights[r * channels + c];
     }
     QF_RETURN_IF_ERROR(AddFloats(name, dims, values.data(), values.size()));
     return name;
   }
+  quant::DeployCodes(grid, table, codes.data(), codes.data());
   std::vector<int8_t> exported(rows * channels);
   for (size_t r = 0; r < rows; r++) {
     for (size_t c = 0; c < channels; c++) exported[layout(r, c)] = codes[r * channels + c];
@@ -312,12 +318,12 @@ StatusOr<std::string> Exporter::LayerWeights(const Weights& w, const std::vector
   const std::string zp_name = w.prefix + ".weight_zero_point";
   AddTensor(codes_name, "INT8", dims, exported.data(), exported.size());
   const std::vector<size_t> step_dims =
-      q.per_channel ? std::vector<size_t>{channels} : std::vector<size_t>{};
+      grid.per_channel ? std::vector<size_t>{channels} : std::vector<size_t>{};
   QF_RETURN_IF_ERROR(AddFloats(step_name, step_dims, steps.data(), steps.size()));
   const std::vector<int8_t> zeros(steps.size(), 0);
   AddTensor(zp_name, "INT8", step_dims, zeros.data(), zeros.size());
   Json a = Json::MakeObject();
-  if (q.per_channel) a.Set("axis", IntAttr(axis));
+  if (grid.per_channel) a.Set("axis", IntAttr(axis));
   AddNode("DequantizeLinear", w.prefix + ".weight_dequantize", {codes_name, step_name, zp_name},
           {name}, std::move(a));
   return name;

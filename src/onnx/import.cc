@@ -15,7 +15,7 @@
 #include "nn/model_json.h"
 #include "onnx/fold.h"
 #include "onnx/importer.h"
-#include "quant/lsq.h"
+#include "quant/weight_grid.h"
 
 namespace qf::onnx {
 namespace internal {
@@ -610,18 +610,14 @@ class StateWriter : public nn::StateVisitor {
     const LayerParams* p = Find(q.name.substr(0, q.name.rfind('.')));
     if (!p) return;
     Copy(q.name, &p->weight, q.weight);
-    const size_t n = q.steps->size();
-    if (q.bits == 8 && !p->steps.empty() && (p->steps.size() == 1 || p->steps.size() == n)) {
-      for (size_t c = 0; c < n; c++) (*q.steps)[c] = p->steps[p->steps.size() == 1 ? 0 : c];
-      if (!q.per_channel && p->steps.size() != 1) {
-        quant::FitWeightSteps(q.weight->data(), q.rows, q.channels, false,
-                              quant::SignedRange(q.bits), quant::StepRule::kLsqInitial,
-                              q.steps->data());
-      }
+    // A QDQ graph's 8-bit scales are a uniform grid's steps (one, or one per channel).
+    const quant::WeightGrid& g = q.grid;
+    const size_t n = g.groups();
+    if (g.scheme == quant::WeightScheme::kUniform && g.bits == 8 && !p->steps.empty() &&
+        (p->steps.size() == 1 || p->steps.size() == n)) {
+      for (size_t c = 0; c < n; c++) g.scales[c] = p->steps[p->steps.size() == 1 ? 0 : c];
     } else {
-      quant::FitWeightSteps(q.weight->data(), q.rows, q.channels, q.per_channel,
-                            quant::SignedRange(q.bits), quant::StepRule::kLsqInitial,
-                            q.steps->data());
+      quant::FitGrid(q.weight->data(), quant::StepRule::kLsqInitial, g);
     }
   }
   void Flag(const std::string& name, bool* value) override {

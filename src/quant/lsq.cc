@@ -10,29 +10,6 @@
 #include "core/thread_pool.h"
 
 namespace qf::quant {
-namespace {
-
-// Rounds half to even, the same rule as the requantization kernels.
-inline float Round(float v) { return std::nearbyint(v); }
-
-// Gradient of x_hat with respect to the step for v = x / s.
-inline float StepGrad(float v, QRange r) {
-  if (v < float(r.qn)) return float(r.qn);
-  if (v > float(r.qp)) return float(r.qp);
-  return Round(v) - v;
-}
-
-inline bool Inside(float v, QRange r) { return v >= float(r.qn) && v <= float(r.qp); }
-
-// The code of v = x / step: rounded, clamped to r (infinities included). NaN, which a
-// diverged input or weight can produce, has no code: it gets 0 (for activations, the zero
-// point), since converting NaN to int is undefined behaviour.
-inline int Code(float v, QRange r) {
-  if (std::isnan(v)) return 0;
-  return int(std::min(std::max(Round(v), float(r.qn)), float(r.qp)));
-}
-
-}  // namespace
 
 QRange SignedRange(int bits) {
   QF_CHECK(bits >= 2 && bits <= 8);
@@ -62,7 +39,7 @@ float MseStep(const float* x, size_t n, QRange range) {
     const float step = widest * float(k) / float(kMseStepCandidates);
     double error = 0.0;
     for (size_t i = 0; i < n; i++) {
-      const double e = double(x[i]) - double(Code(x[i] / step, range)) * double(step);
+      const double e = double(x[i]) - double(ClampedCode(x[i] / step, range)) * double(step);
       error += e * e;
     }
     if (error < best_error) best_error = error, best_step = step;
@@ -94,7 +71,7 @@ void QuantizeWeights(const float* w, size_t rows, size_t channels, const float* 
     for (size_t r = r0; r < r1; r++) {
       for (size_t c = 0; c < channels; c++) {
         const float s = steps[per_channel ? c : 0];
-        codes[r * channels + c] = int8_t(Code(w[r * channels + c] / s, range));
+        codes[r * channels + c] = int8_t(ClampedCode(w[r * channels + c] / s, range));
       }
     }
   });
@@ -122,8 +99,8 @@ void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, s
   std::vector<double> acc(nsteps, 0.0);
   const auto add = [&](size_t i, size_t k, double* sum) {
     const float v = w[i] / steps[k];
-    *sum += double(dw_hat[i]) * StepGrad(v, range);
-    dw[i] = Inside(v, range) ? dw_hat[i] : 0.0f;
+    *sum += double(dw_hat[i]) * StepGradient(v, range);
+    dw[i] = InRange(v, range) ? dw_hat[i] : 0.0f;
   };
   if (per_channel) {
     SumRows(rows, channels, acc.data(), [&](size_t r, double* sums) {
@@ -139,7 +116,7 @@ void QuantizeActivations(const float* x, size_t n, float step, uint8_t zero_poin
                          uint8_t* codes) {
   const QRange range = ActivationRange(zero_point);
   ParallelForPieces(n, kParallelElements, [&](size_t lo, size_t hi) {
-    for (size_t i = lo; i < hi; i++) codes[i] = uint8_t(Code(x[i] / step, range) + zero_point);
+    for (size_t i = lo; i < hi; i++) codes[i] = uint8_t(ClampedCode(x[i] / step, range) + zero_point);
   });
 }
 
@@ -156,8 +133,8 @@ float QuantizeActivationsBackward(const float* x, const float* dx_hat, size_t n,
   double sum = 0.0;  // the step gradient's, by pieces (SumRows of one column)
   SumRows(n, 1, &sum, [&](size_t i, double* acc) {
     const float v = x[i] / step;
-    *acc += double(dx_hat[i]) * StepGrad(v, range);
-    dx[i] = Inside(v, range) ? dx_hat[i] : 0.0f;
+    *acc += double(dx_hat[i]) * StepGradient(v, range);
+    dx[i] = InRange(v, range) ? dx_hat[i] : 0.0f;
   });
   return float(sum) * LsqGradScale(features, range.qp);
 }

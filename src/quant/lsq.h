@@ -10,6 +10,8 @@
 // and the step gradient is scaled by 1 / sqrt(N * qp), N = values per step size.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -18,6 +20,26 @@ namespace qf::quant {
 struct QRange {
   int qn, qp;
 };
+
+// Rounds half to even, the same rule as the requantization kernels.
+inline float RoundHalfEven(float v) { return std::nearbyint(v); }
+
+// The code of v = x / step: rounded, clamped to r (infinities included). NaN, which a
+// diverged input or weight can produce, has no code: it gets 0 (for activations, the zero
+// point), since converting NaN to int is undefined behaviour.
+inline int ClampedCode(float v, QRange r) {
+  if (std::isnan(v)) return 0;
+  return int(std::min(std::max(RoundHalfEven(v), float(r.qn)), float(r.qp)));
+}
+
+inline bool InRange(float v, QRange r) { return v >= float(r.qn) && v <= float(r.qp); }
+
+// LSQ's gradient of x_hat = s * code(x / s) with respect to s, at v = x / s.
+inline float StepGradient(float v, QRange r) {
+  if (v < float(r.qn)) return float(r.qn);
+  if (v > float(r.qp)) return float(r.qp);
+  return RoundHalfEven(v) - v;
+}
 
 // Weights: symmetric signed codes [-2^(b-1), 2^(b-1) - 1], b in [2, 8].
 QRange SignedRange(int bits);

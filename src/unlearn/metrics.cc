@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "core/check.h"
-#include "quant/lsq.h"
+#include "quant/weight_grid.h"
 #include "train/loss.h"
 #include "train/trainer.h"
 
@@ -17,16 +17,16 @@ Proportion Accuracy(const Tensor& probs, const train::Dataset& data) {
   return WilsonProportion(train::CountCorrect(probs, data.y.data()), data.size());
 }
 
-// Re-quantizes every quantized weight from its float shadow weights alone: each step
-// becomes the least-squared-error step of its weights (what a post-training quantizer
-// given the float checkpoint would choose), the learned steps are dropped.
+// Re-quantizes every quantized weight from its float shadow weights alone: its grid's
+// parameters become what quant::FitGrid's least-squared-error rule gives (what a
+// post-training quantizer given the float checkpoint would choose; for a codebook,
+// k-means), the learned ones are dropped.
 class StepRefitter final : public nn::StateVisitor {
  public:
   void Float(const std::string&, Tensor*, nn::FloatRule) override {}
   void Flag(const std::string&, bool*) override {}
   void Quantized(const nn::QuantizedWeightState& s) override {
-    quant::FitWeightSteps(s.weight->data(), s.rows, s.channels, s.per_channel,
-                          quant::SignedRange(s.bits), quant::StepRule::kMse, s.steps->data());
+    quant::FitGrid(s.weight->data(), quant::StepRule::kMse, s.grid);
   }
 };
 

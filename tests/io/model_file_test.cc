@@ -24,7 +24,8 @@ namespace {
 
 // ---- helpers ---------------------------------------------------------------------------
 
-// Everything CollectState shows, by name: floats, quantized weights (and steps), flags.
+// Everything CollectState shows, by name: floats, quantized weights (and their grids'
+// parameters), flags.
 struct Snapshot : nn::StateVisitor {
   std::map<std::string, std::vector<float>> floats;
   std::map<std::string, int> bits;
@@ -34,8 +35,8 @@ struct Snapshot : nn::StateVisitor {
   }
   void Quantized(const nn::QuantizedWeightState& q) override {
     floats[q.name] = q.weight->values();
-    floats[q.step_name] = q.steps->values();
-    bits[q.name] = q.bits;
+    for (const nn::Param* p : q.params) floats[p->name] = p->value.values();
+    bits[q.name] = q.grid.bits;
   }
   void Flag(const std::string& name, bool* v) override { flags[name] = *v; }
 };
@@ -249,6 +250,86 @@ TEST_CASE("saved models load with identical predictions and state", "[engine][mo
   }
 }
 
+// lenet at 4 bits (per channel or per tensor) with `scheme` on its inner layers, trained a
+// few steps.
+std::unique_ptr<nn::Model> SchemeModel(quant::WeightScheme scheme, bool per_channel,
+                                       const train::Dataset& data) {
+  nn::ModelSpec spec;
+  spec.arch = "lenet";
+  spec.input = Shape{12, 12, 1};
+  spec.classes = 5;
+  spec.weight_bits = 4;
+  spec.per_channel = per_channel;
+  spec.weight_scheme = scheme;
+  auto created = nn::Model::Create(spec);
+  INFO((created.ok() ? "" : created.status().message()));
+  REQUIRE(created.ok());
+  TrainSteps(*created.value(), data, 16);
+  return std::move(created).value();
+}
+
+TEST_CASE("every weight scheme round-trips through a version-4 file", "[engine][model_file]") {
+  const train::Dataset data = test::SyntheticImages(32, 12, 5, 7);
+  const std::vector<uint8_t> x(data.x.begin(), data.x.begin() + 6 * 144);
+  for (quant::WeightScheme scheme :
+       {quant::WeightScheme::kAsymmetric, quant::WeightScheme::kPowerOfTwo,
+        quant::WeightScheme::kApot, quant::WeightScheme::kCodebook}) {
+    for (bool per_channel : {true, false}) {
+      INFO(quant::SchemeName(scheme) << " per_channel " << per_channel);
+      auto model = SchemeModel(scheme, per_channel, data);
+      const Tensor expected = Predict(*model, x, 6);
+      const Snapshot before = Snap(*model);
+      for (bool shadow : {true, false}) {
+        INFO("shadow " << shadow);
+        const std::vector<uint8_t> bytes = Save(*model, shadow);
+        CHECK(U32(&bytes[8]) == 4);
+        auto loaded = Load(bytes);
+        CHECK(loaded->Describe() == model->Describe());
+        CHECK(SameBits(Predict(*loaded, x, 6).values(), expected.values()));
+        const Snapshot after = Snap(*loaded);
+        REQUIRE(after.floats.size() == before.floats.size());
+        for (const auto& [name, values] : before.floats) {
+          INFO(name);
+          if (shadow || !before.bits.count(name)) CHECK(SameBits(after.floats.at(name), values));
+        }
+        CHECK(Save(*loaded, shadow) == bytes);
+      }
+      // The grid's own tensors are in the file under their names.
+      const Parts parts = Split(Save(*model, false));
+      const char* own = scheme == quant::WeightScheme::kAsymmetric ? "3.weight_offset"
+                        : scheme == quant::WeightScheme::kCodebook ? "3.weight_levels"
+                                                                   : "3.weight_step";
+      EntryIndex(parts.header, own);
+    }
+  }
+  // A uniform model is still written as the version it was.
+  auto uniform = SchemeModel(quant::WeightScheme::kUniform, true, data);
+  CHECK(U32(&Save(*uniform, false)[8]) == kModelFileVersion2);
+}
+
+TEST_CASE("a damaged grid in a file is refused", "[engine][model_file]") {
+  const train::Dataset data = test::SyntheticImages(32, 12, 5, 7);
+  uint32_t nan_bits;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&nan_bits, &nan, 4);
+  {
+    auto model = SchemeModel(quant::WeightScheme::kCodebook, true, data);
+    Parts p = Split(Save(*model, false));
+    p.version = 4;
+    PutU32(&p.payload[OffsetOf(p.header, "3.weight_levels") + 4 * 3], nan_bits);
+    ExpectRefused(Frame(p), StatusCode::kDataLoss, "\"3.weight_levels\": value 3 is NaN");
+  }
+  {
+    // pow2 never uses code qn (-8 at 4 bits): a file holding it is not the writer's.
+    auto model = SchemeModel(quant::WeightScheme::kPowerOfTwo, true, data);
+    Parts p = Split(Save(*model, false));
+    p.version = 4;
+    uint8_t& first = p.payload[OffsetOf(p.header, "3.weight_codes")];
+    first = uint8_t((first & 0xF0) | 0x8);  // code 0 = -8
+    ExpectRefused(Frame(p), StatusCode::kDataLoss, "\"3.weight_codes\": code 0 (-8) disagrees");
+  }
+}
+
 TEST_CASE("quantized weights are stored packed at their bit width", "[engine][model_file]") {
   nn::ModelSpec spec;
   spec.input = Shape{12, 12, 1};
@@ -351,10 +432,10 @@ TEST_CASE("foreign and newer files are refused", "[engine][model_file]") {
   std::memcpy(b.data(), "GIF89a\0\0", 8);
   ExpectRefused(b, StatusCode::kDataLoss, "not a qforget model file");
   Parts p = Split(bytes);
-  p.version = 4;
+  p.version = 5;
   ExpectRefused(Frame(p), StatusCode::kUnimplemented,
-                "model file format version 4 is newer than this build of qforget reads "
-                "(version 3)");
+                "model file format version 5 is newer than this build of qforget reads "
+                "(version 4)");
   p.version = 0;
   ExpectRefused(Frame(p), StatusCode::kDataLoss, "format version 0");
   b = bytes;

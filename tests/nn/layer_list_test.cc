@@ -42,15 +42,18 @@ std::vector<uint8_t> Pixels(size_t n, const Shape& sample, uint32_t seed) {
 
 TEST_CASE("every built-in arch round-trips through its JSON description", "[engine][layers_json]") {
   for (const char* arch : {"mlp", "lenet", "resnet8", "mobilenetv2"}) {
-    for (int bits : {4, 32}) {
-      INFO(arch << " bits " << bits);
+    for (const auto& [bits, scheme] :
+         {std::pair{4, quant::WeightScheme::kUniform}, std::pair{4, quant::WeightScheme::kCodebook},
+          std::pair{3, quant::WeightScheme::kApot}, std::pair{32, quant::WeightScheme::kUniform}}) {
+      INFO(arch << " bits " << bits << " " << quant::SchemeName(scheme));
       ModelSpec spec;
       spec.arch = arch;
       spec.input = Shape{12, 12, 1};
       spec.classes = 7;
       spec.weight_bits = bits;
+      spec.weight_scheme = scheme;
       spec.edge_bits = 8;
-      spec.per_channel = bits == 4;
+      spec.per_channel = bits != 32;
       spec.seed = 11;
       auto original = MustCreate(spec);
       const Json description = original->Describe();
@@ -233,7 +236,20 @@ TEST_CASE("bad descriptions are refused with the key path named", "[engine][laye
       // layer keys, types and ranges
       {Custom(R"([{"type": "conv2d", "filtres": 8, "kernel": 3}])"), kBad,
        "layers[0].filtres: unknown key (conv2d takes type, filters, kernel, stride, padding, "
-       "bits, perChannel)"},
+       "bits, perChannel, scheme)"},
+      // weight schemes
+      {"{" + base + R"(, "weightScheme": "log"})", kBad,
+       "weightScheme: unknown weight scheme \"log\" (expected uniform, asymmetric, pow2, apot "
+       "or codebook)"},
+      {"{" + base + R"(, "weightScheme": 2})", kBad, "weightScheme: expected a string"},
+      {R"({"arch": "mlp", "inputShape": [8], "numClasses": 4, "weightBits": 8, "weightScheme": "pow2"})",
+       kBad, "weightScheme: pow2 weights have 2, 3 or 4 bits"},
+      {R"({"arch": "mlp", "inputShape": [8], "numClasses": 4, "weightBits": 32, "weightScheme": "apot"})",
+       kBad, "weightScheme: apot needs quantized weights (2, 3, 4 or 8 bits), not float"},
+      {Custom(flat_head + R"({"type": "dense", "units": 4, "bits": 32, "scheme": "codebook"}])"),
+       kBad, "layers[1].scheme: codebook needs quantized weights"},
+      {Custom(flat_head + R"({"type": "dense", "units": 4, "bits": 8, "scheme": "pow2"}])"), kBad,
+       "layers[1].scheme: pow2 weights have 2, 3 or 4 bits"},
       {Custom(flat_head + R"({"type": "dense3d"}])"), kBad,
        "layers[1].type: unknown layer type \"dense3d\""},
       {Custom(R"([{"units": 4}])"), kBad, "layers[0].type: required key is missing"},
