@@ -4,7 +4,7 @@
 // (mean ± std over seeds, in points) and run time per method. Everything runs through
 // the wasm build under node, on Fashion-MNIST from Debian's package.
 //
-//   npm run experiment -- --arch lenet --bits 4 --scenario random:0.1 \
+//   npm run experiment -- --arch lenet --bits 4 [--scheme pow2] --scenario random:0.1 \
 //     --methods retrain,ft,ga,rl,l1sparse,salun,bs,qmul,oeu --seeds 3 [--json]
 //
 // Options: --train-limit N (use the first N training images), --test-limit N,
@@ -48,6 +48,7 @@ const { values: args } = parseArgs({
   options: {
     arch: { type: 'string', default: 'lenet' },
     bits: { type: 'string', default: '4' },
+    scheme: { type: 'string', default: 'uniform' },
     scenario: { type: 'string', default: 'random:0.1' },
     methods: { type: 'string', default: 'retrain,ft,ga,rl,l1sparse,salun,bs,qmul,oeu' },
     seeds: { type: 'string', default: '3' },
@@ -104,7 +105,7 @@ function untilOption(flag) {
   if (!accuracy) throw new Error(`--until must be unseen or accuracy:<fraction>, got '${flag}'`);
   return { forgetAccuracy: Number(accuracy[1]) };
 }
-const spec = { arch: args.arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: num('bits') };
+const spec = { arch: args.arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: num('bits'), weightScheme: args.scheme };
 const recipe = { ...RECIPE, epochs: num('epochs') };
 const onnx = args.onnx === undefined ? null : await pretrained(args.onnx);
 const methods = args.methods.split(',').map((m) => m.trim()).filter(Boolean);
@@ -173,7 +174,8 @@ function engineScenario(scenario, seed) {
 }
 
 const rows = [];  // {method, seed, FA, RA, TA, MIA, AG, JS, seconds, cached}
-const base = `${spec.arch}${onnx ? `-onnx${onnx.hash}` : ''}-${spec.weightBits}-n${train.shape[0]}-e${recipe.epochs}${num('validation') > 0 ? '-val' : ''}`;
+const scheme = spec.weightScheme === 'uniform' ? '' : `-${spec.weightScheme}`;  // uniform: the names it always had
+const base = `${spec.arch}${onnx ? `-onnx${onnx.hash}` : ''}-${spec.weightBits}${scheme}-n${train.shape[0]}-e${recipe.epochs}${num('validation') > 0 ? '-val' : ''}`;
 for (const seed of seeds) {
   let originalBytes = null;
   if (trainOnly !== 'retrain') {
@@ -235,7 +237,7 @@ for (const seed of seeds) {
     const fixed = (v) => (v === null ? 'n/a' : v.toFixed(2));
     const stopped = settings?.untilOutcome ? `  (until: ${settings.untilOutcome.reached ? 'met' : 'not met'} after ${settings.untilOutcome.epochs} epoch(s))` : '';
     log(`  ${method.padEnd(9)} FA ${fixed(row.FA)}  RA ${fixed(row.RA)}  TA ${fixed(row.TA)}  MIA ${fixed(row.MIA)}  AG ${fixed(row.AG)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}${stopped}`);
-    if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, ...(onnx && { onnx: onnx.file, onnxSha256: onnx.hash }), bits: spec.weightBits, scenario: args.scenario, ...row, settings }));
+    if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, ...(onnx && { onnx: onnx.file, onnxSha256: onnx.hash }), bits: spec.weightBits, scheme: spec.weightScheme, scenario: args.scenario, ...row, settings }));
     if (model !== reference.model) model.dispose();
   }
   reference.model.dispose();
@@ -249,7 +251,7 @@ if (trainOnly !== undefined) {
     for (const mean of means) console.log(JSON.stringify({ event: 'mean', ...mean }));
   } else {
     const from = onnx ? ` imported from ${onnx.file} (sha256 ${onnx.hash}…)` : '';
-    console.log(`${spec.arch}${from} ${spec.weightBits}-bit, ${args.scenario}, ${seeds.length} seed(s), ${train.shape[0]} training images\n`);
+    console.log(`${spec.arch}${from} ${spec.weightBits}-bit ${spec.weightScheme}, ${args.scenario}, ${seeds.length} seed(s), ${train.shape[0]} training images\n`);
     console.log(lines.join('\n'));
   }
 }

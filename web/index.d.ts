@@ -101,6 +101,11 @@ export interface ModelOptions {
    * stay uniform. A custom layer may set its own with `scheme`.
    */
   weightScheme?: WeightScheme;
+  /**
+   * Bits of the input activations of the layers at weightBits: 8 (default) or 4 (with
+   * quantized weights); the first and last layers read 8.
+   */
+  activationBits?: 8 | 4;
   /** Bits of the first and last layers (default 8). */
   edgeBits?: WeightBits;
   /** Per-output-channel step sizes (default true). */

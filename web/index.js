@@ -244,8 +244,8 @@ export class Qforget {
    * A new model, initialized from `options.seed`.
    * @param {object} options arch ('mlp' | 'lenet' | 'resnet8' | 'mobilenetv2' | 'custom'),
    *   inputShape, numClasses, weightBits (2 | 3 | 4 | 8 | 32), weightScheme ('uniform' |
-   *   'asymmetric' | 'pow2' | 'apot' | 'codebook'), edgeBits, perChannel, seed, layers (with
-   *   arch 'custom')
+   *   'asymmetric' | 'pow2' | 'apot' | 'codebook'), activationBits (8 | 4), edgeBits,
+   *   perChannel, seed, layers (with arch 'custom')
    */
   createModel(options) {
     if (options === null || typeof options !== 'object') throw invalid('options must be an object');

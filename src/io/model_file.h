@@ -60,8 +60,9 @@ namespace qf::io {
 // Version 4 added weight grids other than uniform (quant/weight_grid.h): the layer
 // descriptions' "scheme" (or the spec's "weightScheme"), and the grids' float tensors
 // "<layer>.weight_offset" (asymmetric) and "<layer>.weight_levels" (codebook, [groups,
-// 2^bits], indexed by code - qn), with "<layer>.weight_step" absent for codebooks. Only
-// models with such a grid are written as version 4.
+// 2^bits], indexed by code - qn), with "<layer>.weight_step" absent for codebooks; and
+// 4-bit activations (the spec's "activationBits"). Only models with either are written as
+// version 4.
 inline constexpr uint32_t kModelFileVersion = 4;
 inline constexpr uint32_t kModelFileVersion3 = 3;
 inline constexpr uint32_t kModelFileVersion2 = 2;
@@ -69,7 +70,7 @@ inline constexpr uint32_t kModelFileVersion2 = 2;
 // The version a file of a model with `spec` is written as (above); `grids`: whether a
 // layer has a grid other than uniform.
 inline uint32_t FileVersion(const nn::ModelSpec& spec, bool grids) {
-  if (grids) return kModelFileVersion;
+  if (grids || spec.activation_bits != 8) return kModelFileVersion;
   const bool v2 = spec.input_layout == nn::InputLayout::kNHWC && !spec.input_non_negative &&
                   (nn::PlainPixels(spec) || spec.legacy_pixel_grid);
   return v2 ? kModelFileVersion2 : kModelFileVersion3;

@@ -69,6 +69,10 @@ Status ValidateSpec(const ModelSpec& spec) {
   if (b != 32 && !quant::SchemeBitsError(spec.weight_scheme, b).empty()) {
     return InvalidArgument("weightScheme: " + quant::SchemeBitsError(spec.weight_scheme, b));
   }
+  if (spec.activation_bits != 8 && (spec.activation_bits != 4 || b == 32)) {
+    return InvalidArgument("activationBits must be 8, or 4 with quantized weights, got " +
+                           std::to_string(spec.activation_bits) + (b == 32 ? " with float weights" : ""));
+  }
   const int e = spec.edge_bits;
   if (!(e == 2 || e == 3 || e == 4 || e == 8 || e == 32)) {
     return InvalidArgument("edgeBits must be 2, 3, 4, 8 or 32 (float), got " + std::to_string(e));
@@ -98,7 +102,10 @@ QuantConfig Quant(const ModelSpec& spec, bool edge) {
   QuantConfig q;
   q.weight_bits = spec.weight_bits == 32 ? 32 : (edge ? spec.edge_bits : spec.weight_bits);
   q.per_channel = spec.per_channel;
-  if (!edge) q.scheme = spec.weight_scheme;  // uniform for float models (ValidateSpec)
+  if (!edge) {  // uniform and 8 for float models (ValidateSpec)
+    q.scheme = spec.weight_scheme;
+    q.activation_bits = spec.activation_bits;
+  }
   return q;
 }
 

@@ -43,7 +43,7 @@ StatusOr<Shape> DepthwiseConv2D::Build(const Shape& input, const BuildInfo& info
   bias_ = {info.name + ".bias", Param::Kind::kBias, Tensor(Shape{g.c}), Tensor(Shape{g.c})};
   if (quant_.quantized()) {
     wq_.Configure(quant_, taps, g.c, info.name);
-    ConfigureInputQuantizer(info, &iq_);
+    ConfigureInputQuantizer(info, quant_, &iq_);
     kernels_ = kernels::DwConvConfigFor(kernels::BestIsa());
   }
   output_ = Shape{g.out_h(), g.out_w(), g.c};

@@ -133,6 +133,7 @@ StatusOr<QuantConfig> ReadQuant(const Json& obj, const std::string& path, const 
                                            ? spec.weight_scheme
                                            : quant::WeightScheme::kUniform;
   QF_RETURN_IF_ERROR(SchemeKey(obj, "scheme", fallback, q.weight_bits, path, &q.scheme));
+  if (q.weight_bits == spec.weight_bits) q.activation_bits = spec.activation_bits;
   return q;
 }
 

@@ -42,7 +42,7 @@ Status LinearCore::Configure(const kernels::Conv2DShape& geometry, const QuantCo
   bias_ = {info.name + ".bias", Param::Kind::kBias, Tensor(Shape{cout}), Tensor(Shape{cout})};
   if (quant_.quantized()) {
     wq_.Configure(quant_, depth, cout, info.name);
-    ConfigureInputQuantizer(info, &iq_);
+    ConfigureInputQuantizer(info, quant_, &iq_);
     kernels_ = kernels::GemmKernelsFor(kernels::BestIsa());
   }
   packed_valid_ = false;

@@ -38,6 +38,8 @@ struct ModelSpec {
   // The grid of the layers at weight_bits (quant/weight_grid.h); the others (the edge
   // layers, custom layers of other widths unless they say) are uniform.
   quant::WeightScheme weight_scheme = quant::WeightScheme::kUniform;
+  // The input activations' bits (8 or 4) of the layers at weight_bits (the others: 8).
+  int activation_bits = 8;
   uint64_t seed = 1;        // at most 2^53, so that JSON numbers carry it exactly
   // What a sample's values are: kUint8 (pixels) or kFloat32 (any real features). Each
   // value x of channel c (the last dimension of `input`) reaches the first layer as

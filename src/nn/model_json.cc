@@ -105,14 +105,16 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
   }
   static const char* const kKeys[] = {
       "arch",       "inputShape", "inputType",  "inputLayout", "inputNonNegative", "preprocess",
-      "numClasses", "weightBits", "weightScheme", "edgeBits", "perChannel", "seed", "layers"};
+      "numClasses", "weightBits", "weightScheme", "activationBits", "edgeBits", "perChannel",
+      "seed", "layers"};
   for (const Json::Member& m : obj.AsObject()) {
     bool known = false;
     for (const char* k : kKeys) known = known || m.first == k;
     if (!known) {
       return InvalidArgument(JsonPath(where, m.first) +
                              ": unknown key (expected arch, inputShape, inputType, inputLayout, "
-                             "inputNonNegative, preprocess, numClasses, weightBits, weightScheme, edgeBits, perChannel, "
+                             "inputNonNegative, preprocess, numClasses, weightBits, weightScheme, activationBits, "
+                             "edgeBits, perChannel, "
                              "seed, layers)");
     }
   }
@@ -157,6 +159,13 @@ Status ReadSpec(const Json& obj, std::string_view where, bool description, Model
   QF_RETURN_IF_ERROR(BitsKey(obj, "weightBits", true, 0, where, &spec->weight_bits));
   QF_RETURN_IF_ERROR(SchemeKey(obj, "weightScheme", quant::WeightScheme::kUniform,
                                spec->weight_bits, where, &spec->weight_scheme));
+  QF_ASSIGN_OR_RETURN(const int64_t activation_bits, GetIntOr(obj, "activationBits", 8, where));
+  if (activation_bits != 8 && (activation_bits != 4 || spec->weight_bits == 32)) {
+    return InvalidArgument(JsonPath(where, "activationBits") + ": expected 8, or 4 with quantized weights, got " +
+                           std::to_string(activation_bits) +
+                           (spec->weight_bits == 32 ? " with float weights" : ""));
+  }
+  spec->activation_bits = int(activation_bits);
   QF_RETURN_IF_ERROR(BitsKey(obj, "edgeBits", false, 8, where, &spec->edge_bits));
   StatusOr<bool> per_channel = GetBoolOr(obj, "perChannel", true, where);
   if (!per_channel.ok()) return per_channel.status();
@@ -222,6 +231,7 @@ Json ModelSpecToJson(const ModelSpec& spec) {
   if (spec.weight_scheme != quant::WeightScheme::kUniform) {
     out.Set("weightScheme", Json::String(quant::SchemeName(spec.weight_scheme)));
   }
+  if (spec.activation_bits != 8) out.Set("activationBits", Json::Number(spec.activation_bits));
   out.Set("edgeBits", Json::Number(spec.edge_bits));
   out.Set("perChannel", Json::Bool(spec.per_channel));
   out.Set("seed", Json::Number(double(spec.seed)));

@@ -73,9 +73,10 @@ void WeightQuantizer::CollectParams(std::vector<Param*>* out) {
 }
 
 void InputQuantizer::Configure(uint8_t zero_point, bool fixed, float fixed_step,
-                               const std::string& name) {
+                               const std::string& name, int bits) {
   name_ = name;
   zero_point_ = zero_point;
+  bits_ = bits;
   fixed_ = fixed;
   initialized_ = fixed;
   step_.name = name + ".input_step";
@@ -87,7 +88,7 @@ void InputQuantizer::Configure(uint8_t zero_point, bool fixed, float fixed_step,
 QuantizedInput InputQuantizer::Quantize(const Tensor& x, Mode mode) {
   float step = step_.value[0];
   if (!initialized_) {
-    step = quant::LsqInitialStep(x.data(), x.size(), quant::ActivationRange(zero_point_).qp);
+    step = quant::LsqInitialStep(x.data(), x.size(), range().qp);
     if (mode == Mode::kTrain) {
       step_.value[0] = step;
       initialized_ = true;
@@ -100,14 +101,14 @@ QuantizedInput InputQuantizer::Quantize(const Tensor& x, Mode mode) {
     shape_ = x.shape();
     codes_step_ = step;
   }
-  quant::QuantizeActivations(x.data(), x.size(), step, zero_point_, codes.data());
+  quant::QuantizeActivations(x.data(), x.size(), step, zero_point_, codes.data(), bits_);
   return {codes, step};
 }
 
 void InputQuantizer::Backward(const Tensor& x, const Tensor& dx_hat, size_t features, Tensor* dx) {
   dx->Resize(x.shape());
   const float dstep = quant::QuantizeActivationsBackward(
-      x.data(), dx_hat.data(), x.size(), features, codes_step_, zero_point_, dx->data());
+      x.data(), dx_hat.data(), x.size(), features, codes_step_, zero_point_, dx->data(), bits_);
   if (!fixed_) step_.grad[0] += dstep;
 }
 
@@ -132,11 +133,12 @@ void Epilogue::Set(float input_step, const WeightQuantizer& wq, const Tensor& b,
   }
 }
 
-void ConfigureInputQuantizer(const BuildInfo& info, InputQuantizer* iq) {
+void ConfigureInputQuantizer(const BuildInfo& info, const QuantConfig& config, InputQuantizer* iq) {
   if (info.network_input) {
     iq->Configure(0, /*fixed=*/true, 1.0f / 255.0f, info.name);
   } else {
-    iq->Configure(info.input_non_negative ? 0 : 128, /*fixed=*/false, 1.0f, info.name);
+    iq->Configure(info.input_non_negative ? 0 : 128, /*fixed=*/false, 1.0f, info.name,
+                  config.activation_bits);
   }
 }
 

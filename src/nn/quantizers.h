@@ -19,6 +19,7 @@ struct QuantConfig {
   int weight_bits = 32;
   bool per_channel = true;
   quant::WeightScheme scheme = quant::WeightScheme::kUniform;
+  int activation_bits = 8;  // the input's (8 or 4); a network input of pixels is always 8
 
   bool quantized() const { return weight_bits <= 8; }
 };
@@ -73,7 +74,8 @@ struct QuantizedInput {
 // does not learn.
 class InputQuantizer {
  public:
-  void Configure(uint8_t zero_point, bool fixed, float fixed_step, const std::string& name);
+  void Configure(uint8_t zero_point, bool fixed, float fixed_step, const std::string& name,
+                 int bits = 8);
   // Quantizes a batch and returns its codes with their step. The first kTrain call
   // initializes the step from its batch (LSQ). Before that, kEval quantizes each batch
   // with a step from that batch alone and keeps it nowhere: predicting with a
@@ -92,6 +94,8 @@ class InputQuantizer {
 
   bool fixed() const { return fixed_; }
   uint8_t zero_point() const { return zero_point_; }
+  int bits() const { return bits_; }
+  quant::QRange range() const { return quant::ActivationRange(zero_point_, bits_); }
   // The owning layer's name, as given to Configure.
   const std::string& name() const { return name_; }
   float step() const { return step_.value[0]; }
@@ -105,6 +109,7 @@ class InputQuantizer {
  private:
   std::string name_;
   uint8_t zero_point_ = 0;
+  int bits_ = 8;
   bool fixed_ = false;
   bool initialized_ = false;
   Param step_;
@@ -125,9 +130,9 @@ struct Epilogue {
 };
 
 // Sets up the input quantizer of a quantized layer from where it sits: the network
-// input (fixed step 1/255: the codes are the pixels), after a non-negative producer
-// (zero point 0), or anywhere else (zero point 128).
-void ConfigureInputQuantizer(const BuildInfo& info, InputQuantizer* iq);
+// input (fixed step 1/255, 8 bits: the codes are the pixels), after a non-negative
+// producer (zero point 0), or anywhere else (zero point 128); at config.activation_bits.
+void ConfigureInputQuantizer(const BuildInfo& info, const QuantConfig& config, InputQuantizer* iq);
 
 // Appends a weighted layer's trainable parameters: weight and bias, and when quantized
 // the weight grid's parameters and (unless fixed) the input step. Shared by LinearCore

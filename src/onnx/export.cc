@@ -262,7 +262,19 @@ StatusOr<std::string> Exporter::LayerInput(const Weights& w, const Value& in) {
   QF_RETURN_IF_ERROR(AddFloats(step, {}, &step_value, 1));
   const uint8_t zero_point = iq.zero_point();
   AddTensor(zp, "UINT8", {}, &zero_point, 1);
-  AddNode("QuantizeLinear", w.prefix + ".input_quantize", {in.name, step, zp},
+  std::string input = in.name;
+  if (iq.bits() != 8) {
+    // Fewer codes than uint8 has: clip to the outermost ones first. They are grid points,
+    // so clipping then rounding is rounding then clamping, as the engine does.
+    const quant::QRange r = iq.range();
+    const float lo = float(r.qn) * step_value, hi = float(r.qp) * step_value;
+    QF_RETURN_IF_ERROR(AddFloats(w.prefix + ".input_min", {}, &lo, 1));
+    QF_RETURN_IF_ERROR(AddFloats(w.prefix + ".input_max", {}, &hi, 1));
+    AddNode("Clip", w.prefix + ".input_clip",
+            {input, w.prefix + ".input_min", w.prefix + ".input_max"}, {w.prefix + ".input_clipped"});
+    input = w.prefix + ".input_clipped";
+  }
+  AddNode("QuantizeLinear", w.prefix + ".input_quantize", {input, step, zp},
           {w.prefix + ".input_codes"});
   AddNode("DequantizeLinear", w.prefix + ".input_dequantize", {w.prefix + ".input_codes", step, zp},
           {w.prefix + ".input"});

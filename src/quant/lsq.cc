@@ -16,7 +16,11 @@ QRange SignedRange(int bits) {
   return {-(1 << (bits - 1)), (1 << (bits - 1)) - 1};
 }
 
-QRange ActivationRange(uint8_t zero_point) { return {-int(zero_point), 255 - int(zero_point)}; }
+QRange ActivationRange(uint8_t zero_point, int bits) {
+  QF_CHECK((bits == 8 || bits == 4) && (zero_point == 0 || zero_point == 128 || bits == 8));
+  if (bits == 8) return {-int(zero_point), 255 - int(zero_point)};
+  return zero_point == 0 ? QRange{0, 15} : QRange{-8, 7};
+}
 
 float LsqInitialStep(const float* x, size_t n, int qp) {
   double sum = 0;
@@ -113,8 +117,8 @@ void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, s
 }
 
 void QuantizeActivations(const float* x, size_t n, float step, uint8_t zero_point,
-                         uint8_t* codes) {
-  const QRange range = ActivationRange(zero_point);
+                         uint8_t* codes, int bits) {
+  const QRange range = ActivationRange(zero_point, bits);
   ParallelForPieces(n, kParallelElements, [&](size_t lo, size_t hi) {
     for (size_t i = lo; i < hi; i++) codes[i] = uint8_t(ClampedCode(x[i] / step, range) + zero_point);
   });
@@ -128,8 +132,8 @@ void DequantizeActivations(const uint8_t* codes, size_t n, float step, uint8_t z
 }
 
 float QuantizeActivationsBackward(const float* x, const float* dx_hat, size_t n, size_t features,
-                                  float step, uint8_t zero_point, float* dx) {
-  const QRange range = ActivationRange(zero_point);
+                                  float step, uint8_t zero_point, float* dx, int bits) {
+  const QRange range = ActivationRange(zero_point, bits);
   double sum = 0.0;  // the step gradient's, by pieces (SumRows of one column)
   SumRows(n, 1, &sum, [&](size_t i, double* acc) {
     const float v = x[i] / step;

@@ -44,8 +44,10 @@ inline float StepGradient(float v, QRange r) {
 // Weights: symmetric signed codes [-2^(b-1), 2^(b-1) - 1], b in [2, 8].
 QRange SignedRange(int bits);
 // Activations as uint8 with zero point `zero_point`: q = code - zero_point lies in
-// [-zero_point, 255 - zero_point]. Zero point 0 after ReLU, 128 for signed inputs.
-QRange ActivationRange(uint8_t zero_point);
+// [-zero_point, 255 - zero_point] at 8 bits. Zero point 0 after ReLU, 128 for signed
+// inputs. At 4 bits, q lies in [0, 15] (zero point 0) or [-8, 7] (zero point 128): the
+// same uint8 codes and kernels, fewer of them used.
+QRange ActivationRange(uint8_t zero_point, int bits = 8);
 
 // LSQ's initial step: 2 * mean|x| / sqrt(qp); a tiny positive floor keeps an
 // all-zero tensor from producing step 0.
@@ -88,7 +90,8 @@ void QuantizeWeightsBackward(const float* w, const float* dw_hat, size_t rows, s
                              float* dsteps);
 
 // Activations, one step for the whole tensor: codes = q + zero_point (NaN: the zero point).
-void QuantizeActivations(const float* x, size_t n, float step, uint8_t zero_point, uint8_t* codes);
+void QuantizeActivations(const float* x, size_t n, float step, uint8_t zero_point, uint8_t* codes,
+                         int bits = 8);
 
 // x_hat = (code - zero_point) * step.
 void DequantizeActivations(const uint8_t* codes, size_t n, float step, uint8_t zero_point,
@@ -97,6 +100,6 @@ void DequantizeActivations(const uint8_t* codes, size_t n, float step, uint8_t z
 // dx = straight-through dL/dx from dL/dx_hat (may alias dx_hat); returns the scaled step
 // gradient. `features` is the number of values per sample (LSQ's N).
 float QuantizeActivationsBackward(const float* x, const float* dx_hat, size_t n, size_t features,
-                                  float step, uint8_t zero_point, float* dx);
+                                  float step, uint8_t zero_point, float* dx, int bits = 8);
 
 }  // namespace qf::quant

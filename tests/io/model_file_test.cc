@@ -253,7 +253,7 @@ TEST_CASE("saved models load with identical predictions and state", "[engine][mo
 // lenet at 4 bits (per channel or per tensor) with `scheme` on its inner layers, trained a
 // few steps.
 std::unique_ptr<nn::Model> SchemeModel(quant::WeightScheme scheme, bool per_channel,
-                                       const train::Dataset& data) {
+                                       const train::Dataset& data, int activation_bits = 8) {
   nn::ModelSpec spec;
   spec.arch = "lenet";
   spec.input = Shape{12, 12, 1};
@@ -261,6 +261,7 @@ std::unique_ptr<nn::Model> SchemeModel(quant::WeightScheme scheme, bool per_chan
   spec.weight_bits = 4;
   spec.per_channel = per_channel;
   spec.weight_scheme = scheme;
+  spec.activation_bits = activation_bits;
   auto created = nn::Model::Create(spec);
   INFO((created.ok() ? "" : created.status().message()));
   REQUIRE(created.ok());
@@ -302,9 +303,16 @@ TEST_CASE("every weight scheme round-trips through a version-4 file", "[engine][
       EntryIndex(parts.header, own);
     }
   }
-  // A uniform model is still written as the version it was.
+  // A uniform model is still written as the version it was; with 4-bit activations, as
+  // version 4, and it round-trips.
   auto uniform = SchemeModel(quant::WeightScheme::kUniform, true, data);
   CHECK(U32(&Save(*uniform, false)[8]) == kModelFileVersion2);
+  auto four = SchemeModel(quant::WeightScheme::kUniform, true, data, 4);
+  const std::vector<uint8_t> bytes = Save(*four, false);
+  CHECK(U32(&bytes[8]) == 4);
+  auto loaded = Load(bytes);
+  CHECK(loaded->Describe().Find("activationBits")->AsNumber() == 4);
+  CHECK(SameBits(Predict(*loaded, x, 6).values(), Predict(*four, x, 6).values()));
 }
 
 TEST_CASE("a damaged grid in a file is refused", "[engine][model_file]") {

@@ -69,8 +69,8 @@ class Surrogate {
     for (size_t i = 0; i < p.weight.value.size(); i++) {
       w_.Add(p.weight.value[i], StepOf(i, channels), wr.qn, wr.qp);
     }
-    const double zp = p.iq.zero_point();
-    for (size_t i = 0; i < x.size(); i++) x_.Add(x[i], p.iq.step(), -zp, 255.0 - zp);
+    const quant::QRange ar = p.iq.range();
+    for (size_t i = 0; i < x.size(); i++) x_.Add(x[i], p.iq.step(), ar.qn, ar.qp);
   }
 
   double Loss(const Tensor& x, Tensor* y = nullptr) {
@@ -126,9 +126,9 @@ void CheckQuantizedGradients(Pair p, Tensor x, uint64_t seed) {
     }
     steps[k] = float(0.8 * top * (1.0 - 0.05 * double(k)));
   }
-  const double zp = p.iq.zero_point();
+  const quant::QRange ar = p.iq.range();
   double top_x = 0;
-  for (float v : x.values()) top_x = std::max(top_x, unclipped(v, -zp, 255.0 - zp));
+  for (float v : x.values()) top_x = std::max(top_x, unclipped(v, ar.qn, ar.qp));
   p.iq.step_param().value[0] = float(0.8 * top_x);
   for (float& b : p.bias.value.values()) b = rng.Uniform(-0.5f, 0.5f);
   p.layer.OnParamsChanged();
@@ -193,7 +193,7 @@ void CheckQuantizedGradients(Pair p, Tensor x, uint64_t seed) {
   }
   const double features = double(x.size() / x.shape()[0]);
   probe(&p.iq.step_param().value[0], p.iq.step_param().grad[0],
-        1.0 / std::sqrt(features * (255.0 - zp)), "dL/d input_step");
+        1.0 / std::sqrt(features * ar.qp), "dL/d input_step");
 }
 
 BuildInfo Info(bool non_negative) {
@@ -212,6 +212,13 @@ Tensor Input(const Shape& shape, bool non_negative, Rng& rng) {
 struct Variant {
   int bits;
   bool per_channel, non_negative;
+  int activation_bits = 8;
+
+  QuantConfig quant() const {
+    QuantConfig q{bits, per_channel};
+    q.activation_bits = activation_bits;
+    return q;
+  }
 };
 
 std::vector<Variant> Variants() {
@@ -221,6 +228,7 @@ std::vector<Variant> Variants() {
       for (bool non_negative : {true, false}) all.push_back({bits, per_channel, non_negative});
     }
   }
+  for (bool non_negative : {true, false}) all.push_back({4, true, non_negative, 4});
   return all;
 }
 
@@ -228,8 +236,8 @@ TEST_CASE("quantized dense gradients match finite differences of the STE surroga
           "[engine][nn][quant]") {
   for (const Variant& v : Variants()) {
     INFO("bits " << v.bits << " per_channel " << v.per_channel << " non_negative "
-                 << v.non_negative);
-    Dense dense(6, QuantConfig{v.bits, v.per_channel}), twin(6, QuantConfig{32, true});
+                 << v.non_negative << " activation bits " << v.activation_bits);
+    Dense dense(6, v.quant()), twin(6, QuantConfig{32, true});
     REQUIRE(dense.Build(Shape{11}, Info(v.non_negative)).ok());
     REQUIRE(twin.Build(Shape{11}, Info(v.non_negative)).ok());
     Rng rng(70 + v.bits);
@@ -257,7 +265,7 @@ TEST_CASE("quantized conv2d gradients match finite differences of the STE surrog
       o.kh = o.kw = g.k;
       o.stride_h = o.stride_w = g.stride;
       o.padding.mode = g.padding;
-      Conv2D conv(o, QuantConfig{v.bits, v.per_channel}), twin(o, QuantConfig{32, true});
+      Conv2D conv(o, v.quant()), twin(o, QuantConfig{32, true});
       REQUIRE(conv.Build(Shape{5, 6, 3}, Info(v.non_negative)).ok());
       REQUIRE(twin.Build(Shape{5, 6, 3}, Info(v.non_negative)).ok());
       Rng rng(80 + v.bits);
@@ -279,7 +287,7 @@ TEST_CASE("quantized depthwise conv2d gradients match finite differences of the 
       DepthwiseOptions o;
       o.stride_h = o.stride_w = stride;
       o.padding.mode = Padding::Mode::kSame;
-      DepthwiseConv2D dw(o, QuantConfig{v.bits, v.per_channel}), twin(o, QuantConfig{32, true});
+      DepthwiseConv2D dw(o, v.quant()), twin(o, QuantConfig{32, true});
       REQUIRE(dw.Build(Shape{5, 6, 5}, Info(v.non_negative)).ok());
       REQUIRE(twin.Build(Shape{5, 6, 5}, Info(v.non_negative)).ok());
       Rng rng(90 + v.bits);

@@ -21,6 +21,29 @@ TEST_CASE("code ranges", "[engine][quant]") {
   CHECK(ActivationRange(0).qp == 255);
   CHECK(ActivationRange(128).qn == -128);
   CHECK(ActivationRange(128).qp == 127);
+  CHECK(ActivationRange(0, 4).qn == 0);
+  CHECK(ActivationRange(0, 4).qp == 15);
+  CHECK(ActivationRange(128, 4).qn == -8);
+  CHECK(ActivationRange(128, 4).qp == 7);
+}
+
+TEST_CASE("4-bit activations use 16 of the uint8 codes", "[engine][quant]") {
+  const float x[] = {0.0f, 0.14f, 1.0f, -1.0f, 100.0f};
+  uint8_t codes[5];
+  QuantizeActivations(x, 5, 0.1f, 0, codes, 4);
+  const int unsigned_want[] = {0, 1, 10, 0, 15};
+  for (int i = 0; i < 5; i++) CHECK(int(codes[i]) == unsigned_want[i]);
+  QuantizeActivations(x, 5, 0.1f, 128, codes, 4);
+  const int signed_want[] = {128, 129, 135, 120, 135};
+  for (int i = 0; i < 5; i++) CHECK(int(codes[i]) == signed_want[i]);
+  // The step gradient sees the 4-bit clip: qp = 7 above, qn = -8 below.
+  float dx[5];
+  const float dy[] = {1, 1, 1, 1, 1};
+  const float dstep = QuantizeActivationsBackward(x, dy, 5, 1, 0.1f, 128, dx, 4);
+  CHECK(dx[2] == 0.0f);  // 1.0 / 0.1 = 10 > 7: clipped
+  CHECK(dx[1] == 1.0f);
+  // (0 - 0) + (1 - 1.4) + 7 + (-8) + 7, scaled by 1 / sqrt(1 * 7)
+  CHECK(dstep == Approx((0.0 - 0.4 + 7 - 8 + 7) / std::sqrt(7.0)).epsilon(1e-5));
 }
 
 TEST_CASE("weights quantize by round-half-even and clamp", "[engine][quant]") {
