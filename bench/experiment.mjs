@@ -23,6 +23,10 @@
 // --forget-epochs then the most epochs; 'unseen' compares with --holdout N test images,
 // default 1,000, set aside from the end of the test set, which TA and the attack no
 // longer use; accuracy:<a> is until { forgetAccuracy: a }, for class requests).
+// --scheme uniform|asymmetric|pow2|apot|codebook: the weight grid of the layers at --bits.
+// --ptq minmax|percentile|mse: the original and the reference are trained in float and then
+// quantized (model.quantize, calibrated on 512 of their training samples) at --bits and
+// --scheme, instead of trained quantized.
 // --json prints one JSON object per method and seed (Q-MUL's with its G_f, G_r and w_f per
 // epoch), then one per method with the means.
 // Besides the methods, --methods may name `original`: the original model, unchanged.
@@ -49,6 +53,7 @@ const { values: args } = parseArgs({
     arch: { type: 'string', default: 'lenet' },
     bits: { type: 'string', default: '4' },
     scheme: { type: 'string', default: 'uniform' },
+    ptq: { type: 'string' },
     scenario: { type: 'string', default: 'random:0.1' },
     methods: { type: 'string', default: 'retrain,ft,ga,rl,l1sparse,salun,bs,qmul,oeu' },
     seeds: { type: 'string', default: '3' },
@@ -140,9 +145,25 @@ async function pretrained(file) {
   return { file, bytes, hash, options };
 }
 
-/** The untrained model a run starts from: fresh, or the pretrained ONNX model imported. */
+/**
+ * The untrained model a run starts from: fresh, or the pretrained ONNX model imported; with
+ * --ptq, a float model (quantized after its training, by quantizedAfter).
+ */
 async function startingModel(seed) {
-  return onnx ? qf.importOnnx(onnx.bytes, { ...onnx.options, seed }) : qf.createModel({ ...spec, seed });
+  const bits = args.ptq === undefined ? spec.weightBits : 32;
+  if (onnx) return qf.importOnnx(onnx.bytes, { ...onnx.options, weightBits: bits, seed });
+  return qf.createModel({ ...spec, weightBits: bits, weightScheme: bits === 32 ? 'uniform' : spec.weightScheme, seed });
+}
+
+/** With --ptq: `model` (float, trained on ds) quantized at --bits and --scheme, calibrated on ds's first 512 samples. */
+function quantizedAfter(model, ds) {
+  if (args.ptq === undefined) return model;
+  const calibration = subset(ds, Array.from({ length: Math.min(512, ds.shape[0]) }, (_, i) => i));
+  try {
+    return model.quantize({ calibration, bits: spec.weightBits, scheme: spec.weightScheme, method: args.ptq });
+  } finally {
+    model.dispose();
+  }
 }
 
 /** A model trained on `ds` with the recipe, cached under `key` (a file name). */
@@ -154,9 +175,10 @@ async function trained(key, ds, seed) {
     const { seconds = null } = JSON.parse(await readFile(timing, 'utf8').catch(() => '{}'));
     return { model, seconds, cached: true };
   } catch {
-    const model = await startingModel(seed);
     const started = performance.now();
-    await model.fit(ds, { ...recipe, seed, onProgress: (e) => log(`  ${key}: epoch ${e.epoch} loss ${e.loss.toFixed(4)}`) });
+    const float = await startingModel(seed);
+    await float.fit(ds, { ...recipe, seed, onProgress: (e) => log(`  ${key}: epoch ${e.epoch} loss ${e.loss.toFixed(4)}`) });
+    const model = quantizedAfter(float, ds);
     const seconds = (performance.now() - started) / 1000;
     await writeFile(file, model.save());
     await writeFile(timing, JSON.stringify({ seconds }));
@@ -174,7 +196,8 @@ function engineScenario(scenario, seed) {
 }
 
 const rows = [];  // {method, seed, FA, RA, TA, MIA, AG, JS, seconds, cached}
-const scheme = spec.weightScheme === 'uniform' ? '' : `-${spec.weightScheme}`;  // uniform: the names it always had
+// Uniform QAT models keep the names they always had.
+const scheme = `${spec.weightScheme === 'uniform' ? '' : `-${spec.weightScheme}`}${args.ptq === undefined ? '' : `-ptq${args.ptq}`}`;
 const base = `${spec.arch}${onnx ? `-onnx${onnx.hash}` : ''}-${spec.weightBits}${scheme}-n${train.shape[0]}-e${recipe.epochs}${num('validation') > 0 ? '-val' : ''}`;
 for (const seed of seeds) {
   let originalBytes = null;
@@ -237,7 +260,7 @@ for (const seed of seeds) {
     const fixed = (v) => (v === null ? 'n/a' : v.toFixed(2));
     const stopped = settings?.untilOutcome ? `  (until: ${settings.untilOutcome.reached ? 'met' : 'not met'} after ${settings.untilOutcome.epochs} epoch(s))` : '';
     log(`  ${method.padEnd(9)} FA ${fixed(row.FA)}  RA ${fixed(row.RA)}  TA ${fixed(row.TA)}  MIA ${fixed(row.MIA)}  AG ${fixed(row.AG)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}${stopped}`);
-    if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, ...(onnx && { onnx: onnx.file, onnxSha256: onnx.hash }), bits: spec.weightBits, scheme: spec.weightScheme, scenario: args.scenario, ...row, settings }));
+    if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, ...(onnx && { onnx: onnx.file, onnxSha256: onnx.hash }), bits: spec.weightBits, scheme: spec.weightScheme, ...(args.ptq && { ptq: args.ptq }), scenario: args.scenario, ...row, settings }));
     if (model !== reference.model) model.dispose();
   }
   reference.model.dispose();

@@ -389,6 +389,30 @@ export interface ImportReport {
   [key: string]: unknown;
 }
 
+export interface QuantizeOptions {
+  /** Samples as predict takes them, or a dataset (its x is used). */
+  calibration: Uint8Array | Float32Array | { x: Uint8Array | Float32Array };
+  /** Bits of the inner weighted layers (default 8). */
+  bits?: 2 | 3 | 4 | 8;
+  /** Their grid (default 'uniform'). */
+  scheme?: WeightScheme;
+  /** Their inputs' bits (default 8). */
+  activationBits?: 8 | 4;
+  /** Bits of the first and last weighted layers (default 8; uniform, 8-bit inputs). */
+  edgeBits?: WeightBits;
+  perChannel?: boolean;
+  /**
+   * How each input step is set from the values it sees: the widest ('minmax'), the same
+   * between percentiles ('percentile'), or the least squared error ('mse', the default).
+   * Weights: 'mse' fits least-squared-error grids, the others grids that clip nothing.
+   */
+  method?: 'minmax' | 'percentile' | 'mse';
+  /** With 'percentile': in (50, 100] (default 99.99). */
+  percentile?: number;
+  /** The first samples of calibration used (default 1024). */
+  maxSamples?: number;
+}
+
 export class Model {
   /** Models come from qf.createModel(), qf.loadModel() or qf.importOnnx(). */
   private constructor();
@@ -403,6 +427,11 @@ export class Model {
   describe(): ModelOptions & { layers: object[] };
   /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. */
   predict(x: Uint8Array | Float32Array): Float32Array;
+  /**
+   * Post-training quantization: a new quantized model from this float one, its inputs
+   * calibrated on `options.calibration`. This model is unchanged.
+   */
+  quantize(options: QuantizeOptions): Model;
   evaluate(ds: Dataset): { accuracy: number; loss: number };
   /** Trains on `ds`. Atomic: when it rejects (ABORTED, a divergence, any error) the model is as it was before the call; a cancelled fit keeps none of its epochs. */
   fit(ds: Dataset | DatasetStream, options?: FitOptions): Promise<EpochStats[]>;

@@ -97,7 +97,7 @@ export class Model {
       model.#imported = frozen(structuredClone(report ?? {}));
       return model;
     };
-    guardMethods(Model, ['describe', 'predict', 'evaluate', 'fit', 'forget', 'save', 'toOnnx', 'checkpoint', 'history', 'restoreHistory'], (model) => model.#module);
+    guardMethods(Model, ['describe', 'predict', 'quantize', 'evaluate', 'fit', 'forget', 'save', 'toOnnx', 'checkpoint', 'history', 'restoreHistory'], (model) => model.#module);
   }
 
   constructor(module, handle) {
@@ -153,6 +153,30 @@ export class Model {
     if (extra.length) throw invalid('predict(x) takes the samples only: their count comes from x.length and the input shape');
     const type = sampleType('x', x);
     return withHeap(this.#module, (heap) => unwrap(handle.predict(heap.copyIn(x), x.length, type)));
+  }
+
+  /**
+   * Post-training quantization: a new, quantized model from this float one (trained here or
+   * imported), without training. Weights get their grids from the float weights (BatchNorm
+   * is folded into the int8 kernels' epilogues when the model runs); each quantized layer's
+   * input step is calibrated on `calibration`, in model order. This model is unchanged.
+   * @param {object} options calibration (required: samples as predict takes them, or a
+   *   dataset {x, ...}), bits (8: the inner weighted layers), scheme ('uniform'), activationBits
+   *   (8 | 4), edgeBits (8: first and last layers), perChannel (true), method ('minmax' |
+   *   'percentile' | 'mse'; default 'mse'), percentile (99.99), maxSamples (1024: the
+   *   first samples used)
+   * @returns {Model} the quantized model, which can also be fine-tuned with fit()
+   */
+  quantize(options) {
+    const handle = this.#live();
+    const { calibration, ...engineOptions } = checkOptions('options', options);
+    if (calibration === undefined) throw invalid('options.calibration is required: samples (a Uint8Array or Float32Array) or a dataset {x, ...}');
+    const x = ArrayBuffer.isView(calibration) ? calibration : calibration?.x;
+    const type = sampleType('options.calibration', x);
+    const quantized = withHeap(this.#module, (heap) =>
+      unwrap(handle.quantize(heap.copyIn(x), x.length, type, JSON.stringify(engineOptions))),
+    );
+    return new Model(this.#module, quantized);
   }
 
   /** @returns {{accuracy: number, loss: number}} accuracy as a fraction in [0, 1] */

@@ -14,6 +14,7 @@ import type {
   MemoryStats,
   Model,
   ModelOptions,
+  QuantizeOptions,
   Qforget,
   TrainingHistory,
   UnlearningMetrics,
@@ -64,6 +65,8 @@ export class RemoteModel {
   toOnnx(options?: Parameters<Model['toOnnx']>[0]): Promise<Uint8Array>;
   /** Logits of the deployed integer model, n × numClasses, for n = x.length / (the size of one sample) samples. `x` is copied, never moved. */
   predict(x: Uint8Array | Float32Array): Promise<Float32Array>;
+  /** Post-training quantization into a new model in the worker (see Model.quantize). */
+  quantize(options: QuantizeOptions): Promise<RemoteModel>;
   evaluate(ds: Dataset): Promise<ReturnType<Model['evaluate']>>;
   /** `signal` aborting rejects with code ABORTED; onProgress runs on the caller's thread. */
   /** Trains on `ds`. Atomic: when it rejects (ABORTED, a divergence, any error) the model is as it was before the call; a cancelled fit keeps none of its epochs. */

@@ -542,6 +542,15 @@ export class RemoteModel {
     return send(this.#client, 'predict', [this.#live(), checkSendable('x', x), ...extra.map((v, i) => checkSendable(`argument ${i + 2}`, v))]);
   }
 
+  /**
+   * Post-training quantization into a new model in the worker (see Model.quantize; the
+   * calibration samples are copied there).
+   * @returns {Promise<RemoteModel>}
+   */
+  async quantize(options) {
+    return new RemoteModel(this.#client, await send(this.#client, 'quantize', [this.#live(), checkSendable('options', options)]));
+  }
+
   /** @returns {Promise<{accuracy: number, loss: number}>} */
   async evaluate(ds) {
     return send(this.#client, 'evaluate', [this.#live(), checkSendable('dataset', ds)]);

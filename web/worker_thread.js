@@ -115,6 +115,7 @@ const ops = {
   },
   describe: ([id]) => modelOf(id).describe(),
   predict: ([id, ...args]) => modelOf(id).predict(...args),
+  quantize: ([id, options]) => adoptModel(modelOf(id).quantize(options)),
   evaluate: ([id, ds]) => modelOf(id).evaluate(ds),
   fit: ([id, ds, options], call) => modelOf(id).fit(callerStream(ds, call), withHooks(options, call)),
   forget: ([id, forgetSet, options], call) => modelOf(id).forget(forgetSet, withHooks(withRetainStream(options, call), call)),

@@ -89,8 +89,8 @@ StatusOr<onnx::ExportedGraph> ModelHandle::ExportOnnx(std::string_view options_j
 
 std::string ModelHandle::Describe() const { return model_->Describe().Dump(); }
 
-StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len,
-                                                  std::string_view x_type_name) const {
+StatusOr<size_t> ModelHandle::CheckSamples(const uint8_t* x, size_t x_len,
+                                           std::string_view x_type_name) const {
   QF_ASSIGN_OR_RETURN(const DType x_type, ParseDType(x_type_name, "x's type"));
   if (x_type != model_->input_type()) {
     return InvalidArgument(std::string("x holds ") + DTypeName(x_type) + " values, the model takes " +
@@ -106,7 +106,12 @@ StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len
                            " values each)");
   }
   if (x_type == DType::kFloat32) QF_RETURN_IF_ERROR(CheckFinite(x, x_len, "x"));
-  const size_t n = x_len / per_sample;
+  return x_len / per_sample;
+}
+
+StatusOr<std::vector<float>> ModelHandle::Predict(const uint8_t* x, size_t x_len,
+                                                  std::string_view x_type) const {
+  QF_ASSIGN_OR_RETURN(const size_t n, CheckSamples(x, x_len, x_type));
   const size_t batch = std::min(n, model_->eval_batch());  // bounds a big request's memory
   const uint64_t out_bytes = uint64_t(n) * model_->classes() * sizeof(float);
   QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
@@ -124,6 +129,24 @@ Status ModelHandle::CheckDataset(const DatasetBuffers& buffers, std::string_view
                       ReserveMemory(Bytes(buffers), "checking " + std::string(name)));
   QF_ASSIGN_OR_RETURN(const train::Dataset data, ToDataset(buffers, name));
   return train::ValidateDataset(data, model_->input_shape(), model_->input_type(), model_->classes(), std::string(name));
+}
+
+StatusOr<ModelHandle> ModelHandle::Quantize(const uint8_t* x, size_t x_len,
+                                            std::string_view x_type,
+                                            std::string_view options_json) const {
+  QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
+  QF_ASSIGN_OR_RETURN(const nn::PtqOptions ptq, PtqOptionsFromJson(options));
+  QF_ASSIGN_OR_RETURN(const size_t n, CheckSamples(x, x_len, x_type));
+  // The new model with its training state, and one calibration batch.
+  const size_t batch = std::min({n, ptq.max_samples, model_->eval_batch()});
+  QF_ASSIGN_OR_RETURN(const MemoryReservation memory,
+                      ReserveMemory(model_->StateBytes() + model_->BatchBytes(batch, nn::Mode::kEval),
+                                    "quantize"));
+  QF_ASSIGN_OR_RETURN(std::unique_ptr<nn::Model> quantized,
+                      nn::QuantizeAfterTraining(*model_, ptq, x, n));
+  ModelHandle handle;
+  handle.model_ = std::move(quantized);
+  return handle;
 }
 
 StatusOr<std::string> ModelHandle::Evaluate(const DatasetBuffers& buffers) const {

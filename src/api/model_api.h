@@ -83,6 +83,12 @@ class ModelHandle {
   // values); the error names `name` otherwise. Lets callers refuse a request up front.
   Status CheckDataset(const DatasetBuffers& data, std::string_view name) const;
 
+  // A new, quantized model from this float one (nn::QuantizeAfterTraining), its inputs
+  // calibrated on the samples of x (as Predict takes them). options: see
+  // api::PtqOptionsFromJson. This model is only read.
+  StatusOr<ModelHandle> Quantize(const uint8_t* x, size_t x_len, std::string_view x_type,
+                                 std::string_view options_json) const;
+
   // {"accuracy": fraction, "loss": mean cross-entropy} on a dataset.
   StatusOr<std::string> Evaluate(const DatasetBuffers& data) const;
 
@@ -126,6 +132,9 @@ class ModelHandle {
   // reserved, `data_bytes` for the data it holds; without its trainer.
   StatusOr<FitSession> NewFitSession(uint64_t data_bytes, std::string_view options_json,
                                      train::FitOptions* fit) const;
+  // The samples x of x_type for this model: their count, once x is checked (type, a whole
+  // non-zero number of samples, finite features).
+  StatusOr<size_t> CheckSamples(const uint8_t* x, size_t x_len, std::string_view x_type) const;
   StatusOr<ForgetHandle> StartForgetOn(const DatasetBuffers& forget, const DatasetBuffers* retain,
                                        std::shared_ptr<train::SampleStream> retain_stream,
                                        const DatasetBuffers& holdout,

@@ -134,6 +134,48 @@ Status ParseSimilarity(const Json& o, unlearn::UnlearnOptions* u) {
 
 }  // namespace
 
+StatusOr<nn::PtqOptions> PtqOptionsFromJson(const Json& o) {
+  constexpr std::string_view kWhere = "options";
+  QF_RETURN_IF_ERROR(CheckKeys(o,
+                               {"bits", "scheme", "activationBits", "edgeBits", "perChannel",
+                                "method", "percentile", "maxSamples"},
+                               kWhere));
+  nn::PtqOptions p;
+  // Ranges wide enough for every value nn::QuantizeAfterTraining checks and names.
+  const auto int_or = [&](const char* key, int64_t fallback, int64_t lo, int64_t hi) {
+    return o.Find(key) ? GetIntInRange(o, key, lo, hi, kWhere) : StatusOr<int64_t>(fallback);
+  };
+  QF_ASSIGN_OR_RETURN(const int64_t bits, int_or("bits", p.bits, 0, 64));
+  QF_ASSIGN_OR_RETURN(const int64_t activation_bits,
+                      int_or("activationBits", p.activation_bits, 0, 64));
+  QF_ASSIGN_OR_RETURN(const int64_t edge_bits, int_or("edgeBits", p.edge_bits, 0, 64));
+  QF_ASSIGN_OR_RETURN(const int64_t max_samples,
+                      int_or("maxSamples", int64_t(p.max_samples), 1, int64_t(1) << 24));
+  p.bits = int(bits);
+  p.activation_bits = int(activation_bits);
+  p.edge_bits = int(edge_bits);
+  p.max_samples = size_t(max_samples);
+  QF_ASSIGN_OR_RETURN(const std::string scheme, GetStringOr(o, "scheme", "uniform", kWhere));
+  if (!quant::SchemeFromName(scheme, &p.scheme)) {
+    return InvalidArgument("options.scheme: unknown weight scheme \"" + scheme +
+                           "\" (expected uniform, asymmetric, pow2, apot or codebook)");
+  }
+  QF_ASSIGN_OR_RETURN(p.per_channel, GetBoolOr(o, "perChannel", p.per_channel, kWhere));
+  QF_ASSIGN_OR_RETURN(const std::string method, GetStringOr(o, "method", "mse", kWhere));
+  if (method == "minmax") {
+    p.calibration = nn::Calibration::kMinMax;
+  } else if (method == "percentile") {
+    p.calibration = nn::Calibration::kPercentile;
+  } else if (method == "mse") {
+    p.calibration = nn::Calibration::kMse;
+  } else {
+    return InvalidArgument("options.method: expected 'minmax', 'percentile' or 'mse', got '" +
+                           method + "'");
+  }
+  QF_ASSIGN_OR_RETURN(p.percentile, GetNumberOr(o, "percentile", p.percentile, kWhere));
+  return p;
+}
+
 StatusOr<train::FitOptions> FitOptionsFromJson(const Json& o) {
   constexpr std::string_view kWhere = "options";
   QF_RETURN_IF_ERROR(CheckKeys(o,

@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "core/json.h"
+#include "nn/ptq.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
 #include "unlearn/method.h"
@@ -26,6 +27,11 @@ StatusOr<Json> ParseOptions(std::string_view json, std::string_view where);
 // weightDecay, schedule ('constant' | 'step' | 'cosine' or {name, stepEpochs, gamma}),
 // clipNorm, augment ({cropPadding, flip}), seed.
 StatusOr<train::FitOptions> FitOptionsFromJson(const Json& options);
+
+// quantize() options (besides the calibration samples): bits (8), scheme ('uniform'),
+// activationBits (8), edgeBits (8), perChannel (true), method ('minmax' | 'percentile' |
+// 'mse', default 'mse'), percentile (99.99), maxSamples (1024). See nn/ptq.h.
+StatusOr<nn::PtqOptions> PtqOptionsFromJson(const Json& options);
 
 // forget() options (besides the data): method, epochs, batchSize, lr, optimizer,
 // momentum, nesterov, weightDecay, schedule, seed, qmulMode, qmulRetainScanBatches,

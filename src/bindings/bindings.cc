@@ -108,6 +108,11 @@ val Predict(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, const s
                    .new_(emscripten::typed_memory_view(logits.value().size(), logits.value().data())));
 }
 
+val Quantize(const qf::api::ModelHandle& self, uintptr_t x, size_t x_len, const std::string& x_type,
+             const std::string& options_json) {
+  return Result(self.Quantize(Ptr<const uint8_t>(x), x_len, x_type, options_json));
+}
+
 // {x, xLen, y, yLen, shape} (heap offsets and lengths, shape as JSON text) to buffers.
 qf::api::DatasetBuffers Buffers(const val& d) {
   qf::api::DatasetBuffers b;
@@ -275,6 +280,7 @@ EMSCRIPTEN_BINDINGS(qforget) {
       .function("save", &SaveModel)
       .function("exportOnnx", &ExportOnnx)
       .function("predict", &Predict)
+      .function("quantize", &Quantize)
       .function("checkDataset", &CheckDataset)
       .function("evaluate", &Evaluate)
       .function("startFit", &StartFit)

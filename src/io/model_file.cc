@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "kernels/bitpack/bitpack.h"
 #include "nn/model_json.h"
+#include "nn/quantizers.h"
 #include "quant/weight_grid.h"
 
 namespace qf::io {
@@ -86,8 +87,12 @@ class StateList : public nn::StateVisitor {
     flags.push_back(name);
     flag_values.push_back(*value);
   }
+  void Input(nn::InputQuantizer* quantizer) override {
+    narrow_inputs = narrow_inputs || quantizer->bits() != 8;
+  }
 
   std::vector<Entry> entries;
+  bool narrow_inputs = false;  // an input quantizer of fewer than 8 bits
   std::vector<nn::QuantizedWeightState> quantized;
   std::vector<std::string> flags;
   std::vector<bool> flag_values;
@@ -395,7 +400,7 @@ StatusOr<std::vector<uint8_t>> SaveModel(nn::Model& model, const SaveOptions& op
   const bool grids = std::any_of(state.quantized.begin(), state.quantized.end(), [](const auto& q) {
     return q.grid.scheme != quant::WeightScheme::kUniform;
   });
-  PutU32(out.data() + 8, FileVersion(model.spec(), grids));
+  PutU32(out.data() + 8, FileVersion(model.spec(), grids || state.narrow_inputs));
   PutU32(out.data() + 12, uint32_t(text.size()));
   std::memcpy(out.data() + kFixedBytes, text.data(), text.size());
   uint8_t* payload = out.data() + payload_start;

@@ -61,16 +61,16 @@ namespace qf::io {
 // descriptions' "scheme" (or the spec's "weightScheme"), and the grids' float tensors
 // "<layer>.weight_offset" (asymmetric) and "<layer>.weight_levels" (codebook, [groups,
 // 2^bits], indexed by code - qn), with "<layer>.weight_step" absent for codebooks; and
-// 4-bit activations (the spec's "activationBits"). Only models with either are written as
-// version 4.
+// 4-bit activations ("activationBits" of the spec or a layer). Only models with either
+// are written as version 4.
 inline constexpr uint32_t kModelFileVersion = 4;
 inline constexpr uint32_t kModelFileVersion3 = 3;
 inline constexpr uint32_t kModelFileVersion2 = 2;
 
-// The version a file of a model with `spec` is written as (above); `grids`: whether a
-// layer has a grid other than uniform.
-inline uint32_t FileVersion(const nn::ModelSpec& spec, bool grids) {
-  if (grids || spec.activation_bits != 8) return kModelFileVersion;
+// The version a file of a model with `spec` is written as (above); `v4`: whether a layer
+// has a grid other than uniform or inputs of fewer than 8 bits.
+inline uint32_t FileVersion(const nn::ModelSpec& spec, bool v4) {
+  if (v4) return kModelFileVersion;
   const bool v2 = spec.input_layout == nn::InputLayout::kNHWC && !spec.input_non_negative &&
                   (nn::PlainPixels(spec) || spec.legacy_pixel_grid);
   return v2 ? kModelFileVersion2 : kModelFileVersion3;

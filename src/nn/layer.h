@@ -143,6 +143,8 @@ inline Status TakeOps(const BuildInfo& info, uint64_t a, uint64_t b, uint64_t c)
   return info.budget ? info.budget->TakeOps(a, b, c, info.name) : OkStatus();
 }
 
+class InputQuantizer;  // nn/quantizers.h
+
 // A quantized weight as saved and loaded: float shadow weights [rows, channels] (channel
 // innermost) with its grid's parameters (quant/weight_grid.h: LSQ step sizes, or a
 // scheme's scales, offsets or codebook). The codes are not state of their own: they are
@@ -178,6 +180,9 @@ class StateVisitor {
   virtual void Quantized(const QuantizedWeightState& state) = 0;
   // A boolean, e.g. whether an input quantizer has set its step from data yet.
   virtual void Flag(const std::string& name, bool* value) = 0;
+  // A learned input quantizer itself (its step and flag are also visited as above), for
+  // visitors that calibrate it (nn/ptq.h). Most visitors need only the values.
+  virtual void Input(InputQuantizer* /*quantizer*/) {}
 };
 
 class Layer {

@@ -133,7 +133,15 @@ StatusOr<QuantConfig> ReadQuant(const Json& obj, const std::string& path, const 
                                            ? spec.weight_scheme
                                            : quant::WeightScheme::kUniform;
   QF_RETURN_IF_ERROR(SchemeKey(obj, "scheme", fallback, q.weight_bits, path, &q.scheme));
-  if (q.weight_bits == spec.weight_bits) q.activation_bits = spec.activation_bits;
+  const int activation_fallback = q.weight_bits == spec.weight_bits ? spec.activation_bits : 8;
+  QF_ASSIGN_OR_RETURN(const int64_t activation_bits,
+                      GetIntOr(obj, "activationBits", activation_fallback, path));
+  if (activation_bits != 8 && (activation_bits != 4 || q.weight_bits == 32)) {
+    return InvalidArgument(JsonPath(path, "activationBits") +
+                           ": expected 8, or 4 with quantized weights, got " +
+                           std::to_string(activation_bits));
+  }
+  q.activation_bits = int(activation_bits);
   return q;
 }
 
@@ -185,7 +193,7 @@ class Reader {
     const std::string& type = type_or.value();
 
     if (type == "dense") {
-      QF_RETURN_IF_ERROR(CheckKeys(obj, path, type, {"type", "units", "bits", "perChannel", "scheme"}));
+      QF_RETURN_IF_ERROR(CheckKeys(obj, path, type, {"type", "units", "bits", "perChannel", "scheme", "activationBits"}));
       StatusOr<int64_t> units = GetIntInRange(obj, "units", 1, kMaxUnits, path);
       if (!units.ok()) return units.status();
       StatusOr<QuantConfig> q = ReadQuant(obj, path, spec_);
@@ -197,12 +205,13 @@ class Reader {
       if (dw) {
         QF_RETURN_IF_ERROR(CheckKeys(
             obj, path, type,
-            {"type", "kernel", "stride", "padding", "bits", "perChannel", "scheme"}));
+            {"type", "kernel", "stride", "padding", "bits", "perChannel", "scheme",
+             "activationBits"}));
       } else {
         QF_RETURN_IF_ERROR(
             CheckKeys(obj, path, type,
                       {"type", "filters", "kernel", "stride", "padding", "bits", "perChannel",
-                       "scheme"}));
+                       "scheme", "activationBits"}));
       }
       int64_t filters = 0;
       if (!dw) {
@@ -345,6 +354,7 @@ void SetQuant(const QuantConfig& q, Json* out) {
   if (q.scheme != quant::WeightScheme::kUniform) {
     out->Set("scheme", Json::String(quant::SchemeName(q.scheme)));
   }
+  if (q.activation_bits != 8) out->Set("activationBits", Json::Number(q.activation_bits));
 }
 
 }  // namespace

@@ -27,8 +27,8 @@ namespace qf::nn {
 // dense, conv2d and depthwise_conv2d also take "bits" (2, 3, 4, 8 or 32 = float; default
 // spec.weight_bits), "perChannel" (default spec.per_channel) and "scheme" (a weight grid,
 // quant/weight_grid.h: "uniform", "asymmetric", "pow2", "apot" or "codebook"; default
-// spec.weight_scheme at spec.weight_bits, else uniform). Layers at spec.weight_bits
-// quantize their inputs at spec.activation_bits, the others at 8. "relu" takes an optional
+// spec.weight_scheme at spec.weight_bits, else uniform) and "activationBits" (8, or 4
+// with quantized weights; default spec.activation_bits at spec.weight_bits, else 8). "relu" takes an optional
 // "cap" (> 0; absent = none), which LayersToJson writes for a C++-built capped ReLU other
 // than ReLU6. Required: type, units, filters, kernel (convolutions), body, layers.
 // Defaults: stride 1 (convolutions) or the pool size (pooling), padding "valid", pool 2,

@@ -86,6 +86,7 @@ void InputQuantizer::Configure(uint8_t zero_point, bool fixed, float fixed_step,
 }
 
 QuantizedInput InputQuantizer::Quantize(const Tensor& x, Mode mode) {
+  if (observer_) observer_(x);
   float step = step_.value[0];
   if (!initialized_) {
     step = quant::LsqInitialStep(x.data(), x.size(), range().qp);
@@ -161,6 +162,7 @@ void VisitWeightedLayerState(const QuantConfig& config, Param* weight, Param* bi
   bool initialized = iq->initialized();
   visitor->Flag(iq->name() + ".input_initialized", &initialized);
   iq->set_initialized(initialized);
+  visitor->Input(iq);
 }
 
 void CollectWeightedLayerParams(const QuantConfig& quant, Param* weight, Param* bias,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -84,6 +85,8 @@ class InputQuantizer {
   // buffer so an evaluation between Forward and Backward changes nothing either (of this
   // layer's state; a network's activations are another matter, see Model::Backward).
   QuantizedInput Quantize(const Tensor& x, Mode mode);
+  // While set, every Quantize first shows its input to `observer` (calibration).
+  void set_observer(std::function<void(const Tensor&)> observer) { observer_ = std::move(observer); }
   // Whether the step is set (from data, or by a loaded model). A fixed quantizer always is.
   bool initialized() const { return initialized_; }
   // Marks the step as set (a loaded model: no initialization from data) or, for a
@@ -114,6 +117,7 @@ class InputQuantizer {
   bool initialized_ = false;
   Param step_;
   std::vector<uint8_t> codes_, eval_codes_;
+  std::function<void(const Tensor&)> observer_;
   Shape shape_;              // of codes_
   float codes_step_ = 1.0f;  // the step codes_ were made with
 };

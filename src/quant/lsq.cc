@@ -29,13 +29,18 @@ float LsqInitialStep(const float* x, size_t n, int qp) {
   return float(std::max(2.0 * mean / std::sqrt(double(qp)), 1e-8));
 }
 
-float MseStep(const float* x, size_t n, QRange range) {
-  // The smallest step that clips nothing: the largest value reaches qp, or the most
-  // negative reaches qn, whichever needs the larger step.
+float MinMaxStep(const float* x, size_t n, QRange range) {
   float widest = 0.0f;
   for (size_t i = 0; i < n; i++) {
-    widest = std::max(widest, x[i] > 0.0f ? x[i] / float(range.qp) : x[i] / float(range.qn));
+    if (x[i] > 0.0f) widest = std::max(widest, x[i] / float(range.qp));
+    if (x[i] < 0.0f && range.qn < 0) widest = std::max(widest, x[i] / float(range.qn));
   }
+  return widest;
+}
+
+float MseStep(const float* x, size_t n, QRange range) {
+  // Candidates up to the smallest step that clips nothing.
+  const float widest = MinMaxStep(x, n, range);
   if (!(widest > 0.0f) || !std::isfinite(widest)) return LsqInitialStep(x, n, range.qp);
   float best_step = 0.0f;
   double best_error = INFINITY;
@@ -51,11 +56,21 @@ float MseStep(const float* x, size_t n, QRange range) {
   return best_step;
 }
 
+float FitStep(const float* x, size_t n, QRange range, StepRule rule) {
+  switch (rule) {
+    case StepRule::kMse:
+      return MseStep(x, n, range);
+    case StepRule::kMinMax:
+      return std::max(MinMaxStep(x, n, range), 1e-8f);
+    case StepRule::kLsqInitial:
+      break;
+  }
+  return LsqInitialStep(x, n, range.qp);
+}
+
 void FitWeightSteps(const float* w, size_t rows, size_t channels, bool per_channel,
                     QRange range, StepRule rule, float* steps) {
-  auto fit = [&](const float* x, size_t n) {
-    return rule == StepRule::kMse ? MseStep(x, n, range) : LsqInitialStep(x, n, range.qp);
-  };
+  auto fit = [&](const float* x, size_t n) { return FitStep(x, n, range, rule); };
   if (!per_channel) {
     steps[0] = fit(w, rows * channels);
     return;

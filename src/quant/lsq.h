@@ -61,8 +61,16 @@ float LsqInitialStep(const float* x, size_t n, int qp);
 inline constexpr int kMseStepCandidates = 100;
 float MseStep(const float* x, size_t n, QRange range);
 
-// Which step FitWeightSteps gives: LSQ's initial one, or the least-squared-error one.
-enum class StepRule { kLsqInitial, kMse };
+// The smallest step that clips none of x: max(x) / qp or min(x) / qn, whichever is larger
+// (qn < 0; with qn = 0, max(x) / qp); 0 when x has no value beyond 0 that the range can take.
+float MinMaxStep(const float* x, size_t n, QRange range);
+
+// Which step FitWeightSteps gives: LSQ's initial one, the one that clips nothing (min-max)
+// or the least-squared-error one.
+enum class StepRule { kLsqInitial, kMinMax, kMse };
+
+// The step of values x by `rule` (min-max and LSQ's with a tiny positive floor).
+float FitStep(const float* x, size_t n, QRange range, StepRule rule);
 
 // The steps of weights laid out as in QuantizeWeights (below), by `rule`: one per column
 // (per_channel) or one for the whole tensor.

@@ -344,8 +344,7 @@ void FitGrid(const float* w, StepRule rule, const WeightGrid& grid) {
         const float beta = 0.5f * (*lo + *hi);
         for (float& v : x) v -= beta;
         grid.offsets[g] = beta;
-        grid.scales[g] = rule == StepRule::kMse ? MseStep(x.data(), x.size(), r)
-                                                : LsqInitialStep(x.data(), x.size(), r.qp);
+        grid.scales[g] = FitStep(x.data(), x.size(), r, rule);
       });
       return;
     case WeightScheme::kPowerOfTwo:
@@ -353,8 +352,8 @@ void FitGrid(const float* w, StepRule rule, const WeightGrid& grid) {
       ForEachGroup(w, grid, [&](size_t g, const std::vector<float>& x) {
         float top = 0.0f;
         for (float v : x) top = std::max(top, std::fabs(v));
-        if (!(top > 0.0f) || !std::isfinite(top)) {
-          grid.scales[g] = std::max(top, 1e-8f);
+        if (!(top > 0.0f) || !std::isfinite(top) || rule == StepRule::kMinMax) {
+          grid.scales[g] = std::max(top, 1e-8f);  // min-max: the largest level on max|w|
           return;
         }
         // One group as a grid of its own, to quantize x exactly as the layer will.

@@ -116,10 +116,10 @@ void QuantizeToGridBackward(const WeightGrid& grid, const GridTable& table, cons
 
 // Sets the grid's parameters from weights alone, by `rule` where the scheme has a choice:
 //   uniform     FitWeightSteps
-//   asymmetric  beta = the group's midrange, s by `rule` on w - beta
-//   pow2, apot  alpha with the least squared error, among kMseStepCandidates fractions
-//               of max|w| (either rule: LSQ's rule is for uniform grids)
-//   codebook    1-D k-means (Lloyd), from levels evenly spaced over [min, max]
+//   asymmetric  beta = the group's midrange, s by FitStep(rule) on w - beta
+//   pow2, apot  min-max: alpha = max|w|; else alpha with the least squared error, among
+//               kMseStepCandidates fractions of max|w| (LSQ's rule is for uniform grids)
+//   codebook    1-D k-means (Lloyd), from levels evenly spaced over [min, max] (any rule)
 void FitGrid(const float* w, StepRule rule, const WeightGrid& grid);
 
 }  // namespace qf::quant

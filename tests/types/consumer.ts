@@ -158,6 +158,17 @@ model.predict(new Int16Array(144));
 // @ts-expect-error predict takes the samples only (the count comes from x.length)
 model.predict(train.x, 4);
 const evaluation: { accuracy: number; loss: number } = model.evaluate(train);
+
+// --- schemes, post-training quantization -------------------------------------------------
+qf.createModel({ arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: 4, weightScheme: 'apot', activationBits: 4 });
+// @ts-expect-error an unknown scheme
+qf.createModel({ arch, inputShape: [28, 28, 1], numClasses: 10, weightBits: 4, weightScheme: 'log2' });
+const quantized: Model = model.quantize({ calibration: train, bits: 4, scheme: 'codebook', method: 'percentile', percentile: 99.9 });
+model.quantize({ calibration: train.x });
+// @ts-expect-error calibration is required
+model.quantize({ bits: 8 });
+// @ts-expect-error methods are minmax, percentile and mse
+model.quantize({ calibration: train.x, method: 'kl' });
 assertType<Equal<ReturnType<Model['evaluate']>, { accuracy: number; loss: number }>>();
 
 // --- forget --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ const train: Dataset = { x: new Uint8Array(144), y: new Uint8Array(1), shape: [1
 const model: RemoteModel = await qf.createModel({ arch: 'mlp', inputShape: [12, 12, 1], numClasses: 9, weightBits: 4 });
 const history = await model.fit(train, { epochs: 1, onProgress: (e) => console.log(e.loss) });
 const logits: Float32Array = await model.predict(train.x);
+const remoteQuantized: RemoteModel = await model.quantize({ calibration: train.x, bits: 4 });
 const receipt: ForgetReceipt = await model.forget(train, { retain: train, method: 'qmul', signal: new AbortController().signal });
 // @ts-expect-error predict is asynchronous in a worker
 const sync: Float32Array = model.predict(train.x);
