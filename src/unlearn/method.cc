@@ -7,6 +7,7 @@
 
 #include "train/loss.h"
 #include "train/trainer.h"
+#include "unlearn/metrics.h"
 #include "unlearn/method_factories.h"
 
 namespace qf::unlearn {
@@ -239,10 +240,6 @@ double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode,
   return total;
 }
 
-double ForgetAccuracy(MethodContext& ctx) {
-  return train::Evaluate(*ctx.model, *ctx.forget).accuracy;
-}
-
 bool EpochCursor::Once() {
   const size_t pass = calls_++;
   if (suspended_ || pass != next_) return false;
@@ -305,8 +302,11 @@ Status CrossEntropyPass(MethodContext& ctx, EpochCursor& at, const std::vector<B
   return OkStatus();
 }
 
-void EpochMethod::FinishReport(MethodContext& ctx, EpochReport* report) {
-  report->forget_accuracy = ForgetAccuracy(ctx);
+void EpochMethod::FinishReport(MethodContext& ctx, const Tensor& forget_probs,
+                               EpochReport* report) {
+  const size_t n = ctx.forget->size();
+  const size_t correct = train::CountCorrect(forget_probs, ctx.forget->y.data());
+  report->forget_accuracy = n ? double(correct) / double(n) : 0.0;
 }
 
 Status EpochMethod::Begin(MethodContext& ctx) {
@@ -331,10 +331,11 @@ Status EpochMethod::Step(MethodContext& ctx, size_t max_batches,
   if (!cursor_.finished()) return OkStatus();
   report_.epoch = ++epoch_;
   report_.lr = lr;
-  FinishReport(ctx, &report_);
+  const Tensor forget_probs = PredictProbs(*ctx.model, *ctx.forget);
+  FinishReport(ctx, forget_probs, &report_);
   if (ctx.options.until.kind != StopRule::Kind::kEpochs) {
-    report_.until = CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, *ctx.holdout,
-                                  report_.forget_accuracy);
+    report_.until = CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, forget_probs,
+                                  *ctx.holdout);
     stopped_ = report_.until->met;
   }
   report_.seconds = seconds_;

@@ -214,9 +214,6 @@ StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, flo
 double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode,
                     std::vector<double>* per_tensor = nullptr, std::vector<float>* sum = nullptr);
 
-// Accuracy of the model (eval mode) on the forget set, a fraction in [0, 1].
-double ForgetAccuracy(MethodContext& ctx);
-
 // A running mean of a loss term over an epoch.
 struct LossMeter {
   double sum = 0;
@@ -334,9 +331,10 @@ class EpochMethod : public Method {
   // `report` (its losses and diagnostics) at its end.
   virtual Status RunEpoch(MethodContext& ctx, int epoch, float lr, EpochCursor& at,
                           EpochReport* report) = 0;
-  // After each epoch, on the model it leaves: report->forget_accuracy (ForgetAccuracy). A
-  // method may measure more in the same pass over D_f.
-  virtual void FinishReport(MethodContext& ctx, EpochReport* report);
+  // After each epoch, from `forget_probs`, the softmax rows (eval mode, PredictProbs) of
+  // the model it leaves on D_f: report->forget_accuracy. They are the epoch's one pass over
+  // D_f, which the stopping rule reads too; a method may read more from them.
+  virtual void FinishReport(MethodContext& ctx, const Tensor& forget_probs, EpochReport* report);
 
  private:
   int epochs_ = 0, epoch_ = 0;

@@ -240,19 +240,13 @@ class Qmul : public EpochMethod {
     return OkStatus();
   }
 
-  // The epoch's forget accuracy and, in the same eval-mode pass over D_f, the share of
+  // The epoch's forget accuracy and, from the same eval-mode pass over D_f, the share of
   // forget samples predicted as the similar label the epoch trained them towards.
-  void FinishReport(MethodContext& ctx, EpochReport* report) override {
-    const train::Dataset& forget = *ctx.forget;
-    const size_t n = forget.size();
-    size_t correct = 0, moved = 0;
-    ctx.model->ForwardInBatches(forget.x.data(), n,
-                                std::max<size_t>(1, std::min<size_t>(256, ctx.model->eval_batch())),
-                                nn::Mode::kEval, [&](size_t first, const Tensor& logits) {
-                                  correct += train::CountCorrect(logits, forget.y.data() + first);
-                                  moved += train::CountCorrect(logits, labels_.data() + first);
-                                });
-    report->forget_accuracy = n ? float(double(correct) / double(n)) : 0.0f;
+  void FinishReport(MethodContext& ctx, const Tensor& forget_probs,
+                    EpochReport* report) override {
+    EpochMethod::FinishReport(ctx, forget_probs, report);
+    const size_t n = ctx.forget->size();
+    const size_t moved = train::CountCorrect(forget_probs, labels_.data());
     if (report->qmul) report->qmul->moved_to_similar = n ? double(moved) / double(n) : 0.0;
   }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/tensor.h"
 #include "nn/model.h"
 #include "train/dataset.h"
 
@@ -77,9 +78,11 @@ double TwoProportionPValue(size_t k1, size_t n1, size_t k2, size_t n2);
 // set given to a rule that does not use it is an error too.
 Status ValidateStopRule(const StopRule& rule, size_t forget, size_t holdout);
 
-// The rule's reading on the model as it is now; `forget_accuracy` is the forget set's,
-// already measured.
+// The rule's reading on the model as it is now. `forget_probs` are the model's softmax
+// rows on `forget` ([forget.size(), classes], eval mode: unlearn::PredictProbs), the one
+// pass over the forget set an epoch makes, which its report reads too; kUnseen predicts
+// `holdout` as well. Accuracies come from exact counts of argmax == label.
 StopCheck CheckStopRule(const StopRule& rule, nn::Model& model, const train::Dataset& forget,
-                        const train::Dataset& holdout, double forget_accuracy);
+                        const Tensor& forget_probs, const train::Dataset& holdout);
 
 }  // namespace qf::unlearn
