@@ -90,6 +90,13 @@ Status ValidateUnlearnOptionsFor(const UnlearnOptions& o, size_t classes) {
   return OkStatus();
 }
 
+std::optional<uint64_t> Method::PlannedSamples(const UnlearnOptions& options, size_t forget,
+                                               size_t retain, size_t holdout) const {
+  const std::optional<uint64_t> passes = PlannedPasses(options, forget, retain);
+  if (!passes) return std::nullopt;
+  return *passes + uint64_t(options.epochs) * StopRuleSamples(options.until, holdout);
+}
+
 StatusOr<std::unique_ptr<Method>> MakeMethod(const std::string& name) {
   if (name == "retrain") return MakeRetrain();
   if (name == "ft") return MakeFineTune();
@@ -313,6 +320,7 @@ Status EpochMethod::Begin(MethodContext& ctx) {
   epochs_ = ctx.options.epochs;
   epoch_ = 0;
   stopped_ = false;
+  rule_samples_ = 0;
   cursor_.Reset();
   cursor_.ReadFrom(ctx.retain_stream);
   report_ = EpochReport();
@@ -337,6 +345,7 @@ Status EpochMethod::Step(MethodContext& ctx, size_t max_batches,
     report_.until = CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, forget_probs,
                                   *ctx.holdout);
     stopped_ = report_.until->met;
+    rule_samples_ += StopRuleSamples(ctx.options.until, ctx.holdout->size());
   }
   report_.seconds = seconds_;
   reports->push_back(std::move(report_));

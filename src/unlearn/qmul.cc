@@ -114,8 +114,8 @@ std::string Short(double v) {
 class Qmul : public EpochMethod {
  public:
   const char* name() const override { return "qmul"; }
-  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
-                                         size_t retain) const override {
+  std::optional<uint64_t> PlannedPasses(const UnlearnOptions& o, size_t forget,
+                                        size_t retain) const override {
     // Per epoch: the similar-label scan (none with a matrix) and, for confusion and
     // embedding, the class scan over the scanned retain batches; the forget-gradient scan,
     // the retain-gradient scan (capped at qmul_retain_scan_batches batches), the weighted

@@ -73,6 +73,12 @@ double KsPValue(double d, size_t n, size_t m);
 // (1 when the pooled proportion is 0 or 1: nothing tells them apart).
 double TwoProportionPValue(size_t k1, size_t n1, size_t k2, size_t n2);
 
+// Samples the rule puts through the model after an epoch besides the forget set (which
+// the epoch report predicts anyway): kUnseen's `holdout` held-out samples, else none.
+inline size_t StopRuleSamples(const StopRule& rule, size_t holdout) {
+  return rule.kind == StopRule::Kind::kUnseen ? holdout : 0;
+}
+
 // Checks a rule's inputs: for kUnseen a held-out set with at least kUnseenMinSamples
 // samples (and a forget set as large); for kForgetAccuracy a target in [0, 1]. A held-out
 // set given to a rule that does not use it is an error too.
