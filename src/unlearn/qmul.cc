@@ -43,7 +43,6 @@
 #include <limits>
 #include <string>
 
-#include "nn/residual.h"
 #include "train/loss.h"
 #include "train/trainer.h"
 #include "unlearn/method_factories.h"
@@ -69,34 +68,6 @@ size_t Argmax(const float* z, size_t classes) {
     if (z[j] > z[best]) best = j;
   }
   return best;
-}
-
-// The type of the layer at `path` ("1", "3.body.0": a tensor's name without its last
-// part) in `net`; "" when the path names none.
-std::string LayerType(const nn::Sequential& net, const std::string& path) {
-  const nn::Sequential* chain = &net;
-  size_t at = 0;
-  for (;;) {
-    const size_t dot = path.find('.', at);
-    const std::string part = path.substr(at, dot == std::string::npos ? dot : dot - at);
-    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return "";
-    const size_t index = std::stoul(part);
-    if (index >= chain->size()) return "";
-    const nn::Layer& layer = chain->layer(index);
-    if (dot == std::string::npos) return layer.type();
-    at = dot + 1;
-    if (const auto* inner = dynamic_cast<const nn::Sequential*>(&layer)) {
-      chain = inner;
-      continue;
-    }
-    const auto* residual = dynamic_cast<const nn::Residual*>(&layer);
-    const size_t next = path.find('.', at);
-    if (!residual || next == std::string::npos) return "";
-    const std::string branch = path.substr(at, next - at);
-    if (branch != "body" && branch != "shortcut") return "";
-    chain = branch == "body" ? &residual->body() : &residual->shortcut();
-    at = next + 1;
-  }
 }
 
 std::string Percent(double fraction) {
@@ -151,13 +122,11 @@ class Qmul : public EpochMethod {
     // The layers the trainable tensors belong to, in order.
     layer_of_.clear();
     layers_.clear();
-    for (const nn::Param* p : ctx.model->params()) {
-      const size_t dot = p->name.rfind('.');
-      const std::string layer = dot == std::string::npos ? p->name : p->name.substr(0, dot);
-      if (layers_.empty() || layers_.back().layer != layer) {
+    for (const nn::Model::ParamLayer& layer : ctx.model->param_layers()) {
+      if (layers_.empty() || layers_.back().layer != layer.name) {
         QmulEpoch::LayerNorms l;
-        l.layer = layer;
-        l.type = LayerType(ctx.model->net(), layer);
+        l.layer = layer.name;
+        l.type = layer.type;
         layers_.push_back(l);
       }
       layer_of_.push_back(layers_.size() - 1);
