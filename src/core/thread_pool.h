@@ -73,17 +73,8 @@ void ParallelForPieces(size_t n, size_t grain, Fn&& fn) {
               [&](size_t piece) { fn(piece * grain, std::min(n, (piece + 1) * grain)); });
 }
 
-// For a rows x cols matrix, rows apart by cols: fn(c0, c1) runs a pass over every row
-// for columns [c0, c1), one range of columns per thread (a per-column sum stays one
-// chain over the rows, in order, at any thread count). Each thread reads every row, so
-// this pays only where a row spans many cache lines ...
-template <typename Fn>
-void ParallelForColumns(size_t rows, size_t cols, Fn&& fn) {
-  const size_t parts = rows * cols < kParallelElements ? 1 : std::min(Threads(), cols);
-  ParallelForPieces(cols, (cols + parts - 1) / parts, fn);
-}
-
-// ... fn(r0, r1) an element-wise pass over rows [r0, r1) ...
+// For a rows x cols matrix, rows apart by cols: fn(r0, r1) runs an element-wise pass over
+// rows [r0, r1) ...
 template <typename Fn>
 void ParallelForRows(size_t rows, size_t cols, Fn&& fn) {
   ParallelForPieces(rows, kParallelElements / std::max<size_t>(cols, 1), fn);
@@ -108,14 +99,15 @@ class LineBuffer {
   std::vector<T> storage_;
 };
 
-// ... and sums over the rows, by pieces of rows: add(r, acc) adds row r's terms to
-// acc[0, width). Each piece sums its rows in order from zeros, in a buffer of its own
+// ... and sums over the rows, by pieces of `grain` rows: add(r, acc) adds row r's terms
+// to acc[0, width). Each piece sums its rows in order from zeros, in a buffer of its own
 // (threads summing into one array would share its cache lines), and the pieces are added
-// to sums[0, width) in order. The pieces depend on rows and width only, so the sums are
-// the same bytes at any thread count; with one piece they are one chain from sums' values.
+// to sums[0, width) in order. When the grain depends on rows and width only, so do the
+// pieces, and the sums are the same bytes at any thread count; with one piece (rows <=
+// grain) they are one chain from sums' values.
 template <typename T, typename Add>
-void SumRows(size_t rows, size_t width, T* sums, Add&& add) {
-  const size_t grain = std::max<size_t>(1, kParallelElements / std::max<size_t>(width, 1));
+void SumRowPieces(size_t rows, size_t grain, size_t width, T* sums, Add&& add) {
+  grain = std::max<size_t>(grain, 1);
   if (rows <= grain) {
     for (size_t r = 0; r < rows; r++) add(r, sums);
     return;
@@ -127,6 +119,12 @@ void SumRows(size_t rows, size_t width, T* sums, Add&& add) {
     std::copy(acc.data(), acc.data() + width, partial.begin() + r0 / grain * width);
   });
   for (size_t i = 0; i < partial.size(); i++) sums[i % width] += partial[i];
+}
+
+// SumRowPieces for rows of about `width` elements of work: pieces of kParallelElements.
+template <typename T, typename Add>
+void SumRows(size_t rows, size_t width, T* sums, Add&& add) {
+  SumRowPieces(rows, kParallelElements / std::max<size_t>(width, 1), width, sums, add);
 }
 
 }  // namespace qf
