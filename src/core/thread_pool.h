@@ -48,14 +48,18 @@ void ParallelFor(size_t tasks, Fn&& fn) {
       const_cast<void*>(static_cast<const void*>(&fn)));
 }
 
-// A loop of simple element-wise work shorter than this stays on one thread: about 10 us
-// at a nanosecond an element, as long as the int8 GEMM's measured threshold
-// (u8s8_gemm/driver.cc, 2^18 multiply-adds) takes.
-constexpr size_t kParallelElements = size_t(1) << 14;
-
-// A SIMD kernel's work estimated below this many vector steps stays on one thread: the
-// int8 GEMM's measured threshold (u8s8_gemm/driver.cc, 2^18 multiply-adds), at 4 per step.
-constexpr size_t kParallelSteps = size_t(1) << 16;
+// One threshold: work shorter than about 10 us stays on one thread, where handing it to
+// the pool costs more than it saves. It was measured on the int8 GEMM (bench/RESULTS.md,
+// threads) as a count of multiply-adds; the other constants are the same time counted in
+// their own units, so each caller compares its work in the unit it can count.
+//   kParallelMacs: GEMM multiply-adds (u8s8_gemm/driver.cc, f32_gemm/registry.cc).
+constexpr size_t kParallelMacs = size_t(1) << 18;
+//   kParallelSteps: a SIMD kernel's estimated vector steps, at 4 multiply-adds a step.
+constexpr size_t kParallelSteps = kParallelMacs / 4;
+//   kParallelElements: elements of simple element-wise work (a loop body of a few
+//   operations, about a nanosecond each), also the pieces such loops and SumRows are cut
+//   into (which fix their sums' order: changing the value changes the bytes).
+constexpr size_t kParallelElements = kParallelMacs / 16;
 
 // How many tasks to cut `steps` of work into, at most `most`: one per thread, or one.
 inline size_t TasksFor(size_t steps, size_t most) {
