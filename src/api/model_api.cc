@@ -520,8 +520,8 @@ StatusOr<io::IdxArray> ParseIdxBytes(const uint8_t* bytes, size_t size) {
   return io::ParseIdx(bytes, size);
 }
 
-StatusOr<uint64_t> PlannedForgetSamples(std::string_view options_json, size_t forget,
-                                        size_t retain, size_t holdout) {
+StatusOr<uint64_t> PlannedForgetSamples(std::string_view options_json, size_t forget, size_t retain,
+                                        size_t holdout) {
   QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
   std::string name;
   QF_ASSIGN_OR_RETURN(const unlearn::UnlearnOptions unlearn_options,

@@ -221,8 +221,8 @@ class MetricsJob {
 // `holdout` (options.until 'unseen') samples would put through the model
 // (unlearn::Method::PlannedSamples): the cost that forget({method: 'auto'}) weighs a
 // rewind against. UNIMPLEMENTED for a method whose cost is not known before it runs.
-StatusOr<uint64_t> PlannedForgetSamples(std::string_view options_json, size_t forget,
-                                        size_t retain, size_t holdout);
+StatusOr<uint64_t> PlannedForgetSamples(std::string_view options_json, size_t forget, size_t retain,
+                                        size_t holdout);
 
 // An IDX file's bytes (gzip-compressed or plain) parsed into dims and uint8 data.
 StatusOr<io::IdxArray> ParseIdxBytes(const uint8_t* bytes, size_t size);

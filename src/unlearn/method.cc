@@ -1,14 +1,14 @@
 // Shared machinery of the unlearning methods, the stepped epoch loop, and the registry.
 #include "unlearn/method.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "train/loss.h"
 #include "train/trainer.h"
-#include "unlearn/metrics.h"
 #include "unlearn/method_factories.h"
+#include "unlearn/metrics.h"
 
 namespace qf::unlearn {
 
@@ -342,8 +342,8 @@ Status EpochMethod::Step(MethodContext& ctx, size_t max_batches,
   const Tensor forget_probs = PredictProbs(*ctx.model, *ctx.forget);
   FinishReport(ctx, forget_probs, &report_);
   if (ctx.options.until.kind != StopRule::Kind::kEpochs) {
-    report_.until = CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, forget_probs,
-                                  *ctx.holdout);
+    report_.until =
+        CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, forget_probs, *ctx.holdout);
     stopped_ = report_.until->met;
     rule_samples_ += StopRuleSamples(ctx.options.until, ctx.holdout->size());
   }

@@ -211,8 +211,7 @@ class Qmul : public EpochMethod {
 
   // The epoch's forget accuracy and, from the same eval-mode pass over D_f, the share of
   // forget samples predicted as the similar label the epoch trained them towards.
-  void FinishReport(MethodContext& ctx, const Tensor& forget_probs,
-                    EpochReport* report) override {
+  void FinishReport(MethodContext& ctx, const Tensor& forget_probs, EpochReport* report) override {
     EpochMethod::FinishReport(ctx, forget_probs, report);
     const size_t n = ctx.forget->size();
     const size_t moved = train::CountCorrect(forget_probs, labels_.data());

@@ -386,8 +386,8 @@ TEST_CASE("dwconv float backward against sums in double", "[kernels][dwconv]") {
     const auto bad = [](const std::vector<float>& got, const std::vector<Sum>& want) {
       size_t n = 0;
       for (size_t i = 0; i < got.size(); i++) {
-        const double tolerance = 4 * FLT_EPSILON * std::sqrt(double(want[i].terms)) *
-                                 want[i].magnitude;
+        const double tolerance =
+            4 * FLT_EPSILON * std::sqrt(double(want[i].terms)) * want[i].magnitude;
         n += !(std::fabs(got[i] - want[i].value) <= tolerance);
       }
       return n;

@@ -120,9 +120,8 @@ TEST_CASE("a method's planned samples count the stopping rule's held-out pass", 
   request.options.epochs = 3;
   request.options.until.kind = StopRule::Kind::kUnseen;
   const uint64_t per_epoch = f.forget.size() + request.holdout.size();  // ga: D_f once
-  CHECK(MakeMethod("ga").value()->PlannedSamples(request.options, f.forget.size(),
-                                                 f.retain.size(), request.holdout.size()) ==
-        3 * per_epoch);
+  CHECK(MakeMethod("ga").value()->PlannedSamples(request.options, f.forget.size(), f.retain.size(),
+                                                 request.holdout.size()) == 3 * per_epoch);
   auto session = ForgetSession::Start(*f.model, request);
   REQUIRE(session.ok());
   std::vector<EpochReport> reports;
@@ -131,9 +130,8 @@ TEST_CASE("a method's planned samples count the stopping rule's held-out pass", 
   CHECK(session.value()->samples_run() == reports.size() * per_epoch);
   // The other rules evaluate nothing besides the forget set.
   request.options.until = {StopRule::Kind::kForgetAccuracy, 0.5};
-  CHECK(MakeMethod("ga").value()->PlannedSamples(request.options, f.forget.size(),
-                                                 f.retain.size(), request.holdout.size()) ==
-        3 * f.forget.size());
+  CHECK(MakeMethod("ga").value()->PlannedSamples(request.options, f.forget.size(), f.retain.size(),
+                                                 request.holdout.size()) == 3 * f.forget.size());
 }
 
 TEST_CASE("class-wise forgetting drops forget accuracy and keeps retain accuracy", "[unlearn]") {

@@ -135,8 +135,7 @@ TEST_CASE("stopping rules: read the forget probabilities given, with exact count
   const size_t holdout_right =
       train::CountCorrect(PredictProbs(*f.model, holdout), holdout.y.data());
   CHECK(unseen.kind == StopRule::Kind::kUnseen);
-  CHECK(unseen.accuracy_p_value ==
-        TwoProportionPValue(right, n, holdout_right, holdout.size()));
+  CHECK(unseen.accuracy_p_value == TwoProportionPValue(right, n, holdout_right, holdout.size()));
   CHECK(unseen.holdout_accuracy == double(holdout_right) / double(holdout.size()));
   CHECK(unseen.forget_confidence == Approx(confidence_sum / double(n)));
   CHECK_FALSE(unseen.met);  // 7 of n right against most of the held-out set

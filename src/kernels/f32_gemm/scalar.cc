@@ -143,8 +143,7 @@ void Run(const Problem& pr) {
     for (size_t p0 = 0; p0 < pr.depth; p0 += depth) {
       const size_t d = std::min(depth, pr.depth - p0);
       const bool first = p0 == 0, last = p0 + d == pr.depth;
-      const bool skip =
-          PackX(pr, p0, d, q_begin, Panels(q_end - q_begin, kNr) * kNr, x_pack.get());
+      const bool skip = PackX(pr, p0, d, q_begin, Panels(q_end - q_begin, kNr) * kNr, x_pack.get());
       for (size_t r = 0; r < pr.rows; r++) {
         const size_t n = PackS(pr, r, p0, d, skip, terms.get());
         if (n == 0 && !first && !last) continue;  // the waiting chains stand
