@@ -450,7 +450,7 @@ export class Model {
   // Whether forget({method: 'rewind' | 'auto'}) rewinds. Rewind (approximate null): the
   // replay, or the ledger's refusal. Auto: the replay when it is possible and within the
   // budget, else null and why; in both cases `auto` for the receipt.
-  async #chooseRewind({ forgotten }, data, retained, approximate, budget) {
+  async #chooseRewind({ forgotten, holdout }, data, retained, approximate, budget) {
     let replay;
     try {
       replay = await this.#planReplay(forgotten, data);
@@ -460,7 +460,7 @@ export class Model {
     }
     if (!approximate) return { replay };
     const rewindSamples = replay.fits.reduce((sum, f) => sum + f.dataset.shape[0] * f.epochs, 0);
-    const qmulSamples = unwrap(this.#module.plannedForgetSamples(JSON.stringify(approximate), forgotten.length, retained));
+    const qmulSamples = unwrap(this.#module.plannedForgetSamples(JSON.stringify(approximate), forgotten.length, retained, holdout?.shape[0] ?? 0));
     const cheap = rewindSamples <= budget * qmulSamples;
     const auto = {
       chose: cheap ? 'rewind' : 'qmul', budget, rewindSamples, qmulSamples,

@@ -543,15 +543,16 @@ StatusOr<io::IdxArray> ParseIdxBytes(const uint8_t* bytes, size_t size) {
   return io::ParseIdx(bytes, size);
 }
 
-StatusOr<uint64_t> PlannedForgetSamples(std::string_view options_json, size_t forget,
-                                        size_t retain) {
+StatusOr<uint64_t> PlannedForgetSamples(std::string_view options_json, size_t forget, size_t retain,
+                                        size_t holdout) {
   QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
   std::string name;
   QF_ASSIGN_OR_RETURN(const unlearn::UnlearnOptions unlearn_options,
                       UnlearnOptionsFromJson(options, &name));
   QF_RETURN_IF_ERROR(unlearn::ValidateUnlearnOptions(unlearn_options));
   QF_ASSIGN_OR_RETURN(const std::unique_ptr<unlearn::Method> method, unlearn::MakeMethod(name));
-  const std::optional<uint64_t> samples = method->PlannedSamples(unlearn_options, forget, retain);
+  const std::optional<uint64_t> samples =
+      method->PlannedSamples(unlearn_options, forget, retain, holdout);
   if (!samples) return Unimplemented("the cost of method '" + name + "' is not known before it runs");
   return *samples;
 }

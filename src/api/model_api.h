@@ -226,12 +226,12 @@ class MetricsJob {
   MemoryReservation memory_;
 };
 
-// What a forget with `options_json` (its method and options) on `forget` and `retain`
-// samples would put through the model (unlearn::Method::PlannedSamples): the cost that
-// forget({method: 'auto'}) weighs a rewind against. UNIMPLEMENTED for a method whose cost
-// is not known before it runs.
-StatusOr<uint64_t> PlannedForgetSamples(std::string_view options_json, size_t forget,
-                                        size_t retain);
+// What a forget with `options_json` (its method and options) on `forget`, `retain` and
+// `holdout` (options.until 'unseen') samples would put through the model
+// (unlearn::Method::PlannedSamples): the cost that forget({method: 'auto'}) weighs a
+// rewind against. UNIMPLEMENTED for a method whose cost is not known before it runs.
+StatusOr<uint64_t> PlannedForgetSamples(std::string_view options_json, size_t forget, size_t retain,
+                                        size_t holdout);
 
 // An IDX file's bytes (gzip-compressed or plain) parsed into dims and uint8 data.
 StatusOr<io::IdxArray> ParseIdxBytes(const uint8_t* bytes, size_t size);

@@ -214,8 +214,8 @@ val ResolveScenario(uintptr_t labels, size_t n, const std::string& type, const s
 }
 
 // The number of samples a forget would put through the model.
-val PlannedForgetSamples(const std::string& options, size_t forget, size_t retain) {
-  auto samples = qf::api::PlannedForgetSamples(options, forget, retain);
+val PlannedForgetSamples(const std::string& options, size_t forget, size_t retain, size_t holdout) {
+  auto samples = qf::api::PlannedForgetSamples(options, forget, retain, holdout);
   if (!samples.ok()) return Error(samples.status());
   return Value(val(double(samples.value())));
 }

@@ -48,14 +48,18 @@ void ParallelFor(size_t tasks, Fn&& fn) {
       const_cast<void*>(static_cast<const void*>(&fn)));
 }
 
-// A loop of simple element-wise work shorter than this stays on one thread: about 10 us
-// at a nanosecond an element, as long as the int8 GEMM's measured threshold
-// (u8s8_gemm/driver.cc, 2^18 multiply-adds) takes.
-constexpr size_t kParallelElements = size_t(1) << 14;
-
-// A SIMD kernel's work estimated below this many vector steps stays on one thread: the
-// int8 GEMM's measured threshold (u8s8_gemm/driver.cc, 2^18 multiply-adds), at 4 per step.
-constexpr size_t kParallelSteps = size_t(1) << 16;
+// One threshold: work shorter than about 10 us stays on one thread, where handing it to
+// the pool costs more than it saves. It was measured on the int8 GEMM (bench/RESULTS.md,
+// threads) as a count of multiply-adds; the other constants are the same time counted in
+// their own units, so each caller compares its work in the unit it can count.
+//   kParallelMacs: GEMM multiply-adds (u8s8_gemm/driver.cc, f32_gemm/registry.cc).
+constexpr size_t kParallelMacs = size_t(1) << 18;
+//   kParallelSteps: a SIMD kernel's estimated vector steps, at 4 multiply-adds a step.
+constexpr size_t kParallelSteps = kParallelMacs / 4;
+//   kParallelElements: elements of simple element-wise work (a loop body of a few
+//   operations, about a nanosecond each), also the pieces such loops and SumRows are cut
+//   into (which fix their sums' order: changing the value changes the bytes).
+constexpr size_t kParallelElements = kParallelMacs / 16;
 
 // How many tasks to cut `steps` of work into, at most `most`: one per thread, or one.
 inline size_t TasksFor(size_t steps, size_t most) {
@@ -73,17 +77,8 @@ void ParallelForPieces(size_t n, size_t grain, Fn&& fn) {
               [&](size_t piece) { fn(piece * grain, std::min(n, (piece + 1) * grain)); });
 }
 
-// For a rows x cols matrix, rows apart by cols: fn(c0, c1) runs a pass over every row
-// for columns [c0, c1), one range of columns per thread (a per-column sum stays one
-// chain over the rows, in order, at any thread count). Each thread reads every row, so
-// this pays only where a row spans many cache lines ...
-template <typename Fn>
-void ParallelForColumns(size_t rows, size_t cols, Fn&& fn) {
-  const size_t parts = rows * cols < kParallelElements ? 1 : std::min(Threads(), cols);
-  ParallelForPieces(cols, (cols + parts - 1) / parts, fn);
-}
-
-// ... fn(r0, r1) an element-wise pass over rows [r0, r1) ...
+// For a rows x cols matrix, rows apart by cols: fn(r0, r1) runs an element-wise pass over
+// rows [r0, r1) ...
 template <typename Fn>
 void ParallelForRows(size_t rows, size_t cols, Fn&& fn) {
   ParallelForPieces(rows, kParallelElements / std::max<size_t>(cols, 1), fn);
@@ -108,14 +103,15 @@ class LineBuffer {
   std::vector<T> storage_;
 };
 
-// ... and sums over the rows, by pieces of rows: add(r, acc) adds row r's terms to
-// acc[0, width). Each piece sums its rows in order from zeros, in a buffer of its own
+// ... and sums over the rows, by pieces of `grain` rows: add(r, acc) adds row r's terms
+// to acc[0, width). Each piece sums its rows in order from zeros, in a buffer of its own
 // (threads summing into one array would share its cache lines), and the pieces are added
-// to sums[0, width) in order. The pieces depend on rows and width only, so the sums are
-// the same bytes at any thread count; with one piece they are one chain from sums' values.
+// to sums[0, width) in order. When the grain depends on rows and width only, so do the
+// pieces, and the sums are the same bytes at any thread count; with one piece (rows <=
+// grain) they are one chain from sums' values.
 template <typename T, typename Add>
-void SumRows(size_t rows, size_t width, T* sums, Add&& add) {
-  const size_t grain = std::max<size_t>(1, kParallelElements / std::max<size_t>(width, 1));
+void SumRowPieces(size_t rows, size_t grain, size_t width, T* sums, Add&& add) {
+  grain = std::max<size_t>(grain, 1);
   if (rows <= grain) {
     for (size_t r = 0; r < rows; r++) add(r, sums);
     return;
@@ -127,6 +123,12 @@ void SumRows(size_t rows, size_t width, T* sums, Add&& add) {
     std::copy(acc.data(), acc.data() + width, partial.begin() + r0 / grain * width);
   });
   for (size_t i = 0; i < partial.size(); i++) sums[i % width] += partial[i];
+}
+
+// SumRowPieces for rows of about `width` elements of work: pieces of kParallelElements.
+template <typename T, typename Add>
+void SumRows(size_t rows, size_t width, T* sums, Add&& add) {
+  SumRowPieces(rows, kParallelElements / std::max<size_t>(width, 1), width, sums, add);
 }
 
 }  // namespace qf

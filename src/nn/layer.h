@@ -230,6 +230,13 @@ class Layer {
 
   // Appends this layer's parameters (owned by the layer; pointers stay valid).
   virtual void CollectParams(std::vector<Param*>* /*out*/) {}
+  // Appends, for each parameter CollectParams appends and in its order, the layer that
+  // holds it: this one, or for a container (Sequential, Residual) the layer inside it.
+  virtual void CollectParamLayers(std::vector<const Layer*>* out) {
+    std::vector<Param*> own;
+    CollectParams(&own);
+    out->insert(out->end(), own.size(), this);
+  }
 
   // Visits this layer's state after Build (parameters, buffers, flags; see StateVisitor).
   // Layers without state visit nothing; a layer with parameters or buffers must override

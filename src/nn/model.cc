@@ -34,6 +34,13 @@ Shape NetInputShape(const ModelSpec& spec) {
 Model::Model(ModelSpec spec, std::unique_ptr<Sequential> net, const BuildCost& cost)
     : spec_(std::move(spec)), net_input_(NetInputShape(spec_)), cost_(cost), net_(std::move(net)) {
   net_->CollectParams(&params_);
+  std::vector<const Layer*> layers;
+  net_->CollectParamLayers(&layers);
+  QF_CHECK(layers.size() == params_.size());
+  for (size_t i = 0; i < params_.size(); i++) {
+    const std::string& name = params_[i]->name;  // "<layer>.<tensor>"
+    param_layers_.push_back({name.substr(0, name.rfind('.')), layers[i]->type()});
+  }
 }
 
 StatusOr<std::unique_ptr<Model>> Model::Copy() {

@@ -169,6 +169,12 @@ class Model {
   bool ready_for_backward() const { return ready_for_backward_; }
 
   const std::vector<Param*>& params() const { return params_; }
+  // The layer each of params() belongs to, in its order: the layer's name, which prefixes
+  // its parameters' names ("1", "3.body.0"), and its type (Layer::type(), "dense").
+  struct ParamLayer {
+    std::string name, type;
+  };
+  const std::vector<ParamLayer>& param_layers() const { return param_layers_; }
   // Call after changing parameter values outside Backward (optimizer, load).
   void OnParamsChanged() { net_->OnParamsChanged(); }
   // See Layer::BeginCalibration: then Forward in Mode::kCalibrate.
@@ -182,6 +188,7 @@ class Model {
   BuildCost cost_;
   std::unique_ptr<Sequential> net_;
   std::vector<Param*> params_;
+  std::vector<ParamLayer> param_layers_;
   Tensor input_, net_dinput_;
   bool ready_for_backward_ = false;
 };

@@ -65,6 +65,11 @@ void Residual::CollectParams(std::vector<Param*>* out) {
   shortcut_->CollectParams(out);
 }
 
+void Residual::CollectParamLayers(std::vector<const Layer*>* out) {
+  body_->CollectParamLayers(out);
+  shortcut_->CollectParamLayers(out);
+}
+
 void Residual::CollectState(StateVisitor* visitor) {
   body_->CollectState(visitor);
   shortcut_->CollectState(visitor);

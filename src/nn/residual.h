@@ -28,6 +28,7 @@ class Residual : public Layer {
   // dy flows into both branches; dx = dx_body + dx_shortcut.
   void Backward(const Tensor& dy, Tensor* dx) override;
   void CollectParams(std::vector<Param*>* out) override;  // the body's, then the shortcut's
+  void CollectParamLayers(std::vector<const Layer*>* out) override;  // likewise
   void CollectState(StateVisitor* visitor) override;      // the body's, then the shortcut's
   void OnParamsChanged() override;
   size_t BeginCalibration() override;

@@ -105,6 +105,10 @@ void Sequential::CollectParams(std::vector<Param*>* out) {
   for (auto& layer : layers_) layer->CollectParams(out);
 }
 
+void Sequential::CollectParamLayers(std::vector<const Layer*>* out) {
+  for (auto& layer : layers_) layer->CollectParamLayers(out);
+}
+
 void Sequential::CollectState(StateVisitor* visitor) {
   for (auto& layer : layers_) layer->CollectState(visitor);
 }

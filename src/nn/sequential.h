@@ -25,6 +25,7 @@ class Sequential : public Layer {
   void Forward(const Tensor& x, Tensor* y, Mode mode) override;
   void Backward(const Tensor& dy, Tensor* dx) override;
   void CollectParams(std::vector<Param*>* out) override;
+  void CollectParamLayers(std::vector<const Layer*>* out) override;
   void CollectState(StateVisitor* visitor) override;  // each layer's, in order
   void OnParamsChanged() override;
   size_t BeginCalibration() override;

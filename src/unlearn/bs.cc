@@ -46,8 +46,8 @@ class BoundaryShrink : public EpochMethod {
  public:
   const char* name() const override { return "bs"; }
   bool uses_retain() const override { return false; }
-  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
-                                         size_t) const override {
+  std::optional<uint64_t> PlannedPasses(const UnlearnOptions& o, size_t forget,
+                                        size_t) const override {
     return forget + uint64_t(o.epochs) * forget;  // the relabelling scan, then training
   }
 

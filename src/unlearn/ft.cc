@@ -15,8 +15,8 @@ namespace {
 class FineTune : public EpochMethod {
  public:
   const char* name() const override { return "ft"; }
-  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t,
-                                         size_t retain) const override {
+  std::optional<uint64_t> PlannedPasses(const UnlearnOptions& o, size_t,
+                                        size_t retain) const override {
     return uint64_t(o.epochs) * retain;
   }
 

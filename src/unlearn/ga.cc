@@ -8,8 +8,8 @@ class GradientAscent : public EpochMethod {
  public:
   const char* name() const override { return "ga"; }
   bool uses_retain() const override { return false; }
-  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
-                                         size_t) const override {
+  std::optional<uint64_t> PlannedPasses(const UnlearnOptions& o, size_t forget,
+                                        size_t) const override {
     return uint64_t(o.epochs) * forget;
   }
 

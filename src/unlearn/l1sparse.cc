@@ -15,8 +15,8 @@ namespace {
 class L1Sparse : public EpochMethod {
  public:
   const char* name() const override { return "l1sparse"; }
-  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t,
-                                         size_t retain) const override {
+  std::optional<uint64_t> PlannedPasses(const UnlearnOptions& o, size_t,
+                                        size_t retain) const override {
     return uint64_t(o.epochs) * retain;
   }
 

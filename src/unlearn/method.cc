@@ -1,13 +1,14 @@
 // Shared machinery of the unlearning methods, the stepped epoch loop, and the registry.
 #include "unlearn/method.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "train/loss.h"
 #include "train/trainer.h"
 #include "unlearn/method_factories.h"
+#include "unlearn/metrics.h"
 
 namespace qf::unlearn {
 
@@ -87,6 +88,13 @@ Status ValidateUnlearnOptionsFor(const UnlearnOptions& o, size_t classes) {
     }
   }
   return OkStatus();
+}
+
+std::optional<uint64_t> Method::PlannedSamples(const UnlearnOptions& options, size_t forget,
+                                               size_t retain, size_t holdout) const {
+  const std::optional<uint64_t> passes = PlannedPasses(options, forget, retain);
+  if (!passes) return std::nullopt;
+  return *passes + uint64_t(options.epochs) * StopRuleSamples(options.until, holdout);
 }
 
 StatusOr<std::unique_ptr<Method>> MakeMethod(const std::string& name) {
@@ -239,10 +247,6 @@ double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode,
   return total;
 }
 
-double ForgetAccuracy(MethodContext& ctx) {
-  return train::Evaluate(*ctx.model, *ctx.forget).accuracy;
-}
-
 bool EpochCursor::Once() {
   const size_t pass = calls_++;
   if (suspended_ || pass != next_) return false;
@@ -305,14 +309,18 @@ Status CrossEntropyPass(MethodContext& ctx, EpochCursor& at, const std::vector<B
   return OkStatus();
 }
 
-void EpochMethod::FinishReport(MethodContext& ctx, EpochReport* report) {
-  report->forget_accuracy = ForgetAccuracy(ctx);
+void EpochMethod::FinishReport(MethodContext& ctx, const Tensor& forget_probs,
+                               EpochReport* report) {
+  const size_t n = ctx.forget->size();
+  const size_t correct = train::CountCorrect(forget_probs, ctx.forget->y.data());
+  report->forget_accuracy = n ? double(correct) / double(n) : 0.0;
 }
 
 Status EpochMethod::Begin(MethodContext& ctx) {
   epochs_ = ctx.options.epochs;
   epoch_ = 0;
   stopped_ = false;
+  rule_samples_ = 0;
   cursor_.Reset();
   cursor_.ReadFrom(ctx.retain_stream);
   report_ = EpochReport();
@@ -331,11 +339,13 @@ Status EpochMethod::Step(MethodContext& ctx, size_t max_batches,
   if (!cursor_.finished()) return OkStatus();
   report_.epoch = ++epoch_;
   report_.lr = lr;
-  FinishReport(ctx, &report_);
+  const Tensor forget_probs = PredictProbs(*ctx.model, *ctx.forget);
+  FinishReport(ctx, forget_probs, &report_);
   if (ctx.options.until.kind != StopRule::Kind::kEpochs) {
-    report_.until = CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, *ctx.holdout,
-                                  report_.forget_accuracy);
+    report_.until =
+        CheckStopRule(ctx.options.until, *ctx.model, *ctx.forget, forget_probs, *ctx.holdout);
     stopped_ = report_.until->met;
+    rule_samples_ += StopRuleSamples(ctx.options.until, ctx.holdout->size());
   }
   report_.seconds = seconds_;
   reports->push_back(std::move(report_));

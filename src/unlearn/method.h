@@ -153,15 +153,24 @@ class Method {
   virtual bool done() const = 0;
 
   // Its cost before it runs: how many samples it will put through the model (each a
-  // forward and, except in the forget-set scans, a backward pass) with `options` on
-  // `forget` and `retain` samples; the unit a fit's cost is counted in too (samples x
-  // epochs), so `auto` can weigh rewinding against this method. nullopt where unknown.
-  virtual std::optional<uint64_t> PlannedSamples(const UnlearnOptions& /*options*/,
-                                                 size_t /*forget*/, size_t /*retain*/) const {
-    return std::nullopt;
-  }
+  // forward and, except in scans and evaluations, a backward pass) with `options` on
+  // `forget`, `retain` and `holdout` samples, over all options.epochs: its own passes
+  // (PlannedPasses) and the stopping rule's evaluations (StopRuleSamples; a rule met
+  // early runs fewer). The unit a fit's cost is counted in too (samples x epochs), so
+  // `auto` can weigh rewinding against this method. The pass over D_f each epoch report
+  // makes is not counted. nullopt where unknown.
+  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& options, size_t forget,
+                                         size_t retain, size_t holdout) const;
   // How many samples it has put through the model so far (what PlannedSamples predicts).
   virtual uint64_t samples_run() const { return 0; }
+
+ protected:
+  // PlannedSamples of the method's own passes, without the stopping rule's; nullopt
+  // where unknown.
+  virtual std::optional<uint64_t> PlannedPasses(const UnlearnOptions& /*options*/,
+                                                size_t /*forget*/, size_t /*retain*/) const {
+    return std::nullopt;
+  }
 };
 
 // The method called `name` (SPEC §4), or InvalidArgument listing the known ones.
@@ -213,9 +222,6 @@ StatusOr<float> CrossEntropyStep(MethodContext& ctx, const BatchData& batch, flo
 // (the tensors' values one after the other; sized on first use).
 double GradientNorm(MethodContext& ctx, const BatchData& batch, nn::Mode mode,
                     std::vector<double>* per_tensor = nullptr, std::vector<float>* sum = nullptr);
-
-// Accuracy of the model (eval mode) on the forget set, a fraction in [0, 1].
-double ForgetAccuracy(MethodContext& ctx);
 
 // A running mean of a loss term over an epoch.
 struct LossMeter {
@@ -327,20 +333,22 @@ class EpochMethod : public Method {
   Status Begin(MethodContext& ctx) override;
   Status Step(MethodContext& ctx, size_t max_batches, std::vector<EpochReport>* reports) override;
   bool done() const override { return epoch_ >= epochs_ || stopped_; }
-  uint64_t samples_run() const override { return cursor_.samples(); }
+  uint64_t samples_run() const override { return cursor_.samples() + rule_samples_; }
 
  protected:
   // Epoch `epoch` (0-based) of the method at learning rate `lr`, through `at`; fills
   // `report` (its losses and diagnostics) at its end.
   virtual Status RunEpoch(MethodContext& ctx, int epoch, float lr, EpochCursor& at,
                           EpochReport* report) = 0;
-  // After each epoch, on the model it leaves: report->forget_accuracy (ForgetAccuracy). A
-  // method may measure more in the same pass over D_f.
-  virtual void FinishReport(MethodContext& ctx, EpochReport* report);
+  // After each epoch, from `forget_probs`, the softmax rows (eval mode, PredictProbs) of
+  // the model it leaves on D_f: report->forget_accuracy. They are the epoch's one pass over
+  // D_f, which the stopping rule reads too; a method may read more from them.
+  virtual void FinishReport(MethodContext& ctx, const Tensor& forget_probs, EpochReport* report);
 
  private:
   int epochs_ = 0, epoch_ = 0;
   bool stopped_ = false;  // the stopping rule was met
+  uint64_t rule_samples_ = 0;  // put through the model by the stopping rule
   EpochCursor cursor_;
   EpochReport report_;  // the current epoch's, until it ends
   double seconds_ = 0;

@@ -43,7 +43,6 @@
 #include <limits>
 #include <string>
 
-#include "nn/residual.h"
 #include "train/loss.h"
 #include "train/trainer.h"
 #include "unlearn/method_factories.h"
@@ -71,34 +70,6 @@ size_t Argmax(const float* z, size_t classes) {
   return best;
 }
 
-// The type of the layer at `path` ("1", "3.body.0": a tensor's name without its last
-// part) in `net`; "" when the path names none.
-std::string LayerType(const nn::Sequential& net, const std::string& path) {
-  const nn::Sequential* chain = &net;
-  size_t at = 0;
-  for (;;) {
-    const size_t dot = path.find('.', at);
-    const std::string part = path.substr(at, dot == std::string::npos ? dot : dot - at);
-    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return "";
-    const size_t index = std::stoul(part);
-    if (index >= chain->size()) return "";
-    const nn::Layer& layer = chain->layer(index);
-    if (dot == std::string::npos) return layer.type();
-    at = dot + 1;
-    if (const auto* inner = dynamic_cast<const nn::Sequential*>(&layer)) {
-      chain = inner;
-      continue;
-    }
-    const auto* residual = dynamic_cast<const nn::Residual*>(&layer);
-    const size_t next = path.find('.', at);
-    if (!residual || next == std::string::npos) return "";
-    const std::string branch = path.substr(at, next - at);
-    if (branch != "body" && branch != "shortcut") return "";
-    chain = branch == "body" ? &residual->body() : &residual->shortcut();
-    at = next + 1;
-  }
-}
-
 std::string Percent(double fraction) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f%%", 100 * fraction);
@@ -114,8 +85,8 @@ std::string Short(double v) {
 class Qmul : public EpochMethod {
  public:
   const char* name() const override { return "qmul"; }
-  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
-                                         size_t retain) const override {
+  std::optional<uint64_t> PlannedPasses(const UnlearnOptions& o, size_t forget,
+                                        size_t retain) const override {
     // Per epoch: the similar-label scan (none with a matrix) and, for confusion and
     // embedding, the class scan over the scanned retain batches; the forget-gradient scan,
     // the retain-gradient scan (capped at qmul_retain_scan_batches batches), the weighted
@@ -151,13 +122,11 @@ class Qmul : public EpochMethod {
     // The layers the trainable tensors belong to, in order.
     layer_of_.clear();
     layers_.clear();
-    for (const nn::Param* p : ctx.model->params()) {
-      const size_t dot = p->name.rfind('.');
-      const std::string layer = dot == std::string::npos ? p->name : p->name.substr(0, dot);
-      if (layers_.empty() || layers_.back().layer != layer) {
+    for (const nn::Model::ParamLayer& layer : ctx.model->param_layers()) {
+      if (layers_.empty() || layers_.back().layer != layer.name) {
         QmulEpoch::LayerNorms l;
-        l.layer = layer;
-        l.type = LayerType(ctx.model->net(), layer);
+        l.layer = layer.name;
+        l.type = layer.type;
         layers_.push_back(l);
       }
       layer_of_.push_back(layers_.size() - 1);
@@ -240,19 +209,12 @@ class Qmul : public EpochMethod {
     return OkStatus();
   }
 
-  // The epoch's forget accuracy and, in the same eval-mode pass over D_f, the share of
+  // The epoch's forget accuracy and, from the same eval-mode pass over D_f, the share of
   // forget samples predicted as the similar label the epoch trained them towards.
-  void FinishReport(MethodContext& ctx, EpochReport* report) override {
-    const train::Dataset& forget = *ctx.forget;
-    const size_t n = forget.size();
-    size_t correct = 0, moved = 0;
-    ctx.model->ForwardInBatches(forget.x.data(), n,
-                                std::max<size_t>(1, std::min<size_t>(256, ctx.model->eval_batch())),
-                                nn::Mode::kEval, [&](size_t first, const Tensor& logits) {
-                                  correct += train::CountCorrect(logits, forget.y.data() + first);
-                                  moved += train::CountCorrect(logits, labels_.data() + first);
-                                });
-    report->forget_accuracy = n ? float(double(correct) / double(n)) : 0.0f;
+  void FinishReport(MethodContext& ctx, const Tensor& forget_probs, EpochReport* report) override {
+    EpochMethod::FinishReport(ctx, forget_probs, report);
+    const size_t n = ctx.forget->size();
+    const size_t moved = train::CountCorrect(forget_probs, labels_.data());
     if (report->qmul) report->qmul->moved_to_similar = n ? double(moved) / double(n) : 0.0;
   }
 

@@ -9,8 +9,8 @@ namespace {
 class RandomLabels : public EpochMethod {
  public:
   const char* name() const override { return "rl"; }
-  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
-                                         size_t retain) const override {
+  std::optional<uint64_t> PlannedPasses(const UnlearnOptions& o, size_t forget,
+                                        size_t retain) const override {
     return uint64_t(o.epochs) * (forget + retain);
   }
 

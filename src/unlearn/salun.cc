@@ -88,8 +88,8 @@ namespace {
 class Salun : public EpochMethod {
  public:
   const char* name() const override { return "salun"; }
-  std::optional<uint64_t> PlannedSamples(const UnlearnOptions& o, size_t forget,
-                                         size_t retain) const override {
+  std::optional<uint64_t> PlannedPasses(const UnlearnOptions& o, size_t forget,
+                                        size_t retain) const override {
     return forget + uint64_t(o.epochs) * (forget + retain);  // the saliency scan, then rl
   }
 

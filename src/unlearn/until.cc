@@ -34,14 +34,14 @@ double Mean(const std::vector<float>& v) {
   return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
 }
 
-// The model's true-class confidences p_y on `data`, and how many samples it gets right.
+// True-class confidences p_y of softmax rows `probs` of `data`, and how many of its samples
+// they get right.
 struct Reading {
   std::vector<float> confidence;
   size_t correct = 0;
 };
-Reading Read(nn::Model& model, const train::Dataset& data) {
-  const Tensor probs = PredictProbs(model, data);
-  const size_t c = model.classes();
+Reading Read(const Tensor& probs, const train::Dataset& data) {
+  const size_t c = probs.shape()[1];
   Reading r;
   r.confidence.resize(data.size());
   for (size_t i = 0; i < data.size(); i++) r.confidence[i] = probs[i * c + data.y[i]];
@@ -117,22 +117,22 @@ Status ValidateStopRule(const StopRule& rule, size_t forget, size_t holdout) {
 }
 
 StopCheck CheckStopRule(const StopRule& rule, nn::Model& model, const train::Dataset& forget,
-                        const train::Dataset& holdout, double forget_accuracy) {
+                        const Tensor& forget_probs, const train::Dataset& holdout) {
   StopCheck check;
   check.kind = rule.kind;
+  if (rule.kind == StopRule::Kind::kEpochs) return check;
+  const Reading f = Read(forget_probs, forget);
   if (rule.kind == StopRule::Kind::kForgetAccuracy) {
-    check.met = forget_accuracy <= rule.forget_accuracy;
+    check.met = double(f.correct) / double(forget.size()) <= rule.forget_accuracy;
   } else if (rule.kind == StopRule::Kind::kUnseen) {
-    const Reading f = Read(model, forget), h = Read(model, holdout);
+    const Reading h = Read(PredictProbs(model, holdout), holdout);
     check.forget_confidence = Mean(f.confidence);
     check.holdout_confidence = Mean(h.confidence);
     check.ks = KsStatistic(f.confidence, h.confidence);
     check.ks_p_value = KsPValue(check.ks, forget.size(), holdout.size());
-    // The forget set's correct count from its accuracy as the epoch report has it.
-    const size_t forget_correct = size_t(std::lround(forget_accuracy * double(forget.size())));
     check.holdout_accuracy = double(h.correct) / double(holdout.size());
     check.accuracy_p_value =
-        TwoProportionPValue(forget_correct, forget.size(), h.correct, holdout.size());
+        TwoProportionPValue(f.correct, forget.size(), h.correct, holdout.size());
     check.met = check.ks_p_value >= kUnseenAlpha && check.accuracy_p_value >= kUnseenAlpha;
   }
   return check;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/tensor.h"
 #include "nn/model.h"
 #include "train/dataset.h"
 
@@ -72,14 +73,22 @@ double KsPValue(double d, size_t n, size_t m);
 // (1 when the pooled proportion is 0 or 1: nothing tells them apart).
 double TwoProportionPValue(size_t k1, size_t n1, size_t k2, size_t n2);
 
+// Samples the rule puts through the model after an epoch besides the forget set (which
+// the epoch report predicts anyway): kUnseen's `holdout` held-out samples, else none.
+inline size_t StopRuleSamples(const StopRule& rule, size_t holdout) {
+  return rule.kind == StopRule::Kind::kUnseen ? holdout : 0;
+}
+
 // Checks a rule's inputs: for kUnseen a held-out set with at least kUnseenMinSamples
 // samples (and a forget set as large); for kForgetAccuracy a target in [0, 1]. A held-out
 // set given to a rule that does not use it is an error too.
 Status ValidateStopRule(const StopRule& rule, size_t forget, size_t holdout);
 
-// The rule's reading on the model as it is now; `forget_accuracy` is the forget set's,
-// already measured.
+// The rule's reading on the model as it is now. `forget_probs` are the model's softmax
+// rows on `forget` ([forget.size(), classes], eval mode: unlearn::PredictProbs), the one
+// pass over the forget set an epoch makes, which its report reads too; kUnseen predicts
+// `holdout` as well. Accuracies come from exact counts of argmax == label.
 StopCheck CheckStopRule(const StopRule& rule, nn::Model& model, const train::Dataset& forget,
-                        const train::Dataset& holdout, double forget_accuracy);
+                        const Tensor& forget_probs, const train::Dataset& holdout);
 
 }  // namespace qf::unlearn

@@ -3,6 +3,8 @@
 // ISA against the reference, bit-exact, with guard bytes after every output.
 #include "kernels/dwconv/dwconv.h"
 
+#include <cfloat>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -328,6 +330,77 @@ TEST_CASE("dwconv driver epilogues equal reference dwconv + reference requant",
   }
 }
 
+// LayerShapes and a batch of more images than kMaxThreads: the float backward's pieces
+// (f32.cc) one image each, of two images, and all of them in one.
+std::vector<DwConvShape> BackwardShapes() {
+  std::vector<DwConvShape> shapes = LayerShapes();
+  shapes.push_back(Shape(20, 8, 8, 16, {3, 3, 1, 1, 1, 1, 1, 1}));
+  shapes.push_back(Shape(5, 5, 6, 3, {3, 3, 2, 1, 1, 0, 1, 2}));
+  return shapes;
+}
+
+// dx and dw added by DwConvF32BackwardAccumulate against the same sums in double: within
+// 4 eps sqrt(K) sum|term| of each element's K terms (the old value among them).
+TEST_CASE("dwconv float backward against sums in double", "[kernels][dwconv]") {
+  std::mt19937_64 rng(test::TestSeed());
+  for (const DwConvShape& s : BackwardShapes()) {
+    INFO(Describe(s));
+    const size_t nx = s.n * s.in_h * s.in_w * s.c, nw = s.kh * s.kw * s.c;
+    const std::vector<float> x = test::RandomFloats(rng, nx, -1.f, 1.f),
+                             w = test::RandomFloats(rng, nw, -1.f, 1.f),
+                             dy = test::RandomFloats(rng, s.out_rows() * s.c, -1.f, 1.f),
+                             dx_old = test::RandomFloats(rng, nx, -1.f, 1.f),
+                             dw_old = test::RandomFloats(rng, nw, -1.f, 1.f);
+    // Each element's sum, the sum of its terms' magnitudes and its count of terms.
+    struct Sum {
+      double value = 0, magnitude = 0;
+      size_t terms = 1;
+    };
+    std::vector<Sum> dx_want(nx), dw_want(nw);
+    for (size_t i = 0; i < nx; i++) dx_want[i] = {dx_old[i], std::fabs(dx_old[i])};
+    for (size_t i = 0; i < nw; i++) dw_want[i] = {dw_old[i], std::fabs(dw_old[i])};
+    const auto add = [](Sum& sum, double term) {
+      sum.value += term, sum.magnitude += std::fabs(term), sum.terms++;
+    };
+    for (size_t b = 0; b < s.n; b++) {
+      for (size_t oy = 0; oy < s.out_h(); oy++) {
+        for (size_t ox = 0; ox < s.out_w(); ox++) {
+          const float* g = dy.data() + ((b * s.out_h() + oy) * s.out_w() + ox) * s.c;
+          for (size_t ky = 0; ky < s.kh; ky++) {
+            for (size_t kx = 0; kx < s.kw; kx++) {
+              const long iy = long(oy * s.stride_h + ky) - long(s.pad_top);
+              const long ix = long(ox * s.stride_w + kx) - long(s.pad_left);
+              if (iy < 0 || ix < 0 || iy >= long(s.in_h) || ix >= long(s.in_w)) continue;
+              const size_t at = ((b * s.in_h + size_t(iy)) * s.in_w + size_t(ix)) * s.c;
+              for (size_t ch = 0; ch < s.c; ch++) {
+                add(dw_want[(ky * s.kw + kx) * s.c + ch], double(x[at + ch]) * g[ch]);
+                add(dx_want[at + ch], double(w[(ky * s.kw + kx) * s.c + ch]) * g[ch]);
+              }
+            }
+          }
+        }
+      }
+    }
+    std::vector<float> dx = dx_old, dw = dw_old;
+    DwConvF32BackwardAccumulate(s, x.data(), w.data(), dy.data(), dx.data(), dw.data());
+    const auto bad = [](const std::vector<float>& got, const std::vector<Sum>& want) {
+      size_t n = 0;
+      for (size_t i = 0; i < got.size(); i++) {
+        const double tolerance =
+            4 * FLT_EPSILON * std::sqrt(double(want[i].terms)) * want[i].magnitude;
+        n += !(std::fabs(got[i] - want[i].value) <= tolerance);
+      }
+      return n;
+    };
+    CHECK(bad(dx, dx_want) == 0);
+    CHECK(bad(dw, dw_want) == 0);
+    // Without dx, dw alone.
+    std::vector<float> dw_alone = dw_old;
+    DwConvF32BackwardAccumulate(s, x.data(), w.data(), dy.data(), nullptr, dw_alone.data());
+    CHECK(std::memcmp(dw_alone.data(), dw.data(), nw * sizeof(float)) == 0);
+  }
+}
+
 // The float kernels and the int8 driver run on the thread pool (f32.cc, driver.cc): the
 // same bytes at 2, 3 and 4 threads as at 1.
 TEST_CASE("dwconv float kernels and driver give the same bytes at any thread count",
@@ -335,7 +408,7 @@ TEST_CASE("dwconv float kernels and driver give the same bytes at any thread cou
   if (!ThreadsAvailable()) return;
   test::OneThreadAfter restore;
   std::mt19937_64 rng(test::TestSeed());
-  for (const DwConvShape& s : LayerShapes()) {
+  for (const DwConvShape& s : BackwardShapes()) {
     INFO(Describe(s));
     const size_t nx = s.n * s.in_h * s.in_w * s.c, nw = s.kh * s.kw * s.c;
     const size_t ny = s.out_rows() * s.c;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "io/model_file.h"
 #include "nn/gradcheck.h"
@@ -41,6 +42,40 @@ train::FitOptions OneEpoch() {
   o.epochs = 1;
   o.batch_size = 16;
   return o;
+}
+
+// Each parameter's layer, found through Sequential and Residual containers: the leaf layer
+// whose name prefixes the parameter's and whose type is its own.
+TEST_CASE("a model records the layer of each parameter", "[engine][nn]") {
+  std::unique_ptr<Model> model = Create12x12("resnet8");
+  const std::vector<Model::ParamLayer>& layers = model->param_layers();
+  REQUIRE(layers.size() == model->params().size());
+  size_t in_body = 0, norms = 0;
+  for (size_t i = 0; i < layers.size(); i++) {
+    const std::string& param = model->params()[i]->name;
+    INFO(param << " in " << layers[i].name << " (" << layers[i].type << ")");
+    REQUIRE(param.size() > layers[i].name.size());
+    CHECK(param.compare(0, layers[i].name.size() + 1, layers[i].name + ".") == 0);
+    CHECK(param.find('.', layers[i].name.size() + 1) == std::string::npos);
+    CHECK(layers[i].type != "sequential");
+    CHECK(layers[i].type != "residual");
+    if (layers[i].name.find(".body.") != std::string::npos) {
+      CHECK((layers[i].type == "conv2d" || layers[i].type == "batch_norm"));
+      in_body++;
+    }
+    norms += layers[i].type == "batch_norm";
+  }
+  CHECK(in_body > 0);
+  CHECK(norms > 0);
+  CHECK(layers.back().type == "dense");
+  // The layers' records survive a copy.
+  auto copy = model->Copy();
+  REQUIRE(copy.ok());
+  REQUIRE(copy.value()->param_layers().size() == layers.size());
+  for (size_t i = 0; i < layers.size(); i++) {
+    CHECK(copy.value()->param_layers()[i].name == layers[i].name);
+    CHECK(copy.value()->param_layers()[i].type == layers[i].type);
+  }
 }
 
 TEST_CASE("a copied model predicts like the original and trains independently", "[engine][nn]") {

@@ -85,7 +85,7 @@ TEST_CASE("a method's planned samples are the samples it runs", "[unlearn]") {
     auto method = MakeMethod(c.method);
     REQUIRE(method.ok());
     const std::optional<uint64_t> planned =
-        method.value()->PlannedSamples(request.options, f.forget.size(), f.retain.size());
+        method.value()->PlannedSamples(request.options, f.forget.size(), f.retain.size(), 0);
     REQUIRE(planned.has_value());
     auto session = ForgetSession::Start(*f.model, request);
     REQUIRE(session.ok());
@@ -98,15 +98,40 @@ TEST_CASE("a method's planned samples are the samples it runs", "[unlearn]") {
   capped.epochs = 1;
   capped.batch_size = 100;
   capped.qmul_retain_scan_batches = 3;
-  CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480) == 3 * 60 + 300 + 480);
+  CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480, 0) == 3 * 60 + 300 + 480);
   // 'confusion' and 'embedding' read the scanned retain batches once more; a matrix needs
   // no similar-label pass over the forget set.
   capped.qmul_similarity = "confusion";
-  CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480) == 3 * 60 + 2 * 300 + 480);
+  CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480, 0) == 3 * 60 + 2 * 300 + 480);
   capped.qmul_similarity = "matrix";
-  CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480) == 2 * 60 + 300 + 480);
+  CHECK(MakeMethod("qmul").value()->PlannedSamples(capped, 60, 480, 0) == 2 * 60 + 300 + 480);
   // oeu draws retain batches inside its steps: no cost is claimed for it.
-  CHECK_FALSE(MakeMethod("oeu").value()->PlannedSamples(UnlearnOptions(), 60, 480).has_value());
+  CHECK_FALSE(MakeMethod("oeu").value()->PlannedSamples(UnlearnOptions(), 60, 480, 0).has_value());
+}
+
+// until 'unseen' predicts the held-out set after every epoch: part of the planned cost, and
+// of what the method runs, epoch by epoch (the rule may end the forget early).
+TEST_CASE("a method's planned samples count the stopping rule's held-out pass", "[unlearn]") {
+  Fixture f = TrainedClassForget();
+  std::vector<uint32_t> ids(30);
+  for (uint32_t i = 0; i < ids.size(); i++) ids[i] = i;
+  ForgetRequest request{f.forget, f.retain, "ga", {}};
+  request.holdout = train::Subset(f.retain, ids);
+  request.options.epochs = 3;
+  request.options.until.kind = StopRule::Kind::kUnseen;
+  const uint64_t per_epoch = f.forget.size() + request.holdout.size();  // ga: D_f once
+  CHECK(MakeMethod("ga").value()->PlannedSamples(request.options, f.forget.size(), f.retain.size(),
+                                                 request.holdout.size()) == 3 * per_epoch);
+  auto session = ForgetSession::Start(*f.model, request);
+  REQUIRE(session.ok());
+  std::vector<EpochReport> reports;
+  while (!session.value()->done()) REQUIRE(session.value()->Step(5, &reports).ok());
+  REQUIRE(!reports.empty());
+  CHECK(session.value()->samples_run() == reports.size() * per_epoch);
+  // The other rules evaluate nothing besides the forget set.
+  request.options.until = {StopRule::Kind::kForgetAccuracy, 0.5};
+  CHECK(MakeMethod("ga").value()->PlannedSamples(request.options, f.forget.size(), f.retain.size(),
+                                                 request.holdout.size()) == 3 * f.forget.size());
 }
 
 TEST_CASE("class-wise forgetting drops forget accuracy and keeps retain accuracy", "[unlearn]") {

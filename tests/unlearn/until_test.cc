@@ -1,6 +1,7 @@
 // The stopping rules' statistics: the two-sample KS statistic against values worked out by
 // hand, its p-value against tabulated quantiles of Kolmogorov's distribution, the test's
-// level checked by simulation, and the rules' validation.
+// level checked by simulation, the rules' validation, and the rules' readings from the
+// forget-set probabilities they are given.
 #include "unlearn/until.h"
 
 #include <cmath>
@@ -8,6 +9,9 @@
 
 #include "core/random.h"
 #include "test_util.h"
+#include "train/trainer.h"
+#include "unlearn/metrics.h"
+#include "unlearn/unlearn_test_util.h"
 
 namespace qf::unlearn {
 namespace {
@@ -104,6 +108,45 @@ TEST_CASE("stopping rules: what each needs", "[unlearn][until]") {
   }
   CHECK(ValidateStopRule({StopRule::Kind::kForgetAccuracy, 0.2}, 5, 30).code() ==
         StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("stopping rules: read the forget probabilities given, with exact counts",
+          "[unlearn][until]") {
+  const test_util::Fixture f = test_util::TrainedClassForget();
+  std::vector<uint32_t> ids(40);
+  for (uint32_t i = 0; i < ids.size(); i++) ids[i] = i;
+  const train::Dataset holdout = train::Subset(f.retain, ids);
+  // Forget rows made up, not the model's: the first 7 right (p_y 0.9), the rest wrong
+  // (p_y 0.05, another class 0.9). A rule that predicted the forget set itself would read
+  // the model's (this model gets most of class 0 right).
+  const size_t n = f.forget.size(), c = f.model->classes(), right = 7;
+  REQUIRE(n > 2 * right);
+  Tensor probs(Shape{n, c});
+  double confidence_sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    const size_t y = f.forget.y[i];
+    for (size_t j = 0; j < c; j++) probs[i * c + j] = 0.05f / float(c - 2);
+    probs[i * c + y] = i < right ? 0.9f : 0.05f;
+    if (i >= right) probs[i * c + (y + 1) % c] = 0.9f;
+    confidence_sum += probs[i * c + y];
+  }
+  const StopCheck unseen =
+      CheckStopRule({StopRule::Kind::kUnseen}, *f.model, f.forget, probs, holdout);
+  const size_t holdout_right =
+      train::CountCorrect(PredictProbs(*f.model, holdout), holdout.y.data());
+  CHECK(unseen.kind == StopRule::Kind::kUnseen);
+  CHECK(unseen.accuracy_p_value == TwoProportionPValue(right, n, holdout_right, holdout.size()));
+  CHECK(unseen.holdout_accuracy == double(holdout_right) / double(holdout.size()));
+  CHECK(unseen.forget_confidence == Approx(confidence_sum / double(n)));
+  CHECK_FALSE(unseen.met);  // 7 of n right against most of the held-out set
+  // forgetAccuracy: met at exactly right / n, not below it.
+  const train::Dataset none;
+  CHECK(CheckStopRule({StopRule::Kind::kForgetAccuracy, double(right) / double(n)}, *f.model,
+                      f.forget, probs, none)
+            .met);
+  CHECK_FALSE(CheckStopRule({StopRule::Kind::kForgetAccuracy, double(right - 1) / double(n)},
+                            *f.model, f.forget, probs, none)
+                  .met);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // Float depthwise convolution and its gradients, NHWC, depth multiplier 1: the float
 // layers' forward and every depthwise layer's backward (quantized forwards run the
 // int8 path in dwconv.h). Plain loops over the geometry of DwConvShape, on the thread
-// pool: the forward by output rows, the backward by channels (each dx and dw element one
-// chain over the positions in order, at any thread count).
+// pool: the forward by output rows, the backward by images (dw summed in pieces of
+// images fixed by the shape: the same bytes at any thread count).
 #pragma once
 
 #include "kernels/dwconv/dwconv.h"

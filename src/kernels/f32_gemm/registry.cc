@@ -8,15 +8,14 @@
 namespace qf::kernels {
 namespace {
 
-// Below this many multiply-adds a float GEMM stays on one thread (bench/RESULTS.md).
-constexpr size_t kParallelMacs = size_t(1) << 18;
-
 // kFn on slices of C, whole rows (or whole columns when there are fewer rows), one slice
 // per thread. Each element of C is still summed by one call in the order kFn sums it, so
 // an exact variant stays bit for bit the reference at any thread count.
 template <F32GemmFn kFn>
 void Threaded(Trans ta, Trans tb, size_t m, size_t n, size_t k, const float* a, size_t lda,
               const float* b, size_t ldb, float* c, size_t ldc, bool accumulate) {
+  // kParallelMacs (core/thread_pool.h): the int8 GEMM's threshold. A float multiply-add
+  // takes longer than an int8 one, so this errs towards one thread.
   const size_t threads = m * n * std::max<size_t>(k, 1) < kParallelMacs ? 1 : Threads();
   const bool rows = m >= n;
   const size_t extent = rows ? m : n, tasks = std::min(threads, extent);

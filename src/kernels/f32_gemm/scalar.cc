@@ -23,7 +23,7 @@
 // that float, which keeps it the single chain in p order.
 #include <algorithm>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "kernels/f32_gemm/f32_gemm.h"
 
@@ -129,30 +129,33 @@ void Run(const Problem& pr) {
   const size_t depth = std::min(pr.depth, kBlockBudget / std::min(all, kBlockWidth));
   const size_t width = std::min(all, kBlockBudget / depth / kNr * kNr);
   const bool blocked = depth < pr.depth;
-  std::vector<float> x_pack(depth * width);
-  std::vector<Term> terms(depth);
-  // Where chains wait between depth blocks: C itself, unless C's old value is still to
-  // be added.
-  std::vector<float> partials(blocked && pr.accumulate ? pr.rows * pr.cols : 0);
+  // Scratch, not zero-filled, as every read follows a write: PackX writes the whole
+  // panels Tile reads; PackS writes terms[n] before n counts it; the first depth block
+  // (never skipped, and not the last when blocked) ends every chain of its columns in
+  // `partials`, which later blocks read. Where chains wait between depth blocks: C
+  // itself, unless C's old value is still to be added.
+  std::unique_ptr<float[]> x_pack(new float[depth * width]);
+  std::unique_ptr<Term[]> terms(new Term[depth]);
+  const bool waits = blocked && pr.accumulate;
+  std::unique_ptr<float[]> partials(new float[waits ? pr.rows * pr.cols : 0]);
   for (size_t q_begin = 0; q_begin < pr.cols; q_begin += width) {
     const size_t q_end = std::min(pr.cols, q_begin + width);
     for (size_t p0 = 0; p0 < pr.depth; p0 += depth) {
       const size_t d = std::min(depth, pr.depth - p0);
       const bool first = p0 == 0, last = p0 + d == pr.depth;
-      const bool skip =
-          PackX(pr, p0, d, q_begin, Panels(q_end - q_begin, kNr) * kNr, x_pack.data());
+      const bool skip = PackX(pr, p0, d, q_begin, Panels(q_end - q_begin, kNr) * kNr, x_pack.get());
       for (size_t r = 0; r < pr.rows; r++) {
-        const size_t n = PackS(pr, r, p0, d, skip, terms.data());
+        const size_t n = PackS(pr, r, p0, d, skip, terms.get());
         if (n == 0 && !first && !last) continue;  // the waiting chains stand
         float* out = pr.c + r * pr.c_rs;
-        float* wait = partials.empty() ? nullptr : partials.data() + r * pr.cols;
+        float* wait = waits ? partials.get() + r * pr.cols : nullptr;
         for (size_t q0 = q_begin; q0 < q_end; q0 += kNr) {
           const size_t qn = std::min(kNr, q_end - q0);
           float acc[kNr] = {};  // +0: every chain starts there
           if (!first) {
             for (size_t j = 0; j < qn; j++) acc[j] = wait ? wait[q0 + j] : out[(q0 + j) * pr.c_cs];
           }
-          Tile(terms.data(), n, x_pack.data() + (q0 - q_begin) * d, acc);
+          Tile(terms.get(), n, x_pack.get() + (q0 - q_begin) * d, acc);
           for (size_t j = 0; j < qn; j++) {
             float& o = out[(q0 + j) * pr.c_cs];
             if (!last) {

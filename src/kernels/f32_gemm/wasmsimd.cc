@@ -30,7 +30,6 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/census_wasmsimd.h"
@@ -162,9 +161,13 @@ void RowLane(const Problem& pr, const Term* terms, size_t n_terms, size_t r, siz
 void Run(const Problem& pr) {
   const size_t panel = PanelOf(pr);
   const bool panelled = panel < pr.depth, transposed = pr.s_cs != 1;
-  std::vector<float> partials(panelled ? pr.rows * pr.cols : 0);
-  std::vector<float> s_panel(transposed ? pr.rows * panel : 0);
-  std::vector<Term> terms(panel);
+  // Scratch, not zero-filled, as every read follows a write: the first panel ends every
+  // element's chain in `partials` (it is never skipped, and is not the last when there
+  // are panels), later panels read them; the transpose writes all of a panel's rows x d
+  // floats of `s_panel`; a row's listing writes terms[n] before n counts it.
+  std::unique_ptr<float[]> partials(new float[panelled ? pr.rows * pr.cols : 0]);
+  std::unique_ptr<float[]> s_panel(new float[transposed ? pr.rows * panel : 0]);
+  std::unique_ptr<Term[]> terms(new Term[panel]);
   for (size_t p0 = 0; p0 < pr.depth; p0 += panel) {
     const size_t p1 = std::min(pr.depth, p0 + panel), d = p1 - p0;
     const bool first = p0 == 0, last = p1 == pr.depth;
@@ -173,8 +176,8 @@ void Run(const Problem& pr) {
     const float* s = pr.s + p0 * pr.s_cs;
     size_t s_rs = pr.s_rs;
     if (transposed) {
-      Transpose(s, d, pr.rows, pr.s_cs, s_panel.data());
-      s = s_panel.data();
+      Transpose(s, d, pr.rows, pr.s_cs, s_panel.get());
+      s = s_panel.get();
       s_rs = d;
     }
     for (size_t r = 0; r < pr.rows; r++) {
@@ -186,10 +189,10 @@ void Run(const Problem& pr) {
         n += row[t] != 0.0f;
       }
       if (n == 0 && !first && !last) continue;  // the partial sums stand
-      float* partial = panelled ? partials.data() + r * pr.cols : nullptr;
-      const size_t lanes = RowTiles<kMaxVectors>(pr, terms.data(), n, r, 0, first, last, partial);
+      float* partial = panelled ? partials.get() + r * pr.cols : nullptr;
+      const size_t lanes = RowTiles<kMaxVectors>(pr, terms.get(), n, r, 0, first, last, partial);
       for (size_t q = lanes; q < pr.cols; q++) {
-        RowLane(pr, terms.data(), n, r, q, first, last, partial);
+        RowLane(pr, terms.get(), n, r, q, first, last, partial);
       }
     }
   }

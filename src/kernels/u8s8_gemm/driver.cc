@@ -19,8 +19,6 @@ namespace qf::kernels {
 namespace {
 
 constexpr size_t kBlockBytes = 128 * 1024;  // target size of one int16 row block
-// Below this many multiply-adds a GEMM stays on one thread (bench/RESULTS.md, threads).
-constexpr size_t kParallelMacs = size_t(1) << 18;
 
 template <typename Select>
 auto PickFrom(Isa isa, Select list) -> decltype(list[0].fn) {
@@ -46,7 +44,7 @@ void Run(const GemmKernels& kernels, size_t m, const uint8_t* a, size_t lda, uin
   mc = std::min(mc, (m + mr - 1) / mr * mr);
   const size_t blocks = (m + mc - 1) / mc, panels = (n + nr - 1) / nr;
   // Column slices (whole panels) when the row blocks alone would leave threads idle.
-  const size_t threads = m * n * k < kParallelMacs ? 1 : Threads();
+  const size_t threads = m * n * k < kParallelMacs ? 1 : Threads();  // core/thread_pool.h
   const size_t slices = std::min(panels, (threads + blocks - 1) / blocks);
   const size_t slice_panels = (panels + slices - 1) / slices;
 
