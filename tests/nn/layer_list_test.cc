@@ -236,7 +236,7 @@ TEST_CASE("bad descriptions are refused with the key path named", "[engine][laye
       // layer keys, types and ranges
       {Custom(R"([{"type": "conv2d", "filtres": 8, "kernel": 3}])"), kBad,
        "layers[0].filtres: unknown key (conv2d takes type, filters, kernel, stride, padding, "
-       "bits, perChannel, scheme)"},
+       "bits, perChannel, scheme, activationBits)"},
       // weight schemes
       {"{" + base + R"(, "weightScheme": "log"})", kBad,
        "weightScheme: unknown weight scheme \"log\" (expected uniform, asymmetric, pow2, apot "
