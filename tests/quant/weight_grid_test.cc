@@ -41,6 +41,17 @@ struct OwnedGrid {
   }
 };
 
+// The grid's weights for w: quantized to the grid, then dequantized.
+std::vector<float> OnGrid(const WeightGrid& grid, const std::vector<float>& w) {
+  GridTable table;
+  BuildTable(grid, &table);
+  std::vector<int8_t> codes(w.size());
+  std::vector<float> w_hat(w.size());
+  QuantizeToGrid(grid, table, w.data(), codes.data());
+  DequantizeGrid(grid, table, codes.data(), w_hat.data());
+  return w_hat;
+}
+
 std::vector<float> RandomWeights(size_t n, uint64_t seed, float shift = 0.0f) {
   Rng rng(seed);
   std::vector<float> w(n);
@@ -184,12 +195,9 @@ TEST_CASE("NaN weights get the code of the level nearest 0", "[engine][quant]") 
     std::vector<float> w = RandomWeights(30, 11, 0.3f);
     OwnedGrid g(scheme, bits, false, 30, 1, w);
     w[3] = NAN;
+    const std::vector<float> w_hat = OnGrid(g.grid, w);
     GridTable table;
     BuildTable(g.grid, &table);
-    std::vector<int8_t> codes(w.size());
-    std::vector<float> w_hat(w.size());
-    QuantizeToGrid(g.grid, table, w.data(), codes.data());
-    DequantizeGrid(g.grid, table, codes.data(), w_hat.data());
     float nearest = INFINITY;
     for (int q = table.qn; q < table.qn + int(table.codes); q++) {
       const float level = float(table.value(0, q)) * table.steps[0];
@@ -326,12 +334,7 @@ TEST_CASE("fitted grids: k-means codebooks and least-squared-error scales", "[en
   for (int i = 0; i < 20; i++) w.push_back(-1.0f + 0.001f * float(i % 3));
   for (int i = 0; i < 20; i++) w.push_back(0.5f + 0.001f * float(i % 3));
   OwnedGrid g(WeightScheme::kCodebook, 2, false, w.size(), 1, w);
-  GridTable table;
-  BuildTable(g.grid, &table);
-  std::vector<int8_t> codes(w.size());
-  std::vector<float> w_hat(w.size());
-  QuantizeToGrid(g.grid, table, w.data(), codes.data());
-  DequantizeGrid(g.grid, table, codes.data(), w_hat.data());
+  const std::vector<float> w_hat = OnGrid(g.grid, w);
   double error = 0.0;
   for (size_t i = 0; i < w.size(); i++) error = std::max(error, double(std::fabs(w[i] - w_hat[i])));
   CHECK(error < 0.01);  // the snapping to 1/127 of the largest level, and the spread
@@ -346,12 +349,7 @@ TEST_CASE("fitted grids: k-means codebooks and least-squared-error scales", "[en
       float a = alpha;
       WeightGrid one = p.grid;
       one.scales = &a;
-      GridTable t;
-      BuildTable(one, &t);
-      std::vector<int8_t> c(x.size());
-      std::vector<float> h(x.size());
-      QuantizeToGrid(one, t, x.data(), c.data());
-      DequantizeGrid(one, t, c.data(), h.data());
+      const std::vector<float> h = OnGrid(one, x);
       double e = 0.0;
       for (size_t i = 0; i < x.size(); i++) e += double(x[i] - h[i]) * double(x[i] - h[i]);
       return e;
