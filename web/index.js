@@ -18,7 +18,8 @@ import createThreadsModule from './dist/qforget-threads.js';
 export { QforgetError } from './errors.js';
 export { liveHandles } from './handles.js';
 export { Model } from './model.js';
-export { RECEIPT_FORMAT, verifyReceipts } from './receipts.js';
+export { RECEIPT_FORMAT, REQUEST_LIMITS, keyFingerprint, verifyReceipts } from './receipts.js';
+export { exportAudit } from './audit.js';
 
 // (func (result v128) i8x16.splat(0) i32x4.dot_i16x8_s i8x16.splat(0)): validates only
 // where the engine's SIMD instructions exist.
