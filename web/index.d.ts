@@ -341,6 +341,17 @@ export interface ReceiptCheckOptions {
   requireSignatures?: boolean;
 }
 
+/** What qf.replayReceipt found. */
+export interface ReplayResult {
+  /** Whether the replay ended at the receipt's modelAfterSha256. */
+  match: boolean;
+  expected: string;
+  replayed: string;
+  /** The engine that replayed it. */
+  engine: { version: string; isa: string };
+  seconds: number;
+}
+
 export type ReceiptCheck =
   | { ok: true; count: number }
   | { ok: false; count: number; brokenAt: number; reason: string };
@@ -524,6 +535,14 @@ export class Qforget {
     scenario: string,
     options: { numClasses: number; seed?: number },
   ): { forgetIds: Uint32Array; retainIds: Uint32Array; excludedClass: number | null };
+  /**
+   * Re-runs the forget a receipt records on a copy of the model before it (a Model or its
+   * bytes; not changed) and says whether it ends at the receipt's modelAfterSha256.
+   */
+  replayReceipt(
+    receipt: ForgetReceipt,
+    sets: { model: Model | Uint8Array; forget: Dataset; retain?: Dataset; holdout?: Dataset; onProgress?: (epoch: ForgetEpoch) => void; signal?: AbortSignal },
+  ): Promise<ReplayResult>;
   /** Restores a model from model.save() bytes. */
   loadModel(bytes: Uint8Array): Model;
   /** A model from the bytes of an ONNX file (a ModelProto): a float or QDQ network of the layers qforget has. */

@@ -1,7 +1,7 @@
 // The audit trail (issue 20): deletion requests sealed into receipts, signed receipts and
 // their verification with public keys alone (forged, re-signed, reordered, unknown key),
 // the evidence before and after, the JSON Lines and HTML exports (the page checked in
-// Chromium).
+// Chromium), and replaying a receipt on the SIMD, no-SIMD and threaded builds.
 import assert from 'node:assert/strict';
 import { createHash, webcrypto } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
@@ -324,6 +324,40 @@ describe('audit export', () => {
       }
       assert.deepEqual(session.consoleErrors.filter((e) => !e.includes(origin + '/')), [], 'no console errors on the audit page');
     });
+  });
+});
+
+describe('replaying a receipt', () => {
+  it('matches on the SIMD, no-SIMD and threaded builds; reports a mismatch; refuses inputs that are not the receipt\'s', { timeout: 300_000 }, async () => {
+    const builds = [await createQforget({ simd: true, threads: 1 }), await createQforget({ simd: false }), await createQforget({ threads: 2 })];
+    const model = await trainedModel(builds[0]);
+    const before = model.save();
+    const forget = synthetic(20, 2), retain = synthetic(150, 3);
+    const receipt = await model.forget(forget, { retain, method: 'qmul', epochs: 2, batchSize: 32, seed: 3, request: { id: 'r-1' } });
+    for (const qf of builds) {
+      const result = await qf.replayReceipt(receipt, { model: before, forget, retain });
+      assert.deepEqual([result.match, result.replayed, result.expected], [true, receipt.modelAfterSha256, receipt.modelAfterSha256], qf.build);
+    }
+    // A receipt claiming another result (re-sealed) does not match.
+    const claimed = await resealed(receipt, (r) => { r.modelAfterSha256 = 'ab'.repeat(32); });
+    const beforeModel = builds[1].loadModel(before);  // a Model works as well as its bytes
+    const result = await builds[1].replayReceipt(claimed, { model: beforeModel, forget, retain });
+    assert.deepEqual(beforeModel.save(), before, 'the model given is not changed');
+    beforeModel.dispose();
+    assert.equal(result.match, false);
+    assert.equal(result.replayed, receipt.modelAfterSha256);
+    // Inputs that are not the receipt's.
+    const refusals = [
+      [receipt, { model: model.save(), forget, retain }, /model \(the model before the forget\) is not the one the receipt names/],
+      [receipt, { model: before, forget: synthetic(20, 9), retain }, /forget is not the one the receipt names/],
+      [receipt, { model: before, forget, retain: synthetic(150, 9) }, /retain is not the one the receipt names/],
+      [receipt, { model: before, retain }, /forget \(the forget set the receipt hashes\) is required/],
+      [{ ...receipt, forgotten: 3 }, { model: before, forget, retain }, /receipt: its contents do not match its sha256/],
+      [receipt, { model: before, forget, retain, extra: 1 }, /extra: unknown field/],
+      [receipt, { model: 'bytes', forget, retain }, /model must be a Uint8Array/],
+    ];
+    for (const [r, sets, pattern] of refusals) await assert.rejects(builds[0].replayReceipt(r, sets), invalidNaming(pattern), String(pattern));
+    model.dispose();
   });
 });
 

@@ -146,7 +146,7 @@ export async function mainContext(qf) {
 
 // Entry points that return a promise: they must reject, never throw synchronously. The
 // others must throw synchronously.
-export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'model.checkpoint', 'model.restoreHistory', 'verifyReceipts', 'exportAudit', 'qf.unlearningMetrics', 'qf.importOnnx', 'model.toOnnx']);
+export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'model.checkpoint', 'model.restoreHistory', 'verifyReceipts', 'exportAudit', 'qf.replayReceipt', 'qf.unlearningMetrics', 'qf.importOnnx', 'model.toOnnx']);
 
 // ---- ONNX files --------------------------------------------------------------------------------
 
@@ -1027,6 +1027,11 @@ function mainRows() {
   ]);
   add('exportAudit', 'unknown-option', [
     ['options.fmt', IA, /options\.fmt: unknown option/, () => exportAudit([], { format: 'html', fmt: 'x' })],
+  ]);
+  add('qf.replayReceipt', 'option-type', [
+    ['receipt: null', IA, /receipt must be an object/, (c) => c.qf.replayReceipt(null, { model: c.model, forget: c.forget })],
+    ['receipt: not sealed', IA, /receipt: its contents do not match its sha256/, (c) => c.qf.replayReceipt({ sha256: 'a'.repeat(64) }, { model: c.model, forget: c.forget })],
+    ['sets: null', IA, /the second argument must be an object/, (c) => c.qf.replayReceipt({}, null)],
   ]);
   return rows;
 }

@@ -28,6 +28,7 @@ import {
   keyFingerprint,
   exportAudit,
   REQUEST_LIMITS,
+  type ReplayResult,
   type Kernels,
   type MemoryStats,
   type Method,
@@ -222,7 +223,8 @@ const forgetBefore: number | null = signedReceipt.evidence.forgetAccuracy.before
 const signedCheck: ReceiptCheck = await verifyReceipts([signedReceipt], { publicKeys: [deviceKeys.publicKey], requireSignatures: true });
 const fingerprint: string = await keyFingerprint(deviceKeys.publicKey);
 const auditPage: string = await exportAudit([signedReceipt], { format: 'html', publicKeys: [deviceKeys.publicKey] });
-console.log(signerKey, forgetBefore, signedCheck, fingerprint, auditPage.length, REQUEST_LIMITS.reason);
+const replay: ReplayResult = await qf.replayReceipt(signedReceipt, { model: model.save(), forget: forgetSet, retain: train });
+console.log(signerKey, forgetBefore, signedCheck, fingerprint, auditPage.length, replay.match, REQUEST_LIMITS.reason);
 // @ts-expect-error the export format is 'jsonl' or 'html'
 await exportAudit([signedReceipt], { format: 'csv' });
 // @ts-expect-error a request's ids are strings or numbers
