@@ -538,7 +538,6 @@ export class Model {
     let session = null;
     let pass = null;  // the retain stream's pass being read
     try {
-      const before = await this.#evidenceBefore(handle, forgetSet, heldOutRetain ?? retain, test, heldOutRetain, signal);
       const started = performance.now();
       const options = JSON.stringify(engineOptions);
       session = adopt(withHeap(module, (heap) => {
@@ -547,6 +546,11 @@ export class Model {
           ? handle.startForgetStreamed(heapDataset(heap, forgetSet), counted.stream, held, options)
           : handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), held, options));
       }));
+      // Measured once the engine has checked the sets (starting works on a copy: `handle`
+      // is still the model before); not part of the forget's time.
+      const measuring = performance.now();
+      const before = await this.#evidenceBefore(handle, forgetSet, heldOutRetain ?? retain, test, heldOutRetain, signal);
+      const measured = performance.now() - measuring;
       const epochs = [];
       for (;;) {
         const step = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
@@ -561,7 +565,7 @@ export class Model {
       }
       this.#checkGoing(signal, epochs.length);  // a signal fired during the last epoch
       unwrap(handle.commitForget(session));
-      const seconds = (performance.now() - started) / 1000;
+      const seconds = (performance.now() - started - measured) / 1000;
       try {
         // The metrics of the result, stepped like the forget: the same signal stops them
         // (and so the forget, which is then put back below).
