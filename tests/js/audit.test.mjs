@@ -8,6 +8,7 @@ import { afterEach, describe, it } from 'node:test';
 
 import { createQforget, exportAudit, keyFingerprint, liveHandles, QforgetError, RECEIPT_FORMAT, REQUEST_LIMITS, verifyReceipts } from '../../web/index.js';
 import { receiptSha256 } from '../../web/receipts.js';
+import { createQforgetWorker } from '../../web/worker.js';
 import { withChromium } from './browser.mjs';
 import { synthetic } from './synthetic.mjs';
 
@@ -189,6 +190,22 @@ describe('signed receipts', () => {
     assert.deepEqual(await verifyReceipts([unsigned, signed], { publicKeys: [keys.publicKey], requireSignatures: false }), { ok: true, count: 2 });
     const oldSigned = await resealed(signed, (r) => { r.format = 'qforget-receipt/2'; });
     assert.match((await verifyReceipts([unsigned, oldSigned])).reason, /format qforget-receipt\/2 receipts carry no signature/);
+  });
+
+  it('the key pair and the request reach a worker model (qforget/worker) and sign there', async () => {
+    const keys = await newKeys();
+    const worker = await createQforgetWorker({ threads: 1 });
+    try {
+      const model = await worker.createModel(SPEC);
+      await model.fit(synthetic(100, 1), { epochs: 1, batchSize: 32 });
+      const receipt = await model.forget(synthetic(4, 2), { method: 'ga', epochs: 1, lr: 1e-4, signingKey: keys, request: { id: 'DSR-9', ids: [1, 2, 3, 4] } });
+      assert.equal(receipt.signer.keySha256, await keyFingerprint(keys.publicKey));
+      assert.deepEqual(receipt.request, { id: 'DSR-9', ids: [1, 2, 3, 4] });
+      assert.deepEqual(await verifyReceipts([receipt], { publicKeys: [keys.publicKey] }), { ok: true, count: 1 });
+      await assert.rejects(model.forget(synthetic(4, 2), { method: 'ga', epochs: 1, request: { ids: [1] } }), invalidNaming(/options\.request\.ids must name every sample/));
+    } finally {
+      await worker.terminate();
+    }
   });
 
   it('keys that cannot sign are refused before anything changes', async () => {
