@@ -48,10 +48,8 @@ export function sampleOf(qf, ds, fraction, seed) {
   return subset(ds, qf.resolveScenario(ds.y, `random:${fraction}`, { numClasses: 10, seed }).forgetIds);
 }
 
-/** The samples of `ds` whose label is not `excluded`. */
-export function withoutClass(ds, excluded) {
-  return subset(ds, [...ds.y.keys()].filter((i) => ds.y[i] !== excluded));
-}
+/** The samples of `ds` whose label is not `excluded` (what a class request's receipt measures TA on). */
+export { withoutClass } from '../web/datasets.js';
 
 /** The samples of `sets` one after another, as one dataset (the sets share a sample shape). */
 export function concat(...sets) {

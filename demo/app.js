@@ -3,6 +3,7 @@
 // work through qforget/worker; models and the receipt log persist in IndexedDB through
 // qforget/storage. URL flags: ?simd=0 forces the no-SIMD build, ?threads=N the engine's
 // thread count (default 'auto': the threaded build where the page is cross-origin isolated).
+import { exportAudit } from '/web/audit.js';
 import { openStorage } from '/web/storage.js';
 import { QforgetError, createQforgetWorker } from '/web/worker.js';
 
@@ -403,6 +404,7 @@ async function forgetMyData() {
   try {
     receipt = await state.store.forget(KEY, state.model, forgetSet, {
       ...options, test, heldOutRetain, signal: forgetController.signal,
+      request: { requestedBy: 'the person using this page', subject: 'the person using this page', reason: `forget ${state.items.length} personal picture(s)` },
       onProgress: (e) => {
         // A rewind replays recorded fits: its progress runs over all their epochs.
         if (e.fit) [progress.max, progress.value] = [e.fits * e.fitEpochs, (e.fit - 1) * e.fitEpochs + e.epoch];
@@ -572,6 +574,28 @@ async function renderLog() {
       `${r.modelAfterSha256.slice(0, 12)}…`, `${r.sha256.slice(0, 12)}…`,
     ].map((t) => element('td', { textContent: t })), element('td', {}, open)));
   });
+  await offerAuditLog(receipts);
+}
+
+let auditUrls = [];  // the object URLs of the audit log offered for download
+
+// The audit log as a page for people and as JSON Lines, its signatures checked with this
+// browser's device key (receipts from before signing show as unsigned).
+async function offerAuditLog(receipts) {
+  for (const url of auditUrls) URL.revokeObjectURL(url);
+  auditUrls = [];
+  $('audit-downloads').hidden = receipts.length === 0;
+  if (receipts.length === 0) return;
+  const check = { publicKeys: [(await state.store.deviceKey()).publicKey], requireSignatures: false };
+  const files = [
+    ['audit-html', await exportAudit(receipts, { format: 'html', title: 'qforget demo: audit log', ...check }), 'text/html'],
+    ['audit-jsonl', await exportAudit(receipts, { format: 'jsonl' }), 'application/jsonl'],
+  ];
+  for (const [id, text, type] of files) {
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    auditUrls.push(url);
+    $(id).href = url;
+  }
 }
 
 let receiptUrl = null;  // the object URL of the receipt offered for download
@@ -582,7 +606,8 @@ function showReceipt(r, index) {
   const short = (hash) => `${hash.slice(0, 16)}…`;
   const m = r.metrics;
   const rows = [
-    ['Who', `this device: qforget ${r.engine.version} (${r.engine.isa} kernels); nothing was sent anywhere`],
+    ['Who', `${r.request?.requestedBy ?? 'not recorded'}; run on this device: qforget ${r.engine.version} (${r.engine.isa} kernels), nothing was sent anywhere` +
+      (r.signer ? `; signed with this browser's device key ${short(r.signer.keySha256)}` : '; not signed')],
     ['What', `${r.forgotten} item(s) forgotten; ${r.retained} ${r.exact ? 'sample(s) of the personalization replayed' : 'retain sample(s) used'}`],
     ['When', new Date(r.createdAt).toLocaleString()],
     ['Method', `${METHODS[r.method] ?? r.method} (${r.method}), ${r.epochs.length} epoch(s), ${r.seconds.toFixed(1)} s`],

@@ -31,3 +31,16 @@ export function heapDataset(heap, ds) {
     shape: JSON.stringify(ds.shape),
   };
 }
+
+/**
+ * The samples of `ds` whose label is not `excluded`, as a new dataset (a class request's
+ * test set: its metrics leave the forgotten class out).
+ */
+export function withoutClass(ds, excluded) {
+  const n = ds.shape[0];
+  const size = n === 0 ? 0 : ds.x.length / n;
+  const kept = [...ds.y.keys()].filter((i) => ds.y[i] !== excluded);
+  const x = new ds.x.constructor(kept.length * size);
+  kept.forEach((j, i) => x.set(ds.x.subarray(j * size, (j + 1) * size), i * size));
+  return { x, y: ds.y.constructor.from(kept, (j) => ds.y[j]), shape: [kept.length, ...ds.shape.slice(1)] };
+}

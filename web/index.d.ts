@@ -164,6 +164,15 @@ export interface ForgetOptions extends TrainingOptions {
   heldOutRetain?: Dataset;
   /** The last receipt of this model's log: the new receipt chains to it. */
   previousReceipt?: ForgetReceipt | null;
+  /** The deletion request, sealed into the receipt (fields checked against REQUEST_LIMITS). */
+  request?: ForgetRequest;
+  /**
+   * Signs the receipt: an ECDSA P-256 key pair (the private key may be non-extractable) or
+   * an extractable private key alone. The receipt then carries `signer` and `signature`.
+   */
+  signingKey?: CryptoKey | CryptoKeyPair;
+  /** A class request: the class every forget sample is of; the test metrics leave it out. */
+  forgetClass?: number;
   /**
    * `rewind` forgets exactly: back to the newest checkpoint before every sample of the set,
    * then the fits recorded since replayed without them (see Model.checkpoint). `auto`
@@ -261,11 +270,45 @@ export interface QmulEpoch {
 }
 
 /**
+ * A deletion request as a receipt keeps it. Text is well-formed (no lone surrogates), has
+ * no control characters but tab, LF and CR, and fits REQUEST_LIMITS (bytes of UTF-8).
+ */
+export interface ForgetRequest {
+  /** The request's own identifier (a ticket number). */
+  id?: string;
+  /** On whose behalf: the data subject. */
+  subject?: string;
+  /** Who asked. */
+  requestedBy?: string;
+  reason?: string;
+  /** The forget set's sample ids, one per sample, in its order (never their content). */
+  ids?: Array<string | number> | Uint32Array;
+}
+
+/** Fractions before and after a forget, as the engine measured them. */
+export interface BeforeAfter {
+  before: number | null;
+  after: number | null;
+}
+
+/**
  * What one forget did, sealed: `sha256` is the SHA-256 of the canonical JSON (keys
- * sorted) of every other field, and `previousSha256` names the receipt before it.
+ * sorted) of every other field but `signature`, and `previousSha256` names the receipt
+ * before it. Signed receipts carry `signature`: ECDSA P-256 / SHA-256 over the UTF-8 of
+ * `sha256`, r || s in base64.
  */
 export interface ForgetReceipt {
-  format: 'qforget-receipt/2';
+  format: 'qforget-receipt/3';
+  /** The deletion request (ids as a plain array); null when none was given. */
+  request: (Omit<ForgetRequest, 'ids'> & { ids?: Array<string | number> }) | null;
+  /**
+   * The forget set's accuracy before and after; with options.test also MIA-efficacy and
+   * test accuracy (the test set without `testExcludesClass` for a class request).
+   */
+  evidence: { forgetAccuracy: BeforeAfter; mia: BeforeAfter | null; testAccuracy: BeforeAfter | null; testExcludesClass: number | null };
+  /** The key that signed the receipt (SHA-256 hex of its public key's SPKI); null when unsigned. */
+  signer: { algorithm: 'ECDSA-P256-SHA256'; keySha256: string } | null;
+  signature?: string;
   engine: { version: string; isa: string };
   /** ISO 8601 time the receipt was sealed. */
   createdAt: string;
@@ -302,6 +345,27 @@ export interface ForgetReceipt {
   seconds: number;
   previousSha256: string | null;
   sha256: string;
+}
+
+/** How verifyReceipts and exportAudit check signatures. */
+export interface ReceiptCheckOptions {
+  /** The sha256 of the receipt before the log (the first names it), or null. */
+  previous?: string | null;
+  /** ECDSA P-256 public keys (CryptoKey, or SPKI bytes) every receipt must be signed by one of. */
+  publicKeys?: Array<CryptoKey | Uint8Array | ArrayBuffer>;
+  /** Default: true when publicKeys are given; false accepts unsigned receipts among signed ones. */
+  requireSignatures?: boolean;
+}
+
+/** What qf.replayReceipt found. */
+export interface ReplayResult {
+  /** Whether the replay ended at the receipt's modelAfterSha256. */
+  match: boolean;
+  expected: string;
+  replayed: string;
+  /** The engine that replayed it. */
+  engine: { version: string; isa: string };
+  seconds: number;
 }
 
 export type ReceiptCheck =
@@ -516,6 +580,14 @@ export class Qforget {
     scenario: string,
     options: { numClasses: number; seed?: number },
   ): { forgetIds: Uint32Array; retainIds: Uint32Array; excludedClass: number | null };
+  /**
+   * Re-runs the forget a receipt records on a copy of the model before it (a Model or its
+   * bytes; not changed) and says whether it ends at the receipt's modelAfterSha256.
+   */
+  replayReceipt(
+    receipt: ForgetReceipt,
+    sets: { model: Model | Uint8Array; forget: Dataset; retain?: Dataset; holdout?: Dataset; onProgress?: (epoch: ForgetEpoch) => void; signal?: AbortSignal },
+  ): Promise<ReplayResult>;
   /** Restores a model from model.save() bytes. */
   loadModel(bytes: Uint8Array): Model;
   /** A model from the bytes of an ONNX file (a ModelProto): a float or QDQ network of the layers qforget has. */
@@ -547,12 +619,22 @@ export interface MemoryStats {
 }
 
 export function createQforget(options?: CreateOptions): Promise<Qforget>;
-export const RECEIPT_FORMAT: 'qforget-receipt/2';
+export const RECEIPT_FORMAT: 'qforget-receipt/3';
+/** The most bytes of UTF-8 each request field may hold (`sampleId`: one id of `ids`; `ids`: how many). */
+export const REQUEST_LIMITS: Readonly<{ id: number; subject: number; requestedBy: number; reason: number; sampleId: number; ids: number }>;
 /**
- * Checks a receipt log, oldest first: each seal matches its contents and each receipt
- * names the one before it (the first names none, or `options.previous`).
+ * Checks a receipt log, oldest first: each seal matches its contents, each receipt names
+ * the one before it (the first names none, or `options.previous`) and, with
+ * `options.publicKeys`, each is signed by one of them.
  */
-export function verifyReceipts(receipts: ForgetReceipt[], options?: { previous?: string | null }): Promise<ReceiptCheck>;
+export function verifyReceipts(receipts: ForgetReceipt[], options?: ReceiptCheckOptions): Promise<ReceiptCheck>;
+/** A public key's fingerprint, as receipts name it: the SHA-256 (hex) of its SPKI encoding. */
+export function keyFingerprint(publicKey: CryptoKey): Promise<string>;
+/**
+ * A receipt log as JSON Lines, or as a self-contained HTML page (no script) with each
+ * receipt's request, evidence, chain and signature status; user text is escaped.
+ */
+export function exportAudit(log: ForgetReceipt[], options: ReceiptCheckOptions & { format: 'jsonl' | 'html'; title?: string }): Promise<string>;
 export function simdSupported(): boolean;
 /** The thread count threads: 'auto' asks for: the cores, at most 8. */
 export function autoThreads(): number;

@@ -9,6 +9,7 @@ import { Kernels } from './kernels.js';
 import { checkDataset, heapDataset } from './datasets.js';
 import { Model, handleOf, isLive, occupy, runMetrics, withImportReport } from './model.js';
 import { isNode, nodeBuiltin } from './platform.js';
+import { datasetSha256, receiptSha256, sha256 } from './receipts.js';
 // Every build's glue, imported statically: a dynamic import would make a worker's bundle a
 // code-split one, which Vite's default worker format (iife) refuses. 15 kB gzipped each.
 import createSimdModule from './dist/qforget-simd.js';
@@ -18,7 +19,8 @@ import createThreadsModule from './dist/qforget-threads.js';
 export { QforgetError } from './errors.js';
 export { liveHandles } from './handles.js';
 export { Model } from './model.js';
-export { RECEIPT_FORMAT, verifyReceipts } from './receipts.js';
+export { RECEIPT_FORMAT, REQUEST_LIMITS, keyFingerprint, verifyReceipts } from './receipts.js';
+export { exportAudit } from './audit.js';
 
 // (func (result v128) i8x16.splat(0) i32x4.dot_i16x8_s i8x16.splat(0)): validates only
 // where the engine's SIMD instructions exist.
@@ -221,7 +223,7 @@ export class Qforget {
 
   static {
     moduleOf = (qf) => qf.#module;
-    guardMethods(Qforget, ['createModel', 'unlearningMetrics', 'resolveScenario', 'loadModel', 'importOnnx', 'memoryStats', 'setMemoryLimit', 'parseIdx'], (qf) => qf.#module);
+    guardMethods(Qforget, ['createModel', 'unlearningMetrics', 'replayReceipt', 'resolveScenario', 'loadModel', 'importOnnx', 'memoryStats', 'setMemoryLimit', 'parseIdx'], (qf) => qf.#module);
   }
 
   constructor(module, { build, threads, threadsReason }) {
@@ -300,6 +302,59 @@ export class Qforget {
       return await runMetrics(this.#module, start, { onProgress, signal, check });
     } finally {
       for (const free of frees) free();
+    }
+  }
+
+  /**
+   * Re-runs the forget a receipt records, on a copy of the model it started from, and
+   * says whether the copy ends where the receipt says the model did (its
+   * modelAfterSha256): the engine is deterministic across builds and thread counts, so a
+   * party holding the model before and the data can check a receipt without trusting the
+   * device that wrote it. `model` is the model before (a Model or its save() bytes; it is
+   * not changed), `forget` and `retain` the sets the receipt hashes (retain may be left out
+   * for methods that never read it: ga, bs), `holdout` the one an `until: 'unseen'`
+   * forget compared with. Inputs that are not the receipt's (their SHA-256 differs), a
+   * receipt whose seal does not match, and a rewind's receipt (it replays the model's
+   * ledger, not a method) are refused with INVALID_ARGUMENT before anything runs.
+   * @param {object} receipt
+   * @param {{model: Model | Uint8Array, forget: object, retain?: object, holdout?: object, onProgress?: Function, signal?: AbortSignal}} sets
+   * @returns {Promise<{match: boolean, expected: string, replayed: string, engine: {version: string, isa: string}, seconds: number}>}
+   */
+  async replayReceipt(receipt, sets) {
+    checkOptions('receipt', receipt);
+    const { model, forget, retain, holdout, onProgress, signal, ...unknown } = checkOptions('the second argument', sets);
+    if (Object.keys(unknown).length) throw invalid(`${Object.keys(unknown)[0]}: unknown field (known: model, forget, retain, holdout, onProgress, signal)`);
+    if (typeof receipt.sha256 !== 'string' || receipt.sha256 !== await receiptSha256(receipt)) {
+      throw invalid("receipt: its contents do not match its sha256 (altered, or not a receipt forget returned); verifyReceipts says more");
+    }
+    if (receipt.exact === true || receipt.method === 'rewind') {
+      throw invalid('receipt is a rewind\'s: it is checked by replaying the model\'s ledger (forget with method \'rewind\'), not a method');
+    }
+    if (receipt.options === null || typeof receipt.options !== 'object') throw invalid('receipt.options must be the options object forget recorded');
+    const bytes = model instanceof Model ? model.save() : model;
+    checkArray('model', bytes, Uint8Array);
+    const mismatch = (name, got, expected) => invalid(`${name} is not the one the receipt names: its SHA-256 is ${got.slice(0, 16)}…, the receipt's ${String(expected).slice(0, 16)}…`);
+    const modelSha256 = await sha256(bytes);
+    if (modelSha256 !== receipt.modelBeforeSha256) throw mismatch('model (the model before the forget)', modelSha256, receipt.modelBeforeSha256);
+    for (const [name, ds, expected] of [['forget', forget, receipt.forgetSetSha256], ['retain', retain, receipt.retainSetSha256], ['holdout', holdout, receipt.until?.holdoutSha256]]) {
+      if (ds === undefined) continue;
+      const got = await datasetSha256(checkDataset(name, ds));
+      if (got !== expected) throw mismatch(name, got, expected);
+    }
+    if (forget === undefined) throw invalid('forget (the forget set the receipt hashes) is required');
+    const copy = this.loadModel(bytes);
+    try {
+      const replayed = await copy.forget(forget, {
+        ...receipt.options, retain, onProgress, signal, ...(holdout === undefined ? {} : { holdout }),
+      });
+      if (replayed.retainSetSha256 !== receipt.retainSetSha256) throw mismatch('retain', replayed.retainSetSha256, receipt.retainSetSha256);
+      return {
+        match: replayed.modelAfterSha256 === receipt.modelAfterSha256,
+        expected: receipt.modelAfterSha256, replayed: replayed.modelAfterSha256,
+        engine: replayed.engine, seconds: replayed.seconds,
+      };
+    } finally {
+      copy.dispose();
     }
   }
 

@@ -2,12 +2,12 @@
 // in and out and drives long work (fit) in steps so progress can be reported and the
 // work cancelled; every decision and all math are the engine's.
 import { sampleType } from './dtypes.js';
-import { checkDataset, emptyDataset, heapDataset } from './datasets.js';
+import { checkDataset, emptyDataset, heapDataset, withoutClass } from './datasets.js';
 import { QforgetError, checkOptions, engineCrashed, guardMethods, invalid, unwrap } from './errors.js';
 import { withHeap } from './heap.js';
 import { abandon, adopt, release } from './handles.js';
 import { Ledger, gatherByHash, sampleHashes } from './ledger.js';
-import { datasetSha256, previousHash, sealReceipt, sha256 } from './receipts.js';
+import { checkRequest, checkSigningKey, datasetSha256, previousHash, sealReceipt, sha256 } from './receipts.js';
 import { countStream, feedStream, isBatchStream } from './stream.js';
 
 /** Batches trained per step of fit() between chances to report and cancel. */
@@ -356,6 +356,13 @@ export class Model {
    *   heldOutRetain (optional, with test: retain samples the method does not train on;
    *   RA and the attack's members are measured on them, `metrics.retainSet` says which),
    *   previousReceipt (optional: the last receipt of this model's log, to chain to),
+   *   request (optional: the deletion request, sealed into the receipt: {id, subject,
+   *   requestedBy, reason, ids}, free text within REQUEST_LIMITS (receipts.js), and `ids`
+   *   the forget set's sample ids, one per sample; never sample content),
+   *   forgetClass (optional: the class a class request forgets, every sample of the forget
+   *   set being of it; the test metrics then leave it out, as the benchmark does),
+   *   signingKey (optional: an ECDSA P-256 private CryptoKey, extractable, or a key pair
+   *   {privateKey, publicKey}; the receipt then carries its fingerprint and a signature),
    *   until (optional: stop before `epochs` once the samples look forgotten; 'unseen' for
    *   sample requests: until neither a two-sample Kolmogorov-Smirnov test on true-class
    *   confidences nor a z-test on accuracy tells the forget set from `holdout` at 5 %; or
@@ -376,7 +383,7 @@ export class Model {
     this.#idle('forget');
     checkDataset('forgetSet', forgetSet);
     const { onProgress, signal, engineOptions } = splitCallbacks(options);
-    const { retain: givenRetain, test, heldOutRetain, previousReceipt, data, budget: givenBudget, holdout, ...rest } = engineOptions;
+    const { retain: givenRetain, heldOutRetain, previousReceipt, data, budget: givenBudget, holdout, request: givenRequest, signingKey, forgetClass, test: givenTest, ...rest } = engineOptions;
     const { method } = rest;
     const rewind = method === 'rewind' || method === 'auto';
     if (!rewind && data !== undefined) throw invalid("options.data is the training data a rewind replays: it goes with method 'rewind' or 'auto'");
@@ -391,23 +398,32 @@ export class Model {
         throw invalid(`options.${givenRetain !== undefined ? 'retain' : extra} does not apply to method 'rewind': it replays the recorded fits with their own options (the data to replay is options.data)`);
       }
     }
+    if (forgetClass !== undefined) {
+      if (!Number.isSafeInteger(forgetClass) || forgetClass < 0 || forgetClass >= this.numClasses) {
+        throw invalid(`options.forgetClass must be an integer class in [0, ${this.numClasses - 1}], got ${String(forgetClass)}`);
+      }
+      const other = forgetSet.y.findIndex((label) => label !== forgetClass);
+      if (other >= 0) throw invalid(`options.forgetClass is ${forgetClass}, but sample ${other} of the forget set has label ${forgetSet.y[other]}: a class request forgets samples of that class only`);
+    }
     const budget = givenBudget ?? 1;
     if (typeof budget !== 'number' || !Number.isFinite(budget) || budget < 0) throw invalid(`options.budget must be a finite number >= 0, got ${String(givenBudget)}`);
     // Methods that never look at D_r (ga, bs) run without it; the engine refuses the others.
     const streamed = isBatchStream(givenRetain);
     const retain = givenRetain === undefined ? emptyDataset(this) : streamed ? givenRetain : checkDataset('options.retain', givenRetain);
-    if (heldOutRetain !== undefined && test === undefined) throw invalid('options.heldOutRetain is for the metrics: give options.test too');
-    if (streamed && test !== undefined && heldOutRetain === undefined) {
+    if (heldOutRetain !== undefined && givenTest === undefined) throw invalid('options.heldOutRetain is for the metrics: give options.test too');
+    if (streamed && givenTest !== undefined && heldOutRetain === undefined) {
       throw invalid('options.test with a streamed options.retain needs options.heldOutRetain: RA and the membership attack are measured on retain samples in memory');
     }
-    if (test !== undefined && givenRetain === undefined && heldOutRetain === undefined && data === undefined) {
+    if (givenTest !== undefined && givenRetain === undefined && heldOutRetain === undefined && data === undefined) {
       throw invalid('options.test needs options.retain or options.heldOutRetain: RA and the membership attack are measured on retain data');
     }
-    for (const [name, ds] of [['options.test', test], ['options.heldOutRetain', heldOutRetain], ['options.data', data], ['options.holdout', holdout]]) {
+    for (const [name, ds] of [['options.test', givenTest], ['options.heldOutRetain', heldOutRetain], ['options.data', data], ['options.holdout', holdout]]) {
       if (isBatchStream(ds)) throw invalid(`${name} must be a dataset {x, y, shape} in memory; only options.retain (and fit's data) may be streamed`);
       if (ds !== undefined) withHeap(this.#module, (heap) => unwrap(handle.checkDataset(heapDataset(heap, checkDataset(name, ds)), name)));
     }
     const previousSha256 = previousHash(previousReceipt);
+    const deletionRequest = checkRequest(givenRequest, forgetSet.shape[0]);
+    const test = forgetClass === undefined || givenTest === undefined ? givenTest : withoutClass(givenTest, forgetClass);
     if (signal?.aborted) throw new QforgetError('ABORTED', 'forget was aborted before it started; the model is unchanged');
 
     const module = this.#module;
@@ -415,13 +431,14 @@ export class Model {
     let counted = null;  // a streamed retain set
     this.#busy = 'training';
     try {
+      const signer = await checkSigningKey(signingKey);
       const [forgetSetSha256, modelBeforeSha256, forgotten] = await Promise.all([
         datasetSha256(forgetSet), sha256(before), rewind || this.#ledger.recording ? sampleHashes(forgetSet) : null,
       ]);
       this.#checkGoing(signal, 0);
       if (streamed) counted = await countStream(module, handle, givenRetain, 'options.retain', { check: () => this.#checkGoing(signal, 0) });
-      const request = { forgetSet, test, heldOutRetain, holdout, signal, onProgress, forgotten, counted };
-      const common = { forgetSetSha256, modelBeforeSha256, previousSha256 };
+      const request = { forgetSet, test, heldOutRetain, holdout, signal, onProgress, forgotten, counted, forgetClass };
+      const common = { request: deletionRequest, forgetSetSha256, modelBeforeSha256, previousSha256, signer };
       // What runs when no rewind does: the method asked for, or auto's Q-MUL.
       const approximate = method === 'auto' ? { ...rest, method: 'qmul' } : rest;
       let replay = null;
@@ -487,8 +504,11 @@ export class Model {
 
   // forget by rewind: the checkpoint loaded into a working copy, the fits replayed on it,
   // measured, and swapped in at the end; until then this model is untouched.
-  async #rewind(handle, { forgetSet, test, heldOutRetain, signal, onProgress, forgotten }, replay, common) {
+  async #rewind(handle, { forgetSet, test, heldOutRetain, signal, onProgress, forgotten, forgetClass }, replay, common) {
     const module = this.#module;
+    // Without held-out samples, RA is measured on the last fit replayed.
+    const trainedOn = replay.fits.filter((f) => f.dataset.shape[0] > 0).at(-1)?.dataset ?? emptyDataset(this);
+    const before = await this.#evidenceBefore(handle, forgetSet, heldOutRetain ?? trainedOn, test, heldOutRetain, signal);
     const started = performance.now();
     let working = adopt(withHeap(module, (heap) => unwrap(module.loadModel(heap.copyIn(replay.checkpoint.bytes), replay.checkpoint.bytes.length))));
     try {
@@ -510,15 +530,14 @@ export class Model {
       }
       this.#checkGoing(signal, epochs.length);  // a signal fired during the last epoch
       const seconds = (performance.now() - started) / 1000;
-      // Without held-out samples, RA is measured on the last fit replayed.
-      const trainedOn = replay.fits.filter((f) => f.dataset.shape[0] > 0).at(-1)?.dataset ?? emptyDataset(this);
       const metrics = await this.#measure(working, forgetSet, heldOutRetain ?? trainedOn, test, heldOutRetain, signal);
+      const evidence = this.#evidence(working, forgetSet, before, metrics, forgetClass);
       const modelAfterSha256 = await sha256(unwrap(working.save(true)));
       const receipt = await this.#seal({
         ...common, method: 'rewind', options: { method: common.auto ? 'auto' : 'rewind' }, exact: true,
         forgotten: forgetSet.shape[0],
         retained: replay.fits.reduce((sum, f) => sum + f.dataset.shape[0], 0),
-        modelAfterSha256, metrics, epochs, seconds,
+        modelAfterSha256, metrics, evidence, epochs, seconds,
         rewind: {
           checkpointSha256: replay.checkpoint.modelSha256,
           checkpointCreatedAt: replay.checkpoint.createdAt,
@@ -538,7 +557,7 @@ export class Model {
   }
 
   // forget by an approximate method, on a copy the engine swaps in at the end.
-  async #approximate(handle, { forgetSet, test, heldOutRetain, holdout, signal, onProgress, forgotten, counted }, retain, engineOptions, common) {
+  async #approximate(handle, { forgetSet, test, heldOutRetain, holdout, signal, onProgress, forgotten, counted, forgetClass }, retain, engineOptions, common) {
     const module = this.#module;
     let session = null;
     let pass = null;  // the retain stream's pass being read
@@ -551,6 +570,11 @@ export class Model {
           ? handle.startForgetStreamed(heapDataset(heap, forgetSet), counted.stream, held, options)
           : handle.startForget(heapDataset(heap, forgetSet), heapDataset(heap, retain), held, options));
       }));
+      // Measured once the engine has checked the sets (starting works on a copy: `handle`
+      // is still the model before); not part of the forget's time.
+      const measuring = performance.now();
+      const before = await this.#evidenceBefore(handle, forgetSet, heldOutRetain ?? retain, test, heldOutRetain, signal);
+      const measured = performance.now() - measuring;
       const epochs = [];
       for (;;) {
         const step = JSON.parse(unwrap(session.step(BATCHES_PER_STEP)));
@@ -565,16 +589,17 @@ export class Model {
       }
       this.#checkGoing(signal, epochs.length);  // a signal fired during the last epoch
       unwrap(handle.commitForget(session));
-      const seconds = (performance.now() - started) / 1000;
+      const seconds = (performance.now() - started - measured) / 1000;
       try {
         // The metrics of the result, stepped like the forget: the same signal stops them
         // (and so the forget, which is then put back below).
         const metrics = await this.#measure(handle, forgetSet, heldOutRetain ?? retain, test, heldOutRetain, signal);
+        const evidence = this.#evidence(handle, forgetSet, before, metrics, forgetClass);
         const modelAfterSha256 = await sha256(unwrap(handle.save(true)));
         const receipt = await this.#seal({
           ...common, method: session.method, options: engineOptions, exact: false,
           forgotten: session.forgotten, retained: counted?.size ?? retain.shape[0],
-          modelAfterSha256, metrics, epochs, seconds,
+          modelAfterSha256, metrics, evidence, epochs, seconds,
           ...(engineOptions.until === undefined ? {} : { until: await untilOutcome(epochs, holdout) }),
         });
         this.#ensureNotDisposed('forget');
@@ -602,16 +627,46 @@ export class Model {
     return { ...(await runMetrics(this.#module, start, { signal, check })), retainSet: heldOutRetain === undefined ? 'trainedOn' : 'heldOut' };
   }
 
-  // A forget's receipt, with what every receipt says about the engine and the time.
+  // What a forget's receipt compares its result with, measured on the model before it:
+  // with a test set the metrics (see #measure), else the forget set's accuracy.
+  async #evidenceBefore(handle, forgetSet, retain, test, heldOutRetain, signal) {
+    const metrics = await this.#measure(handle, forgetSet, retain, test, heldOutRetain, signal);
+    this.#checkGoing(signal, 0);
+    return { forgetAccuracy: this.#forgetAccuracy(handle, forgetSet, metrics), metrics };
+  }
+
+  // The engine's accuracy of `handle` on the forget set: the metrics' FA when measured,
+  // else evaluate's (a fraction, in float32).
+  #forgetAccuracy(handle, forgetSet, metrics) {
+    if (metrics !== null) return metrics.FA.value;
+    return withHeap(this.#module, (heap) => JSON.parse(unwrap(handle.evaluate(heapDataset(heap, forgetSet))))).accuracy;
+  }
+
+  // A receipt's evidence: the forget set's accuracy, MIA-efficacy and test accuracy before
+  // and after (fractions, as the engine measured them; the last two null without a test
+  // set, MIA null when the engine gave none), and the class a class request left out of
+  // the test metrics.
+  #evidence(handle, forgetSet, before, metrics, forgetClass) {
+    const pair = (pick) => (metrics === null ? null : { before: pick(before.metrics), after: pick(metrics) });
+    return {
+      forgetAccuracy: { before: before.forgetAccuracy, after: this.#forgetAccuracy(handle, forgetSet, metrics) },
+      mia: pair((m) => m.MIA?.value ?? null),
+      testAccuracy: pair((m) => m.TA.value),
+      testExcludesClass: forgetClass ?? null,
+    };
+  }
+
+  // A forget's receipt, with what every receipt says about the engine and the time, signed
+  // when `fields.signer` is not null.
   #seal(fields) {
-    const { previousSha256, auto, ...rest } = fields;
+    const { previousSha256, auto, signer, ...rest } = fields;
     return sealReceipt({
       engine: { version: this.#module.version(), isa: this.#module.kernelIsa() },
       createdAt: new Date().toISOString(),
       ...rest,
       ...(auto === undefined ? {} : { auto }),
       previousSha256,
-    });
+    }, signer);
   }
 
   // What a fit or forget that failed throws. If the engine itself crashed (an allocation

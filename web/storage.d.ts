@@ -46,7 +46,8 @@ export interface VerifyResult {
 }
 
 /** Options of store.forget: model.forget's, minus previousReceipt (the store supplies it). */
-export type StoreForgetOptions = Omit<ForgetOptions, 'previousReceipt'> & { previousReceipt?: never };
+/** signingKey: another key than the device key, or null for an unsigned receipt. */
+export type StoreForgetOptions = Omit<ForgetOptions, 'previousReceipt' | 'signingKey'> & { previousReceipt?: never; signingKey?: CryptoKey | CryptoKeyPair | null };
 
 /**
  * Models and their receipt logs in one IndexedDB database. Every failure is a
@@ -69,10 +70,16 @@ export class ModelStore {
   delete(key: string): Promise<boolean>;
   /** The receipt log, oldest first. */
   receipts(key: string): Promise<Receipt[]>;
+  /** Seals, links and signatures (against the device key; unsigned receipts pass). */
   verify(key: string): Promise<VerifyResult>;
   /**
-   * model.forget chained to the stored log, then the new model and the receipt stored in
-   * one transaction. `key` must already hold a model.
+   * The store's device key, made on first use: its private key is non-extractable and
+   * signs store.forget's receipts; the public key verifies them anywhere.
+   */
+  deviceKey(): Promise<{ publicKey: CryptoKey; keySha256: string; createdAt: string }>;
+  /**
+   * model.forget chained to the stored log, signed with the device key, then the new model
+   * and the receipt stored in one transaction. `key` must already hold a model.
    */
   forget(key: string, model: StorableModel, forgetSet: Dataset, options: StoreForgetOptions): Promise<Receipt>;
   /** Safe to call twice; any later use throws FAILED_PRECONDITION. */

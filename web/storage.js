@@ -2,26 +2,31 @@
 // so that a model and the record of what it forgot survive reloads and crashes together.
 // Raw IndexedDB behind small promise helpers; no model math, hashing via receipts.js.
 //
-// Database layout (version 2), one database per openStorage(name):
+// Database layout (version 3), one database per openStorage(name):
 //   models      keyPath 'key'            {key, size, savedAt}   size in bytes, savedAt ISO 8601
 //   modelBytes  keyPath 'key'            {key, bytes}           bytes: what model.save() returned
 //   receipts    keyPath ['key', 'index'] {key, index, receipt}  index 0, 1, ... oldest first
 //   histories   keyPath 'key'            {key, history}         what model.history() returned
-// (version 1 had no histories; opening it adds the store).
+//   keys        keyPath 'name'           {name, privateKey, publicKey, keySha256, createdAt}
+//                                        name 'device': the non-extractable ECDSA P-256 key
+//                                        pair store.forget signs receipts with
+// (version 1 had no histories, version 2 no keys; opening them adds the stores).
 // Every write is one readwrite transaction that puts whole new records (never patches
 // one), so after a crash, a closed tab or an abort the store holds either the old state
 // or the new one. Metadata and bytes are split only so list() does not read model bytes.
 import { QforgetError, invalid } from './errors.js';
-import { sha256, verifyReceipts } from './receipts.js';
+import { keyFingerprint, sha256, verifyReceipts } from './receipts.js';
 
 export { QforgetError } from './errors.js';
 
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 const MODELS = 'models';
 const BYTES = 'modelBytes';
 const RECEIPTS = 'receipts';
 const HISTORIES = 'histories';
-const ALL_STORES = [MODELS, BYTES, RECEIPTS, HISTORIES];
+const KEYS = 'keys';
+const ALL_STORES = [MODELS, BYTES, RECEIPTS, HISTORIES, KEYS];
+const DEVICE_KEY = 'device';
 // What a model's write puts: the bytes, and the ledger that goes with them.
 const MODEL_STORES = [MODELS, BYTES, HISTORIES];
 
@@ -116,6 +121,7 @@ export async function openStorage(name = 'qforget') {
         upgrading.createObjectStore(RECEIPTS, { keyPath: ['key', 'index'] });
       }
       if (event.oldVersion < 2) upgrading.createObjectStore(HISTORIES, { keyPath: 'key' });
+      if (event.oldVersion < 3) upgrading.createObjectStore(KEYS, { keyPath: 'name' });
     };
     db = await promised(request);
   } catch (error) {
@@ -309,7 +315,9 @@ export class ModelStore {
   }
 
   /**
-   * Checks the receipt log of `key` (verifyReceipts: every seal, every link) and whether
+   * Checks the receipt log of `key` (verifyReceipts: every seal, every link, and every
+   * signature against this store's device key; unsigned receipts, as older logs hold,
+   * pass, receipts signed by another key do not) and whether
    * the stored model is the one the last forget produced. `modelMatchesLastReceipt` is
    * false when the model was saved again after a later fit (legitimate) or altered, and
    * null when the log is empty; it never makes `ok` false. Throws NOT_FOUND if absent.
@@ -317,6 +325,7 @@ export class ModelStore {
    */
   async verify(key) {
     checkKey(key);
+    const device = await this.deviceKey();
     // Read model and log in one transaction (a consistent snapshot); hash afterwards.
     const { record, log } = await this.#transaction(`verifying ${JSON.stringify(key)}`, [BYTES, RECEIPTS], 'readonly', async (tx) => ({
       record: await promised(tx.objectStore(BYTES).get(key)),
@@ -324,7 +333,7 @@ export class ModelStore {
     }));
     if (record === undefined) throw notFound(key);
     const receipts = log.map((r) => r.receipt);
-    const chain = await verifyReceipts(receipts);
+    const chain = await verifyReceipts(receipts, { publicKeys: [device.publicKey], requireSignatures: false });
     const last = receipts.at(-1);
     let modelMatchesLastReceipt = null;
     if (last !== undefined) {
@@ -344,6 +353,8 @@ export class ModelStore {
    * @param {string} key
    * @param {import('./model.js').Model} model the model stored under `key`, loaded
    * @param {{x: Uint8Array, y: Uint8Array, shape: number[]}} forgetSet
+   * The receipt is signed with the store's device key (deviceKey()) unless
+   * options.signingKey gives another key (or null: unsigned).
    * @param {object} options as model.forget's, minus previousReceipt
    * @returns {Promise<object>} the new receipt
    */
@@ -361,7 +372,8 @@ export class ModelStore {
     }));
     if (!exists) throw new QforgetError('NOT_FOUND', `${what}: no model is stored under that key; saveModel it first`);
 
-    const receipt = await model.forget(forgetSet, { ...options, previousReceipt: last?.receipt });
+    const signingKey = options.signingKey === undefined ? await this.#devicePair() : options.signingKey ?? undefined;
+    const receipt = await model.forget(forgetSet, { ...options, signingKey, previousReceipt: last?.receipt });
     const records = await modelRecords(key, model);
     await this.#transaction(`storing the result of ${what}`, ALL_STORES, 'readwrite', async (tx) => {
       const [stillThere, nowLast] = await Promise.all([promised(tx.objectStore(MODELS).count(key)), lastReceipt(tx, key)]);
@@ -374,6 +386,41 @@ export class ModelStore {
       ]);
     });
     return receipt;
+  }
+
+  /**
+   * This store's device key: an ECDSA P-256 key pair made on first use, its private key
+   * non-extractable (no script can read it out, this one included; it signs only), kept
+   * in the database. What a server needs to verify the receipts it signed is the public
+   * key (export it as SPKI: crypto.subtle.exportKey('spki', publicKey)).
+   * @returns {Promise<{publicKey: CryptoKey, keySha256: string, createdAt: string}>}
+   */
+  async deviceKey() {
+    const { publicKey, keySha256, createdAt } = await this.#deviceRecord();
+    return { publicKey, keySha256, createdAt };
+  }
+
+  async #devicePair() {
+    const { privateKey, publicKey } = await this.#deviceRecord();
+    return { privateKey, publicKey };
+  }
+
+  // The device key's record, made and stored on first use. Two tabs making one at once:
+  // the first stored wins (add() refuses the second), and both use it.
+  async #deviceRecord() {
+    const read = () => this.#transaction('reading the device key', [KEYS], 'readonly', (tx) => promised(tx.objectStore(KEYS).get(DEVICE_KEY)));
+    const stored = await read();
+    if (stored !== undefined) return stored;
+    const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const record = { name: DEVICE_KEY, privateKey, publicKey, keySha256: await keyFingerprint(publicKey), createdAt: new Date().toISOString() };
+    try {
+      await this.#transaction('storing the device key', [KEYS], 'readwrite', (tx) => promised(tx.objectStore(KEYS).add(record)));
+      return record;
+    } catch (error) {
+      const winner = await read();
+      if (winner !== undefined) return winner;
+      throw error;
+    }
   }
 
   /** Closes the database connection. Safe to call twice; any later use throws. */

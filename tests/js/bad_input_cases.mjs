@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 
-import { createQforget, QforgetError, verifyReceipts } from '../../web/index.js';
+import { createQforget, exportAudit, QforgetError, verifyReceipts } from '../../web/index.js';
 import { editModel, generateFloatModel, random } from './onnx_models.mjs';
 import { synthetic } from './synthetic.mjs';
 
@@ -146,7 +146,7 @@ export async function mainContext(qf) {
 
 // Entry points that return a promise: they must reject, never throw synchronously. The
 // others must throw synchronously.
-export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'model.checkpoint', 'model.restoreHistory', 'verifyReceipts', 'qf.unlearningMetrics', 'qf.importOnnx', 'model.toOnnx']);
+export const ASYNC_APIS = new Set(['createQforget', 'model.fit', 'model.forget', 'model.checkpoint', 'model.restoreHistory', 'verifyReceipts', 'exportAudit', 'qf.replayReceipt', 'qf.unlearningMetrics', 'qf.importOnnx', 'model.toOnnx']);
 
 // ---- ONNX files --------------------------------------------------------------------------------
 
@@ -670,6 +670,12 @@ function mainRows() {
     ['test: null', IA, /options\.test must be an object/, forgetWith({ test: null })],
     ["previousReceipt: 'abc'", IA, /options\.previousReceipt must be a receipt/, forgetWith({ previousReceipt: 'abc' })],
     ["previousReceipt: {sha256: 'x'}", IA, /options\.previousReceipt/, forgetWith({ previousReceipt: { sha256: 'x' } })],
+    ["request: 'DSR-1'", IA, /options\.request must be an object/, forgetWith({ request: 'DSR-1' })],
+    ['request.reason: a lone surrogate', IA, /options\.request\.reason is not valid UTF-8/, forgetWith({ request: { reason: 'x\ud800' } })],
+    ['request.subject: 300 bytes', IA, /options\.request\.subject is 300 bytes of UTF-8, more than the limit of 256/, forgetWith({ request: { subject: 'x'.repeat(300) } })],
+    ['request.ids: one too few', IA, /options\.request\.ids must name every sample of the forget set/, forgetWith({ request: { ids: [] } })],
+    ["signingKey: 'key'", IA, /options\.signingKey must be an ECDSA P-256 private CryptoKey/, forgetWith({ signingKey: 'key' })],
+    ['forgetClass: 1.5', IA, /options\.forgetClass must be an integer class/, forgetWith({ forgetClass: 1.5 })],
     ['method: 42', IA, /options\.method/, forgetWith({ method: 42 })],
     ['qmulScanMode: 1', IA, /options\.qmulScanMode/, forgetWith({ qmulScanMode: 1 })],
     ['onProgress: 3', IA, /options\.onProgress must be a function/, forgetWith({ onProgress: 3 })],
@@ -1007,6 +1013,25 @@ function mainRows() {
   ]);
   add('verifyReceipts', 'unknown-option', [
     ['options.prev', IA, /options\.prev/, () => verifyReceipts([], { prev: 'a'.repeat(64) })],
+  ]);
+  add('verifyReceipts', 'option-type', [
+    ['options.publicKeys: a string', IA, /options\.publicKeys must be an array/, () => verifyReceipts([], { publicKeys: 'spki' })],
+    ['options.publicKeys[0]: 42', IA, /options\.publicKeys\[0\] must be an ECDSA P-256 public CryptoKey/, () => verifyReceipts([], { publicKeys: [42] })],
+    ['options.requireSignatures: 1', IA, /options\.requireSignatures must be a boolean/, () => verifyReceipts([], { publicKeys: [], requireSignatures: 1 })],
+  ]);
+  add('exportAudit', 'option-type', [
+    ['log: null', IA, /log must be an array/, () => exportAudit(null, { format: 'html' })],
+    ['options missing', IA, /options must be an object/, () => exportAudit([])],
+    ["format: 'pdf'", IA, /options\.format must be 'jsonl' or 'html', got "pdf"/, () => exportAudit([], { format: 'pdf' })],
+    ['title: 3', IA, /options\.title must be a string/, () => exportAudit([], { format: 'html', title: 3 })],
+  ]);
+  add('exportAudit', 'unknown-option', [
+    ['options.fmt', IA, /options\.fmt: unknown option/, () => exportAudit([], { format: 'html', fmt: 'x' })],
+  ]);
+  add('qf.replayReceipt', 'option-type', [
+    ['receipt: null', IA, /receipt must be an object/, (c) => c.qf.replayReceipt(null, { model: c.model, forget: c.forget })],
+    ['receipt: not sealed', IA, /receipt: its contents do not match its sha256/, (c) => c.qf.replayReceipt({ sha256: 'a'.repeat(64) }, { model: c.model, forget: c.forget })],
+    ['sets: null', IA, /the second argument must be an object/, (c) => c.qf.replayReceipt({}, null)],
   ]);
   return rows;
 }

@@ -258,6 +258,14 @@ for (const simd of [true, false]) {
       assert.equal(downloaded.sha256, receipt.sha256, 'the download is the receipt');
       assert.ok(summary.includes(receipt.sha256));
       assert.equal(await page.getAttribute('#chain', 'data-ok'), 'true');
+      // The audit log: signed with this browser's device key, as a page and as JSON Lines.
+      assert.match(summary, /signed with this browser's device key [0-9a-f]{16}…/);
+      assert.match(summary, /Who\s*the person using this page/);
+      assert.equal(await page.isHidden('#audit-downloads'), false);
+      const audit = await page.evaluate(async () => Promise.all(['#audit-html', '#audit-jsonl'].map(async (id) => (await fetch(document.querySelector(id).href)).text())));
+      assert.match(audit[0], /<table id="receipts">/);
+      assert.match(audit[0], new RegExp(`${receipts} receipt\\(s\\): every seal and link intact, every signature verified`));
+      assert.equal(audit[1].trim().split('\n').map((line) => JSON.parse(line).sha256)[0], receipt.sha256);
 
       if (simd) {
         // Your own picture: a light shirt-like shape on a white background, as a PNG.

@@ -30,6 +30,19 @@ it('the README Node example runs and prints what it promises', { timeout: 240_00
   }
 });
 
+it('the README server-side verification example runs and prints what it promises', { timeout: 120_000 }, async () => {
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  const code = readme.split('#### Verifying a log on a server')[1].match(/```js\n([\s\S]*?)```/)[1];
+  const file = new URL('../../readme-example-verify.tmp.mjs', import.meta.url);
+  await writeFile(file, code);
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [file.pathname], { timeout: 110_000 });
+    assert.match(stdout, /^\{ ok: true, count: 2 \}\n\{\s+ok: false,\s+count: 2,\s+brokenAt: 1,\s+reason: 'its contents do not match its sha256 \(altered\)'\s+\}\n$/);
+  } finally {
+    await rm(file, { force: true });
+  }
+});
+
 it('the README ONNX example runs: import, personalize, forget, export, run in onnxruntime-web', { timeout: 240_000 }, async () => {
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
   const code = readme.split('### Bring an ONNX model')[1].match(/```js\n([\s\S]*?)```/)[1];

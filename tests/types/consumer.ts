@@ -25,6 +25,10 @@ import {
   type ReceiptCheck,
   RECEIPT_FORMAT,
   verifyReceipts,
+  keyFingerprint,
+  exportAudit,
+  REQUEST_LIMITS,
+  type ReplayResult,
   type Kernels,
   type MemoryStats,
   type Method,
@@ -219,7 +223,23 @@ const receiptMetrics: UnlearningMetrics | null = result.metrics;
 const next = await model.forget(forgetSet, { retain: train, test: train, method: 'ft', epochs: 1, previousReceipt: result });
 const check: ReceiptCheck = await verifyReceipts([result, next]);
 if (!check.ok) console.log(check.brokenAt, check.reason);
-const format: 'qforget-receipt/2' = RECEIPT_FORMAT;
+const format: 'qforget-receipt/3' = RECEIPT_FORMAT;
+const deviceKeys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+const signedReceipt = await model.forget(forgetSet, {
+  retain: train, method: 'ft', epochs: 1, signingKey: deviceKeys, forgetClass: 0,
+  request: { id: 'DSR-1', subject: 'user 1', requestedBy: 'privacy office', reason: 'erasure', ids: new Uint32Array([1]) },
+});
+const signerKey: string | undefined = signedReceipt.signer?.keySha256;
+const forgetBefore: number | null = signedReceipt.evidence.forgetAccuracy.before;
+const signedCheck: ReceiptCheck = await verifyReceipts([signedReceipt], { publicKeys: [deviceKeys.publicKey], requireSignatures: true });
+const fingerprint: string = await keyFingerprint(deviceKeys.publicKey);
+const auditPage: string = await exportAudit([signedReceipt], { format: 'html', publicKeys: [deviceKeys.publicKey] });
+const replay: ReplayResult = await qf.replayReceipt(signedReceipt, { model: model.save(), forget: forgetSet, retain: train });
+console.log(signerKey, forgetBefore, signedCheck, fingerprint, auditPage.length, replay.match, REQUEST_LIMITS.reason);
+// @ts-expect-error the export format is 'jsonl' or 'html'
+await exportAudit([signedReceipt], { format: 'csv' });
+// @ts-expect-error a request's ids are strings or numbers
+await model.forget(forgetSet, { retain: train, request: { ids: [true] } });
 const retainSet: 'heldOut' | 'trainedOn' | undefined = next.metrics?.retainSet;
 await model.forget(forgetSet, { retain: train, test: train, heldOutRetain: train });
 // @ts-expect-error a receipt log is an array of receipts
