@@ -321,12 +321,17 @@ void QuantizeToGridBackward(const WeightGrid& grid, const GridTable& table, cons
     case WeightScheme::kCodebook: {
       const SortedLevels sorted(grid, table);
       const size_t n = table.codes;
-      std::vector<double> sums(groups * n, 0.0);
-      SumByGroup(grid, n, sums.data(), [&](size_t i, size_t g, double* acc) {
-        acc[size_t(codes[i] - r.qn)] += double(dw_hat[i]);
+      // Per level: the sum of its weights' gradients, and how many it stands for.
+      std::vector<double> sums(groups * n * 2, 0.0);
+      SumByGroup(grid, 2 * n, sums.data(), [&](size_t i, size_t g, double* acc) {
+        const size_t k = size_t(codes[i] - r.qn);
+        acc[2 * k] += double(dw_hat[i]);
+        acc[2 * k + 1] += 1.0;
         dw[i] = w[i] >= sorted.lo[g] && w[i] <= sorted.hi[g] ? dw_hat[i] : 0.0f;
       });
-      for (size_t k = 0; k < groups * n; k++) grads.levels[k] += float(sums[k]);
+      for (size_t k = 0; k < groups * n; k++) {
+        if (sums[2 * k + 1] > 0.0) grads.levels[k] += float(sums[2 * k] / sums[2 * k + 1]);
+      }
       return;
     }
   }

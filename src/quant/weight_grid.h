@@ -12,9 +12,10 @@
 //   apot        sign(q) * alpha * m_|q|: m_0 = 0 < m_1 < ... < m_qp = 1 the sums of
 //               additive powers-of-two terms (Li et al., ICLR 2020; see ApotLevels)
 //   codebook    L[q - qn]: 2^b learned levels, k-means initialized, each trained with
-//               the sum of the gradients of the weights it stands for (the "trained
-//               quantization" of Han et al., Deep Compression, ICLR 2016), the shadow
-//               weights by straight-through estimation so that assignments can move
+//               the gradients of the weights it stands for (the "trained quantization"
+//               of Han et al., Deep Compression, ICLR 2016; averaged, see
+//               QuantizeToGridBackward), the shadow weights by straight-through
+//               estimation so that assignments can move
 //
 // Deployment. The kernels multiply int8 values and scale each output channel by one
 // float. Every group therefore gets a table of int8 values, one per code, and a fine step
@@ -109,7 +110,10 @@ void DequantizeGrid(const WeightGrid& grid, const GridTable& table, const int8_t
 // parameters' gradients into `grads` (a WeightGrid whose pointers are the gradients of
 // grid's parameters): scales and offsets LSQ-style, scaled by 1 / sqrt(group_size * qp)
 // (pow2 and apot in units of alpha: dL/dalpha = g (m - w / alpha) inside, g m outside,
-// m the normalized level); codebook levels the sum of g over the weights they stand for.
+// m the normalized level); codebook levels the mean of g over the weights they stand for
+// (the sum is the derivative; divided by the count, a level moves under SGD as the mean
+// of its weights does, and keeps the optimizer's step meaningful: with the sum, a 4-bit
+// lenet's codebook levels took steps of hundreds of weights' at once and it fell to chance).
 void QuantizeToGridBackward(const WeightGrid& grid, const GridTable& table, const float* w,
                             const int8_t* codes, const float* dw_hat, float* dw,
                             const WeightGrid& grads);
