@@ -171,7 +171,7 @@ export class Model {
     const handle = this.#live();
     const { calibration, ...engineOptions } = checkOptions('options', options);
     if (calibration === undefined) throw invalid('options.calibration is required: samples (a Uint8Array or Float32Array) or a dataset {x, ...}');
-    const x = ArrayBuffer.isView(calibration) ? calibration : calibration?.x;
+    const x = ArrayBuffer.isView(calibration) || calibration?.x === undefined ? calibration : calibration.x;
     const type = sampleType('options.calibration', x);
     const quantized = withHeap(this.#module, (heap) =>
       unwrap(handle.quantize(heap.copyIn(x), x.length, type, JSON.stringify(engineOptions))),

@@ -122,7 +122,7 @@ describe('weight schemes and post-training quantization', { timeout: 900_000 }, 
       const cases = [
         [undefined, 'INVALID_ARGUMENT', /options must be an object/],
         [{}, 'INVALID_ARGUMENT', /options\.calibration is required/],
-        [{ calibration: [1, 2, 3] }, 'INVALID_ARGUMENT', /options\.calibration must be a Uint8Array or Float32Array/],
+        [{ calibration: [1, 2, 3] }, 'INVALID_ARGUMENT', /options\.calibration must be a Uint8Array or a Float32Array, got Array/],
         [{ calibration: new Float32Array(784) }, 'INVALID_ARGUMENT', /x holds float32 values, the model takes uint8/],
         [{ calibration: x.subarray(0, 100) }, 'INVALID_ARGUMENT', /not a whole, non-zero number of samples/],
         [{ calibration: x, scheme: 'log2' }, 'INVALID_ARGUMENT', /options\.scheme: unknown weight scheme "log2"/],
