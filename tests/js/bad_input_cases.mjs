@@ -240,6 +240,10 @@ function mainRows() {
     ['weightBits: 0', IA, /weightBits/, create({ weightBits: 0 })],
     ['weightBits: 33', IA, /weightBits/, create({ weightBits: 33 })],
     ['edgeBits: 5', IA, /edgeBits/, create({ edgeBits: 5 })],
+    ['weightScheme: log2', IA, /weightScheme: unknown weight scheme "log2" \(expected uniform, asymmetric, pow2, apot or codebook\)/, create({ weightScheme: 'log2' })],
+    ['weightScheme: pow2 at 8 bits', IA, /weightScheme: pow2 weights have 2, 3 or 4 bits/, create({ weightBits: 8, weightScheme: 'pow2' })],
+    ['weightScheme: codebook, float', IA, /weightScheme: codebook needs quantized weights/, create({ weightBits: 32, weightScheme: 'codebook' })],
+    ['activationBits: 2', IA, /activationBits: expected 8, or 4 with quantized weights, got 2/, create({ activationBits: 2 })],
     ['numClasses: 0', IA, /numClasses/, create({ numClasses: 0 })],
     ['numClasses: 1', IA, /numClasses/, create({ numClasses: 1 })],
     ['numClasses: 65536', IA, /numClasses: 65536 is outside the allowed range 2\.\.65535/, create({ numClasses: 65536 })],
@@ -299,7 +303,7 @@ function mainRows() {
     ['foreign: text', DL, /model file: not a qforget model file/, load(() => new TextEncoder().encode('not a model at all, just some text'))],
     ['foreign: an IDX file', DL, /model file: truncated/, load(() => IDX)],
     ['foreign: the model gzipped', DL, /model file: not a qforget model file/, load((b) => new Uint8Array(gzipSync(b)))],
-    ['newer version (4, resealed)', 'UNIMPLEMENTED', /model file format version 4 is newer than this build of qforget reads \(version 3\)/, rebuilt({ version: 4 })],
+    ['newer version (5, resealed)', 'UNIMPLEMENTED', /model file format version 5 is newer than this build of qforget reads \(version 4\)/, rebuilt({ version: 5 })],
     ['newer version (99, not resealed)', 'UNIMPLEMENTED', /version/, load((b) => {
       const out = b.slice();
       out[8] = 99;
@@ -1165,7 +1169,7 @@ function workerRows() {
       return out;
     })],
     ['foreign: text', DL, /model file: not a qforget model file/, load(() => new TextEncoder().encode('not a model at all, just some text'))],
-    ['newer version (4, resealed)', 'UNIMPLEMENTED', /version 4 is newer/, load((b) => rebuildModelFile(b, { version: 4 }))],
+    ['newer version (5, resealed)', 'UNIMPLEMENTED', /version 5 is newer/, load((b) => rebuildModelFile(b, { version: 5 }))],
     ['header: numClasses 10 (resealed)', DL, /model file: header\.model/, load((b) => rebuildModelFile(b, { header: (h) => (h.model.numClasses = 10) }))],
   ]);
   return rows;
