@@ -27,9 +27,12 @@
 // --ptq minmax|percentile|mse: the original and the reference are trained in float and then
 // quantized (model.quantize, calibrated on 512 of their training samples) at --bits and
 // --scheme, instead of trained quantized.
-// --json prints one JSON object per method and seed (Q-MUL's with its G_f, G_r and w_f per
-// epoch), then one per method with the means.
-// Besides the methods, --methods may name `original`: the original model, unchanged.
+// --json prints one JSON object per method and seed (Q-MUL's with its G_f, G_r, w_f,
+// gradient cosine, similar labels and warnings per epoch), then one per method with the means.
+// Besides the methods, --methods may name `original`: the original model, unchanged, and
+// qmul:<rule>, Q-MUL with qmulSimilarity <rule> (prediction, confusion, embedding, or
+// garments: the matrix of bench/fashion_mnist.mjs's GARMENT_NEAREST); plain qmul takes the
+// engine's default (prediction).
 // Besides the engine's scenarios, --scenario may be user:<n>: one user's forget request,
 // n training samples drawn with the seed and passed to the engine as ids:[...].
 // --onnx FILE: the original and the retrained reference start from this pretrained float
@@ -44,7 +47,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
-import { loadFashionMnist, sampleOf, subset, withoutClass } from './fashion_mnist.mjs';
+import { GARMENT_SIMILARITY, loadFashionMnist, sampleOf, subset, withoutClass } from './fashion_mnist.mjs';
 import { forgetSettings, protocolNamed, RECIPE } from './protocols.mjs';
 import { unlearningTable } from './unlearning_table.mjs';
 
@@ -114,6 +117,7 @@ const spec = { arch: args.arch, inputShape: [28, 28, 1], numClasses: 10, weightB
 const recipe = { ...RECIPE, epochs: num('epochs') };
 const onnx = args.onnx === undefined ? null : await pretrained(args.onnx);
 const methods = args.methods.split(',').map((m) => m.trim()).filter(Boolean);
+const variants = Object.fromEntries(methods.map((m) => [m, methodVariant(m)]));
 const flags = { epochs: args['forget-epochs'], retainSample: args['retain-sample'], methodOptions: JSON.parse(args['method-options']) };
 // Seeds first-seed .. first-seed + seeds - 1 (several processes can train different seeds
 // into the shared cache; a final run over all of them then finds every model cached).
@@ -143,6 +147,20 @@ async function pretrained(file) {
     probe.dispose();
   }
   return { file, bytes, hash, options };
+}
+
+/**
+ * What --methods' entry `name` runs: the engine's method and the options it adds
+ * (qmul:<rule> is qmul with qmulSimilarity <rule>).
+ */
+function methodVariant(name) {
+  const [method, rule, ...rest] = name.split(':');
+  if (rule === undefined) return { method, options: {} };
+  const rules = { prediction: 'prediction', confusion: 'confusion', embedding: 'embedding', garments: GARMENT_SIMILARITY };
+  if (method !== 'qmul' || rest.length || !(rule in rules)) {
+    throw new Error(`--methods: '${name}' is not a method; only qmul has variants, qmul:<${Object.keys(rules).join('|')}>`);
+  }
+  return { method, options: { qmulSimilarity: rules[rule] } };
 }
 
 /**
@@ -219,7 +237,8 @@ for (const seed of seeds) {
     reference.model.dispose();
     continue;
   }
-  for (const method of methods) {
+  for (const name of methods) {
+    const { method, options: variantOptions } = variants[name];
     let model = reference.model;
     let { seconds, cached } = reference;
     let retained = retain.shape[0];  // the retain samples the method trained on
@@ -232,19 +251,23 @@ for (const seed of seeds) {
     } else if (method !== 'retrain') {
       model = qf.loadModel(originalBytes);
       try {
-        const { retainSample, options } = forgetSettings(protocol, method, args.scenario, flags);
+        const { retainSample, options: protocolOptions } = forgetSettings(protocol, method, args.scenario, flags);
+        const options = { ...protocolOptions, ...variantOptions };
         settings = { retainSample, ...options, ...(until && { until }) };
         const stopping = until === undefined ? {} : { until, ...(holdout && { holdout }) };
         const result = await model.forget(forget, { retain: sampleOf(qf, retain, retainSample, seed), seed, ...options, ...stopping });
         if (result.until) Object.assign(settings, { untilOutcome: result.until, untilReadings: result.epochs.map((e) => e.until) });
         seconds = result.seconds;
         retained = result.retained;
-        if (method === 'qmul') qmul = result.epochs.map(({ qmul: { gForget, gRetain, wForget } }) => ({ gForget, gRetain, wForget }));
+        if (method === 'qmul') {
+          qmul = result.epochs.map(({ qmul: { gForget, gRetain, wForget, gradientCosine, movedToSimilar, similarFallbacks, similarLabels, warnings } }) => (
+            { gForget, gRetain, wForget, gradientCosine, movedToSimilar, similarFallbacks, similarLabels, warnings: warnings.map((w) => w.kind) }));
+        }
         cached = false;
       } catch (error) {
         // A method that fails (e.g. diverges) is reported and the others still run.
-        log(`  ${method.padEnd(9)} FAILED: ${error.message}`);
-        if (args.json) console.log(JSON.stringify({ event: 'failed', method, seed, code: error.code, message: error.message }));
+        log(`  ${name.padEnd(9)} FAILED: ${error.message}`);
+        if (args.json) console.log(JSON.stringify({ event: 'failed', method: name, seed, code: error.code, message: error.message }));
         model.dispose();
         continue;
       }
@@ -253,13 +276,13 @@ for (const seed of seeds) {
     // The tables are in points, as the papers' are; the API gives fractions.
     const points = (p) => (p === null ? null : 100 * p.value);
     const row = {
-      method, seed, FA: points(m.FA), FARequantized: points(m.FARequantized), RA: points(m.RA), TA: points(m.TA), MIA: points(m.MIA),
+      method: name, seed, FA: points(m.FA), FARequantized: points(m.FARequantized), RA: points(m.RA), TA: points(m.TA), MIA: points(m.MIA),
       miaAttackAccuracy: points(m.miaAttack.accuracy), AG: 100 * m.AG, JS: m.JS, seconds, cached, retained, ...(qmul && { qmul }),
     };
     rows.push(row);
     const fixed = (v) => (v === null ? 'n/a' : v.toFixed(2));
     const stopped = settings?.untilOutcome ? `  (until: ${settings.untilOutcome.reached ? 'met' : 'not met'} after ${settings.untilOutcome.epochs} epoch(s))` : '';
-    log(`  ${method.padEnd(9)} FA ${fixed(row.FA)}  RA ${fixed(row.RA)}  TA ${fixed(row.TA)}  MIA ${fixed(row.MIA)}  AG ${fixed(row.AG)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}${stopped}`);
+    log(`  ${name.padEnd(9)} FA ${fixed(row.FA)}  RA ${fixed(row.RA)}  TA ${fixed(row.TA)}  MIA ${fixed(row.MIA)}  AG ${fixed(row.AG)}  ${seconds === null ? 'time unknown' : `${seconds.toFixed(1)} s`}${stopped}`);
     if (args.json) console.log(JSON.stringify({ event: 'run', arch: spec.arch, ...(onnx && { onnx: onnx.file, onnxSha256: onnx.hash }), bits: spec.weightBits, scheme: spec.weightScheme, ...(args.ptq && { ptq: args.ptq }), scenario: args.scenario, ...row, settings }));
     if (model !== reference.model) model.dispose();
   }

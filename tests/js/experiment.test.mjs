@@ -10,6 +10,7 @@ import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { GARMENT_NEAREST, GARMENT_SIMILARITY } from '../../bench/fashion_mnist.mjs';
 import { forgetSettings, PROTOCOLS } from '../../bench/protocols.mjs';
 
 const run = promisify(execFile);
@@ -108,6 +109,29 @@ it('--train-only fills the cache with one model of the pair, for two processes a
     const runs = both.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
     assert.deepEqual(runs.map((r) => [r.method, r.cached]), [['retrain', true], ['original', true]], 'the next run finds both');
     await assert.rejects(run('node', [...args, '--train-only', 'forget']), /--train-only must be original or retrain, got 'forget'/);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+it('qmul:<rule> runs Q-MUL with that similar-label rule, the garment matrix relabelling as it says', needsData, async () => {
+  requireData();
+  const cache = mkdtempSync(path.join(tmpdir(), 'qf-experiment-'));
+  try {
+    const args = ['bench/experiment.mjs', '--arch', 'mlp', '--scenario', 'random:0.1', '--seeds', '1', '--epochs', '1',
+      '--train-limit', '300', '--test-limit', '100', '--forget-epochs', '1', '--cache', cache, '--json'];
+    const { stdout } = await run('node', [...args, '--methods', 'retrain,qmul:garments,qmul:confusion'], { maxBuffer: 1 << 24 });
+    const runs = stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'run');
+    assert.deepEqual(runs.map((r) => r.method), ['retrain', 'qmul:garments', 'qmul:confusion']);
+    const [, garments, confusion] = runs;
+    assert.equal(confusion.settings.qmulSimilarity, 'confusion');
+    assert.deepEqual(garments.settings.qmulSimilarity, GARMENT_SIMILARITY);
+    // Every forget sample of class k went to GARMENT_NEAREST[k], and to nothing else.
+    const [labels] = garments.qmul.map((e) => e.similarLabels);
+    assert.ok(labels.flat().reduce((a, b) => a + b, 0) > 0, 'some samples were relabelled');
+    labels.forEach((row, k) => row.forEach((count, j) => assert.ok(count === 0 || j === GARMENT_NEAREST[k], `class ${k} relabelled ${j}`)));
+    await assert.rejects(run('node', [...args, '--methods', 'rl:garments']), /'rl:garments' is not a method; only qmul has variants/);
+    await assert.rejects(run('node', [...args, '--methods', 'qmul:nearest']), /'qmul:nearest' is not a method/);
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }

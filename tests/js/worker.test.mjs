@@ -152,6 +152,30 @@ for (const simd of [true, false]) {
       assert.equal(await worker.liveHandles(), 0);
     });
 
+    it('quantize makes a new model in the worker, as the main thread does, and refuses bad options', async (t) => {
+      const worker = await start(t, { simd });
+      const qf = await createQforget({ simd });
+      const float = { ...SPEC, arch: 'lenet', weightBits: 32 };
+      const data = synthetic(96, 12);
+      const options = { calibration: subset(data, [...Array(48).keys()]), bits: 4, scheme: 'apot', method: 'mse' };
+      const local = qf.createModel(float);
+      await local.fit(data, { epochs: 1, batchSize: 16, seed: 5 });
+      const remote = await worker.loadModel(local.save());
+      const [remoteQuantized, localQuantized] = [await remote.quantize(options), local.quantize(options)];
+      assert.ok(remoteQuantized instanceof RemoteModel);
+      assert.deepEqual(await remoteQuantized.describe(), localQuantized.describe());
+      assert.deepEqual(bits(await remoteQuantized.predict(data.x)), bits(localQuantized.predict(data.x)), 'bit-identical logits');
+      assert.deepEqual(bits(await remote.predict(data.x)), bits(local.predict(data.x)), 'the source model is unchanged');
+      await assert.rejects(remote.quantize({ ...options, scheme: 'log' }), isError('INVALID_ARGUMENT', /scheme/));
+      await assert.rejects(remote.quantize({ ...options, calibration: { x: new Uint8Array(10), y: new Uint8Array(1), shape: [1, 4, 4, 1] } }),
+        isError('INVALID_ARGUMENT', /x has 10 values: not a whole, non-zero number of samples of shape \[12, 12, 1\]/));
+      assert.equal(await worker.liveHandles(), 2, 'a refused quantize leaves no model behind');
+      local.dispose();
+      localQuantized.dispose();
+      await Promise.all([remote.dispose(), remoteQuantized.dispose()]);
+      assert.equal(await worker.liveHandles(), 0);
+    });
+
     it('save and loadModel round-trip through the worker and across threads', async (t) => {
       const worker = await start(t, { simd });
       const qf = await createQforget({ simd });
