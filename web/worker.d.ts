@@ -9,6 +9,7 @@ import type {
   EpochStats,
   FitOptions,
   ForgetOptions,
+  ForgetReceipt,
   InputLayout,
   InputType,
   MemoryStats,
@@ -16,6 +17,7 @@ import type {
   ModelOptions,
   QuantizeOptions,
   Qforget,
+  ReplayResult,
   TrainingHistory,
   UnlearningMetrics,
 } from './index.js';
@@ -114,6 +116,11 @@ export class QforgetWorker {
     options: Parameters<Qforget['resolveScenario']>[2],
   ): Promise<ReturnType<Qforget['resolveScenario']>>;
   unlearningMetrics(model: RemoteModel, sets: RemoteMetricsSets): Promise<UnlearningMetrics>;
+  /** Re-runs the forget a receipt records, in the worker; `model` is the model before (a RemoteModel of this worker, unchanged, or its bytes). */
+  replayReceipt(
+    receipt: ForgetReceipt,
+    sets: Omit<Parameters<Qforget['replayReceipt']>[1], 'model'> & { model: RemoteModel | Uint8Array },
+  ): Promise<ReplayResult>;
   memoryStats(): Promise<MemoryStats>;
   setMemoryLimit(bytes: number | null): Promise<void>;
   /** Wasm objects the worker's wrappers own (a debugging aid for leak checks). */

@@ -479,6 +479,21 @@ export class QforgetWorker {
   }
 
   /**
+   * Re-runs the forget a receipt records, in the worker (see Qforget.replayReceipt).
+   * `model`, the model before, is a RemoteModel of this worker (unchanged) or its bytes.
+   * @param {object} receipt
+   * @param {{model: RemoteModel | Uint8Array, forget, retain?, holdout?, onProgress?: function, signal?: AbortSignal}} sets
+   */
+  async replayReceipt(receipt, sets) {
+    if (sets === null || typeof sets !== 'object') return send(this, 'replayReceipt', [checkSendable('receipt', receipt), sets]);  // refused there
+    const { model, ...rest } = sets;
+    const modelId = model instanceof RemoteModel ? modelIdOf(this, model, 'model') : undefined;
+    const { sent, hooks } = splitHooks(modelId === undefined ? sets : rest);
+    if (hooks?.signal?.aborted) throw new QforgetError('ABORTED', 'the replay was aborted before it started');
+    return send(this, 'replayReceipt', [checkSendable('receipt', receipt), checkSendable('sets', sent), modelId], hooks);
+  }
+
+  /**
    * Stops the worker and frees all its memory. Pending calls reject with ABORTED; later
    * calls with FAILED_PRECONDITION. Safe to call twice.
    */

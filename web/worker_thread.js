@@ -113,6 +113,10 @@ const ops = {
     if (referenceId === undefined) return qf.unlearningMetrics(model, wired);
     return qf.unlearningMetrics(model, { ...wired, reference: modelOf(referenceId) });
   },
+  replayReceipt([receipt, sets, modelId], call) {
+    const wired = withHooks(sets, call);
+    return qf.replayReceipt(receipt, modelId === undefined ? wired : { ...wired, model: modelOf(modelId) });
+  },
   describe: ([id]) => modelOf(id).describe(),
   predict: ([id, ...args]) => modelOf(id).predict(...args),
   quantize: ([id, options]) => adoptModel(modelOf(id).quantize(options)),

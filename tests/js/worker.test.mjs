@@ -104,6 +104,20 @@ for (const simd of [true, false]) {
       assert.deepEqual(metrics, await qf.unlearningMetrics(local, { forget, retain, test, reference: localReference }));
       assert.ok(metrics.AG >= 0 && metrics.JS >= 0 && metrics.FA.n === forget.y.length);
 
+      // The receipt replays in the worker, from the model before as bytes or as a RemoteModel
+      // (left unchanged), and in the other build's worker too; an altered receipt is refused.
+      const other = await start(t, { simd: !simd });
+      const replays = [
+        await worker.replayReceipt(result, { model: bytesBefore, forget, retain }),
+        await worker.replayReceipt(result, { model: reference, forget, retain, onProgress: (e) => seen.push(e) }),
+        await other.replayReceipt(result, { model: bytesBefore, forget, retain }),
+      ];
+      for (const replay of replays) assert.deepEqual([replay.match, replay.replayed], [true, result.modelAfterSha256]);
+      assert.equal(seen.length, 2 * result.epochs.length, 'onProgress got the replay\'s epochs');
+      assert.deepEqual(await reference.save(), bytesBefore, 'the model replayed from is unchanged');
+      await assert.rejects(worker.replayReceipt({ ...result, lr: 0.5 }, { model: reference, forget, retain }), isError('INVALID_ARGUMENT', /its contents do not match its sha256/));
+      await assert.rejects(worker.replayReceipt(result, { model: reference, forget: retain, retain }), isError('INVALID_ARGUMENT', /forget is not the one the receipt names/));
+
       local.dispose();
       localReference.dispose();
       await reference.dispose();

@@ -15,6 +15,10 @@ const receipt: ForgetReceipt = await model.forget(train, { retain: train, method
 // @ts-expect-error predict is asynchronous in a worker
 const sync: Float32Array = model.predict(train.x);
 const metrics = await qf.unlearningMetrics(model, { forget: train, retain: train, test: train, reference: model });
+const replay: boolean = (await qf.replayReceipt(receipt, { model, forget: train, retain: train, onProgress: (e) => console.log(e.epoch) })).match;
+await qf.replayReceipt(receipt, { model: new Uint8Array(8), forget: train });
+// @ts-expect-error a main-thread Model is not this worker's model
+await qf.replayReceipt(receipt, { model: {} as import('qforget').Model, forget: train });
 const bytes: Uint8Array = await model.save({ shadow: false });
 const copy: RemoteModel = await qf.loadModel(bytes);
 const imported: RemoteModel = await qf.importOnnx(new Uint8Array(16), { weightBits: 8 });
@@ -36,4 +40,4 @@ try {
 await copy.dispose();
 await qf.terminate();
 
-export const used = [history, logits, receipt, sync, metrics, scoped, live];
+export const used = [history, logits, receipt, sync, metrics, replay, scoped, live];
