@@ -10,7 +10,7 @@ import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { forgetSettings, PROTOCOLS } from '../../bench/protocols.mjs';
+import { forgetSettings, PROTOCOLS } from '../../cli/protocols.mjs';
 
 const run = promisify(execFile);
 const dataPresent = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
