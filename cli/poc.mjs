@@ -15,7 +15,7 @@ import { loadDataset, sampleOf, subset } from './datasets.mjs';
 import { InputError } from './input_error.mjs';
 import { Progress } from './progress.mjs';
 import { forgetSettings, PROTOCOLS, RECIPE } from './protocols.mjs';
-import { costs, recommend } from './recommend.mjs';
+import { costs, givenUp, recommend } from './recommend.mjs';
 import { renderReport } from './report.mjs';
 
 export const POC_HELP = `Usage: qforget poc --data <path> [options]
@@ -298,8 +298,12 @@ function modelSource(qf, flags, data) {
   if (name.endsWith('.qfm')) {
     const loaded = engineCall(`--model ${name}`, () => qf.loadModel(readModelFile(name)));
     checkFits(name, loaded, data);
-    const spec = loaded.describe();
-    return { kind: 'qfm', name, trains: false, loaded, fresh: (seed) => qf.createModel({ ...spec, seed }) };
+    // The reference starts from a fresh model of the file's architecture: describe() lists
+    // a built-in one's layers too, which createModel takes for 'custom' only.
+    const { layers, ...spec } = loaded.describe();
+    const fresh = (seed) => qf.createModel({ ...spec, ...(spec.arch === 'custom' && { layers }), seed });
+    engineCall(`--model ${name}`, () => fresh(flags.seed).dispose());
+    return { kind: 'qfm', name, trains: false, loaded, fresh };
   }
   if (name.endsWith('.onnx')) return onnxSource(qf, flags, data);
   throw new InputError(`--model must be one of ${ARCHS.join(', ')}, a .qfm model file or an .onnx file, got '${name}'`);
@@ -481,7 +485,7 @@ function summary(report, out) {
   const rec = report.recommendation;
   const c = report.costs;
   lines.push('', rec ? `Recommended: ${rec.method} at lr ${rec.lr}, ${rec.epochs} epochs. ${rec.why}` : `No recommendation: no method finished within twice the budget (${100 * report.budget} % of retraining).`);
-  if (rec) lines.push(`Cost: ${cell(c.secondsPerRequest)} s per forget request of ${c.forgetSamples} samples on this machine (${cell(c.percentOfRetrain, 1)} % of retraining's ${cell(c.retrainSeconds, 1)} s); validation accuracy given up: ${cell(c.accuracyGivenUp)} points.`);
+  if (rec) lines.push(`Cost: ${cell(c.secondsPerRequest)} s per forget request of ${c.forgetSamples} samples on this machine (${cell(c.percentOfRetrain, 1)} % of retraining's ${cell(c.retrainSeconds, 1)} s); validation accuracy given up: ${givenUp(c.accuracyGivenUp)}.`);
   lines.push(`Report: ${path.join(out, 'report.html')} (and report.json)`, '');
   return lines.join('\n');
 }

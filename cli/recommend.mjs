@@ -29,7 +29,7 @@ export function recommend(runs, { retrainSeconds, budget }) {
   }
   const fallback = measured.filter((run) => run.seconds <= 2 * budgetSeconds).sort((a, b) => a.seconds - b.seconds)[0];
   if (!fallback) return null;
-  const why = `No run finished within ${percent} (${fixed(budgetSeconds, 1)} s). ${runName(fallback)} is the fastest within twice that: ${fixed(fallback.seconds, 2)} s, AG ${fixed(fallback.AG)} points${original ? ` (the unchanged original's: ${fixed(original.AG)})` : ''}. Raise --budget or use fewer epochs to stay within it.`;
+  const why = `No run finished within ${percent} (${fixed(budgetSeconds, 1)} s). ${runName(fallback)} is the fastest within twice that: ${fixed(fallback.seconds, 2)} s, AG ${fixed(fallback.AG)} points${original ? ` (the unchanged original's: ${fixed(original.AG)})` : ''}. Raise --budget to choose among more runs by their gap to retraining.`;
   return { ...chosen(fallback), withinBudget: false, budgetSeconds: round(budgetSeconds, 3), runnerUp: null, why };
 }
 
@@ -46,6 +46,9 @@ function whyBest(best, runnerUp, original, percent) {
 }
 
 const chosen = ({ method, lr, epochs, retainSample, seconds, percentOfRetrain, AG, TA }) => ({ method, lr, epochs, retainSample, seconds, percentOfRetrain, AG, TA });
+
+/** Accuracy given up in points, said as a gain when it is negative. */
+export const givenUp = (points) => (points < 0 ? `none (it gained ${(-points).toFixed(2)} points)` : `${points.toFixed(2)} points`);
 
 /**
  * The cost of the recommended run: seconds per forget request of `forgetSamples` samples on

@@ -3,6 +3,8 @@
 // can read: the recommendation and why, the cost figures, the FA/RA/TA/MIA/AG table and each
 // run's gap to retraining against its time. Rendering only; every number is the report's.
 
+import { givenUp } from './recommend.mjs';
+
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const fixed = (value, digits = 2) => (value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
 
@@ -70,7 +72,7 @@ function costsSection({ costs: c, retrain }) {
   if (c?.secondsPerRequest !== null && c?.secondsPerRequest !== undefined) {
     rows.push(['Seconds per forget request', `${fixed(c.secondsPerRequest)} s for ${c.forgetSamples} samples, on this machine`]);
     rows.push(['Share of retraining', `${fixed(c.percentOfRetrain, 1)} % (retraining: ${fixed(c.retrainSeconds, 1)} s)`]);
-    rows.push(['Accuracy given up', `${fixed(c.accuracyGivenUp)} points of validation accuracy (${fixed(c.originalAccuracy)} % → ${fixed(c.accuracy)} %)`]);
+    rows.push(['Accuracy given up', `${givenUp(c.accuracyGivenUp)} of validation accuracy (${fixed(c.originalAccuracy)} % → ${fixed(c.accuracy)} %)`]);
   } else if (retrain) {
     rows.push(['Retraining', `${fixed(retrain.seconds, 1)} s on ${retrain.samples} samples, ${retrain.epochs} epochs`]);
   }
@@ -124,7 +126,7 @@ function chart(report, colours) {
   parts.push(`<line x1="${left}" y1="${H - bottom}" x2="${W - right}" y2="${H - bottom}" stroke="#444"/><line x1="${left}" y1="${top}" x2="${left}" y2="${H - bottom}" stroke="#444"/>`);
   parts.push(`<text x="${(left + W - right) / 2}" y="${H - 8}" text-anchor="middle">seconds</text><text transform="translate(14 ${(top + H - bottom) / 2}) rotate(-90)" text-anchor="middle">AG (points)</text>`);
   if (budgetSeconds !== null) {
-    parts.push(`<line x1="${x(budgetSeconds)}" y1="${top}" x2="${x(budgetSeconds)}" y2="${H - bottom}" stroke="#555" stroke-dasharray="5 4"/><text x="${x(budgetSeconds) + 4}" y="${top + 12}">budget ${fixed(100 * report.budget, 0)} %</text>`);
+    parts.push(`<line x1="${x(budgetSeconds)}" y1="${top}" x2="${x(budgetSeconds)}" y2="${H - bottom}" stroke="#555" stroke-dasharray="5 4"/><text x="${x(budgetSeconds) - 4}" y="${top + 12}" text-anchor="end">budget ${fixed(100 * report.budget, 0)} %</text>`);
   }
   for (const run of runs) {
     const label = run.method === 'original' ? 'original (unchanged)' : `${run.method} lr ${run.lr}: AG ${fixed(run.AG)} in ${fixed(run.seconds)} s`;
