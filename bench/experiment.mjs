@@ -48,7 +48,7 @@ import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
 import { GARMENT_SIMILARITY, loadFashionMnist, sampleOf, subset, withoutClass } from './fashion_mnist.mjs';
-import { forgetSettings, protocolNamed, RECIPE } from './protocols.mjs';
+import { forgetSettings, protocolNamed, RECIPE } from '../cli/protocols.mjs';
 import { unlearningTable } from './unlearning_table.mjs';
 
 const { values: args } = parseArgs({

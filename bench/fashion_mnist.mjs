@@ -1,8 +1,9 @@
-// Fashion-MNIST for node scripts: reads Debian's dataset-fashion-mnist files and parses
-// them with the engine's own IDX reader (qf.parseIdx), so the bytes a model sees here
-// are the bytes it sees in the browser.
-import { readFile } from 'node:fs/promises';
+// Fashion-MNIST for node scripts: reads Debian's dataset-fashion-mnist files with the poc
+// command's IDX loader (cli/datasets.mjs), which parses them with the engine's own IDX
+// reader (qf.parseIdx), so the bytes a model sees here are the bytes it sees in the browser.
 import path from 'node:path';
+
+import { readIdx } from '../cli/datasets.mjs';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -28,36 +29,12 @@ export const GARMENT_SIMILARITY = GARMENT_NEAREST.map((j, y) => CLASS_NAMES.map(
  */
 export async function loadFashionMnist(qf, split, limit = 0, dir = FASHION_MNIST_DIR) {
   const prefix = split === 'train' ? 'train' : 't10k';
-  const read = async (name) => qf.parseIdx(new Uint8Array(await readFile(path.join(dir, `${prefix}-${name}.gz`))));
-  const images = await read('images-idx3-ubyte');
-  const labels = await read('labels-idx1-ubyte');
-  const [count, rows, cols] = images.dims;
-  if (labels.dims[0] !== count) throw new Error(`${split}: ${count} images but ${labels.dims[0]} labels`);
-  const n = limit > 0 ? Math.min(limit, count) : count;
-  return {
-    x: images.data.subarray(0, n * rows * cols),
-    y: labels.data.subarray(0, n),
-    shape: [n, rows, cols, 1],
-  };
+  const { x, y, shape } = readIdx(qf, path.join(dir, `${prefix}-images-idx3-ubyte.gz`), limit);
+  return { x, y, shape };
 }
 
-/** The samples of `ds` at `ids`, in that order. */
-export function subset(ds, ids) {
-  const d = ds.shape.slice(1).reduce((a, b) => a * b, 1);
-  const x = new Uint8Array(ids.length * d);
-  const y = new Uint8Array(ids.length);
-  ids.forEach((id, i) => {
-    x.set(ds.x.subarray(id * d, (id + 1) * d), i * d);
-    y[i] = ds.y[id];
-  });
-  return { x, y, shape: [ids.length, ...ds.shape.slice(1)] };
-}
-
-/** A seeded `fraction` of `ds` (all of it when fraction >= 1), as the benchmarks draw it. */
-export function sampleOf(qf, ds, fraction, seed) {
-  if (fraction >= 1) return ds;
-  return subset(ds, qf.resolveScenario(ds.y, `random:${fraction}`, { numClasses: 10, seed }).forgetIds);
-}
+/** The samples of `ds` at `ids`, in that order; a seeded fraction of `ds`. */
+export { sampleOf, subset } from '../cli/datasets.mjs';
 
 /** The samples of `ds` whose label is not `excluded` (what a class request's receipt measures TA on). */
 export { withoutClass } from '../web/datasets.js';

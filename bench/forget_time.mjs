@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
 import { loadFashionMnist, sampleOf, subset } from './fashion_mnist.mjs';
-import { forgetSettings, protocolNamed, RECIPE } from './protocols.mjs';
+import { forgetSettings, protocolNamed, RECIPE } from '../cli/protocols.mjs';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds qforget: native (tests), wasm SIMD, wasm no-SIMD and wasm threads (module + tests;
 # then the ONNX schema bundle web/dist/onnx_proto.js), and on request asan (the native
-# tests built with clang-14, AddressSanitizer and UBSan).
+# tests built with clang-14, AddressSanitizer and UBSan). The wasm targets also write the
+# decoders bundle web/dist/decoders.js (what `qforget poc` reads images and arrays with).
 # Usage: scripts/build.sh [native|wasm-simd|wasm-nosimd|wasm-threads|asan ...]
 #        (default: the first four)
 # Incremental: configures a build folder once, then lets ninja rebuild what changed.
@@ -37,9 +38,11 @@ for target in "${targets[@]}"; do
   cmake --build "$dir" -j "$jobs"
 done
 
-# The wasm builds fill web/dist/; the ONNX protobuf schema bundle goes next to them (it
-# needs the npm devDependencies, which scripts/setup.sh installs).
+# The wasm builds fill web/dist/; the bundles of npm packages go next to them (they need
+# the npm devDependencies, which scripts/setup.sh installs): the ONNX protobuf schema and
+# the poc command's image and array decoders.
 if [[ " ${targets[*]} " == *" wasm-"* ]]; then
-  echo "build: web/dist/onnx_proto.js"
+  echo "build: web/dist/onnx_proto.js, web/dist/decoders.js"
   node scripts/bundle_onnx_proto.mjs
+  node scripts/bundle_decoders.mjs
 fi

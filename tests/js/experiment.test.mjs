@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { GARMENT_NEAREST, GARMENT_SIMILARITY } from '../../bench/fashion_mnist.mjs';
-import { forgetSettings, PROTOCOLS } from '../../bench/protocols.mjs';
+import { forgetSettings, PROTOCOLS } from '../../cli/protocols.mjs';
 
 const run = promisify(execFile);
 const dataPresent = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');

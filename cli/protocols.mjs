@@ -1,6 +1,7 @@
-// What the unlearning benchmarks run: the recipe that trains the original and the
-// retrained models (bench/TRAINING.md), and the protocols of the other methods. Shared by
-// bench/experiment.mjs and bench/forget_time.mjs.
+// What the unlearning benchmarks and the poc command run: the recipe that trains the
+// original and the retrained models (bench/TRAINING.md), and the protocols of the other
+// methods. Shared by bench/experiment.mjs, bench/forget_time.mjs and cli/poc.mjs (here, in
+// cli/, because the package ships the command and not the benchmarks).
 
 /** The original's recipe (and retrain's, which trains on D_r alone); epochs as given. */
 export const RECIPE = { epochs: 10, batchSize: 64, lr: 0.05, schedule: 'cosine', weightDecay: 5e-4 };
