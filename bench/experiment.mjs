@@ -9,7 +9,8 @@
 //
 // Options: --train-limit N (use the first N training images), --test-limit N,
 // --epochs E (the original recipe's epochs; retrain uses the same recipe),
-// --protocol full|short (below), --forget-epochs E (every other method), --retain-sample F
+// --protocol full|short (below), --forget-epochs E and --forget-batch-size B (every other
+// method; the protocols' batch is 256, sized for the 60,000 images), --retain-sample F
 // (the fraction of the retain set the other methods get, a seeded sample; metrics always
 // use all of it),
 // --method-options JSON (per-method overrides, e.g. '{"qmul":{"qmulMode":"sequential"}}';
@@ -64,6 +65,7 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '10' },
     protocol: { type: 'string', default: 'full' },
     'forget-epochs': { type: 'string' },
+    'forget-batch-size': { type: 'string' },
     'train-limit': { type: 'string', default: '0' },
     'test-limit': { type: 'string', default: '0' },
     'retain-sample': { type: 'string' },
@@ -118,7 +120,7 @@ const recipe = { ...RECIPE, epochs: num('epochs') };
 const onnx = args.onnx === undefined ? null : await pretrained(args.onnx);
 const methods = args.methods.split(',').map((m) => m.trim()).filter(Boolean);
 const variants = Object.fromEntries(methods.map((m) => [m, methodVariant(m)]));
-const flags = { epochs: args['forget-epochs'], retainSample: args['retain-sample'], methodOptions: JSON.parse(args['method-options']) };
+const flags = { epochs: args['forget-epochs'], batchSize: args['forget-batch-size'], retainSample: args['retain-sample'], methodOptions: JSON.parse(args['method-options']) };
 // Seeds first-seed .. first-seed + seeds - 1 (several processes can train different seeds
 // into the shared cache; a final run over all of them then finds every model cached).
 const seeds = Array.from({ length: num('seeds') }, (_, i) => i + num('first-seed'));

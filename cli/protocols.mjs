@@ -51,7 +51,8 @@ const requestKind = (scenario) => {
 /**
  * What `method` runs under `protocol` on `scenario`: the fraction of D_r it trains on
  * (a seeded sample, `retainSample`) and the rest of model.forget's options. `flags` are a
- * command line's overrides: `epochs`, `retainSample` (every method's default fraction) and
+ * command line's overrides: `epochs`, `batchSize` (256), `retainSample` (every method's
+ * default fraction) and
  * `methodOptions` ({method: options}, applied last; its retainSample key wins).
  */
 export function forgetSettings(protocol, method, scenario, flags = {}) {
@@ -66,6 +67,6 @@ export function forgetSettings(protocol, method, scenario, flags = {}) {
   };
   return {
     retainSample: number('retainSample', retainSample),
-    options: { method, epochs: number('epochs', flags.epochs ?? protocol['forget-epochs']), batchSize: 256, ...options },
+    options: { method, epochs: number('epochs', flags.epochs ?? protocol['forget-epochs']), batchSize: number('batchSize', flags.batchSize ?? 256), ...options },
   };
 }

@@ -206,9 +206,12 @@ it('the short protocol picks settings by method and by kind of request; flags ov
   assert.deepEqual([qmul('class:3').options.qmulMode, qmul('class:3').options.lr], ['sequential', 0.03], 'a whole class: Q-MUL sequential');
   assert.deepEqual(qmul('user:200'), qmul('ids:[1,2]'), 'a bench user is an ids request');
   assert.deepEqual(forgetSettings(short, 'rl', 'class:3'), { retainSample: 0.5, options: { method: 'rl', epochs: 2, batchSize: 256, lr: 0.05 } }, 'RL keeps half of D_r');
-  // Flags: epochs and the default fraction for every method; per-method options win last.
+  // Flags: epochs, batch and the default fraction for every method; per-method options win last.
   const flagged = qmul('class:3', { epochs: '5', retainSample: '0.3', methodOptions: { qmul: { qmulMode: 'mixed', retainSample: 0.7 } } });
   assert.deepEqual([flagged.options.epochs, flagged.options.qmulMode, flagged.retainSample], [5, 'mixed', 0.7]);
   assert.equal(forgetSettings(short, 'ft', 'random:0.1', { retainSample: '0.3' }).retainSample, 0.3);
+  assert.equal(qmul('random:0.1', { batchSize: '64' }).options.batchSize, 64, 'the batch for every method');
+  assert.equal(qmul('random:0.1', { batchSize: '64', methodOptions: { qmul: { batchSize: 32 } } }).options.batchSize, 32);
+  assert.throws(() => qmul('random:0.1', { batchSize: 'big' }), /qmul's batchSize must be a number, got 'big'/);
   assert.throws(() => forgetSettings(short, 'ft', 'random:0.1', { epochs: 'two' }), /ft's epochs must be a number, got 'two'/);
 });
