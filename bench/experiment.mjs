@@ -49,6 +49,7 @@ import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
 import { GARMENT_SIMILARITY, loadFashionMnist, sampleOf, subset, withoutClass } from './fashion_mnist.mjs';
+import { onnxImportOptions } from '../cli/datasets.mjs';
 import { forgetSettings, protocolNamed, RECIPE } from '../cli/protocols.mjs';
 import { unlearningTable } from './unlearning_table.mjs';
 
@@ -138,7 +139,7 @@ await mkdir(args.cache, { recursive: true });
 async function pretrained(file) {
   const bytes = new Uint8Array(await readFile(file));
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
-  const options = { weightBits: spec.weightBits, inputType: 'uint8', preprocess: { scale: 1 / 255 }, inputLayout: 'nhwc' };
+  const options = onnxImportOptions('uint8', spec.weightBits);
   const probe = await qf.importOnnx(bytes, options);
   try {
     if (probe.inputShape.join() !== spec.inputShape.join() || probe.numClasses !== spec.numClasses) {

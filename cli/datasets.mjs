@@ -45,6 +45,16 @@ function readAny(qf, where, limit) {
   throw new InputError(`--data: ${where} holds no labels.csv, no x.npy + y.npy and no *-images-idx3-ubyte[.gz] file`);
 }
 
+/**
+ * qf.importOnnx's options for a model fed these samples at `bits`: uint8 pixels go in as
+ * pixel / 255 in the data's own layout (NHWC; a PyTorch model's NCHW input is moved), as a
+ * model trained on images in [0, 1] expects; float features as they are.
+ */
+export function onnxImportOptions(inputType, bits) {
+  if (inputType !== 'uint8') return { weightBits: bits, inputType: 'float32' };
+  return { weightBits: bits, inputType: 'uint8', preprocess: { scale: 1 / 255 }, inputLayout: 'nhwc' };
+}
+
 // --- IDX ---------------------------------------------------------------------------------
 
 /** The IDX images file `imagesFile` and its labels file (same prefix) as a dataset of [n, rows, cols, 1]. */

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 
 import { createQforget, QforgetError } from '../web/index.js';
 import { withoutClass } from '../web/datasets.js';
-import { loadDataset, sampleOf, subset } from './datasets.mjs';
+import { loadDataset, onnxImportOptions, sampleOf, subset } from './datasets.mjs';
 import { InputError } from './input_error.mjs';
 import { Progress } from './progress.mjs';
 import { forgetSettings, PROTOCOLS, RECIPE } from './protocols.mjs';
@@ -309,16 +309,10 @@ function modelSource(qf, flags, data) {
   throw new InputError(`--model must be one of ${ARCHS.join(', ')}, a .qfm model file or an .onnx file, got '${name}'`);
 }
 
-/**
- * An ONNX file's model, imported at --bits and fine-tuned on the data. Pixels are fed as
- * uint8 scaled by 1/255 in the data's own layout (NHWC), as bench/experiment.mjs's --onnx
- * does; float features as they are.
- */
+/** An ONNX file's model, imported at --bits (onnxImportOptions) and fine-tuned on the data. */
 function onnxSource(qf, flags, data) {
   const bytes = readModelFile(flags.model);
-  const options = data.inputType === 'uint8'
-    ? { weightBits: flags.bits, inputType: 'uint8', preprocess: { scale: 1 / 255 }, inputLayout: 'nhwc' }
-    : { weightBits: flags.bits, inputType: 'float32' };
+  const options = onnxImportOptions(data.inputType, flags.bits);
   return {
     kind: 'onnx', name: flags.model, trains: true,
     fresh: async (seed) => {

@@ -167,6 +167,38 @@ describe('npx qforget poc', () => {
     });
   });
 
+  it('takes a model file or an ONNX file as the original, and class and ids requests', { timeout: 150_000 }, async () => {
+    const qf = await createQforget({ threads: 1 });
+    const mine = qf.createModel({ arch: 'mlp', inputShape: [28, 28, 1], numClasses: 10, weightBits: 4, seed: 2 });
+    await mine.fit(slice, { epochs: 1, seed: 2 });
+    writeFileSync(join(root, 'mine.qfm'), mine.save());
+    mine.dispose();
+    writeFileSync(join(root, 'ids.txt'), '3\n17\n\n250\n');
+    const onnx = fileURLToPath(new URL('../fixtures/onnx/lenet28_opset13.onnx', import.meta.url));
+    const cases = [
+      // A .qfm is the original as it is (not trained here); the reference is its architecture retrained.
+      [['--model', join(root, 'mine.qfm'), '--request', 'class:4'], (r) => {
+        assert.deepEqual([r.original.kind, r.original.seconds, r.request.excludedClass], ['qfm', null, 4]);
+        assert.ok(r.data.validation.testSamples < r.data.validation.samples, 'the test metrics leave class 4 out');
+        assert.ok(r.runs[0].FA > 0, 'the original knows some of class 4');
+      }],
+      // An ONNX float model is imported and fine-tuned; the ids are rows of the data, all forgotten.
+      [['--model', onnx, '--request', `ids:${join(root, 'ids.txt')}`], (r) => {
+        assert.deepEqual([r.original.kind, r.request.forgetSamples, r.request.excludedClass], ['onnx', 3, null]);
+        assert.ok(r.original.seconds > 0, 'fine-tuned here');
+      }],
+    ];
+    for (const [args, check] of cases) {
+      const out = join(root, `out-${args[1].split('.').at(-1)}`);
+      const { code, stderr } = await qforget(['poc', '--data', join(root, 'pngs'), '--limit', '300', '--epochs', '1', '--methods', 'qmul', '--threads', '1', '--out', out, ...args]);
+      assert.equal(code, 0, stderr);
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      assert.equal(report.complete, true);
+      assert.deepEqual(report.runs.map((r) => r.method), ['original', 'qmul', 'qmul', 'qmul']);
+      check(report);
+    }
+  });
+
   it('stops cleanly on Ctrl-C: exit code 130, a partial report of the stages done', { timeout: 120_000 }, async () => {
     const out = join(root, 'stopped');
     // The installed bin in a process group of its own, signalled as a terminal's Ctrl-C
