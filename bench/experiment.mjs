@@ -48,9 +48,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { createQforget } from '../web/index.js';
-import { GARMENT_SIMILARITY, loadFashionMnist, sampleOf, subset, withoutClass } from './fashion_mnist.mjs';
 import { onnxImportOptions } from '../cli/datasets.mjs';
 import { forgetSettings, protocolNamed, RECIPE } from '../cli/protocols.mjs';
+import { GARMENT_SIMILARITY, loadFashionMnist, sampleOf, subset, withoutClass } from './fashion_mnist.mjs';
 import { unlearningTable } from './unlearning_table.mjs';
 
 const { values: args } = parseArgs({

@@ -44,6 +44,19 @@ for (const scenario of unique(runs.map((r) => r.scenario))) {
   console.log(`\nQ-MUL's AG minus RL's, paired by seed (below 0: Q-MUL closer to retraining)\n`);
   console.log([...header('Q-MUL rule'), ...qmuls.map((m) => row([m, ...models.map((model) => cell(paired(model, m)))]))].join('\n'));
 
+  // What Q-MUL's indicators said (README, "Q-MUL's indicators"): w_f over every epoch, the
+  // share of the forget set predicted as its similar label after the last epoch, and the
+  // epochs that raised a warning.
+  const indicators = (model, method) => {
+    const epochs = of(model, method).flatMap((r) => r.qmul ?? []);
+    if (!epochs.length) return '–';
+    const last = of(model, method).map((r) => r.qmul.at(-1).movedToSimilar * 100);
+    const warned = epochs.filter((e) => e.warnings.length).length;
+    return `${stat(epochs.map((e) => e.wForget)).mean.toFixed(3)} / ${stat(last).mean.toFixed(1)} % / ${warned} of ${epochs.length}`;
+  };
+  console.log(`\nQ-MUL's indicators: mean w_f / forget samples predicted as their similar label after the last epoch / epochs with a warning\n`);
+  console.log([...header('Q-MUL rule'), ...qmuls.map((m) => row([m, ...models.map((model) => indicators(model, m))]))].join('\n'));
+
   const share = (model, method) => {
     const seconds = (m) => of(model, m).map((r) => r.seconds).filter((s) => s !== null);
     const [t, ref] = [seconds(method), seconds('retrain')];
