@@ -90,22 +90,22 @@ StatusOr<onnx::ExportedGraph> ModelHandle::ExportOnnx(std::string_view options_j
 std::string ModelHandle::Describe() const { return model_->Describe().Dump(); }
 
 StatusOr<size_t> ModelHandle::CheckSamples(const uint8_t* x, size_t x_len,
-                                           std::string_view x_type_name) const {
-  QF_ASSIGN_OR_RETURN(const DType x_type, ParseDType(x_type_name, "x's type"));
+                                           std::string_view x_type_name, std::string_view name) const {
+  QF_ASSIGN_OR_RETURN(const DType x_type, ParseDType(x_type_name, std::string(name) + "'s type"));
   if (x_type != model_->input_type()) {
-    return InvalidArgument(std::string("x holds ") + DTypeName(x_type) + " values, the model takes " +
+    return InvalidArgument(std::string(name) + " holds " + DTypeName(x_type) + " values, the model takes " +
                            DTypeName(model_->input_type()) +
                            (model_->input_type() == DType::kUint8 ? " (pixels: a Uint8Array)"
                                                                   : " (features: a Float32Array)"));
   }
   const size_t per_sample = sample_size();
   if (x_len == 0 || x_len % per_sample != 0) {
-    return InvalidArgument("x has " + std::to_string(x_len) +
+    return InvalidArgument(std::string(name) + " has " + std::to_string(x_len) +
                            " values: not a whole, non-zero number of samples of shape " +
                            model_->input_shape().ToString() + " (" + std::to_string(per_sample) +
                            " values each)");
   }
-  if (x_type == DType::kFloat32) QF_RETURN_IF_ERROR(CheckFinite(x, x_len, "x"));
+  if (x_type == DType::kFloat32) QF_RETURN_IF_ERROR(CheckFinite(x, x_len, name));
   return x_len / per_sample;
 }
 
@@ -136,7 +136,7 @@ StatusOr<ModelHandle> ModelHandle::Quantize(const uint8_t* x, size_t x_len,
                                             std::string_view options_json) const {
   QF_ASSIGN_OR_RETURN(const Json options, ParseOptions(options_json, "options"));
   QF_ASSIGN_OR_RETURN(const nn::PtqOptions ptq, PtqOptionsFromJson(options));
-  QF_ASSIGN_OR_RETURN(const size_t n, CheckSamples(x, x_len, x_type));
+  QF_ASSIGN_OR_RETURN(const size_t n, CheckSamples(x, x_len, x_type, "options.calibration"));
   // The new model with its training state, and one calibration batch.
   const size_t batch = std::min({n, ptq.max_samples, model_->eval_batch()});
   QF_ASSIGN_OR_RETURN(const MemoryReservation memory,

@@ -133,8 +133,9 @@ class ModelHandle {
   StatusOr<FitSession> NewFitSession(uint64_t data_bytes, std::string_view options_json,
                                      train::FitOptions* fit) const;
   // The samples x of x_type for this model: their count, once x is checked (type, a whole
-  // non-zero number of samples, finite features).
-  StatusOr<size_t> CheckSamples(const uint8_t* x, size_t x_len, std::string_view x_type) const;
+  // non-zero number of samples, finite features); errors call them `name`.
+  StatusOr<size_t> CheckSamples(const uint8_t* x, size_t x_len, std::string_view x_type,
+                                std::string_view name = "x") const;
   StatusOr<ForgetHandle> StartForgetOn(const DatasetBuffers& forget, const DatasetBuffers* retain,
                                        std::shared_ptr<train::SampleStream> retain_stream,
                                        const DatasetBuffers& holdout,

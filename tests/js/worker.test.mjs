@@ -182,7 +182,7 @@ for (const simd of [true, false]) {
       assert.deepEqual(bits(await remote.predict(data.x)), bits(local.predict(data.x)), 'the source model is unchanged');
       await assert.rejects(remote.quantize({ ...options, scheme: 'log' }), isError('INVALID_ARGUMENT', /scheme/));
       await assert.rejects(remote.quantize({ ...options, calibration: { x: new Uint8Array(10), y: new Uint8Array(1), shape: [1, 4, 4, 1] } }),
-        isError('INVALID_ARGUMENT', /x has 10 values: not a whole, non-zero number of samples of shape \[12, 12, 1\]/));
+        isError('INVALID_ARGUMENT', /options\.calibration has 10 values: not a whole, non-zero number of samples of shape \[12, 12, 1\]/));
       assert.equal(await worker.liveHandles(), 2, 'a refused quantize leaves no model behind');
       local.dispose();
       localQuantized.dispose();
