@@ -30,7 +30,7 @@ const header = (first) => [row([first, ...models]), row(['---', ...models.map(()
 for (const scenario of unique(runs.map((r) => r.scenario))) {
   const mine = runs.filter((r) => r.scenario === scenario);
   const of = (model, method) => mine.filter((r) => modelOf(r) === model && r.method === method);
-  const cell = (values, digits = 2) => (values.length ? fmt(stat(values)).replace(/\.\d+/g, (d) => d.slice(0, digits + 1)) : '–');
+  const cell = (values) => (values.length ? fmt(stat(values)) : '–');
   const seeds = unique(mine.map((r) => r.seed)).sort();
   console.log(`\n### ${mine[0].arch} ${mine[0].bits}-bit, ${scenario} (seeds ${seeds.join(', ')}; AG in points, mean ± std)\n`);
   console.log([...header('method'), ...methods.map((m) => row([m, ...models.map((model) => cell(of(model, m).map((r) => r.AG)))]))].join('\n'));

@@ -15,7 +15,7 @@ import { loadDataset, onnxImportOptions, sampleOf, subset } from './datasets.mjs
 import { InputError } from './input_error.mjs';
 import { Progress } from './progress.mjs';
 import { forgetSettings, PROTOCOLS, RECIPE } from './protocols.mjs';
-import { costs, givenUp, recommend } from './recommend.mjs';
+import { costs, fixed, givenUp, recommend } from './recommend.mjs';
 import { renderReport } from './report.mjs';
 
 export const POC_HELP = `Usage: qforget poc --data <path> [options]
@@ -469,17 +469,16 @@ function saveReport(dir, report) {
 
 /** What the terminal shows at the end: the table, the recommendation, the costs. */
 function summary(report, out) {
-  const cell = (v, digits = 2) => (v === null || v === undefined ? 'n/a' : v.toFixed(digits));
   const lines = [`${'method'.padEnd(9)} ${'lr'.padStart(7)} ${'seconds'.padStart(8)} ${'%retrain'.padStart(8)}    FA     RA     TA    MIA     AG`];
   const rows = [{ method: 'retrain', lr: null, seconds: report.retrain.seconds, percentOfRetrain: 100, ...report.retrain }, ...report.runs];
   for (const r of rows) {
-    const metrics = r.error ? `failed: ${r.error}` : [r.FA, r.RA, r.TA, r.MIA, r.AG].map((v) => cell(v).padStart(6)).join(' ');
-    lines.push(`${r.method.padEnd(9)} ${(r.lr === null ? '' : String(r.lr)).padStart(7)} ${cell(r.seconds).padStart(8)} ${cell(r.percentOfRetrain, 1).padStart(8)} ${metrics}`);
+    const metrics = r.error ? `failed: ${r.error}` : [r.FA, r.RA, r.TA, r.MIA, r.AG].map((v) => fixed(v).padStart(6)).join(' ');
+    lines.push(`${r.method.padEnd(9)} ${(r.lr === null ? '' : String(r.lr)).padStart(7)} ${fixed(r.seconds).padStart(8)} ${fixed(r.percentOfRetrain, 1).padStart(8)} ${metrics}`);
   }
   const rec = report.recommendation;
   const c = report.costs;
   lines.push('', rec ? `Recommended: ${rec.method} at lr ${rec.lr}, ${rec.epochs} epochs. ${rec.why}` : `No recommendation: no method finished within twice the budget (${100 * report.budget} % of retraining).`);
-  if (rec) lines.push(`Cost: ${cell(c.secondsPerRequest)} s per forget request of ${c.forgetSamples} samples on this machine (${cell(c.percentOfRetrain, 1)} % of retraining's ${cell(c.retrainSeconds, 1)} s); validation accuracy given up: ${givenUp(c.accuracyGivenUp)}.`);
+  if (rec) lines.push(`Cost: ${fixed(c.secondsPerRequest)} s per forget request of ${c.forgetSamples} samples on this machine (${fixed(c.percentOfRetrain, 1)} % of retraining's ${fixed(c.retrainSeconds, 1)} s); validation accuracy given up: ${givenUp(c.accuracyGivenUp)}.`);
   lines.push(`Report: ${path.join(out, 'report.html')} (and report.json)`, '');
   return lines.join('\n');
 }

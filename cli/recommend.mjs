@@ -3,7 +3,8 @@
 // them); the metrics themselves come from the engine (qf.unlearningMetrics).
 
 const round = (value, digits = 2) => Number(value.toFixed(digits));
-const fixed = (value, digits = 2) => value.toFixed(digits);
+/** `value` with `digits` decimals, or 'n/a' when there is no number (a metric the sets were too small for). */
+export const fixed = (value, digits = 2) => (value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
 
 /** "qmul at lr 0.02" */
 export const runName = (run) => `${run.method} at lr ${run.lr}`;

@@ -3,10 +3,9 @@
 // can read: the recommendation and why, the cost figures, the FA/RA/TA/MIA/AG table and each
 // run's gap to retraining against its time. Rendering only; every number is the report's.
 
-import { givenUp } from './recommend.mjs';
+import { fixed, givenUp } from './recommend.mjs';
 
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-const fixed = (value, digits = 2) => (value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
 
 /** Colours of the methods in the chart and the table (the original is grey). */
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
