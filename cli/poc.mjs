@@ -257,7 +257,7 @@ function splitSets(qf, data, flags) {
   const isRequested = new Uint8Array(n);
   for (const row of requested) isRequested[row] = 1;
   const candidates = [...Array(n).keys()].filter((row) => !isRequested[row]);
-  const { forgetIds: picked } = qf.resolveScenario(subset(data, candidates).y, `random:${flags.validation}`, { numClasses: data.numClasses, seed: flags.seed });
+  const { forgetIds: picked } = qf.resolveScenario(data.y.constructor.from(candidates, (row) => data.y[row]), `random:${flags.validation}`, { numClasses: data.numClasses, seed: flags.seed });
   const isValidation = new Uint8Array(n);
   for (const i of picked) isValidation[candidates[i]] = 1;
   const trainRows = [...Array(n).keys()].filter((row) => !isValidation[row]);
